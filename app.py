@@ -1,0 +1,37 @@
+"""The Chalice app: one API (routes in chalicelib/handlers) plus the app's other Lambda functions.
+
+Kept thin: it registers blueprints and middleware. Nothing here creates an AWS client.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from chalice import Chalice, ConvertToMiddleware, Response
+from chalice.app import Request
+
+from chalicelib.config import settings
+from chalicelib.handlers import BLUEPRINTS
+from chalicelib.observability import logger, metrics
+from chalicelib.web import request_id_of
+
+app = Chalice(app_name="public-housing")
+for blueprint in BLUEPRINTS:
+    app.register_blueprint(blueprint)
+
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+
+
+@app.middleware("http")
+def observe(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Correlation id on every log line and response; one metric per request, per city."""
+    request_id = request_id_of(event)
+    logger.set_correlation_id(request_id)
+    logger.append_keys(city=settings().city_code)
+    metrics.set_default_dimensions(city=settings().city_code)
+    try:
+        response = get_response(event)
+        response.headers["X-Request-Id"] = request_id
+        metrics.add_metric(name=f"Http{str(response.status_code)[0]}xx", unit="Count", value=1)
+        return response
+    finally:
+        metrics.flush_metrics(raise_on_empty_metrics=False)

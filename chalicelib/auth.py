@@ -1,0 +1,129 @@
+"""Identity: one verification path for every provider (Cognito, a government OIDC platform).
+
+A bearer token is checked against the city's configured issuer: signature against the issuer's
+published keys (JWKS, cached), issuer, audience/client, expiry and token use. Roles and city come
+from configurable claims. This runs inside the app, so it is enforced identically in Lambda, in
+``chalice local`` and in tests (Chalice does not enforce API Gateway authorizers locally).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Iterable
+
+import jwt
+
+from chalicelib import errors
+from chalicelib.config import IdentitySettings, settings
+
+ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: "none" and HMAC tokens never verify
+
+
+class Role(str, enum.Enum):
+    APPLICANT = "applicant"
+    EMPLOYER = "employer"
+    STAFF = "staff"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+#: Roles whose tokens must carry this stack's city (a citizen's provincial login need not).
+CITY_BOUND_ROLES = frozenset({Role.EMPLOYER, Role.STAFF, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The verified caller."""
+
+    subject: str
+    roles: frozenset[Role]
+    city: str | None
+    claims: dict[str, Any]
+
+    def has(self, *roles: Role | str) -> bool:
+        return any(Role(r) in self.roles for r in roles)
+
+
+class TokenVerifier:
+    def __init__(self, config: IdentitySettings, city: str) -> None:
+        if not (config.issuer and config.jwks_url and config.audience):
+            raise RuntimeError("identity is not configured (AUTH_ISSUER, AUTH_JWKS_URL, AUTH_AUDIENCE)")
+        self.config = config
+        self.city = city
+        # PyJWT caches the key set for its lifespan and refetches once (after a cooldown) when a
+        # token names an unknown kid, which is how issuers rotate keys.
+        self.keys = jwt.PyJWKClient(config.jwks_url, lifespan=config.jwks_cache_seconds, timeout=5)
+
+    def verify(self, token: str) -> Actor:
+        cfg = self.config
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise errors.InvalidToken("malformed token") from None
+        if header.get("alg") not in ALGORITHMS or not header.get("kid"):
+            raise errors.InvalidToken("unsupported token")
+        try:
+            key = self.keys.get_signing_key(str(header["kid"])).key
+        except jwt.PyJWKClientConnectionError:
+            raise errors.ServiceUnavailable("identity keys unavailable") from None
+        except jwt.PyJWKClientError:
+            raise errors.InvalidToken("unknown signing key") from None
+        # Cognito access tokens carry client_id instead of aud; everything else must name us in aud.
+        check_aud = cfg.token_use != "access"
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                issuer=cfg.issuer,
+                audience=cfg.audience if check_aud else None,
+                leeway=cfg.leeway_seconds,
+                options={"require": ["exp", "iat", "sub", "iss"], "verify_aud": check_aud},
+            )
+        except jwt.ExpiredSignatureError:
+            raise errors.InvalidToken("expired") from None
+        except jwt.PyJWTError as exc:
+            raise errors.InvalidToken(type(exc).__name__) from None
+        if cfg.token_use and claims.get("token_use") != cfg.token_use:
+            raise errors.InvalidToken("wrong token use")
+        if not check_aud and claims.get("client_id") != cfg.audience:
+            raise errors.InvalidToken("wrong client")
+        return Actor(
+            subject=str(claims["sub"]),
+            roles=self._roles(claims),
+            city=claims.get(cfg.city_claim),
+            claims=claims,
+        )
+
+    def _roles(self, claims: dict[str, Any]) -> frozenset[Role]:
+        raw = claims.get(self.config.roles_claim)
+        names = raw.split() if isinstance(raw, str) else list(raw or [])
+        roles = {Role(n) for n in names if n in Role._value2member_map_}
+        if not roles and self.config.default_role:
+            roles.add(Role(self.config.default_role))
+        return frozenset(roles)
+
+
+@cache
+def verifier() -> TokenVerifier:
+    s = settings()
+    return TokenVerifier(s.identity, s.city_code)
+
+
+def authenticate(authorization: str | None, allowed: Iterable[str]) -> Actor:
+    """Verify the bearer token and that the caller holds one of ``allowed`` roles (empty: any)."""
+    if not authorization:
+        raise errors.NotAuthenticated()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.InvalidToken("expected a Bearer token")
+    actor = verifier().verify(token.strip())
+    wanted = {Role(r) for r in allowed}
+    if wanted and not (actor.roles & wanted):
+        raise errors.Forbidden("role")
+    if actor.roles & wanted & CITY_BOUND_ROLES and actor.city != verifier().city:
+        # Staff of another city's stack (or a token without a city) cannot act here.
+        if not (actor.roles & wanted - CITY_BOUND_ROLES):
+            raise errors.Forbidden("city")
+    return actor

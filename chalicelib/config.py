@@ -1,0 +1,93 @@
+"""Typed settings, read once from the environment the stage (Chalice config / CDK) provides."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+
+#: Logical table names; each is deployed as one DynamoDB table whose real name the stage passes
+#: in the environment variable ``TABLE_<LOGICAL>`` (e.g. ``TABLE_UNITS``).
+TABLES = ("areas", "estates", "units", "unit_history", "facilities", "policies")
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """How bearer tokens are verified: the same path for Cognito and a government OIDC issuer."""
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    token_use: str | None = "id"  # Cognito puts token_use in tokens; OIDC issuers do not
+    roles_claim: str = "cognito:groups"
+    city_claim: str = "custom:city"
+    default_role: str | None = "applicant"  # a real-name citizen with no role claim
+    leeway_seconds: int = 30
+    jwks_cache_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    city_code: str
+    city_name: str
+    region: str
+    table_names: dict[str, str]
+    identity: IdentitySettings
+    endpoint_url: str | None = None  # a local AWS (moto) stands in when set
+    max_body_bytes: int = 1_048_576
+    page_size_default: int = 20
+    page_size_max: int = 100
+    map_results_max: int = 200
+    facility_radius_max_m: int = 5000
+    nearby_radius_m: int = 2000
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def table(self, logical: str) -> str:
+        return self.table_names[logical]
+
+
+class _Env:
+    """Reads named settings from one environment mapping."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, name: str, default: str | None = None) -> str:
+        value = self.env.get(name, default)
+        if value is None:
+            raise RuntimeError(f"missing setting {name}")
+        return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (os.environ by default)."""
+    env = dict(os.environ if environ is None else environ)
+    get = _Env(env)
+    city = get("CITY_CODE", "jiangmen")
+    prefix = get("TABLE_PREFIX", f"{city}-")
+    tables = {t: env.get(f"TABLE_{t.upper()}", f"{prefix}{t}") for t in TABLES}
+    identity = IdentitySettings(
+        issuer=get("AUTH_ISSUER", ""),
+        jwks_url=get("AUTH_JWKS_URL", ""),
+        audience=get("AUTH_AUDIENCE", ""),
+        token_use=get("AUTH_TOKEN_USE", "id") or None,
+        roles_claim=get("AUTH_ROLES_CLAIM", "cognito:groups"),
+        city_claim=get("AUTH_CITY_CLAIM", "custom:city"),
+        default_role=get("AUTH_DEFAULT_ROLE", "applicant") or None,
+        leeway_seconds=int(get("AUTH_LEEWAY_SECONDS", "30")),
+        jwks_cache_seconds=int(get("AUTH_JWKS_CACHE_SECONDS", "3600")),
+    )
+    return Settings(
+        city_code=city,
+        city_name=get("CITY_NAME", "江门市"),
+        region=get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "cn-northwest-1")),
+        table_names=tables,
+        identity=identity,
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        max_body_bytes=int(get("MAX_BODY_BYTES", "1048576")),
+    )
+
+
+@cache
+def settings() -> Settings:
+    """The process's settings, read on first use (never at import: tests swap the environment)."""
+    return load_settings()

@@ -1,0 +1,103 @@
+"""Domain errors. They know nothing of HTTP; chalicelib/web.py maps each class to a status,
+a stable code and a zh-CN message in one table."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a citizen, clerk or operator may be told about."""
+
+    def __init__(self, detail: str = "", *, field: str | None = None) -> None:
+        super().__init__(detail or self.__class__.__name__)
+        self.detail = detail
+        self.field = field
+
+
+# --- input -----------------------------------------------------------------------------------
+class InvalidInput(DomainError):
+    """A parameter or body field is missing, malformed or out of range (``field`` names it)."""
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that this API did not issue for this query."""
+
+
+class InvalidJson(DomainError):
+    """The request body is not a JSON object."""
+
+
+class BodyTooLarge(DomainError):
+    """The request body exceeds the configured limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """A write was not sent as application/json."""
+
+
+# --- identity --------------------------------------------------------------------------------
+class NotAuthenticated(DomainError):
+    """No bearer token on a protected route."""
+
+
+class InvalidToken(DomainError):
+    """A token that fails verification (signature, issuer, audience, expiry, use)."""
+
+
+class Forbidden(DomainError):
+    """Authenticated, but the role or city does not allow this."""
+
+
+# --- catalogue -------------------------------------------------------------------------------
+class NotFound(DomainError):
+    """Base for unknown ids; subclasses name the thing."""
+
+
+class AreaNotFound(NotFound):
+    pass
+
+
+class StreetNotFound(NotFound):
+    pass
+
+
+class EstateNotFound(NotFound):
+    pass
+
+
+class BuildingNotFound(NotFound):
+    pass
+
+
+class UnitNotFound(NotFound):
+    pass
+
+
+class FacilityNotFound(NotFound):
+    pass
+
+
+class PolicyNotFound(NotFound):
+    pass
+
+
+class RouteNotFound(NotFound):
+    pass
+
+
+class Conflict(DomainError):
+    """Base for writes that clash with the current state."""
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class StaleVersion(Conflict):
+    """Optimistic locking: someone changed the record since the client read it."""
+
+
+class IllegalTransition(Conflict):
+    """A lifecycle change that the transition table does not allow."""
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (AWS, a department) could not be reached; safe to retry."""

@@ -1,0 +1,1 @@
+"""Repositories: the only code that touches PynamoDB/boto3. They return domain objects."""

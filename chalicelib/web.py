@@ -1,0 +1,334 @@
+"""The HTTP edge: route declaration, query/body validation, cursors and the one error table.
+
+Handlers declare routes with :class:`Api`; the declaration also feeds the OpenAPI document, so
+the parameters a route validates and the parameters it documents are the same objects.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import importlib
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import errors
+from chalicelib.observability import logger
+
+# status, stable code, zh-CN message. The most specific class wins (looked up along the MRO).
+ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
+    errors.InvalidInput: (400, "INVALID_PARAMETER", "请求参数不正确"),
+    errors.InvalidCursor: (400, "INVALID_CURSOR", "分页标记无效，请从第一页重新查询"),
+    errors.InvalidJson: (400, "INVALID_JSON", "请求内容不是有效的 JSON 对象"),
+    errors.BodyTooLarge: (413, "BODY_TOO_LARGE", "请求内容过大"),
+    errors.UnsupportedMediaType: (415, "UNSUPPORTED_MEDIA_TYPE", "请以 application/json 格式提交"),
+    errors.NotAuthenticated: (401, "NOT_AUTHENTICATED", "请先登录"),
+    errors.InvalidToken: (401, "INVALID_TOKEN", "登录凭证无效或已过期，请重新登录"),
+    errors.Forbidden: (403, "FORBIDDEN", "您没有权限进行此操作"),
+    errors.NotFound: (404, "NOT_FOUND", "未找到相关内容"),
+    errors.AreaNotFound: (404, "AREA_NOT_FOUND", "未找到该片区"),
+    errors.StreetNotFound: (404, "STREET_NOT_FOUND", "未找到该街道"),
+    errors.EstateNotFound: (404, "ESTATE_NOT_FOUND", "未找到该项目（小区）"),
+    errors.BuildingNotFound: (404, "BUILDING_NOT_FOUND", "未找到该楼栋"),
+    errors.UnitNotFound: (404, "UNIT_NOT_FOUND", "未找到该房源"),
+    errors.FacilityNotFound: (404, "FACILITY_NOT_FOUND", "未找到该配套设施"),
+    errors.PolicyNotFound: (404, "POLICY_NOT_FOUND", "未找到该政策文件"),
+    errors.RouteNotFound: (404, "ROUTE_NOT_FOUND", "请求的接口不存在"),
+    errors.Conflict: (409, "CONFLICT", "操作与当前状态冲突"),
+    errors.AlreadyExists: (409, "ALREADY_EXISTS", "该记录已存在，请勿重复提交"),
+    errors.StaleVersion: (409, "STALE_VERSION", "数据已被他人修改，请刷新后重试"),
+    errors.IllegalTransition: (409, "ILLEGAL_TRANSITION", "当前状态不允许此操作"),
+    errors.ServiceUnavailable: (503, "SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试"),
+}
+INTERNAL = (500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialise as UTF-8 JSON (Chinese text readable, not \\u-escaped)."""
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": JSON_TYPE, **(headers or {})},
+    )
+
+
+def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, dict[str, Any]]:
+    status, code, message = next(
+        (ERRORS[k] for k in type(exc).__mro__ if k in ERRORS), INTERNAL  # type: ignore[index]
+    )
+    err: dict[str, Any] = {"code": code, "message": message}
+    if exc.field:
+        err["field"] = exc.field
+    if exc.detail:
+        err["detail"] = exc.detail
+    if request_id:
+        err["request_id"] = request_id
+    return status, {"error": err}
+
+
+def request_id_of(request: Request | None) -> str:
+    ctx = (request.context if request is not None else None) or {}
+    return str(ctx.get("requestId") or uuid.uuid4())
+
+
+# --- parameters --------------------------------------------------------------------------------
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: parsed, range-checked and documented from this single declaration."""
+
+    name: str
+    kind: str = "string"  # string | integer | number | enum | bbox
+    description: str = ""
+    required: bool = False
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int = 64
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+    def parse(self, raw: str) -> Any:
+        if len(raw) > max(self.max_length, 256 if self.kind == "bbox" else 0):
+            raise errors.InvalidInput("too long", field=self.name)
+        if self.kind == "string":
+            if self.pattern and not re.fullmatch(self.pattern, raw):
+                raise errors.InvalidInput("bad format", field=self.name)
+            if not raw.strip():
+                raise errors.InvalidInput("empty", field=self.name)
+            return raw
+        if self.kind == "enum":
+            if raw not in self.choices:
+                raise errors.InvalidInput(f"one of {', '.join(self.choices)}", field=self.name)
+            return raw
+        if self.kind == "integer":
+            if not re.fullmatch(r"-?\d{1,15}", raw):
+                raise errors.InvalidInput("not an integer", field=self.name)
+            return self._in_range(int(raw))
+        if self.kind == "number":
+            try:
+                value = float(raw)
+            except ValueError:
+                raise errors.InvalidInput("not a number", field=self.name) from None
+            if not math.isfinite(value):
+                raise errors.InvalidInput("not a number", field=self.name)
+            return self._in_range(value)
+        if self.kind == "bbox":
+            parts = raw.split(",")
+            if len(parts) != 4:
+                raise errors.InvalidInput("minLng,minLat,maxLng,maxLat", field=self.name)
+            try:
+                values = tuple(float(p) for p in parts)
+            except ValueError:
+                raise errors.InvalidInput("minLng,minLat,maxLng,maxLat", field=self.name) from None
+            if not all(math.isfinite(v) for v in values):
+                raise errors.InvalidInput("not a number", field=self.name)
+            return values
+        raise AssertionError(self.kind)
+
+    def _in_range(self, value: float) -> Any:
+        if self.minimum is not None and value < self.minimum:
+            raise errors.InvalidInput(f">= {self.minimum:g}", field=self.name)
+        if self.maximum is not None and value > self.maximum:
+            raise errors.InvalidInput(f"<= {self.maximum:g}", field=self.name)
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": {"enum": "string", "bbox": "string"}.get(self.kind, self.kind)}
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.default is not None:
+            schema["default"] = self.default
+        return {"name": self.name, "in": "query", "required": self.required,
+                "description": self.description, "schema": schema}
+
+
+def parse_query(declared: Iterable[Param], raw: dict[str, str] | None) -> dict[str, Any]:
+    """Validate query parameters: unknown names and malformed values are 400s naming the field."""
+    by_name = {p.name: p for p in declared}
+    raw = dict(raw or {})
+    for name in raw:
+        if name not in by_name:
+            raise errors.InvalidInput("unknown parameter", field=name)
+    values: dict[str, Any] = {}
+    for name, param in by_name.items():
+        if name in raw and raw[name] != "":
+            values[name] = param.parse(raw[name])
+        elif param.required:
+            raise errors.InvalidInput("required", field=name)
+        else:
+            values[name] = param.default
+    return values
+
+
+CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048)
+LIMIT = Param("limit", "integer", "每页条数", minimum=1, maximum=100, default=20)
+
+
+# --- cursors -----------------------------------------------------------------------------------
+def encode_cursor(key: dict[str, str] | None, scope: str) -> str | None:
+    """Wrap DynamoDB's LastEvaluatedKey as an opaque cursor bound to the query that made it."""
+    if not key:
+        return None
+    payload = {"k": key, "s": _scope_tag(scope)}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, scope: str, key_names: Iterable[str]) -> dict[str, str] | None:
+    if not cursor:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise errors.InvalidCursor(field="cursor") from None
+    key = payload.get("k") if isinstance(payload, dict) else None
+    if (
+        not isinstance(key, dict)
+        or payload.get("s") != _scope_tag(scope)
+        or set(key) != set(key_names)
+        or not all(isinstance(v, str) and 0 < len(v) <= 512 for v in key.values())
+    ):
+        raise errors.InvalidCursor(field="cursor")
+    return key
+
+
+def _scope_tag(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:12]
+
+
+# --- routes ------------------------------------------------------------------------------------
+@dataclass
+class Call:
+    """What a handler gets: validated query values, the caller (if the route needs one), the body."""
+
+    request: Request
+    params: dict[str, Any]
+    actor: Any = None
+    _body_model: str | None = None
+
+    def body(self) -> Any:
+        """The JSON body, validated by the route's pydantic model (imported on first use)."""
+        data = read_json_body(self.request)
+        if self._body_model is None:
+            return data
+        from chalicelib.schemas import validate  # pydantic stays off the read path
+
+        return validate(self._body_model, data)
+
+
+def read_json_body(request: Request) -> dict[str, Any]:
+    from chalicelib.config import settings
+
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise errors.UnsupportedMediaType(content_type or "missing")
+    raw = request.raw_body or b""
+    if len(raw) > settings().max_body_bytes:
+        raise errors.BodyTooLarge(f"> {settings().max_body_bytes} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise errors.InvalidJson() from None
+    if not isinstance(data, dict):
+        raise errors.InvalidJson("expected an object")
+    return data
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A declared route, kept for the OpenAPI document."""
+
+    path: str
+    method: str
+    summary: str
+    tag: str
+    params: tuple[Param, ...]
+    roles: tuple[str, ...] | None
+    body: str | None
+    status: int
+    response: str | None
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Api:
+    """Declares routes on a Chalice blueprint with auth, validation and error mapping built in."""
+
+    blueprint: Blueprint
+    tag: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        summary: str,
+        params: Iterable[Param] = (),
+        roles: Iterable[str] | None = None,
+        body: str | None = None,
+        status: int = 200,
+        response: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        declared = tuple(params)
+        allowed = tuple(roles) if roles is not None else None
+        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response)
+        OPERATIONS.append(op)
+        bp = self.blueprint
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            def handler(**path_args: str) -> Response:
+                request = bp.current_request
+                request_id = request_id_of(request)
+                try:
+                    actor = None
+                    if allowed is not None:
+                        from chalicelib.auth import authenticate  # jwt stays off public routes
+
+                        actor = authenticate(request.headers.get("authorization"), allowed)
+                    call = Call(request, parse_query(declared, request.query_params), actor, body)
+                    result = view(call, **path_args)
+                    return result if isinstance(result, Response) else json_response(result, status)
+                except errors.DomainError as exc:
+                    code, payload = error_body(exc, request_id)
+                    if code >= 500:
+                        logger.warning("dependency unavailable", extra={"error": repr(exc)})
+                    return json_response(payload, code)
+                except Exception:  # anything unplanned: a 500 with a correlation id, no internals
+                    logger.exception("unhandled error", extra={"path": path, "method": method})
+                    return json_response(
+                        {"error": {"code": INTERNAL[1], "message": INTERNAL[2], "request_id": request_id}},
+                        INTERNAL[0],
+                    )
+
+            handler.__name__ = view.__name__
+            handler.__doc__ = view.__doc__
+            # Content types are checked by read_json_body, so the refusal is ours (zh-CN, with a code).
+            bp.route(path, methods=[method], content_types=["*/*"])(handler)
+            return view
+
+        return decorate
+
+
+def resolve(dotted: str) -> Any:
+    """Import ``module:attr`` lazily (used for body schemas)."""
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)
