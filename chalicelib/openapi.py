@@ -74,7 +74,7 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def document() -> dict[str, Any]:
-    from chalicelib.schemas import RESPONSE_SCHEMAS, json_schema
+    from chalicelib.schemas import RESPONSE_SCHEMAS, body_definitions, json_schema
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
@@ -83,6 +83,7 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS}
     for name, dotted in bodies.items():
         schemas[name] = json_schema(dotted)
+    schemas.update(body_definitions(list(bodies.values())))
     return {
         "openapi": "3.0.3",
         "info": {

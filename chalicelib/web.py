@@ -5,9 +5,6 @@ the parameters a route validates and the parameters it documents are the same ob
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import importlib
 import json
 import math
@@ -81,6 +78,7 @@ def request_id_of(request: Request | None) -> str:
 
 # --- parameters --------------------------------------------------------------------------------
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,159}")
 
 
 @dataclass(frozen=True)
@@ -181,37 +179,6 @@ CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明
 LIMIT = Param("limit", "integer", "每页条数", minimum=1, maximum=100, default=20)
 
 
-# --- cursors -----------------------------------------------------------------------------------
-def encode_cursor(key: dict[str, str] | None, scope: str) -> str | None:
-    """Wrap DynamoDB's LastEvaluatedKey as an opaque cursor bound to the query that made it."""
-    if not key:
-        return None
-    payload = {"k": key, "s": _scope_tag(scope)}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, scope: str, key_names: Iterable[str]) -> dict[str, str] | None:
-    if not cursor:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise errors.InvalidCursor(field="cursor") from None
-    key = payload.get("k") if isinstance(payload, dict) else None
-    if (
-        not isinstance(key, dict)
-        or payload.get("s") != _scope_tag(scope)
-        or set(key) != set(key_names)
-        or not all(isinstance(v, str) and 0 < len(v) <= 512 for v in key.values())
-    ):
-        raise errors.InvalidCursor(field="cursor")
-    return key
-
-
-def _scope_tag(scope: str) -> str:
-    return hashlib.sha256(scope.encode()).hexdigest()[:12]
-
-
 # --- routes ------------------------------------------------------------------------------------
 @dataclass
 class Call:
@@ -299,6 +266,9 @@ class Api:
                 request = bp.current_request
                 request_id = request_id_of(request)
                 try:
+                    for name, value in path_args.items():  # ids are short and plain, or not ids
+                        if not PATH_ID.fullmatch(value):
+                            raise errors.InvalidInput("malformed id", field=name)
                     actor = None
                     if allowed is not None:
                         from chalicelib.auth import authenticate  # jwt stays off public routes

@@ -1,4 +1,4 @@
 """Route blueprints, one module per concept. Handlers only translate: parse, call, shape."""
-from chalicelib.handlers import meta
+from chalicelib.handlers import areas, estates, facilities, meta, policies, units
 
-BLUEPRINTS = [meta.bp]
+BLUEPRINTS = [meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp]

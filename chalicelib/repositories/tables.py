@@ -47,7 +47,7 @@ def _gsi(name: str, hash_attr: str, range_attr: str, projection: Any = None) -> 
 class AreaRecord(_Table):
     logical_name = "areas"
     city = UnicodeAttribute(hash_key=True)
-    key = UnicodeAttribute(range_key=True)  # "A#{area}" or "A#{area}#S#{street}"
+    key = UnicodeAttribute(range_key=True)  # "A#{area}" or "S#{street}"
     kind = UnicodeAttribute()  # area | street
     area_id = UnicodeAttribute()
     street_id = UnicodeAttribute(null=True)
@@ -55,7 +55,6 @@ class AreaRecord(_Table):
     district = UnicodeAttribute(null=True)  # 行政区, e.g. 蓬江区
     units_total = NumberAttribute(default=0)
     units_vacant = NumberAttribute(default=0)
-    version = VersionAttribute()
 
 
 # --- estates (项目/小区) ---------------------------------------------------------------------
@@ -81,7 +80,9 @@ class EstateRecord(_Table):
     lng_key = UnicodeAttribute()  # sortable longitude, for the map's bounding-box query
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    version = VersionAttribute()
+    # Checked by hand on descriptive edits only: unit writes move the counters above concurrently
+    # and must not make an admin's edit stale (PynamoDB's VersionAttribute bumps on every update).
+    version = NumberAttribute(default=0)
 
     by_city = _gsi("by_city", "city", "list_key")()
     by_area = _gsi("by_area", "area_id", "list_key")()
@@ -206,9 +207,12 @@ def bind(settings: Settings) -> None:
     if _bound_to == target:
         return
     for model in MODELS:
-        model.Meta.table_name = settings.table(model.logical_name)
-        model.Meta.region = settings.region
-        model.Meta.host = settings.endpoint_url
+        # Each model gets a Meta of its own (subclasses would otherwise share the base's).
+        model.Meta = type("Meta", (model.Meta,), {  # type: ignore[misc]
+            "table_name": settings.table(model.logical_name),
+            "region": settings.region,
+            "host": settings.endpoint_url,
+        })
         model._connection = None
         for index in model._indexes.values():
             index._connection = None  # type: ignore[attr-defined]

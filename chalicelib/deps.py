@@ -1,0 +1,60 @@
+"""Dependencies, built lazily on first use and swappable in tests (no AWS client at import)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.config import Settings, settings
+
+if TYPE_CHECKING:
+    from chalicelib.repositories.areas import AreaRepository
+    from chalicelib.repositories.estates import EstateRepository
+    from chalicelib.repositories.facilities import FacilityRepository
+    from chalicelib.repositories.policies import PolicyRepository
+    from chalicelib.repositories.units import UnitRepository
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    areas: AreaRepository
+    estates: EstateRepository
+    units: UnitRepository
+    facilities: FacilityRepository
+    policies: PolicyRepository
+
+
+_current: Deps | None = None
+
+
+def build(config: Settings) -> Deps:
+    from chalicelib.repositories import tables
+    from chalicelib.repositories.areas import AreaRepository
+    from chalicelib.repositories.estates import EstateRepository
+    from chalicelib.repositories.facilities import FacilityRepository
+    from chalicelib.repositories.policies import PolicyRepository
+    from chalicelib.repositories.units import UnitRepository
+
+    tables.bind(config)
+    return Deps(
+        settings=config,
+        areas=AreaRepository(config),
+        estates=EstateRepository(config),
+        units=UnitRepository(config),
+        facilities=FacilityRepository(config),
+        policies=PolicyRepository(),
+    )
+
+
+def deps() -> Deps:
+    global _current
+    if _current is None:
+        _current = build(settings())
+    return _current
+
+
+def reset(config: Settings | None = None) -> None:
+    """Forget built dependencies (tests and the local stack call this after changing settings)."""
+    global _current
+    settings.cache_clear()
+    _current = build(config) if config is not None else None

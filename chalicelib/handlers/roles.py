@@ -1,0 +1,6 @@
+"""Who may call what: role sets shared by the route declarations."""
+from chalicelib.auth import Role
+
+ADMIN = (Role.ADMIN.value,)
+CATALOGUE_STAFF = (Role.ADMIN.value, Role.STAFF.value)
+OVERSIGHT = (Role.ADMIN.value, Role.STAFF.value, Role.AUDITOR.value)
