@@ -85,7 +85,7 @@ def document() -> dict[str, Any]:
         schemas[name] = json_schema(dotted)
     schemas.update(body_definitions(list(bodies.values())))
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "公租房 API",
             "version": "1.0.0",

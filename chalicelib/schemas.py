@@ -43,7 +43,7 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 S, I, N, B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
-NS = {"type": "string", "nullable": True}
+NS = {"type": ["string", "null"]}
 
 
 def _page(item: str) -> dict[str, Any]:

@@ -72,8 +72,12 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
 
 
 def request_id_of(request: Request | None) -> str:
-    ctx = (request.context if request is not None else None) or {}
-    return str(ctx.get("requestId") or uuid.uuid4())
+    """API Gateway's request id; where there is none (local), one made up once per request."""
+    if request is None:
+        return str(uuid.uuid4())
+    if request.context is None:
+        request.context = {}
+    return str(request.context.setdefault("requestId", str(uuid.uuid4())))
 
 
 # --- parameters --------------------------------------------------------------------------------

@@ -51,11 +51,11 @@ class LocalStack:
         self._apply_environment()
 
     def reset(self) -> None:
-        """Forget everything moto holds and provision afresh (test isolation)."""
-        import urllib.request
-
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).read()
-        self.provision()
+        """Empty the city: drop and recreate every table (users and bucket stay)."""
+        ddb = aws.client("dynamodb", self.endpoint)
+        for name in ddb.list_tables()["TableNames"]:
+            ddb.delete_table(TableName=name)
+        aws.create_tables(self.endpoint, self.prefix or f"{self.city}-")
 
     def token(self, role: str) -> str:
         assert self.identity is not None

@@ -12,6 +12,13 @@ from chalicelib import errors
 from chalicelib.config import Settings
 
 
+#: DynamoDB answers that mean "try again", not "you are wrong".
+TRANSIENT = frozenset({
+    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "TransactionConflict", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable",
+})
+
+
 @contextmanager
 def transaction(settings: Settings, conflict: errors.DomainError) -> Iterator[TransactWrite]:
     """All-or-nothing writes; a failed condition becomes ``conflict`` (nothing is half-written)."""
@@ -21,11 +28,15 @@ def transaction(settings: Settings, conflict: errors.DomainError) -> Iterator[Tr
             yield tx
     except TransactWriteError as exc:
         reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
-        if "ConditionalCheckFailed" in reasons or exc.cause_response_code == "TransactionCanceledException":
+        if "ConditionalCheckFailed" in reasons:
             raise conflict from None
-        raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
+        if exc.cause_response_code in TRANSIENT or set(reasons) & TRANSIENT:
+            raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
+        raise  # anything else is a bug: a 500 with a correlation id, logged in full
     except PynamoDBConnectionError as exc:
-        raise errors.ServiceUnavailable(str(exc)) from None
+        if exc.cause_response_code in TRANSIENT:
+            raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
+        raise
 
 
 def is_condition_failure(exc: Exception) -> bool:

@@ -104,8 +104,7 @@ class UnitRepository:
             tx.update(record, actions=actions)  # PynamoDB adds "version = current" and bumps it
             if updated.layout is not current.layout:  # the estate's unit mix follows the layout
                 vacant = 1 if current.status is UnitStatus.VACANT else 0
-                self._mix(tx, current.estate_id, current.layout, total=-1, vacant=-vacant)
-                self._mix(tx, current.estate_id, updated.layout, total=1, vacant=vacant)
+                self._mix(tx, current.estate_id, {current.layout: (-1, -vacant), updated.layout: (1, vacant)})
         return replace(updated, version=current.version + 1)
 
     def change_status(self, current: Unit, change: StatusChange) -> Unit:
@@ -140,7 +139,7 @@ class UnitRepository:
     # --- counters --------------------------------------------------------------------------
     def _count(self, tx: Any, unit: Unit, *, total: int, vacant: int) -> None:
         """Estate (and its unit mix), area and street counters move with the unit."""
-        self._mix(tx, unit.estate_id, unit.layout, total=total, vacant=vacant)
+        self._mix(tx, unit.estate_id, {unit.layout: (total, vacant)})
         for key in (area_key(unit.area_id), street_key(unit.street_id)):
             actions = [AreaRecord.units_vacant.set(AreaRecord.units_vacant + vacant)]
             if total:
@@ -148,16 +147,23 @@ class UnitRepository:
             tx.update(AreaRecord(self.city, key), actions=actions, condition=AreaRecord.key.exists())
 
     @staticmethod
-    def _mix(tx: Any, estate_id: str, layout: Layout, *, total: int, vacant: int) -> None:
-        mix = EstateRecord.unit_mix[layout.value]
+    def _mix(tx: Any, estate_id: str, deltas: dict[Layout, tuple[int, int]]) -> None:
+        """One update of the estate (a transaction may touch an item once): per layout (total, vacant)."""
         actions = []
+        total = sum(t for t, _ in deltas.values())
+        vacant = sum(v for _, v in deltas.values())
         if total:
-            actions += [EstateRecord.units_total.set(EstateRecord.units_total + total),
-                        mix["total"].set(mix["total"] + total)]
+            actions.append(EstateRecord.units_total.set(EstateRecord.units_total + total))
         if vacant:
-            actions += [EstateRecord.units_vacant.set(EstateRecord.units_vacant + vacant),
-                        mix["vacant"].set(mix["vacant"] + vacant)]
-        tx.update(EstateRecord(estate_id), actions=actions, condition=EstateRecord.estate_id.exists())
+            actions.append(EstateRecord.units_vacant.set(EstateRecord.units_vacant + vacant))
+        for layout, (t, v) in deltas.items():
+            mix = EstateRecord.unit_mix[layout.value]
+            if t:
+                actions.append(mix["total"].set(mix["total"] + t))
+            if v:
+                actions.append(mix["vacant"].set(mix["vacant"] + v))
+        if actions:
+            tx.update(EstateRecord(estate_id), actions=actions, condition=EstateRecord.estate_id.exists())
 
     @staticmethod
     def _history(change: StatusChange) -> UnitHistoryRecord:
