@@ -22,7 +22,7 @@ run: $(STAMP) ## local stack: moto on loopback + the API on http://$(HOST):$(POR
 	$(PY) -m devstack --host $(HOST) --port $(PORT) --aws-port $(AWS_PORT)
 
 test: $(STAMP) ## every test
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP) ## performance measurements -> bench/results.json
 	$(PY) -m bench

@@ -7,7 +7,7 @@ from functools import cache
 
 #: Logical table names; each is deployed as one DynamoDB table whose real name the stage passes
 #: in the environment variable ``TABLE_<LOGICAL>`` (e.g. ``TABLE_UNITS``).
-TABLES = ("areas", "estates", "units", "unit_history", "facilities", "policies")
+TABLES = ("areas", "estates", "units", "unit_history", "facilities", "policies", "idempotency")
 
 
 @dataclass(frozen=True)

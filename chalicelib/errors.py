@@ -101,3 +101,11 @@ class IllegalTransition(Conflict):
 
 class ServiceUnavailable(DomainError):
     """A dependency (AWS, a department) could not be reached; safe to retry."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same Idempotency-Key was sent with a different request body."""
+
+
+class RequestInProgress(Conflict):
+    """The first request with this Idempotency-Key has not finished yet."""

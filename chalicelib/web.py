@@ -5,6 +5,7 @@ the parameters a route validates and the parameters it documents are the same ob
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import math
@@ -42,6 +43,8 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.AlreadyExists: (409, "ALREADY_EXISTS", "该记录已存在，请勿重复提交"),
     errors.StaleVersion: (409, "STALE_VERSION", "数据已被他人修改，请刷新后重试"),
     errors.IllegalTransition: (409, "ILLEGAL_TRANSITION", "当前状态不允许此操作"),
+    errors.IdempotencyKeyReused: (409, "IDEMPOTENCY_KEY_REUSED", "该请求编号已用于另一项提交"),
+    errors.RequestInProgress: (409, "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍候"),
     errors.ServiceUnavailable: (503, "SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试"),
 }
 INTERNAL = (500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")
@@ -193,14 +196,18 @@ class Call:
     actor: Any = None
     _body_model: str | None = None
 
+    _body: Any = None
+
     def body(self) -> Any:
         """The JSON body, validated by the route's pydantic model (imported on first use)."""
-        data = read_json_body(self.request)
-        if self._body_model is None:
-            return data
-        from chalicelib.schemas import validate  # pydantic stays off the read path
+        if self._body is None:
+            data = read_json_body(self.request)
+            if self._body_model is not None:
+                from chalicelib.schemas import validate  # pydantic stays off the read path
 
-        return validate(self._body_model, data)
+                data = validate(self._body_model, data)
+            self._body = data
+        return copy.deepcopy(self._body)  # handlers may pop fields
 
 
 def read_json_body(request: Request) -> dict[str, Any]:
@@ -279,7 +286,15 @@ class Api:
 
                         actor = authenticate(request.headers.get("authorization"), allowed)
                     call = Call(request, parse_query(declared, request.query_params), actor, body)
-                    result = view(call, **path_args)
+                    key = request.headers.get("idempotency-key")
+                    if key and method == "POST" and actor is not None:
+                        from chalicelib.idempotency import run_once  # only when a client asks
+
+                        result = run_once(f"{method} {path}", actor.subject, key,
+                                          {"path": path_args, "body": call.body()},
+                                          lambda: view(call, **path_args), bp.lambda_context)
+                    else:
+                        result = view(call, **path_args)
                     return result if isinstance(result, Response) else json_response(result, status)
                 except errors.DomainError as exc:
                     code, payload = error_body(exc, request_id)

@@ -46,6 +46,9 @@ def create_tables(endpoint: str, prefix: str) -> list[str]:
     for spec in table_specs():
         name = f"{prefix}{spec.logical_name}"
         ddb.create_table(**table_request(spec, name))
+        if spec.ttl_attribute:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": spec.ttl_attribute})
         names.append(name)
     return names
 

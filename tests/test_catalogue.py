@@ -229,3 +229,20 @@ def test_new_facility_appears_near_estates(client: Any, tokens: Any) -> None:
     assert r.status_code == 201
     nearby = body(client.http.get("/v1/estates/huizeyuan"))["nearby"]
     assert nearby[0]["name"] == "江门市中心医院" and nearby[0]["type_name"] == "医院"
+
+
+def test_idempotency_key_makes_a_double_tap_create_once(client: Any, tokens: Any) -> None:
+    h = tokens.headers("admin", **{"Idempotency-Key": "tap-0001-abcdef"})
+    doc = {"title": "关于开展公租房年审工作的通知", "body": "请于十二月前完成年审。", "category": "notice"}
+    first = post(client, "/v1/admin/policies", doc, h)
+    second = post(client, "/v1/admin/policies", doc, h)
+    assert first.status_code == second.status_code == 201
+    assert body(first)["policy_id"] == body(second)["policy_id"]
+    drafts = body(client.http.get("/v1/admin/policies?status=draft&q=年审工作", headers=h))["items"]
+    assert len(drafts) == 1
+    reused = post(client, "/v1/admin/policies", {**doc, "title": "另一份文件"}, h)
+    assert reused.status_code == 409 and body(reused)["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    bad = post(client, "/v1/admin/policies", doc, tokens.headers("admin", **{"Idempotency-Key": "x"}))
+    assert bad.status_code == 400 and body(bad)["error"]["field"] == "Idempotency-Key"
+    # without a key, a repeat is a new document (ids are the server's)
+    assert post(client, "/v1/admin/policies", doc, tokens.headers("admin")).status_code == 201

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -188,6 +189,15 @@ class PolicyRecord(_Table):
     by_category = _gsi("by_category", "category_status", "sort_key")()
 
 
+# --- idempotency (Powertools' DynamoDB persistence layer owns the items) -----------------------
+class IdempotencyRecord(_Table):
+    """Declared here only so infra/ and the local stack create the table Powertools writes to."""
+
+    logical_name = "idempotency"
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[_Table], ...] = (
     AreaRecord,
     EstateRecord,
@@ -195,6 +205,7 @@ MODELS: tuple[type[_Table], ...] = (
     UnitHistoryRecord,
     FacilityRecord,
     PolicyRecord,
+    IdempotencyRecord,
 )
 
 _bound_to: tuple[Any, ...] | None = None
@@ -227,6 +238,7 @@ class TableSpec:
     hash_key: tuple[str, str]
     range_key: tuple[str, str] | None
     indexes: tuple[dict[str, Any], ...]  # {name, hash: (attr, type), range: (attr, type)|None, projection}
+    ttl_attribute: str | None = None  # items expire by this epoch-seconds attribute
 
 
 def table_specs() -> list[TableSpec]:
@@ -254,5 +266,6 @@ def table_specs() -> list[TableSpec]:
                     "non_key_attributes": tuple(proj.get("NonKeyAttributes", ())),
                 }
             )
-        specs.append(TableSpec(model.logical_name, h, r, tuple(indexes)))
+        ttl = model._ttl_attribute()
+        specs.append(TableSpec(model.logical_name, h, r, tuple(indexes), ttl.attr_name if ttl else None))
     return specs
