@@ -11,7 +11,7 @@ from chalice.app import Request
 
 from chalicelib.config import settings
 from chalicelib.handlers import BLUEPRINTS
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import logger, metrics, tracing_enabled
 from chalicelib.web import request_id_of
 
 app = Chalice(app_name="public-housing")
@@ -19,9 +19,10 @@ for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
-# Inert unless tracing is on for the city (POWERTOOLS_TRACE_DISABLED=false in Lambda): the X-Ray SDK
-# costs ~200 ms of cold start, so it is loaded only then (docs/decisions/0007).
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+if tracing_enabled():  # the X-Ray SDK costs ~200 ms of cold start: only when the city wants it (0007)
+    from aws_lambda_powertools import Tracer
+
+    app.register_middleware(ConvertToMiddleware(Tracer(service="public-housing").capture_lambda_handler))
 
 
 @app.middleware("http")

@@ -7,8 +7,6 @@ from configurable claims. This runs inside the app, so it is enforced identicall
 """
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Iterable
 
@@ -16,33 +14,9 @@ import jwt
 
 from chalicelib import errors
 from chalicelib.config import IdentitySettings, settings
+from chalicelib.identity import CITY_BOUND_ROLES, Actor, Role
 
 ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: "none" and HMAC tokens never verify
-
-
-class Role(str, enum.Enum):
-    APPLICANT = "applicant"
-    EMPLOYER = "employer"
-    STAFF = "staff"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-
-
-#: Roles whose tokens must carry this stack's city (a citizen's provincial login need not).
-CITY_BOUND_ROLES = frozenset({Role.EMPLOYER, Role.STAFF, Role.ADMIN})
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The verified caller."""
-
-    subject: str
-    roles: frozenset[Role]
-    city: str | None
-    claims: dict[str, Any]
-
-    def has(self, *roles: Role | str) -> bool:
-        return any(Role(r) in self.roles for r in roles)
 
 
 class TokenVerifier:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 SERVICE = "public-housing"
@@ -44,4 +46,10 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
 metrics = Metrics(namespace="PublicHousing", service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+def tracing_enabled() -> bool:
+    """Tracing is on only in Lambda and when the city turned it on: Powertools' Tracer imports
+    the X-Ray SDK (~200 ms) even to disable itself, so it is not even built otherwise."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("true", "1")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not disabled

@@ -175,7 +175,8 @@ def test_oidc_token_from_an_impostor_issuer_is_refused(client: Any, oidc: Issuer
 
 
 def test_citizen_without_role_claim_is_an_applicant(oidc: Issuer) -> None:
-    from chalicelib.auth import Role, verifier
+    from chalicelib.auth import verifier
+    from chalicelib.identity import Role
 
     actor = verifier().verify(oidc.token(roles=None, city=None))
     assert actor.roles == frozenset({Role.APPLICANT})

@@ -1,5 +1,5 @@
 """Who may call what: role sets shared by the route declarations."""
-from chalicelib.auth import Role
+from chalicelib.identity import Role
 
 ADMIN = (Role.ADMIN.value,)
 CATALOGUE_STAFF = (Role.ADMIN.value, Role.STAFF.value)
