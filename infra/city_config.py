@@ -1,0 +1,236 @@
+"""Per-city deployment settings: infra/cities/<code>.json, validated when loaded.
+
+A city file says where the city's stack runs (region, hence partition) and who issues its users'
+tokens. Everything else in the stack is the same for every city. See
+docs/decisions/0005-per-city-infra.md.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CITIES_DIR = Path(__file__).resolve().parent / "cities"
+
+#: CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)
+#: 等级保护 2.0: audit trails of a government system are kept at least six months.
+MIN_LOG_RETENTION_DAYS_CN = 180
+
+_CODE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+_REGION = re.compile(r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
+_TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability"}
+_LIMIT_DEFAULTS: dict[str, int] = {
+    "log_retention_days": 365,
+    "document_retention_days": 180,
+    "lambda_memory_mb": 512,
+    "lambda_timeout_s": 30,
+}
+_OBSERVABILITY_DEFAULTS: dict[str, Any] = {
+    "log_level": "INFO",
+    "xray_sdk": False,  # Powertools Tracer in the function (costs ~200 ms of cold start, 0007)
+}
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+class CityConfigError(ValueError):
+    """A city file is missing, malformed, or says something the stack cannot build."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    provider: str  # "oidc" | "cognito"
+    issuer: str | None = None
+    jwks_url: str | None = None
+    audience: str | None = None
+    roles_claim: str = "cognito:groups"
+    city_claim: str = "custom:city"
+    token_use: str | None = "id"
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    code: str
+    name: str
+    region: str
+    identity: Identity
+    limits: dict[str, int]
+    departments: dict[str, Any] = field(default_factory=dict)
+    observability: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def partition(self) -> str:
+        return "aws-cn" if self.region.startswith("cn-") else "aws"
+
+    @property
+    def in_china(self) -> bool:
+        return self.partition == "aws-cn"
+
+
+def available_cities() -> list[str]:
+    return sorted(p.stem for p in CITIES_DIR.glob("*.json"))
+
+
+def load_city(code: str, directory: Path | None = None) -> CityConfig:
+    """Load and validate ``<directory>/<code>.json`` (infra/cities by default)."""
+    directory = directory or CITIES_DIR
+    path = directory / f"{code}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.json"))) or "none"
+        raise CityConfigError(f"no city config {path} (known cities: {known})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CityConfigError(f"{path}: not valid JSON: {exc}") from None
+    return parse_city(raw, source=str(path), expected_code=code)
+
+
+def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = None) -> CityConfig:
+    """Validate a city document; every problem found is reported in one error."""
+    errors: list[str] = []
+
+    def err(where: str, message: str) -> None:
+        errors.append(f"{where}: {message}")
+
+    if not isinstance(raw, dict):
+        raise CityConfigError(f"{source}: the top level must be an object")
+    for key in sorted(set(raw) - _TOP_KEYS):
+        err(key, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
+
+    code = raw.get("code")
+    if not isinstance(code, str) or not _CODE.match(code):
+        err("code", "required: lowercase letters, digits and hyphens, 3-32 characters")
+    elif expected_code is not None and code != expected_code:
+        err("code", f"{code!r} does not match the file name {expected_code!r}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        err("name", "required: the city's name, e.g. 江门市")
+    region = raw.get("region")
+    if not isinstance(region, str) or not _REGION.match(region):
+        err("region", "required: an AWS region code such as cn-northwest-1 or ap-southeast-1")
+        region = None
+    in_china = bool(region and region.startswith("cn-"))
+
+    identity = _parse_identity(raw.get("identity"), in_china, err)
+    limits = _parse_limits(raw.get("limits", {}), in_china, err)
+    observability = _parse_observability(raw.get("observability", {}), err)
+
+    departments = raw.get("departments", {})
+    if not isinstance(departments, dict):
+        err("departments", "must be an object (department code -> settings)")
+        departments = {}
+
+    if errors:
+        raise CityConfigError(f"{source}: invalid city config:\n  " + "\n  ".join(errors))
+    assert identity is not None and region is not None
+    return CityConfig(
+        code=code,  # type: ignore[arg-type]
+        name=name.strip(),  # type: ignore[union-attr]
+        region=region,
+        identity=identity,
+        limits=limits,
+        departments=departments,
+        observability=observability,
+    )
+
+
+def _https_url(value: Any) -> bool:
+    return isinstance(value, str) and re.match(r"^https://[^\s/]+(/\S*)?$", value) is not None
+
+
+def _parse_identity(value: Any, in_china: bool, err: Any) -> Identity | None:
+    if not isinstance(value, dict):
+        err("identity", 'required: {"provider": "oidc", ...} or {"provider": "cognito"}')
+        return None
+    provider = value.get("provider")
+    if provider == "cognito":
+        allowed = {"provider", "roles_claim", "city_claim"}
+        for key in sorted(set(value) - allowed):
+            err(f"identity.{key}", "not used with Cognito (the stack creates the pool and its client)")
+        if in_china:
+            err("identity.provider", "Cognito user pools do not exist in the China partition: use oidc")
+        return Identity(
+            provider="cognito",
+            roles_claim=value.get("roles_claim", "cognito:groups"),
+            city_claim=value.get("city_claim", "custom:city"),
+            token_use="id",
+        )
+    if provider == "oidc":
+        required = ("issuer", "jwks_url", "audience", "roles_claim", "city_claim", "token_use")
+        allowed = {"provider", *required}
+        for key in sorted(set(value) - allowed):
+            err(f"identity.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in value:
+                err(f"identity.{key}", "required for an OIDC issuer")
+        for key in ("issuer", "jwks_url"):
+            if key in value and not _https_url(value[key]):
+                err(f"identity.{key}", "must be an https:// URL")
+        for key in ("audience", "roles_claim", "city_claim"):
+            if key in value and (not isinstance(value[key], str) or not value[key].strip()):
+                err(f"identity.{key}", "must be a non-empty string")
+        token_use = value.get("token_use")
+        if token_use is not None and (not isinstance(token_use, str) or not token_use):
+            err("identity.token_use", "must be null (the issuer sets no token_use claim) or a string")
+        return Identity(
+            provider="oidc",
+            issuer=value.get("issuer"),
+            jwks_url=value.get("jwks_url"),
+            audience=value.get("audience"),
+            roles_claim=value.get("roles_claim", ""),
+            city_claim=value.get("city_claim", ""),
+            token_use=token_use,
+        )
+    err("identity.provider", 'must be "oidc" or "cognito"')
+    return None
+
+
+def _parse_limits(value: Any, in_china: bool, err: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        err("limits", "must be an object")
+        return dict(_LIMIT_DEFAULTS)
+    limits = dict(_LIMIT_DEFAULTS)
+    for key, item in value.items():
+        if key not in _LIMIT_DEFAULTS:
+            err(f"limits.{key}", f"unknown limit (known: {', '.join(sorted(_LIMIT_DEFAULTS))})")
+        elif not isinstance(item, int) or isinstance(item, bool) or item <= 0:
+            err(f"limits.{key}", "must be a positive integer")
+        else:
+            limits[key] = item
+    days = limits["log_retention_days"]
+    if days not in LOG_RETENTION_DAYS:
+        err("limits.log_retention_days", f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    elif in_china and days < MIN_LOG_RETENTION_DAYS_CN:
+        err(
+            "limits.log_retention_days",
+            f"at least {MIN_LOG_RETENTION_DAYS_CN} in China (等级保护: audit trails >= 6 months)",
+        )
+    if not 128 <= limits["lambda_memory_mb"] <= 10240:
+        err("limits.lambda_memory_mb", "between 128 and 10240")
+    if not 1 <= limits["lambda_timeout_s"] <= 900:
+        err("limits.lambda_timeout_s", "between 1 and 900")
+    return limits
+
+
+def _parse_observability(value: Any, err: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        err("observability", "must be an object")
+        return dict(_OBSERVABILITY_DEFAULTS)
+    result = dict(_OBSERVABILITY_DEFAULTS)
+    for key, item in value.items():
+        if key == "log_level":
+            if item not in _LOG_LEVELS:
+                err("observability.log_level", f"one of {', '.join(sorted(_LOG_LEVELS))}")
+            result[key] = item
+        elif key == "xray_sdk":
+            if not isinstance(item, bool):
+                err("observability.xray_sdk", "true or false")
+            result[key] = item
+        else:
+            err(f"observability.{key}", "unknown key (known: log_level, xray_sdk)")
+    return result

@@ -1,0 +1,392 @@
+"""One city's stack: tables, document bucket, identity, and the Chalice app on python3.13.
+
+Nothing here restates the app's data model: tables come from
+``chalicelib.repositories.tables.table_specs()``, function names from the SAM template Chalice
+produces. ARNs are built from the partition of the stack's region (grants, ``Aws.PARTITION``),
+never spelled out, so the same code serves ``aws`` and ``aws-cn``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_cognito as cognito,
+    aws_dynamodb as dynamodb,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_logs as logs,
+    aws_s3 as s3,
+)
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.config import TABLES
+from chalicelib.repositories.tables import TableSpec, table_specs
+from infra.city_config import CityConfig
+from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
+
+SERVICE = "public-housing"
+METRICS_NAMESPACE = "PublicHousing"
+ROLES = ("applicant", "employer", "staff", "admin", "auditor")
+#: What the app does with its tables: items and queries. No Scan (a test forbids it on every request
+#: path, IAM forbids it in the cloud), no table management. Transactions need the item actions.
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+#: Using the customer-managed key through DynamoDB and S3 (SSE-KMS with a bucket key).
+KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_PROJECTIONS = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
+}
+
+
+def stack_name(city: CityConfig) -> str:
+    return f"{SERVICE}-{city.code}"
+
+
+def function_name(stack: str, logical_id: str) -> str:
+    """``<stack>-<logical id>``, shortened with a hash to Lambda's 64 characters."""
+    name = f"{stack}-{logical_id}"
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:55]}-{digest}"
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+def _attribute(key: tuple[str, str]) -> dynamodb.Attribute:
+    name, kind = key
+    return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[kind])
+
+
+class PackagedChalice(Chalice):
+    """Chalice's CDK construct, with ``chalice package`` run in a child process.
+
+    In-process, Chalice imports app.py with the staging copy first on ``sys.path`` and copies the
+    stage's environment variables into ``os.environ``; a child process keeps the caller (a test
+    session, say) untouched. The SAM template is kept so the stack can find every function.
+    """
+
+    sam: dict[str, Any]
+
+    def _package_app(self) -> None:
+        args = {
+            "project_dir": self.source_dir,
+            "output_dir": self._sam_package_dir,
+            "stage": self.stage_name,
+            "chalice_config": self.stage_config or {},
+        }
+        code = "import json, sys\nfrom chalice import api\napi.package_app(**json.loads(sys.argv[1]))\n"
+        env = dict(os.environ)
+        env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = cdk.Stack.of(self).region  # Chalice asks botocore
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep __pycache__ out of the staging copy
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(args)],
+            cwd=self.source_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"chalice package failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+        if "Could not install dependencies" in done.stdout + done.stderr:
+            raise RuntimeError(f"chalice package could not install dependencies:\n{done.stdout}{done.stderr}")
+        self.sam = json.loads((Path(self._sam_package_dir) / "sam.json").read_text())
+
+    def logical_ids(self, resource_type: str) -> list[str]:
+        return sorted(lid for lid, r in self.sam["Resources"].items() if r["Type"] == resource_type)
+
+
+class CityStack(cdk.Stack):
+    def __init__(self, scope: Construct, city: CityConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            stack_name(city),
+            env=cdk.Environment(region=city.region),
+            description=f"Public rental housing backend for {city.name} ({city.code})",
+            **kwargs,
+        )
+        self.city = city
+        cdk.Tags.of(self).add("app", SERVICE)
+        cdk.Tags.of(self).add("city", city.code)
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"{SERVICE} {city.code}: tables and documents",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.specs = {spec.logical_name: spec for spec in table_specs()}
+        self.tables = {name: self._table(spec) for name, spec in self.specs.items()}
+        missing = set(TABLES) - set(self.tables)
+        if missing:
+            raise RuntimeError(f"chalicelib.config.TABLES names tables with no model: {sorted(missing)}")
+        self.bucket = self._document_bucket()
+        identity_env = self._identity()
+
+        self.role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{SERVICE} {city.code}: the Chalice functions (IAM managed in CDK)",
+        )
+        self.chalice = self._chalice_app(identity_env)
+        self._permissions()
+
+    # --- data -------------------------------------------------------------------------------
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"Table{_camel(spec.logical_name)}",
+            partition_key=_attribute(spec.hash_key),
+            sort_key=_attribute(spec.range_key) if spec.range_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=spec.ttl_attribute,
+            deletion_protection=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for index in spec.indexes:
+            projection = index.get("projection", "ALL")
+            non_key = list(index.get("non_key_attributes") or ()) if projection == "INCLUDE" else None
+            table.add_global_secondary_index(
+                index_name=index["name"],
+                partition_key=_attribute(index["hash"]),
+                sort_key=_attribute(index["range"]) if index.get("range") else None,
+                projection_type=_PROJECTIONS[projection],
+                non_key_attributes=non_key,
+            )
+        return table
+
+    def _document_bucket(self) -> s3.Bucket:
+        retention = self.city.limits["document_retention_days"]
+        return s3.Bucket(
+            self,
+            "Documents",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+                # Deleting a document leaves a noncurrent version: it goes after the retention period.
+                s3.LifecycleRule(
+                    id="expire-deleted-documents",
+                    noncurrent_version_expiration=cdk.Duration.days(retention),
+                    expired_object_delete_marker=True,
+                ),
+            ],
+        )
+
+    # --- identity ---------------------------------------------------------------------------
+    def _identity(self) -> dict[str, str]:
+        ident = self.city.identity
+        if ident.provider == "oidc":
+            return {
+                "AUTH_ISSUER": ident.issuer or "",
+                "AUTH_JWKS_URL": ident.jwks_url or "",
+                "AUTH_AUDIENCE": ident.audience or "",
+                "AUTH_TOKEN_USE": ident.token_use or "",
+                "AUTH_ROLES_CLAIM": ident.roles_claim,
+                "AUTH_CITY_CLAIM": ident.city_claim,
+            }
+        if self.city.in_china:  # the loader refuses this too; Cognito user pools are not in aws-cn
+            raise RuntimeError("Cognito user pools do not exist in the China partition")
+        pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=f"{SERVICE}-{self.city.code}",
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(phone=True),
+            auto_verify=cognito.AutoVerifiedAttrs(phone=True),
+            standard_attributes=cognito.StandardAttributes(
+                phone_number=cognito.StandardAttribute(required=True, mutable=True),
+            ),
+            custom_attributes={"city": cognito.StringAttribute(min_len=1, max_len=32, mutable=True)},
+            password_policy=cognito.PasswordPolicy(min_length=10),
+            account_recovery=cognito.AccountRecovery.PHONE_ONLY_WITHOUT_MFA,
+            user_verification=cognito.UserVerificationConfig(
+                sms_message=f"【{self.city.name}公租房】验证码 {{####}}",
+            ),
+            deletion_protection=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for role in ROLES:
+            cognito.UserPoolGroup(self, f"Group{_camel(role)}", user_pool=pool, group_name=role)
+        # Users may not write custom:city (a staff member's city is set by an admin).
+        client = pool.add_client(
+            "AppClient",
+            generate_secret=False,  # a mobile app: no secret to keep
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            disable_o_auth=True,  # SRP from the app; no hosted UI, no redirect URLs
+            prevent_user_existence_errors=True,
+            read_attributes=cognito.ClientAttributes()
+            .with_standard_attributes(phone_number=True, phone_number_verified=True, fullname=True)
+            .with_custom_attributes("city"),
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(phone_number=True, fullname=True),
+            id_token_validity=cdk.Duration.hours(1),
+            access_token_validity=cdk.Duration.hours(1),
+        )
+        issuer = f"https://cognito-idp.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}/{pool.user_pool_id}"
+        cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+        cdk.CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
+        self.user_pool, self.user_pool_client = pool, client
+        return {
+            "AUTH_ISSUER": issuer,
+            "AUTH_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+            "AUTH_AUDIENCE": client.user_pool_client_id,
+            "AUTH_TOKEN_USE": "id",
+            "AUTH_ROLES_CLAIM": ident.roles_claim,
+            "AUTH_CITY_CLAIM": ident.city_claim,
+        }
+
+    # --- the app ----------------------------------------------------------------------------
+    def environment(self, identity_env: dict[str, str]) -> dict[str, str]:
+        city, obs = self.city, self.city.observability
+        env = {
+            "CITY_CODE": city.code,
+            "CITY_NAME": city.name,
+            **{f"TABLE_{name.upper()}": table.table_name for name, table in self.tables.items()},
+            **identity_env,
+            "DOCUMENT_BUCKET": self.bucket.bucket_name,
+            "DOCUMENT_RETENTION_DAYS": str(city.limits["document_retention_days"]),
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": obs["log_level"],
+            "POWERTOOLS_TRACE_DISABLED": "false" if obs["xray_sdk"] else "true",
+        }
+        return env
+
+    def _chalice_app(self, identity_env: dict[str, str]) -> PackagedChalice:
+        stage = stack_name(self.city)  # Chalice names its stage after the construct's scope
+        source = stage_project(self.city.code, stage)
+        stage_config = {
+            "api_gateway_stage": "api",
+            # Edge-optimized APIs do not exist in the China partition; regional works everywhere.
+            "api_gateway_endpoint_type": "REGIONAL",
+            "autogen_policy": False,
+            "manage_iam_role": False,
+            "iam_role_arn": self.role.role_arn,
+            "xray": True,
+            "lambda_memory_size": self.city.limits["lambda_memory_mb"],
+            "lambda_timeout": self.city.limits["lambda_timeout_s"],
+            "environment_variables": self.environment(identity_env),
+        }
+        # Chalice writes chalice.out/ into the working directory: keep it under build/.
+        work = chalice_workdir(self.city.code)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        cwd = os.getcwd()
+        os.chdir(work)
+        try:
+            app = PackagedChalice(self, "Api", source_dir=str(source), stage_config=stage_config)
+        finally:
+            os.chdir(cwd)
+        if app.stage_name != stage:  # the staging config's stage entry must be the one Chalice reads
+            raise RuntimeError(f"Chalice stage {app.stage_name!r} is not {stage!r}")
+
+        self.functions: dict[str, cdk.CfnResource] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for lid in app.logical_ids("AWS::Serverless::Function"):
+            fn = app.get_resource(lid)
+            # Chalice writes the packaging interpreter's version; the code is built for this one.
+            fn.add_property_override("Runtime", LAMBDA_RUNTIME)
+            # A fixed name, so the log group can be created first and named without referring to
+            # the function (the function waits for its role's policy, which names the log group).
+            name = function_name(stage, lid)
+            fn.add_property_override("FunctionName", name)
+            self.functions[lid] = fn
+            group = logs.LogGroup(
+                self,
+                f"{lid}Logs",
+                log_group_name=f"/aws/lambda/{name}",
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            cfn_group = group.node.default_child
+            assert isinstance(cfn_group, logs.CfnLogGroup)
+            cfn_group.add_property_override("RetentionInDays", self.city.limits["log_retention_days"])
+            self.log_groups[lid] = group
+        for lid in app.logical_ids("AWS::Serverless::Api"):
+            app.get_resource(lid).add_property_override("TracingEnabled", True)
+        for lid in app.logical_ids("AWS::IAM::Role"):  # none while manage_iam_role is false
+            raise RuntimeError(f"Chalice created IAM role {lid}: IAM is managed in CDK")
+        return app
+
+    def _permissions(self) -> None:
+        """Least privilege for the functions' role: item reads and writes on this city's tables
+        and their indexes (never Scan, never table management), objects in the document bucket,
+        the data key, their own log groups, X-Ray segments."""
+        table_arns: list[str] = []
+        for name, table in self.tables.items():
+            table_arns.append(table.table_arn)
+            if self.specs[name].indexes:
+                table_arns.append(f"{table.table_arn}/index/*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DocumentObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.bucket.arn_for_objects("*")],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(sid="DocumentList", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+        )
+        self.key.grant(self.role, *KEY_ACTIONS)
+        for group in self.log_groups.values():
+            group.grant_write(self.role)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="XRay",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],  # X-Ray has no resource-level permissions
+            )
+        )
+        # Functions start (and e.g. poll queues) only once their permissions exist.
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            cfn_policy = policy.node.default_child
+            for fn in self.functions.values():
+                fn.add_resource_dependency(cfn_policy)
+        cdk.CfnOutput(self, "DocumentBucketName", value=self.bucket.bucket_name)

@@ -1,0 +1,103 @@
+"""City files: the shipped ones load, and a wrong one fails loudly with the field named."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.city_config import CityConfigError, available_cities, load_city, parse_city
+
+OIDC_CITY: dict[str, Any] = {
+    "code": "testcity",
+    "name": "测试市",
+    "region": "cn-north-1",
+    "identity": {
+        "provider": "oidc",
+        "issuer": "https://sso.example.gov.cn/oidc",
+        "jwks_url": "https://sso.example.gov.cn/oidc/jwks",
+        "audience": "public-housing",
+        "roles_claim": "roles",
+        "city_claim": "city",
+        "token_use": None,
+    },
+    "limits": {"log_retention_days": 180, "document_retention_days": 180},
+    "departments": {},
+}
+
+
+def test_shipped_cities() -> None:
+    assert {"jiangmen", "xining", "sandbox"} <= set(available_cities())
+    jiangmen, xining, sandbox = load_city("jiangmen"), load_city("xining"), load_city("sandbox")
+    assert (jiangmen.name, xining.name) == ("江门市", "西宁市")
+    for city in (jiangmen, xining):
+        assert city.partition == "aws-cn" and city.identity.provider == "oidc"
+        assert city.identity.token_use is None and city.departments == {}
+    assert sandbox.partition == "aws" and sandbox.identity.provider == "cognito"
+    assert sandbox.identity.token_use == "id"
+
+
+def test_every_shipped_city_file_is_valid() -> None:
+    for code in available_cities():
+        assert load_city(code).code == code
+
+
+def _error(raw: Any) -> str:
+    with pytest.raises(CityConfigError) as info:
+        parse_city(raw, source="test.json", expected_code="testcity")
+    return str(info.value)
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(OIDC_CITY)
+    for dotted, value in changes.items():
+        target = raw
+        *parents, last = dotted.split("__")
+        for part in parents:
+            target = target[part]
+        if value is KeyError:
+            del target[last]
+        else:
+            target[last] = value
+    return raw
+
+
+def test_a_valid_city_parses() -> None:
+    city = parse_city(copy.deepcopy(OIDC_CITY))
+    assert city.limits["log_retention_days"] == 180 and city.observability["log_level"] == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_with(colour="red"), "colour: unknown key"),
+        (_with(code="other"), "does not match the file name"),
+        (_with(region="china"), "region:"),
+        (_with(identity={"provider": "cognito"}), "Cognito user pools do not exist in the China partition"),
+        (_with(identity__issuer="http://sso.example.gov.cn"), "identity.issuer: must be an https:// URL"),
+        (_with(identity__audience=KeyError), "identity.audience: required"),
+        (_with(identity__provider="saml"), 'identity.provider: must be "oidc" or "cognito"'),
+        (_with(limits__log_retention_days=100), "CloudWatch Logs accepts only"),
+        (_with(limits__log_retention_days=90), "at least 180"),
+        (_with(limits__max_units=3), "limits.max_units: unknown limit"),
+        (_with(departments=[]), "departments: must be an object"),
+        (_with(name=""), "name: required"),
+    ],
+)
+def test_bad_city_files_name_the_problem(raw: dict[str, Any], message: str) -> None:
+    assert message in _error(raw)
+
+
+def test_errors_are_reported_together_with_the_file(tmp_path: Path) -> None:
+    (tmp_path / "testcity.json").write_text(json.dumps(_with(region="nowhere", name="")), encoding="utf-8")
+    with pytest.raises(CityConfigError) as info:
+        load_city("testcity", directory=tmp_path)
+    text = str(info.value)
+    assert str(tmp_path / "testcity.json") in text and "region:" in text and "name:" in text
+    with pytest.raises(CityConfigError, match="known cities: testcity"):
+        load_city("elsewhere", directory=tmp_path)
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    with pytest.raises(CityConfigError, match="not valid JSON"):
+        load_city("broken", directory=tmp_path)

@@ -1,0 +1,350 @@
+"""The synthesized stacks: valid for their region, partition-neutral, the tables the models define,
+and a code package whose native modules match the Lambda runtime the template declares.
+
+Every city is synthesized once per module, in this process (all tests here are one xdist group, and
+one file, so ``--dist loadfile`` and ``--dist loadgroup`` both keep them on one worker).
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+CITIES = ("jiangmen", "xining", "sandbox")
+CHINA = ("jiangmen", "xining")
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+ELF_X86_64 = 62
+
+
+@dataclass
+class Synth:
+    city: str
+    region: str
+    path: Path
+    text: str
+    template: dict[str, Any]
+
+    def resources(self, *types: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] in types}
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return self.resources(*FUNCTION_TYPES)
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    from infra.city_config import load_city
+    from infra.synth import synth
+
+    result = {}
+    for city in CITIES:
+        path = synth(city, outdir=tmp_path_factory.mktemp(f"cdk-{city}"))
+        text = path.read_text(encoding="utf-8")
+        result[city] = Synth(city, load_city(city).region, path, text, json.loads(text))
+    return result
+
+
+def _cfn_lint(template: Path, region: str, workdir: Path) -> list[dict[str, Any]]:
+    """cfn-lint with its default rules (errors and warnings), none ignored: run where no
+    .cfnlintrc can be picked up (working directory and HOME are an empty directory)."""
+    cmd = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
+           str(template), "--regions", region, "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env={"HOME": str(workdir), "PATH": ""})
+    assert done.stdout.strip(), f"cfn-lint printed nothing (exit {done.returncode}): {done.stderr}"
+    return json.loads(done.stdout)
+
+
+def test_cfn_lint_clean_for_each_city_region(synthesized: dict[str, Synth], tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = dict(zip(CITIES, pool.map(lambda c: _cfn_lint(synthesized[c].path, synthesized[c].region, tmp_path),
+                                            CITIES)))
+    for city, matches in results.items():
+        found = [f"{m['Rule']['Id']} {m['Message']} @ {m['Location']['Path']}" for m in matches]
+        assert found == [], f"{city} ({synthesized[city].region}):\n" + "\n".join(found)
+
+
+def test_cfn_lint_would_catch_a_cognito_pool_in_china(synthesized: dict[str, Synth], tmp_path: Path) -> None:
+    """The region check above is not vacuous: the sandbox stack linted for Ningxia fails (E3006)."""
+    matches = _cfn_lint(synthesized["sandbox"].path, "cn-northwest-1", tmp_path)
+    flagged = {m["Rule"]["Id"] for m in matches if "Cognito" in m["Message"]}
+    assert "E3006" in flagged
+
+
+def test_no_rule_switched_off_in_templates(synthesized: dict[str, Synth]) -> None:
+    for s in synthesized.values():
+        assert "cfn-lint" not in json.dumps(s.template.get("Metadata", {}))
+        for lid, resource in s.template["Resources"].items():
+            assert "cfn-lint" not in json.dumps(resource.get("Metadata", {})), f"{s.city}/{lid}"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_partition_comes_from_the_region(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    assert "arn:aws:" not in s.text
+    assert "arn:aws-cn:" not in s.text  # also spelled out nowhere: the partition is a pseudo parameter
+    assert "amazonaws.com/" not in s.text and "amazonaws.com.cn" not in s.text
+
+
+@pytest.mark.parametrize("city", CHINA)
+def test_china_stacks_create_only_what_exists_there(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    types = {r["Type"] for r in s.template["Resources"].values()}
+    assert s.region.startswith("cn-")
+    assert not {t for t in types if t.startswith(("AWS::Cognito::", "AWS::SNS::"))}, types
+    assert "SmsConfiguration" not in s.text and '"sns:' not in s.text
+    env = _function_env(s)
+    assert env["AUTH_TOKEN_USE"] == ""
+    assert env["AUTH_ISSUER"].startswith("https://") and env["AUTH_JWKS_URL"].startswith("https://")
+
+
+def test_sandbox_has_a_user_pool_with_the_roles(synthesized: dict[str, Synth]) -> None:
+    from infra.stack import ROLES
+
+    s = synthesized["sandbox"]
+    pools = s.resources("AWS::Cognito::UserPool")
+    assert len(pools) == 1
+    pool = next(iter(pools.values()))["Properties"]
+    assert pool["UsernameAttributes"] == ["phone_number"]
+    assert any(a["Name"] == "city" for a in pool["Schema"])
+    groups = {g["Properties"]["GroupName"] for g in s.resources("AWS::Cognito::UserPoolGroup").values()}
+    assert groups == set(ROLES)
+    (client,) = s.resources("AWS::Cognito::UserPoolClient").values()
+    assert "custom:city" not in client["Properties"]["WriteAttributes"]  # users cannot pick their city
+    env = _function_env(s)
+    assert env["AUTH_TOKEN_USE"] == "id"
+    assert env["AUTH_ROLES_CLAIM"] == "cognito:groups" and env["AUTH_CITY_CLAIM"] == "custom:city"
+    pool_id = next(iter(pools))
+    assert env["AUTH_AUDIENCE"] == {"Ref": next(iter(s.resources("AWS::Cognito::UserPoolClient")))}
+    issuer = json.dumps(env["AUTH_ISSUER"])
+    parts = ('"https://cognito-idp."', '{"Ref": "AWS::Region"}', '{"Ref": "AWS::URLSuffix"}', f'"Ref": "{pool_id}"')
+    assert all(part in issuer for part in parts), issuer
+    assert "/.well-known/jwks.json" in json.dumps(env["AUTH_JWKS_URL"])
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_every_function_runs_python313_with_its_settings(synthesized: dict[str, Synth], city: str) -> None:
+    from chalicelib.repositories.tables import table_specs
+    from infra.packaging import LAMBDA_RUNTIME
+
+    s = synthesized[city]
+    functions = s.functions()
+    assert functions, "no Lambda function in the template"
+    assert LAMBDA_RUNTIME == "python3.13"
+    for lid, fn in functions.items():
+        assert fn["Properties"]["Runtime"] == "python3.13", lid
+        assert fn["Properties"].get("Tracing") == "Active", lid
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["CITY_CODE"] == city
+        expected = {"CITY_NAME", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_AUDIENCE", "AUTH_TOKEN_USE", "AUTH_ROLES_CLAIM",
+                    "AUTH_CITY_CLAIM", "DOCUMENT_BUCKET", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
+                    "POWERTOOLS_LOG_LEVEL"} | {f"TABLE_{t.logical_name.upper()}" for t in table_specs()}
+        assert expected <= set(env), expected - set(env)
+        # Each function's log group exists, with the city's retention.
+        groups = [g["Properties"] for g in s.resources("AWS::Logs::LogGroup").values()
+                  if g["Properties"]["LogGroupName"] == f"/aws/lambda/{fn['Properties']['FunctionName']}"]
+        assert len(groups) == 1 and isinstance(groups[0]["RetentionInDays"], int), lid
+
+
+def _function_env(s: Synth) -> dict[str, Any]:
+    return s.resources("AWS::Serverless::Function")["APIHandler"]["Properties"]["Environment"]["Variables"]
+
+
+def _key_schema(key_schema: list[dict[str, str]], types: dict[str, str]) -> tuple[Any, Any]:
+    hash_key = next(k["AttributeName"] for k in key_schema if k["KeyType"] == "HASH")
+    range_key = next((k["AttributeName"] for k in key_schema if k["KeyType"] == "RANGE"), None)
+    return (hash_key, types[hash_key]), ((range_key, types[range_key]) if range_key else None)
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_tables_match_the_models(synthesized: dict[str, Synth], city: str) -> None:
+    """One source of truth: every table of table_specs(), as the template creates it."""
+    from chalicelib.repositories.tables import table_specs
+
+    s = synthesized[city]
+    env = _function_env(s)
+    tables = s.resources("AWS::DynamoDB::Table")
+    specs = table_specs()
+    assert len(tables) == len(specs)
+    for spec in specs:
+        ref = env[f"TABLE_{spec.logical_name.upper()}"]
+        props = tables[ref["Ref"]]["Properties"]
+        types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+        assert _key_schema(props["KeySchema"], types) == (spec.hash_key, spec.range_key), spec.logical_name
+        built = {}
+        for gsi in props.get("GlobalSecondaryIndexes", []):
+            projection = gsi["Projection"]
+            built[gsi["IndexName"]] = (
+                _key_schema(gsi["KeySchema"], types),
+                projection["ProjectionType"],
+                sorted(projection.get("NonKeyAttributes", [])),
+            )
+        wanted = {
+            i["name"]: ((i["hash"], i["range"]), i["projection"], sorted(i.get("non_key_attributes") or ()))
+            for i in spec.indexes
+        }
+        assert built == wanted, spec.logical_name
+        used = {k["AttributeName"] for k in props["KeySchema"]} | {
+            k["AttributeName"] for g in props.get("GlobalSecondaryIndexes", []) for k in g["KeySchema"]
+        }
+        assert set(types) == used  # no stray attribute definitions
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        sse = props["SSESpecification"]
+        assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS" and sse["KMSMasterKeyId"]
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_document_bucket_is_private_encrypted_and_tls_only(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    policies = [
+        p for p in s.resources("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    statements = [st for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert any(
+        st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in statements
+    )
+    assert _function_env(s)["DOCUMENT_BUCKET"] == {"Ref": bucket_id}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in s.functions().values()}
+    (role,) = roles
+    statements = [
+        st
+        for p in s.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    def actions_of(statement: dict[str, Any]) -> list[str]:
+        return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+    actions = {a for st in statements for a in actions_of(st)}
+    assert "dynamodb:Scan" not in actions and not any(a.endswith(":*") or a == "*" for a in actions)
+    for st in statements:
+        assert st["Effect"] == "Allow"
+        if st["Resource"] == "*":
+            assert all(a.startswith("xray:") for a in actions_of(st)), st
+    assert "Policies" not in s.template["Resources"][role]["Properties"]  # nothing hidden inline
+    assert not s.resources("AWS::IAM::ManagedPolicy")
+
+
+# --- the code package -----------------------------------------------------------------------------
+def _code_zip(s: Synth) -> Path:
+    """The asset behind the functions' CodeUri, found through the assembly's asset manifest."""
+    keys = {json.dumps(fn["Properties"]["CodeUri"]["Key"]) for fn in s.resources("AWS::Serverless::Function").values()}
+    (key,) = keys
+    manifest = json.loads(next(s.path.parent.glob("*.assets.json")).read_text())
+    for asset in manifest["files"].values():
+        if any(json.dumps(d["objectKey"]) == key for d in asset["destinations"].values()):
+            return s.path.parent / asset["source"]["path"]
+    raise AssertionError(f"no asset for CodeUri key {key}")
+
+
+def _supported_tags(runtime: str) -> set[Any]:
+    """Wheel tags a Lambda ``pythonX.Y`` x86_64 runtime (Amazon Linux 2023, glibc 2.34) can load."""
+    from packaging import tags
+
+    major, minor = (int(p) for p in runtime.removeprefix("python").split("."))
+    platforms = [f"manylinux_2_{m}_x86_64" for m in range(34, 4, -1)]
+    platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+    interpreter = f"cp{major}{minor}"
+    return set(tags.cpython_tags((major, minor), abis=[interpreter], platforms=platforms)) | set(
+        tags.compatible_tags((major, minor), interpreter, platforms)
+    )
+
+
+def _iter_wheel_tags(zf: zipfile.ZipFile) -> Iterator[tuple[str, list[str]]]:
+    for name in zf.namelist():
+        if re.fullmatch(r"[^/]+\.dist-info/WHEEL", name):
+            lines = zf.read(name).decode().splitlines()
+            yield name, [line.split(":", 1)[1].strip() for line in lines if line.startswith("Tag:")]
+
+
+@pytest.fixture(scope="module")
+def package(synthesized: dict[str, Synth]) -> tuple[str, zipfile.ZipFile]:
+    s = synthesized["jiangmen"]
+    (runtime,) = {fn["Properties"]["Runtime"] for fn in s.functions().values()}
+    return runtime, zipfile.ZipFile(_code_zip(s))
+
+
+def test_package_native_modules_match_the_runtime(package: tuple[str, zipfile.ZipFile]) -> None:
+    """The template's runtime and the compiled code agree: every extension module is built for
+    that CPython (or the stable ABI) on x86_64 Linux, and every wheel's tags fit that runtime."""
+    from packaging.tags import parse_tag
+
+    runtime, zf = package
+    major, minor = runtime.removeprefix("python").split(".")
+    supported = _supported_tags(runtime)
+    wheels = list(_iter_wheel_tags(zf))
+    assert wheels, "no *.dist-info/WHEEL in the package"
+    for name, tag_lines in wheels:
+        assert tag_lines, name
+        assert any(parse_tag(t) & supported for t in tag_lines), f"{name}: {tag_lines} cannot run on {runtime}"
+
+    extensions = []
+    for info in zf.infolist():
+        name = info.filename
+        if not (name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1]):
+            continue
+        header = zf.open(info).read(20)
+        assert header[:4] == b"\x7fELF" and header[4] == 2, f"{name}: not a 64-bit ELF object"
+        assert int.from_bytes(header[18:20], "little") == ELF_X86_64, f"{name}: not x86_64"
+        tagged = re.search(r"\.cpython-(\d+)-([a-z0-9_]+)-linux-gnu\.so$", name)
+        if tagged:
+            assert tagged.group(1) == f"{major}{minor}" and tagged.group(2) == "x86_64", name
+            extensions.append(name)
+        elif name.endswith(".abi3.so"):
+            extensions.append(name)
+    assert extensions, "no compiled extension in the package: the check above proved nothing"
+    assert not [n for n in zf.namelist() if "cpython-311" in n or n.endswith(".pyc")]
+
+
+def test_package_carries_every_runtime_dependency_and_the_app(package: tuple[str, zipfile.ZipFile]) -> None:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from infra.packaging import runtime_requirements
+
+    _, zf = package
+    names = set(zf.namelist())
+    assert {"app.py", "chalicelib/__init__.py", "chalice/app.py"} <= names
+    dist_infos = {n.split("/")[0] for n in names if ".dist-info/" in n}
+    shipped = {canonicalize_name(d.removesuffix(".dist-info").rsplit("-", 1)[0]) for d in dist_infos}
+    wanted = {canonicalize_name(Requirement(r).name) for r in runtime_requirements()}
+    assert wanted <= shipped, wanted - shipped
+    assert not {"pytest", "moto", "aws-cdk-lib", "chalice", "cfn-lint"} & shipped  # tools stay out
+
+
+def test_wheels_are_cached(synthesized: dict[str, Synth], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second fetch for the same requirements touches neither pip nor the network."""
+    from infra import packaging
+
+    def no_pip(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("pip ran again")
+
+    monkeypatch.setattr(packaging.subprocess, "run", no_pip)
+    wheels = packaging.fetch_wheels()
+    assert sorted(wheels.glob("*.whl"))
