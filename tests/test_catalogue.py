@@ -246,3 +246,18 @@ def test_idempotency_key_makes_a_double_tap_create_once(client: Any, tokens: Any
     assert bad.status_code == 400 and body(bad)["error"]["field"] == "Idempotency-Key"
     # without a key, a repeat is a new document (ids are the server's)
     assert post(client, "/v1/admin/policies", doc, tokens.headers("admin")).status_code == 201
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/areas", "/v1/estates", "/v1/estates?area=pengjiang", "/v1/estates?street=baisha",
+    "/v1/estates?area=pengjiang&street=baisha&limit=1", "/v1/estates/fuzeyuan", "/v1/units",
+    "/v1/units?estate=fuzeyuan&layout=2b1l&limit=1", "/v1/units?estate=fuzeyuan&min_area=99&limit=1",
+    "/v1/units?area=pengjiang&min_area=99&limit=2", "/v1/units?area=pengjiang&status=vacant&layout=2b1l",
+    "/v1/units/fuzeyuan.b1.100", "/v1/map/estates?bbox=113.0,22.5,113.2,22.7",
+    "/v1/map/facilities?lat=22.60&lng=113.07&radius=5000", "/v1/policies?q=不存在的词&limit=1",
+    "/v1/policies?category=rent",
+])
+def test_a_catalogue_request_makes_at_most_two_dynamodb_requests(client: Any, no_scans: list[str], path: str) -> None:
+    no_scans.clear()
+    assert client.http.get(path).status_code == 200
+    assert len(no_scans) <= 2, no_scans

@@ -58,7 +58,8 @@ def list_estates(area: str | None, street: str | None, cursor: str | None, limit
             raise errors.InvalidInput("street is not in area", field="street")
     elif area:
         deps().areas.get_area(area)
-    return deps().estates.list(area, street, cursor, limit)
+    # A validation read spends one of the request's two DynamoDB reads.
+    return deps().estates.list(area, street, cursor, limit, max_requests=1 if (area or street) else 2)
 
 
 def in_box(bbox: tuple[float, float, float, float], limit: int) -> tuple[list[EstatePin], bool]:

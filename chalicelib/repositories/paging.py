@@ -16,6 +16,9 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib import errors
 
+#: DynamoDB requests one catalogue request may make in all; a validation read spends one of them.
+REQUEST_BUDGET = 2
+
 
 def encode_cursor(key: dict[str, Any] | None, scope: str) -> str | None:
     if not key:
@@ -60,7 +63,7 @@ def query_page(
     limit: int,
     cursor: str | None,
     forward: bool = True,
-    max_requests: int = 2,
+    max_requests: int = REQUEST_BUDGET,
 ) -> tuple[list[Any], str | None]:
     """Query a table or index (PynamoDB ``Model`` or index) for one page of records."""
     start = decode_cursor(cursor, scope, key_names)
