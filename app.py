@@ -39,3 +39,4 @@ def observe(event: Request, get_response: Callable[[Request], Response]) -> Resp
         return response
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)
+        metrics.clear_metrics()  # flushing does not clear when metrics are disabled (local, tests)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cache
 from typing import Iterator
 
 from pynamodb.connection import Connection
@@ -19,10 +20,16 @@ TRANSIENT = frozenset({
 })
 
 
+@cache
+def _connection(region: str, host: str | None) -> Connection:
+    """One connection per process: building one loads botocore's data files (~200 ms)."""
+    return Connection(region=region, host=host)
+
+
 @contextmanager
 def transaction(settings: Settings, conflict: errors.DomainError) -> Iterator[TransactWrite]:
     """All-or-nothing writes; a failed condition becomes ``conflict`` (nothing is half-written)."""
-    connection = Connection(region=settings.region, host=settings.endpoint_url)
+    connection = _connection(settings.region, settings.endpoint_url)
     try:
         with TransactWrite(connection=connection) as tx:
             yield tx

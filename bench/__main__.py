@@ -1,0 +1,142 @@
+"""`make bench`: every measurement in one run -> bench/results.json (a JSON array) and a table.
+
+    .venv/bin/python -m bench [--pairs 21] [--only cold,catalogue,deep] [--output bench/results.json]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+# Powertools reads these at import: set before anything imports the app (this process only; the
+# cold-start children get a Lambda-like environment of their own, see bench/common.py).
+os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "public-housing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "cn-northwest-1")
+for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    os.environ.pop(_key, None)
+
+from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
+
+PHASES = ("cold", "catalogue", "deep")
+
+
+def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
+    """A metric that cannot be measured is reported as failed, with the reason, not silently dropped."""
+    try:
+        out = fn()
+        return out if isinstance(out, list) else [out]
+    except Exception as exc:  # noqa: BLE001
+        traceback.print_exc()
+        return [Result(name, None, unit, target, False, {"error": f"{type(exc).__name__}: {exc}"[:2000]})]
+
+
+def run(phases: set[str], pairs: int) -> list[Result]:
+    from bench import catalogue, cold, deep_paging
+    from bench.common import lambda_environment
+    from devstack.stack import LocalStack
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's access log
+    # With POWERTOOLS_METRICS_DISABLED, Powertools still prints an EMF line every 100 values.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    emf = io.StringIO()
+    recorder = DynamoRecorder().install()
+    results: list[Result] = []
+    started = time.perf_counter()
+
+    def phase(label: str) -> None:
+        print(f"[bench {time.perf_counter() - started:6.1f}s] {label}", file=sys.stderr, flush=True)
+
+    with LocalStack() as stack, contextlib.redirect_stdout(emf):
+        if phases & {"cold", "catalogue"}:
+            phase("seeding a small city through the domain services")
+            city = catalogue.seed_city()
+            unit = city["units"][0]
+            if "cold" in phases:
+                env = lambda_environment(stack.environment)
+                phase(f"cold_import_ratio ({pairs} pairs)")
+                results += _guard("cold_import_ratio", "x", "<= 1.3", lambda: cold.cold_import_ratio(env, pairs))
+                phase(f"cold_start_ratio ({pairs} pairs)")
+                results += _guard("cold_start_ratio", "x", "<= 1.3", lambda: cold.cold_start_ratio(
+                    {"unit_id": unit.unit_id, "number": unit.number}, env, pairs))
+            if "catalogue" in phases:
+                phase("catalogue_ddb_requests_max")
+                results += _guard("catalogue_ddb_requests_max", "requests", "<= 2",
+                                  lambda: catalogue.catalogue_ddb_requests_max(recorder, city))
+        if "deep" in phases:
+            stack.reset()
+            phase("units_deep_page_items_read_ratio (loading 300,000 units)")
+            results += _guard("units_deep_page_items_read_ratio", "items read / item returned", "<= 2.0",
+                              lambda: deep_paging.units_deep_page(stack, recorder))
+    phase("done")
+    return results
+
+
+def table(results: list[Result]) -> str:
+    rows = [("metric", "value", "unit", "target", "ok")]
+    for r in results:
+        value = "n/a" if r.value is None else f"{r.value:g}"
+        rows.append((r.name, value, r.unit, r.target, "PASS" if r.ok else "FAIL"))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def highlights(results: list[Result]) -> str:
+    keys = {
+        "cold_start_ratio": ("app_median_ms", "baseline_median_ms", "app_import_median_ms",
+                             "app_first_request_median_ms", "baseline_import_median_ms",
+                             "baseline_first_request_median_ms"),
+        "cold_import_ratio": ("app_import_median_ms", "chalice_boto3_import_median_ms"),
+        "catalogue_ddb_requests_max": ("requests_made", "scans", "distribution", "max_by_route",
+                                       "over_target_count"),
+        "units_deep_page_items_read_ratio": ("deep_pages_ratio", "page_50_ratio", "whole_walk_ratio", "pages_walked",
+                                             "max_requests_per_page", "scans", "moto_equivalence_check"),
+    }
+    out = []
+    for r in results:
+        shown = {k: r.detail[k] for k in keys.get(r.name, ()) if k in r.detail}
+        if r.name.startswith("units_items_read_ratio["):
+            shown = {k: r.detail[k] for k in ("items_read", "items_returned", "pages_with_no_items",
+                                               "max_requests_per_page", "whole_key_range") if k in r.detail}
+        if r.name == "catalogue_ddb_requests_max" and r.detail.get("over_target_shapes"):
+            shapes = r.detail["over_target_shapes"]
+            shown["worst_route"] = {k: r.detail["worst_route"][k] for k in ("requests", "operations")}
+            shown["over_target_shapes"] = shapes[:4] + ([f"... {len(shapes) - 4} more"] if len(shapes) > 4 else [])
+        if "error" in r.detail:
+            shown = {"error": r.detail["error"]}
+        if shown:
+            out.append(f"- {r.name}: " + json.dumps(shown, ensure_ascii=False))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--pairs", type=int, default=21, help="alternating runs per cold metric")
+    parser.add_argument("--only", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args(argv)
+    phases = {p.strip() for p in args.only.split(",") if p.strip()}
+    if phases - set(PHASES):
+        parser.error(f"unknown phase(s): {', '.join(sorted(phases - set(PHASES)))}")
+    results = run(phases, args.pairs)
+    Path(args.output).write_text(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2) + "\n")
+    print(table(results))
+    print(highlights(results))
+    print(f"-> {args.output}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
