@@ -4,7 +4,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Generic, TypeVar
+from typing import Any, Generic, Iterable, TypeVar
+
+from chalicelib import errors
 
 T = TypeVar("T")
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -30,3 +32,15 @@ def now_iso() -> str:
 def new_id(prefix: str) -> str:
     """An id nobody can guess or enumerate, e.g. ``pol_3f9c0a7d51e2b846``."""
     return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def expect_version(current: int, given: int) -> None:
+    """Optimistic locking: the client must have read the latest version (else 409 STALE_VERSION)."""
+    if current != given:
+        raise errors.StaleVersion(f"current version {current}", field="version")
+
+
+def edits(changes: dict[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """The fields of a PATCH body that may change and were given (null means "leave as is")."""
+    keep = set(allowed)
+    return {k: v for k, v in changes.items() if k in keep and v is not None}

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain import geo
-from chalicelib.domain.common import Page, now_iso
+from chalicelib.domain.common import Page, edits, expect_version, now_iso
 from chalicelib.deps import deps
 
 
@@ -95,10 +95,8 @@ def create(data: dict[str, Any]) -> Estate:
 def update(estate_id: str, changes: dict[str, Any], version: int) -> Estate:
     """Change what describes an estate; moving it recomputes its nearby facilities."""
     current = get(estate_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
-    allowed = {"name", "address", "lat", "lng", "description", "manager", "photos"}
-    values = {k: v for k, v in changes.items() if k in allowed and v is not None}
+    expect_version(current.version, version)
+    values = edits(changes, {"name", "address", "lat", "lng", "description", "manager", "photos"})
     updated = replace(current, **values, updated_at=now_iso())
     if (updated.lat, updated.lng) != (current.lat, current.lng):
         geo.check_point(updated.lat, updated.lng)
@@ -109,8 +107,7 @@ def update(estate_id: str, changes: dict[str, Any], version: int) -> Estate:
 def put_building(estate_id: str, building: dict[str, Any], version: int) -> Estate:
     """Add or replace one building (楼栋) of an estate."""
     current = get(estate_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
+    expect_version(current.version, version)
     others = [b for b in current.buildings if b["building_id"] != building["building_id"]]
     buildings = sorted([*others, building], key=lambda b: b["building_id"])
     return deps().estates.save(current, replace(current, buildings=buildings, updated_at=now_iso()))

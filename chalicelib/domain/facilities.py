@@ -5,9 +5,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib import errors
 from chalicelib.domain import geo
-from chalicelib.domain.common import new_id, now_iso
+from chalicelib.domain.common import edits, expect_version, new_id, now_iso
 from chalicelib.deps import deps
 
 
@@ -81,10 +80,8 @@ def create(data: dict[str, Any]) -> Facility:
 
 def update(facility_id: str, changes: dict[str, Any], version: int) -> Facility:
     current = deps().facilities.get(facility_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
-    allowed = {"type", "name", "lat", "lng", "address"}
-    values = {k: v for k, v in changes.items() if k in allowed and v is not None}
+    expect_version(current.version, version)
+    values = edits(changes, {"type", "name", "lat", "lng", "address"})
     if "type" in values:
         values["type"] = FacilityType(values["type"])
     updated = replace(current, **values, updated_at=now_iso())

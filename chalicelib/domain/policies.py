@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.domain.common import Page, new_id, now_iso
+from chalicelib.domain.common import Page, edits, expect_version, new_id, now_iso
 from chalicelib.deps import deps
 
 
@@ -101,10 +101,8 @@ def create(data: dict[str, Any]) -> Policy:
 
 def update(policy_id: str, changes: dict[str, Any], version: int) -> Policy:
     current = get(policy_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
-    allowed = {"title", "body", "category", "summary", "issuer", "doc_number", "attachments"}
-    values = {k: v for k, v in changes.items() if k in allowed and v is not None}
+    expect_version(current.version, version)
+    values = edits(changes, {"title", "body", "category", "summary", "issuer", "doc_number", "attachments"})
     if "category" in values:
         values["category"] = PolicyCategory(values["category"])
     return deps().policies.save(current, replace(current, **values, updated_at=now_iso()))
@@ -112,8 +110,7 @@ def update(policy_id: str, changes: dict[str, Any], version: int) -> Policy:
 
 def change_status(policy_id: str, to: PolicyStatus, version: int, published_at: str | None = None) -> Policy:
     current = get(policy_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
+    expect_version(current.version, version)
     if to not in TRANSITIONS[current.status]:
         raise errors.IllegalTransition(f"{current.status.value} -> {to.value}", field="status")
     stamp = now_iso()

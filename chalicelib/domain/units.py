@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.domain.common import Page, now_iso
+from chalicelib.domain.common import Page, edits, expect_version, now_iso
 from chalicelib.deps import deps
 
 
@@ -141,10 +141,8 @@ def create(data: dict[str, Any], actor_id: str, actor_role: str) -> Unit:
 def update(unit_id: str, changes: dict[str, Any], version: int) -> Unit:
     """Change a unit's description (rent, area, layout, floor, photos); status has its own path."""
     current = get(unit_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
-    allowed = {"layout", "floor_area", "floor", "rent", "orientation", "photos"}
-    values = {k: v for k, v in changes.items() if k in allowed and v is not None}
+    expect_version(current.version, version)
+    values = edits(changes, {"layout", "floor_area", "floor", "rent", "orientation", "photos"})
     if "layout" in values:
         values["layout"] = Layout(values["layout"])
     if "floor_area" in values:
@@ -157,8 +155,7 @@ def change_status(
     unit_id: str, to: UnitStatus, version: int, reason: str | None, actor_id: str, actor_role: str
 ) -> Unit:
     current = get(unit_id)
-    if current.version != version:
-        raise errors.StaleVersion(f"current version {current.version}", field="version")
+    expect_version(current.version, version)
     if to not in TRANSITIONS[current.status]:
         raise errors.IllegalTransition(f"{current.status.value} -> {to.value}", field="status")
     change = StatusChange(unit_id, now_iso(), current.status, to, actor_id, actor_role, reason)

@@ -1,12 +1,10 @@
 """Areas and streets: one partition per city ("A#{area}", "S#{street}"), so the list is one Query."""
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.areas import Area, Street
-from chalicelib.repositories.common import is_condition_failure
+from chalicelib.repositories.common import put_new
 from chalicelib.repositories.tables import AreaRecord
 
 
@@ -54,12 +52,7 @@ class AreaRepository:
 
     @staticmethod
     def _put_new(record: AreaRecord) -> None:
-        try:
-            record.save(condition=AreaRecord.key.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.AlreadyExists(record.key) from None
-            raise
+        put_new(record, AreaRecord.key.does_not_exist(), errors.AlreadyExists(record.key))
 
 
 def _area(r: AreaRecord, streets: list[Street]) -> Area:

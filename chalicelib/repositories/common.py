@@ -6,7 +6,9 @@ from functools import cache
 from typing import Iterator
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBConnectionError, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBConnectionError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
@@ -48,3 +50,23 @@ def transaction(settings: Settings, conflict: errors.DomainError) -> Iterator[Tr
 
 def is_condition_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def put_new(record: Model, absent: Condition, conflict: errors.DomainError) -> None:
+    """Create ``record`` only if it does not exist yet (``absent``); a repeat is ``conflict``."""
+    try:
+        record.save(condition=absent)
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise conflict from None
+        raise
+
+
+def save_versioned(record: Model) -> None:
+    """Replace a record carrying a PynamoDB VersionAttribute, only if nobody saved it since."""
+    try:
+        record.save()
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise errors.StaleVersion(field="version") from None
+        raise

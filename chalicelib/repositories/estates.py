@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import errors
 from chalicelib.config import Settings
@@ -11,7 +11,7 @@ from chalicelib.domain import geo
 from chalicelib.domain.common import Page
 from chalicelib.domain.estates import Estate, EstatePin
 from chalicelib.domain.units import Layout
-from chalicelib.repositories.common import is_condition_failure
+from chalicelib.repositories.common import is_condition_failure, put_new
 from chalicelib.repositories.paging import REQUEST_BUDGET, query_page
 from chalicelib.repositories.tables import EstateRecord
 
@@ -66,12 +66,7 @@ class EstateRepository:
         record = to_record(estate, self.city)
         record.unit_mix = dict(EMPTY_MIX)  # every layout present, so unit writes can add to it
         record.version = 1
-        try:
-            record.save(condition=EstateRecord.estate_id.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.AlreadyExists(estate.estate_id, field="estate_id") from None
-            raise
+        put_new(record, EstateRecord.estate_id.does_not_exist(), errors.AlreadyExists(estate.estate_id, field="estate_id"))
         return to_estate(record)
 
     def save(self, current: Estate, updated: Estate) -> Estate:

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain import geo
 from chalicelib.domain.facilities import TYPE_NAMES, Facility, FacilityType, NearbyFacility
-from chalicelib.repositories.common import is_condition_failure
+from chalicelib.repositories.common import put_new, save_versioned
 from chalicelib.repositories.tables import FacilityRecord
 
 NEARBY_KEEP = 30  # facilities an estate lists, nearest first
@@ -52,23 +50,13 @@ class FacilityRepository:
 
     def create(self, facility: Facility) -> Facility:
         record = to_record(facility, self.city)
-        try:
-            record.save(condition=FacilityRecord.facility_id.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.AlreadyExists(facility.facility_id, field="facility_id") from None
-            raise
+        put_new(record, FacilityRecord.facility_id.does_not_exist(), errors.AlreadyExists(facility.facility_id, field="facility_id"))
         return to_facility(record)
 
     def save(self, current: Facility, updated: Facility) -> Facility:
         record = to_record(updated, self.city)
         record.version = current.version
-        try:
-            record.save()  # VersionAttribute: only if still at current.version
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.StaleVersion(field="version") from None
-            raise
+        save_versioned(record)  # only if still at current.version
         return to_facility(record)
 
 def to_record(f: Facility, city: str) -> FacilityRecord:

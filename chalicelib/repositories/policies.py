@@ -1,12 +1,10 @@
 """Policy documents, listed newest first by status or by category and status."""
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import errors
 from chalicelib.domain.common import Page
 from chalicelib.domain.policies import Policy, PolicyCategory, PolicyStatus
-from chalicelib.repositories.common import is_condition_failure
+from chalicelib.repositories.common import put_new, save_versioned
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import PolicyRecord
 
@@ -37,23 +35,13 @@ class PolicyRepository:
 
     def create(self, policy: Policy) -> Policy:
         record = to_record(policy)
-        try:
-            record.save(condition=PolicyRecord.policy_id.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.AlreadyExists(policy.policy_id) from None
-            raise
+        put_new(record, PolicyRecord.policy_id.does_not_exist(), errors.AlreadyExists(policy.policy_id))
         return to_policy(record)
 
     def save(self, current: Policy, updated: Policy) -> Policy:
         record = to_record(updated)
         record.version = current.version
-        try:
-            record.save()  # VersionAttribute: only if still at current.version
-        except PutError as exc:
-            if is_condition_failure(exc):
-                raise errors.StaleVersion(field="version") from None
-            raise
+        save_versioned(record)  # only if still at current.version
         return to_policy(record)
 
 
