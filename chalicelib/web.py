@@ -11,7 +11,7 @@ import json
 import math
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from chalice import Blueprint, Response
@@ -67,7 +67,7 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     err: dict[str, Any] = {"code": code, "message": message}
     if exc.field:
         err["field"] = exc.field
-    if exc.detail:
+    if exc.detail and status < 500:  # a dependency's own words stay in the logs
         err["detail"] = exc.detail
     if request_id:
         err["request_id"] = request_id
@@ -252,7 +252,6 @@ class Api:
 
     blueprint: Blueprint
     tag: str
-    operations: list[Operation] = field(default_factory=list)
 
     def route(
         self,
@@ -299,7 +298,7 @@ class Api:
                 except errors.DomainError as exc:
                     code, payload = error_body(exc, request_id)
                     if code >= 500:
-                        logger.warning("dependency unavailable", extra={"error": repr(exc)})
+                        logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
                     return json_response(payload, code)
                 except Exception:  # anything unplanned: a 500 with a correlation id, no internals
                     logger.exception("unhandled error", extra={"path": path, "method": method})
