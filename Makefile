@@ -34,7 +34,7 @@ token: $(STAMP) ## a demo user's ID token from the running local stack: make tok
 	$(PY) -m devstack.token $(ROLE) --aws-port $(AWS_PORT)
 
 lint: $(STAMP)
-	$(PY) -m ruff check . || true
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) cdk.out build .pytest_cache

@@ -42,7 +42,7 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return out
 
 
-S, I, N, B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+S, INT, N, B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 NS = {"type": ["string", "null"]}
 
 
@@ -53,45 +53,45 @@ def _page(item: str) -> dict[str, Any]:
 
 RESPONSE_SCHEMAS: dict[str, Any] = {
     "Health": _obj({"status": S, "city": S}),
-    "Street": _obj({"street_id": S, "name": S, "units_total": I, "units_vacant": I}),
-    "Area": _obj({"area_id": S, "name": S, "district": NS, "units_total": I, "units_vacant": I,
+    "Street": _obj({"street_id": S, "name": S, "units_total": INT, "units_vacant": INT}),
+    "Area": _obj({"area_id": S, "name": S, "district": NS, "units_total": INT, "units_vacant": INT,
                   "streets": {"type": "array", "items": {"$ref": "#/components/schemas/Street"}}}),
     "AreaList": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}}}),
-    "UnitMix": {"type": "object", "additionalProperties": _obj({"layout_name": S, "total": I, "vacant": I})},
+    "UnitMix": {"type": "object", "additionalProperties": _obj({"layout_name": S, "total": INT, "vacant": INT})},
     "Manager": _obj({"company": S, "contact": NS, "phone": S, "office": NS, "hours": NS}),
-    "Nearby": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "distance_m": I}),
-    "Building": _obj({"building_id": S, "name": S, "floors": I, "elevator": B}),
+    "Nearby": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "distance_m": INT}),
+    "Building": _obj({"building_id": S, "name": S, "floors": INT, "elevator": B}),
     "Estate": _obj({
         "estate_id": S, "name": S, "area_id": S, "street_id": S, "address": S, "lat": N, "lng": N,
         "description": NS, "manager": {"$ref": "#/components/schemas/Manager"},
         "buildings": {"type": "array", "items": {"$ref": "#/components/schemas/Building"}},
-        "unit_mix": {"$ref": "#/components/schemas/UnitMix"}, "units_total": I, "units_vacant": I,
+        "unit_mix": {"$ref": "#/components/schemas/UnitMix"}, "units_total": INT, "units_vacant": INT,
         "nearby": {"type": "array", "items": {"$ref": "#/components/schemas/Nearby"}},
-        "photos": {"type": "array", "items": S}, "version": I, "updated_at": S,
+        "photos": {"type": "array", "items": S}, "version": INT, "updated_at": S,
     }),
     "EstatePage": _page("Estate"),
     "Unit": _obj({
         "unit_id": S, "estate_id": S, "building_id": S, "area_id": S, "street_id": S, "number": S,
-        "layout": S, "layout_name": S, "floor_area": N, "floor": I, "rent": {**I, "description": "分/月"},
+        "layout": S, "layout_name": S, "floor_area": N, "floor": INT, "rent": {**INT, "description": "分/月"},
         "status": S, "status_name": S, "orientation": NS, "photos": {"type": "array", "items": S},
-        "version": I, "updated_at": S,
+        "version": INT, "updated_at": S,
     }),
     "UnitPage": _page("Unit"),
     "StatusChange": _obj({"at": S, "from_status": NS, "to_status": S, "actor_role": S, "reason": NS}),
     "StatusChangePage": _page("StatusChange"),
     "EstatePin": _obj({"estate_id": S, "name": S, "area_id": S, "street_id": S, "address": S, "lat": N,
-                       "lng": N, "units_total": I, "units_vacant": I}),
+                       "lng": N, "units_total": INT, "units_vacant": INT}),
     "MapEstates": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/EstatePin"}},
                         "truncated": B}),
     "Facility": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "lat": N, "lng": N,
-                      "address": NS, "version": I}),
+                      "address": NS, "version": INT}),
     "NearFacility": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "lat": N, "lng": N,
-                          "address": NS, "distance_m": I}),
+                          "address": NS, "distance_m": INT}),
     "MapFacilities": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/NearFacility"}}}),
     "Policy": _obj({
         "policy_id": S, "title": S, "summary": NS, "body": S, "category": S, "category_name": S,
         "issuer": NS, "doc_number": NS, "attachments": {"type": "array", "items": _obj({"name": S, "url": S})},
-        "status": S, "published_at": NS, "version": I, "updated_at": S,
+        "status": S, "published_at": NS, "version": INT, "updated_at": S,
     }),
     "PolicyPage": _page("Policy"),
 }
