@@ -28,7 +28,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep")
+PHASES = ("cold", "catalogue", "deep", "assess")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -42,7 +42,7 @@ def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Res
 
 
 def run(phases: set[str], pairs: int) -> list[Result]:
-    from bench import catalogue, cold, deep_paging
+    from bench import catalogue, cold, deep_paging, self_assessment
     from bench.common import lambda_environment
     from devstack.stack import LocalStack
 
@@ -78,6 +78,9 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
             results += _guard("units_deep_page_items_read_ratio", "items read / item returned", "<= 2.0",
                               lambda: deep_paging.units_deep_page(stack, recorder))
+    if "assess" in phases:
+        phase("self_assessment_p50_ms (1,000 assessments)")
+        results += _guard("self_assessment_p50_ms", "ms", "<= 5", self_assessment.self_assessment_p50)
     phase("done")
     return results
 

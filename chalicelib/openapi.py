@@ -43,14 +43,15 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): ok}
     err = {"content": {"application/json": {"schema": _ref("Error")}}}
-    if op.params or op.body or path_params:
+    has_body = bool(op.body or op.body_schema)
+    if op.params or has_body or path_params:
         responses["400"] = {"description": "参数不正确", **err}
     if op.roles is not None:
         responses["401"] = {"description": "未登录或凭证无效", **err}
         responses["403"] = {"description": "无权限", **err}
     if path_params:
         responses["404"] = {"description": "不存在", **err}
-    if op.body:
+    if has_body:
         responses["409"] = {"description": "冲突（重复、版本过期或状态不允许）", **err}
         responses["413"] = {"description": "请求内容过大", **err}
         responses["415"] = {"description": "内容类型不支持", **err}
@@ -69,6 +70,8 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
         name = op.body.rsplit(":", 1)[-1]
         body_schemas[name] = op.body
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+    elif op.body_schema:
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.body_schema)}}}
     return out
 
 

@@ -94,4 +94,27 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         "status": S, "published_at": NS, "version": INT, "updated_at": S,
     }),
     "PolicyPage": _page("Policy"),
+    "SelfAssessmentQuestions": _obj({
+        "rules_version": S, "policy": S, "kinds": {"type": "array", "items": S},
+        "questions": {"type": "array", "items": _obj({
+            "id": S, "label": S, "type": {"type": "string", "enum": ["integer", "boolean", "money", "area"]},
+            "unit": NS, "min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]}})},
+    }),
+    "SelfAssessmentAnswers": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "kind": {"type": "string", "enum": ["individual", "graduate"], "default": "individual"},
+            "answers": {"type": "object", "description": "问卷 id -> 回答（money 为分，area 为平方米）；可留空的项判为无法判断",
+                        "additionalProperties": {"type": ["integer", "number", "boolean", "null"]}},
+        },
+    },
+    "SelfAssessment": _obj({
+        "rules_version": S, "policy": S, "verdict": {"type": "string", "enum": ["eligible", "not_eligible", "needs_review"]},
+        "verdict_name": S, "priority_points": INT, "next_steps": {"type": "array", "items": S},
+        "priority_groups": {"type": "array", "items": _obj({"id": S, "title": S, "points": INT})},
+        "rules": {"type": "array", "items": _obj({
+            "rule_id": S, "title": S, "result": {"type": "string", "enum": ["passed", "failed", "unknown"]},
+            "result_name": S, "explanation": S, "clause": S,
+            "sources": {"type": "object", "additionalProperties": S}})},
+    }),
 }

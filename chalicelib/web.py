@@ -241,6 +241,7 @@ class Operation:
     body: str | None
     status: int
     response: str | None
+    body_schema: str | None = None  # a documented body checked by the domain (not a pydantic model)
 
 
 OPERATIONS: list[Operation] = []
@@ -264,10 +265,11 @@ class Api:
         body: str | None = None,
         status: int = 200,
         response: str | None = None,
+        body_schema: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
-        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response)
+        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema)
         OPERATIONS.append(op)
         bp = self.blueprint
 

@@ -1,4 +1,4 @@
 """Route blueprints, one module per concept. Handlers only translate: parse, call, shape."""
-from chalicelib.handlers import areas, estates, facilities, meta, policies, units
+from chalicelib.handlers import areas, estates, facilities, meta, policies, self_assessment, units
 
-BLUEPRINTS = [meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp]
+BLUEPRINTS = [meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp]

@@ -1,0 +1,288 @@
+"""Eligibility (准入条件): a city's rules as data, one engine for self-assessment and verification.
+
+The rules live in ``chalicelib/cities/<city>/eligibility.json``: the facts they use (what a citizen
+is asked, or a department answers), versions with an effective date and their limits, the rules
+(conditions with explanations and policy clauses) and priority points. They are validated when
+loaded. Evaluation is three-valued: a rule whose facts are missing is *unknown*, never guessed.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib import errors
+
+CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
+FACT_TYPES = ("integer", "boolean", "money", "area")
+OPS = {"==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+       ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+class Result(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class Verdict(str, enum.Enum):
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    NEEDS_REVIEW = "needs_review"
+
+
+VERDICT_NAMES = {Verdict.ELIGIBLE: "可能符合条件", Verdict.NOT_ELIGIBLE: "暂不符合条件",
+                 Verdict.NEEDS_REVIEW: "需进一步核实"}
+RESULT_NAMES = {Result.PASSED: "符合", Result.FAILED: "不符合", Result.UNKNOWN: "无法判断"}
+
+
+class InvalidRules(Exception):
+    """A city's rules file is wrong: found when it is loaded, never while a citizen waits."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    type: str
+    label: str
+    asked: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str | None = None
+    derived: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    clause: str
+    when: dict[str, Any]
+    explain: dict[str, str]
+    applies_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    version: str
+    effective_from: datetime
+    policy: str
+    params: dict[str, float]
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Everything a city says about eligibility, all versions."""
+
+    city: str
+    facts: dict[str, Fact]
+    versions: tuple[RuleVersion, ...]  # oldest first
+    priority: tuple[dict[str, Any], ...]
+    next_steps: dict[str, list[str]]
+
+    def in_force(self, at: datetime) -> RuleVersion:
+        """The version in force at ``at`` (an application is judged by the one of its submission)."""
+        current = [v for v in self.versions if v.effective_from <= at]
+        if not current:
+            raise errors.InvalidInput("no eligibility rules in force at that time", field="at")
+        return current[-1]
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule_id: str
+    title: str
+    result: Result
+    explanation: str
+    clause: str
+    sources: dict[str, str]  # fact -> where it came from ("declared", a department ...)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    rules_version: str
+    policy: str
+    verdict: Verdict
+    outcomes: list[RuleOutcome]
+    priority_points: int
+    priority_groups: list[dict[str, Any]]
+    next_steps: list[str] = field(default_factory=list)
+
+
+# --- loading -----------------------------------------------------------------------------------
+@cache
+def rule_book(city: str) -> RuleBook:
+    path = CITIES_DIR / city / "eligibility.json"
+    if not path.is_file():
+        raise InvalidRules(f"no eligibility rules for city {city!r}")
+    return parse(json.loads(path.read_text(encoding="utf-8")))
+
+
+def parse(data: dict[str, Any]) -> RuleBook:
+    """Validate and build a rule book; every problem names where it is."""
+    facts = {}
+    for fid, spec in data.get("facts", {}).items():
+        if spec.get("type") not in FACT_TYPES:
+            raise InvalidRules(f"facts.{fid}.type must be one of {FACT_TYPES}")
+        derived = spec.get("derived")
+        if derived is not None and (set(derived) != {"divide"} or len(derived["divide"]) != 2):
+            raise InvalidRules(f"facts.{fid}.derived: only {{'divide': [a, b]}} is supported")
+        facts[fid] = Fact(fid, spec["type"], spec["label"], bool(spec.get("asked")), spec.get("min"),
+                          spec.get("max"), spec.get("unit"), derived)
+    for fact in facts.values():
+        for source in (fact.derived or {}).get("divide", []):
+            if source not in facts or facts[source].derived:
+                raise InvalidRules(f"facts.{fact.id}.derived uses unknown or derived fact {source!r}")
+    rule_sets = {name: [_rule(r, f"rule_sets.{name}[{i}]") for i, r in enumerate(rules)]
+                 for name, rules in data.get("rule_sets", {}).items()}
+    versions = []
+    for i, v in enumerate(data.get("versions", [])):
+        where = f"versions[{i}]"
+        rules = v["rules"]
+        if isinstance(rules, str):
+            if not rules.startswith("@") or rules[1:] not in rule_sets:
+                raise InvalidRules(f"{where}.rules: unknown rule set {rules!r}")
+            built = rule_sets[rules[1:]]
+        else:
+            built = [_rule(r, f"{where}.rules[{j}]") for j, r in enumerate(rules)]
+        try:
+            effective = datetime.fromisoformat(v["effective_from"])
+        except (KeyError, ValueError):
+            raise InvalidRules(f"{where}.effective_from must be ISO 8601 with an offset") from None
+        if effective.tzinfo is None:
+            raise InvalidRules(f"{where}.effective_from needs an offset (+08:00)")
+        version = RuleVersion(v["version"], effective, v.get("policy", ""), dict(v.get("params", {})), tuple(built))
+        for rule in version.rules:
+            _check_rule(rule, facts, version.params, f"{where} rule {rule.id}")
+        versions.append(version)
+    if not versions:
+        raise InvalidRules("no versions")
+    versions.sort(key=lambda v: v.effective_from)
+    if len({v.effective_from for v in versions}) != len(versions) or len({v.version for v in versions}) != len(versions):
+        raise InvalidRules("two versions share a name or an effective date")
+    for p in data.get("priority", []):
+        if p.get("fact") not in facts or facts[p["fact"]].type != "boolean" or not isinstance(p.get("points"), int):
+            raise InvalidRules(f"priority {p.get('id')!r}: needs a boolean fact and integer points")
+    steps = data.get("next_steps", {})
+    if set(steps) != {v.value for v in Verdict}:
+        raise InvalidRules("next_steps must name every verdict")
+    return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps)
+
+
+def _rule(spec: dict[str, Any], where: str) -> Rule:
+    try:
+        return Rule(spec["id"], spec["title"], spec["clause"], spec["when"], dict(spec["explain"]),
+                    tuple(spec.get("applies_to", ())))
+    except KeyError as missing:
+        raise InvalidRules(f"{where}: missing {missing}") from None
+
+
+def _check_rule(rule: Rule, facts: dict[str, Fact], params: dict[str, float], where: str) -> None:
+    def walk(node: dict[str, Any]) -> None:
+        if "all" in node or "any" in node:
+            children = node.get("all", node.get("any"))
+            if not isinstance(children, list) or not children:
+                raise InvalidRules(f"{where}: all/any needs a non-empty list")
+            for child in children:
+                walk(child)
+            return
+        if node.get("fact") not in facts:
+            raise InvalidRules(f"{where}: unknown fact {node.get('fact')!r}")
+        if node.get("op") not in OPS:
+            raise InvalidRules(f"{where}: unknown op {node.get('op')!r}")
+        if ("param" in node) == ("value" in node):
+            raise InvalidRules(f"{where}: give exactly one of param or value")
+        if "param" in node and node["param"] not in params:
+            raise InvalidRules(f"{where}: unknown param {node['param']!r}")
+
+    walk(rule.when)
+    if set(rule.explain) != {r.value for r in Result}:
+        raise InvalidRules(f"{where}: explain needs passed, failed and unknown")
+    for text in rule.explain.values():
+        for _, name, _, _ in string.Formatter().parse(text):
+            if name and name not in facts and name not in params:
+                raise InvalidRules(f"{where}: explanation names unknown {name!r}")
+
+
+# --- evaluating --------------------------------------------------------------------------------
+def evaluate(book: RuleBook, version: RuleVersion, kind: str, facts: dict[str, Any],
+             sources: dict[str, str]) -> Assessment:
+    """Judge a household: every rule passed, failed or unknown, explained, with its sources."""
+    values = dict(facts)
+    for fact in book.facts.values():
+        if fact.derived:
+            a, b = (values.get(name) for name in fact.derived["divide"])
+            values[fact.id] = (a / b) if a is not None and b else None
+    outcomes = []
+    for rule in version.rules:
+        if rule.applies_to and kind not in rule.applies_to:
+            continue
+        result = _judge(rule.when, values, version.params)
+        used = _facts_of(rule.when, book)
+        shown = {**{k: _show(book.facts[k], values.get(k)) for k in book.facts},
+                 **{k: _show_param(k, v, version, book) for k, v in version.params.items()}}
+        outcomes.append(RuleOutcome(rule.id, rule.title, result, rule.explain[result.value].format(**shown),
+                                    f"《{version.policy}》{rule.clause}",
+                                    {f: sources.get(f, "unknown") for f in used if values.get(f) is not None}))
+    results = {o.result for o in outcomes}
+    verdict = (Verdict.NOT_ELIGIBLE if Result.FAILED in results
+               else Verdict.NEEDS_REVIEW if Result.UNKNOWN in results else Verdict.ELIGIBLE)
+    groups = [{"id": p["id"], "title": p["title"], "points": p["points"]}
+              for p in book.priority if values.get(p["fact"]) is True]
+    return Assessment(version.version, version.policy, verdict, outcomes, sum(g["points"] for g in groups),
+                      groups, list(book.next_steps[verdict.value]))
+
+
+def _judge(node: dict[str, Any], values: dict[str, Any], params: dict[str, float]) -> Result:
+    if "all" in node or "any" in node:
+        results = [_judge(child, values, params) for child in node.get("all", node.get("any"))]
+        decisive, other = (Result.FAILED, Result.PASSED) if "all" in node else (Result.PASSED, Result.FAILED)
+        if decisive in results:
+            return decisive
+        return Result.UNKNOWN if Result.UNKNOWN in results else other
+    value = values.get(node["fact"])
+    if value is None:
+        return Result.UNKNOWN
+    limit = params[node["param"]] if "param" in node else node["value"]
+    return Result.PASSED if OPS[node["op"]](value, limit) else Result.FAILED
+
+
+def _facts_of(node: dict[str, Any], book: RuleBook) -> list[str]:
+    if "all" in node or "any" in node:
+        return [f for child in node.get("all", node.get("any")) for f in _facts_of(child, book)]
+    fact = book.facts[node["fact"]]
+    return list(fact.derived["divide"]) if fact.derived else [fact.id]
+
+
+def _show(fact: Fact, value: Any) -> str:
+    if value is None:
+        return "（未填写）"
+    if fact.type == "money":
+        return f"{value / 100:,.2f} 元"
+    if fact.type == "area":
+        return f"{value:.2f} 平方米"
+    if fact.type == "boolean":
+        return "是" if value else "否"
+    return f"{value} {fact.unit or ''}".strip()
+
+
+def _show_param(name: str, value: float, version: RuleVersion, book: RuleBook) -> str:
+    """A limit shown like the facts it is compared with (money as yuan, areas in m²)."""
+    for rule in version.rules:
+        for fact_id in _params_facts(rule.when, name):
+            fact = book.facts[fact_id]
+            if fact.type in ("money", "area"):
+                return _show(fact, value)
+    return f"{value:g}"
+
+
+def _params_facts(node: dict[str, Any], param: str) -> list[str]:
+    if "all" in node or "any" in node:
+        return [f for child in node.get("all", node.get("any")) for f in _params_facts(child, param)]
+    return [node["fact"]] if node.get("param") == param else []

@@ -1,0 +1,54 @@
+"""Self-assessment (资格自评): no login, nothing stored."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import errors
+from chalicelib.config import settings
+from chalicelib.domain import self_assessment
+from chalicelib.domain.eligibility import RESULT_NAMES, VERDICT_NAMES, Assessment
+from chalicelib.web import Api, Call, read_json_body
+
+bp = Blueprint(__name__)
+api = Api(bp, "self-assessment")
+
+
+def present(a: Assessment) -> dict[str, Any]:
+    return {
+        "rules_version": a.rules_version,
+        "policy": a.policy,
+        "verdict": a.verdict.value,
+        "verdict_name": VERDICT_NAMES[a.verdict],
+        "rules": [{"rule_id": o.rule_id, "title": o.title, "result": o.result.value,
+                   "result_name": RESULT_NAMES[o.result], "explanation": o.explanation, "clause": o.clause,
+                   "sources": o.sources} for o in a.outcomes],
+        "priority_points": a.priority_points,
+        "priority_groups": a.priority_groups,
+        "next_steps": a.next_steps,
+    }
+
+
+@api.route("/v1/self-assessment/questions", summary="资格自评问卷（来自本市现行准入条件）",
+           response="SelfAssessmentQuestions")
+def get_questions(call: Call) -> dict[str, Any]:
+    book, version = self_assessment.questions(settings().city_code)
+    return {
+        "rules_version": version.version,
+        "policy": version.policy,
+        "kinds": list(self_assessment.KINDS),
+        "questions": [{"id": f.id, "label": f.label, "type": f.type, "unit": f.unit, "min": f.minimum,
+                       "max": f.maximum} for f in book.facts.values() if f.asked],
+    }
+
+
+@api.route("/v1/self-assessment", "POST", summary="资格自评：逐条说明是否符合（不保存任何个人信息）",
+           body_schema="SelfAssessmentAnswers", response="SelfAssessment")
+def post_assessment(call: Call) -> dict[str, Any]:
+    body = read_json_body(call.request)
+    unknown = set(body) - {"kind", "answers"}
+    if unknown:
+        raise errors.InvalidInput("unknown field", field=sorted(unknown)[0])
+    return present(self_assessment.assess(settings().city_code, body.get("kind", "individual"),
+                                          body.get("answers", {})))
