@@ -147,3 +147,13 @@ def test_bad_answers_are_400_naming_the_field(client: Any, payload: dict[str, An
     r = post(client, "/v1/self-assessment", payload, {"Content-Type": "application/json"})
     assert r.status_code == 400, r.body
     assert body(r)["error"]["code"] == "INVALID_PARAMETER" and body(r)["error"]["field"] == field
+
+
+def test_every_deployable_city_ships_valid_rules() -> None:
+    from pathlib import Path
+
+    cities = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "infra" / "cities").glob("*.json"))
+    assert cities == ["jiangmen", "sandbox", "xining"]
+    for city in cities:
+        book = eligibility.rule_book(city)
+        assert book.city == city and book.versions
