@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 #: Logical table names; each is deployed as one DynamoDB table whose real name the stage passes
@@ -34,12 +34,7 @@ class Settings:
     identity: IdentitySettings
     endpoint_url: str | None = None  # a local AWS (moto) stands in when set
     max_body_bytes: int = 1_048_576
-    page_size_default: int = 20
-    page_size_max: int = 100
-    map_results_max: int = 200
-    facility_radius_max_m: int = 5000
-    nearby_radius_m: int = 2000
-    extra: dict[str, str] = field(default_factory=dict)
+    nearby_radius_m: int = 2000  # facilities an estate lists as nearby
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]

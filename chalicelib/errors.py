@@ -79,10 +79,6 @@ class PolicyNotFound(NotFound):
     pass
 
 
-class RouteNotFound(NotFound):
-    pass
-
-
 class Conflict(DomainError):
     """Base for writes that clash with the current state."""
 

@@ -38,7 +38,6 @@ ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.UnitNotFound: (404, "UNIT_NOT_FOUND", "未找到该房源"),
     errors.FacilityNotFound: (404, "FACILITY_NOT_FOUND", "未找到该配套设施"),
     errors.PolicyNotFound: (404, "POLICY_NOT_FOUND", "未找到该政策文件"),
-    errors.RouteNotFound: (404, "ROUTE_NOT_FOUND", "请求的接口不存在"),
     errors.Conflict: (409, "CONFLICT", "操作与当前状态冲突"),
     errors.AlreadyExists: (409, "ALREADY_EXISTS", "该记录已存在，请勿重复提交"),
     errors.StaleVersion: (409, "STALE_VERSION", "数据已被他人修改，请刷新后重试"),

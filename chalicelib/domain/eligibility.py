@@ -219,14 +219,15 @@ def evaluate(book: RuleBook, version: RuleVersion, kind: str, facts: dict[str, A
         if fact.derived:
             a, b = (values.get(name) for name in fact.derived["divide"])
             values[fact.id] = (a / b) if a is not None and b else None
+    # What explanations may name, formatted once per assessment (money in yuan, areas in m²).
+    shown = {**{k: _show(book.facts[k], values.get(k)) for k in book.facts},
+             **{k: _show_param(k, v, version, book) for k, v in version.params.items()}}
     outcomes = []
     for rule in version.rules:
         if rule.applies_to and kind not in rule.applies_to:
             continue
         result = _judge(rule.when, values, version.params)
         used = _facts_of(rule.when, book)
-        shown = {**{k: _show(book.facts[k], values.get(k)) for k in book.facts},
-                 **{k: _show_param(k, v, version, book) for k, v in version.params.items()}}
         outcomes.append(RuleOutcome(rule.id, rule.title, result, rule.explain[result.value].format(**shown),
                                     f"《{version.policy}》{rule.clause}",
                                     {f: sources.get(f, "unknown") for f in used if values.get(f) is not None}))
