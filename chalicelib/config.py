@@ -7,7 +7,11 @@ from functools import cache
 
 #: Logical table names; each is deployed as one DynamoDB table whose real name the stage passes
 #: in the environment variable ``TABLE_<LOGICAL>`` (e.g. ``TABLE_UNITS``).
-TABLES = ("areas", "estates", "units", "unit_history", "facilities", "policies", "idempotency")
+TABLES = (
+    "areas", "estates", "units", "unit_history", "facilities", "policies", "idempotency",
+    "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
+    "rule_versions",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,15 @@ class Settings:
     endpoint_url: str | None = None  # a local AWS (moto) stands in when set
     max_body_bytes: int = 1_048_576
     nearby_radius_m: int = 2000  # facilities an estate lists as nearby
+    document_bucket: str = ""  # private bucket of uploaded documents (SSE-KMS)
+    document_kms_key: str | None = None  # the city's key; None: the bucket's default encryption
+    max_document_bytes: int = 10 * 1024 * 1024
+    document_url_seconds: int = 300  # presigned upload/download links live this long
+    notify_queue_url: str | None = None  # status-change notices go through this queue
+    notify_channel: str = "local"  # sns | http_sms | local
+    sms_endpoint: str | None = None  # the city's SMS provider (China partition)
+    sms_secret_arn: str | None = None  # its credentials in Secrets Manager
+    local_outbox: str | None = None  # local stack: where recorded notices are appended (JSON lines)
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]
@@ -79,6 +92,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         identity=identity,
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         max_body_bytes=int(get("MAX_BODY_BYTES", "1048576")),
+        document_bucket=get("DOCUMENT_BUCKET", ""),
+        document_kms_key=env.get("DOCUMENT_KMS_KEY") or None,
+        max_document_bytes=int(get("MAX_DOCUMENT_BYTES", str(10 * 1024 * 1024))),
+        document_url_seconds=int(get("DOCUMENT_URL_SECONDS", "300")),
+        notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
+        notify_channel=get("NOTIFY_CHANNEL", "local"),
+        sms_endpoint=env.get("SMS_ENDPOINT") or None,
+        sms_secret_arn=env.get("SMS_SECRET_ARN") or None,
+        local_outbox=env.get("LOCAL_OUTBOX") or None,
     )
 
 

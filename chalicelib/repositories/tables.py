@@ -198,6 +198,166 @@ class IdempotencyRecord(_Table):
     expiration = TTLAttribute(null=True)
 
 
+# --- people (registered citizens and employer accounts, by login subject) ---------------------
+class PersonRecord(_Table):
+    """Who a login is: real name and ID number (registration), contact mobile, their household."""
+
+    logical_name = "people"
+    subject = UnicodeAttribute(hash_key=True)  # the identity provider's stable subject
+    kind = UnicodeAttribute()  # citizen | employer
+    name = UnicodeAttribute()
+    id_number = UnicodeAttribute(null=True)  # citizens: 18-digit resident ID
+    person_key = UnicodeAttribute(null=True)  # keyed hash of the ID number (never the number itself)
+    mobile = UnicodeAttribute(null=True)
+    mobile_key = UnicodeAttribute(null=True)  # keyed hash of the mobile: how a grantor finds a delegate
+    credit_code = UnicodeAttribute(null=True)  # employers: 统一社会信用代码
+    household_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_mobile = _gsi("by_mobile", "mobile_key", "subject", IncludeProjection(["name", "kind"]))()
+    by_person = _gsi("by_person", "person_key", "subject", IncludeProjection(["name", "kind"]))()
+
+
+# --- households (家庭) ---------------------------------------------------------------------------
+class HouseholdRecord(_Table):
+    logical_name = "households"
+    household_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute(null=True)  # the main applicant's subject (None until claimed: 代办)
+    main_key = UnicodeAttribute()  # person_key of the main applicant
+    members = ListAttribute(of=MapAttribute, default=list)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_main = _gsi("by_main", "main_key", "household_id")()
+
+
+# --- applications (申请) -------------------------------------------------------------------------
+class ApplicationRecord(_Table):
+    """One application with everything a decision needs on the item itself (household snapshot,
+    documents, consents), so reading or submitting it is one GetItem."""
+
+    logical_name = "applications"
+    application_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # individual | graduate | group
+    status = UnicodeAttribute()
+    owner_key = UnicodeAttribute()  # person_key of the main applicant: "my applications"
+    owner = UnicodeAttribute(null=True)  # their subject, once known
+    household_id = UnicodeAttribute(null=True)
+    household = MapAttribute(default=dict)  # snapshot: {"members": [...]}
+    contact_mobile = UnicodeAttribute(null=True)
+    documents = MapAttribute(default=dict)  # document_id -> {type, status, reason, ...}
+    consents = MapAttribute(default=dict)  # member_id -> {method, at, text_version, ...}
+    supplement = MapAttribute(null=True)  # the open 补正 request
+    assisted = MapAttribute(null=True)  # 代办: staff, at, confirmation
+    group_id = UnicodeAttribute(null=True)  # 团租: the employer's group application
+    employer = MapAttribute(null=True)  # {subject, credit_code, name}
+    data = MapAttribute(default=dict)  # declared facts and free fields of the kind
+    rules_version = UnicodeAttribute(null=True)
+    submitted_at = UnicodeAttribute(null=True)
+    sort_key = UnicodeAttribute()  # "{created_at}#{application_id}"
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner_key", "sort_key")()
+    by_group = _gsi("by_group", "group_id", "sort_key")()
+    by_status = _gsi("by_status", "status", "sort_key")()
+
+
+class EventRecord(_Table):
+    """What happened, oldest first, per stream ("app#{id}", "household#{id}", "grant#{id}")."""
+
+    logical_name = "events"
+    stream = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)  # "{iso time}#{random}"
+    type = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    changes = MapAttribute(null=True)
+    grant_id = UnicodeAttribute(null=True)  # set when a delegate acted: the grantor sees it
+
+    by_grant = _gsi("by_grant", "grant_id", "at")()
+
+
+class PersonLockRecord(_Table):
+    """One active application per person: a member's person_key points at the application."""
+
+    logical_name = "person_locks"
+    person_key = UnicodeAttribute(hash_key=True)
+    application_id = UnicodeAttribute()
+    since = UnicodeAttribute()
+
+
+class ConsentRecord(_Table):
+    """个人信息查询授权 per adult member and application: who, when, how, which text."""
+
+    logical_name = "consents"
+    person_key = UnicodeAttribute(hash_key=True)
+    application_id = UnicodeAttribute(range_key=True)
+    member_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | given
+    method = UnicodeAttribute(null=True)  # app | paper
+    text_version = UnicodeAttribute(null=True)
+    given_at = UnicodeAttribute(null=True)
+    given_by = UnicodeAttribute(null=True)  # subject of the consenting person, or the staff member
+    document_id = UnicodeAttribute(null=True)  # the signed form (paper)
+    masked_name = UnicodeAttribute(null=True)
+    requested_at = UnicodeAttribute()
+
+
+class GrantRecord(_Table):
+    """授权委托: a grantor lets a delegate view or act until a date."""
+
+    logical_name = "grants"
+    grantor = UnicodeAttribute(hash_key=True)
+    grant_id = UnicodeAttribute(range_key=True)
+    delegate = UnicodeAttribute()
+    delegate_name = UnicodeAttribute(null=True)  # masked
+    grantor_name = UnicodeAttribute(null=True)  # masked
+    scopes = ListAttribute(default=list)  # view | act
+    expires_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+    by_delegate = _gsi("by_delegate", "delegate", "grant_id")()
+
+
+class AuditRecord(_Table):
+    """Every staff read of personal data (等保 2.0): append-only, the app's role cannot rewrite it."""
+
+    logical_name = "audit"
+    target = UnicodeAttribute(hash_key=True)  # "application#{id}", "document#{id}", ...
+    at = UnicodeAttribute(range_key=True)  # "{iso time}#{random}"
+    actor = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    day = UnicodeAttribute()  # YYYY-MM-DD: what an auditor browses by
+    digest = UnicodeAttribute()  # sha256 of the record's content: alteration shows
+
+    by_actor = _gsi("by_actor", "actor", "at")()
+    by_day = _gsi("by_day", "day", "at")()
+
+
+class RuleVersionRecord(_Table):
+    """Eligibility rules versions an admin published (the shipped versions live in the code)."""
+
+    logical_name = "rule_versions"
+    city = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+    document = UnicodeAttribute()  # the version as JSON, validated before it is stored
+    effective_from = UnicodeAttribute()
+    published_at = UnicodeAttribute()
+    published_by = UnicodeAttribute()
+
+
 MODELS: tuple[type[_Table], ...] = (
     AreaRecord,
     EstateRecord,
@@ -206,6 +366,15 @@ MODELS: tuple[type[_Table], ...] = (
     FacilityRecord,
     PolicyRecord,
     IdempotencyRecord,
+    PersonRecord,
+    HouseholdRecord,
+    ApplicationRecord,
+    EventRecord,
+    PersonLockRecord,
+    ConsentRecord,
+    GrantRecord,
+    AuditRecord,
+    RuleVersionRecord,
 )
 
 _bound_to: tuple[Any, ...] | None = None

@@ -1,0 +1,130 @@
+"""Identity numbers: resident ID (GB 11643), unified social credit code (GB 32100), mobiles, masks.
+
+Age and sex come from the ID number, never from a form field. Masks follow the app's convention
+(``4407**********1234``, ``张*明``, ``138****0001``).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from chalicelib import errors
+
+_ID = re.compile(r"^\d{17}[\dX]$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+_CC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
+_CC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CC = re.compile(rf"^[{_CC_CHARS}]{{18}}$")
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class InvalidIdNumber(errors.InvalidInput):
+    """Not an 18-digit resident ID with a correct check digit and a real birth date."""
+
+
+class InvalidCreditCode(errors.InvalidInput):
+    """Not an 18-character unified social credit code with a correct check character."""
+
+
+class InvalidMobile(errors.InvalidInput):
+    """Not an 11-digit mainland mobile number."""
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    value: str
+    birth_date: date
+    sex: str  # male | female (odd / even sequence digit)
+    region: str  # first 6 digits: the issuing county
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+def id_check_digit(first17: str) -> str:
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def parse_id_number(raw: str, field: str = "id_number") -> IdNumber:
+    """Validate an 18-digit ID (lower-case x accepted) and read birth date and sex from it."""
+    value = (raw or "").strip().upper()
+    if not _ID.fullmatch(value):
+        raise InvalidIdNumber("18 digits, the last may be X", field=field)
+    if id_check_digit(value[:17]) != value[17]:
+        raise InvalidIdNumber("check digit does not match", field=field)
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidIdNumber("no such birth date", field=field) from None
+    if born.year < 1900 or born > date.today():
+        raise InvalidIdNumber("no such birth date", field=field)
+    return IdNumber(value, born, "male" if int(value[16]) % 2 else "female", value[:6])
+
+
+def credit_check_char(first17: str) -> str:
+    total = sum(_CC_CHARS.index(c) * w for c, w in zip(first17, _CC_WEIGHTS))
+    return _CC_CHARS[(31 - total % 31) % 31]
+
+
+def parse_credit_code(raw: str, field: str = "credit_code") -> str:
+    """Validate a unified social credit code (统一社会信用代码) including its check character."""
+    value = (raw or "").strip().upper()
+    if not _CC.fullmatch(value):
+        raise InvalidCreditCode("18 characters of 0-9 and A-Y without I, O, S, V, Z", field=field)
+    if credit_check_char(value[:17]) != value[17]:
+        raise InvalidCreditCode("check character does not match", field=field)
+    return value
+
+
+def parse_mobile(raw: str, field: str = "mobile") -> str:
+    value = (raw or "").strip()
+    if value.startswith("+86"):
+        value = value[3:]
+    if not _MOBILE.fullmatch(value):
+        raise InvalidMobile("11 digits starting with 1", field=field)
+    return value
+
+
+def mask_id(value: str | None) -> str | None:
+    """``4407**********1234``: the issuing prefix and the last four, as publicity lists show."""
+    if not value:
+        return value
+    return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
+
+
+def mask_name(value: str | None) -> str | None:
+    """``张*明`` / ``张*``: the first and (for three or more characters) the last character."""
+    if not value:
+        return value
+    if len(value) <= 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def mask_mobile(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:3] + "****" + value[-4:] if len(value) == 11 else "*" * len(value)
+
+
+def mask_credit_code(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:6] + "*" * 8 + value[-4:]
+
+
+def person_key(city: str, id_number: str) -> str:
+    """A stable key for a person that is not their ID number (keys and indexes show up in logs
+    and metrics; the number itself stays in attributes only)."""
+    return "p" + hmac.new(city.encode(), id_number.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def mobile_key(city: str, mobile: str) -> str:
+    return "m" + hmac.new(city.encode(), mobile.encode(), hashlib.sha256).hexdigest()[:40]
