@@ -1,20 +1,26 @@
 """`make run`: the local stack in one process.
 
-moto's server on loopback is the local AWS (tables, bucket, Cognito); the Chalice app is served by
-Chalice's local server on http://HOST:PORT, seeded with the demo city. Ctrl-C stops both.
+moto's server on loopback is the local AWS (tables, bucket, queues, Cognito); the Chalice app is
+served by Chalice's local server on http://HOST:PORT, seeded with the demo city. A background thread
+runs the app's queue workers (document checks, notifications) every half second; notifications are
+recorded in .local/notifications.jsonl instead of being sent. Ctrl-C stops everything.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = ROOT / ".local" / "stack.json"
+OUTBOX_FILE = ROOT / ".local" / "notifications.jsonl"
+DRAIN_INTERVAL_S = 0.5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the console
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # moto's server would print a line per request: the queue workers poll it twice a second.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     started = time.monotonic()
     from devstack.stack import LocalStack
 
-    stack = LocalStack(city=args.city, aws_port=args.aws_port, host=args.host).start()
+    OUTBOX_FILE.parent.mkdir(exist_ok=True)
+    OUTBOX_FILE.touch()  # so that `tail -f` works before the first notice
+    stack = LocalStack(city=args.city, aws_port=args.aws_port, host=args.host,
+                       local_outbox=str(OUTBOX_FILE)).start()
+    stop_workers = threading.Event()
     try:
         counts = {}
         if not args.no_seed:
@@ -40,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             counts = seed(args.city)
         _write_state(stack)
         server = _local_server(args.host, args.port)
+        workers = threading.Thread(target=_run_workers, args=(stack, stop_workers), name="queue-workers",
+                                   daemon=True)
+        workers.start()
         _banner(stack, args, counts, time.monotonic() - started)
 
         def stop(*_: object) -> None:
@@ -53,9 +68,25 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.shutdown()
     finally:
+        stop_workers.set()
         stack.stop()
         STATE_FILE.unlink(missing_ok=True)
     return 0
+
+
+def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """What the SQS event source mappings do on AWS: feed the queues' messages to the workers."""
+    from devstack.aws import MAX_RECEIVE_COUNT
+
+    while not stop.wait(DRAIN_INTERVAL_S):
+        try:
+            failed = stack.drain()["failed"]
+            if failed:
+                print(f"queue workers: {failed} message(s) failed, offered again later (DLQ after"
+                      f" {MAX_RECEIVE_COUNT} tries)", file=sys.stderr, flush=True)
+        except Exception as exc:  # noqa: BLE001 - e.g. the stack stopping under us; keep polling
+            if not stop.is_set():
+                print(f"queue workers: {exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]
@@ -77,6 +108,13 @@ def _write_state(stack) -> None:  # type: ignore[no-untyped-def]
     }, ensure_ascii=False, indent=2))
 
 
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-untyped-def]
     from devstack.aws import DEMO_PASSWORD
 
@@ -95,6 +133,8 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
         "  example     curl -s " + api + "/v1/units?area=pengjiang\\&status=vacant",
         "              TOKEN=$(make -s token ROLE=staff); curl -s -H \"Authorization: Bearer $TOKEN\" "
         + api + "/v1/admin/policies",
+        f"  notices     recorded, not sent: {_shown(OUTBOX_FILE)}  (tail -f; queue workers poll every"
+        f" {DRAIN_INTERVAL_S}s)",
         "  Ctrl-C stops everything.",
         "",
     ]

@@ -1,6 +1,7 @@
-"""Provision a local AWS (moto server) for one city: tables, document bucket, Cognito users."""
+"""Provision a local AWS (moto server) for one city: tables, data key, document bucket, queues, Cognito users."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,11 +84,61 @@ def table_request(spec: TableSpec, name: str) -> dict[str, Any]:
     return request
 
 
-def create_bucket(endpoint: str, name: str) -> None:
+def create_bucket(endpoint: str, name: str, kms_key: str | None = None) -> None:
+    """The private document bucket; with ``kms_key``, SSE-KMS by default (as deployed)."""
     s3 = client("s3", endpoint)
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    if kms_key:
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key},
+            "BucketKeyEnabled": True,
+        }]})
+
+
+def create_key(endpoint: str, city: str) -> str:
+    """The city's data key (documents); returns its ARN."""
+    kms = client("kms", endpoint)
+    key = kms.create_key(Description=f"public-housing {city}: tables and documents")["KeyMetadata"]
+    kms.create_alias(AliasName=f"alias/public-housing-{city}", TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
+#: As deployed: a message a worker failed five times goes to the queue's DLQ.
+MAX_RECEIVE_COUNT = 5
+#: Locally a failed message is offered again after this many seconds (deployed: 6x the function timeout).
+LOCAL_VISIBILITY_TIMEOUT_S = 10
+
+
+def create_queue(endpoint: str, name: str, kms_key: str | None = None) -> tuple[str, str]:
+    """A queue with its DLQ (``<name>-dlq``) and redrive after MAX_RECEIVE_COUNT receives: both URLs."""
+    sqs = client("sqs", endpoint)
+    encryption = {"KmsMasterKeyId": kms_key} if kms_key else {}
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={
+        "MessageRetentionPeriod": str(14 * 24 * 3600), **encryption})["QueueUrl"]
+    dlq_arn = queue_arn(endpoint, dlq_url)
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    url = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(LOCAL_VISIBILITY_TIMEOUT_S),
+        "RedrivePolicy": json.dumps(redrive),
+        **encryption,
+    })["QueueUrl"]
+    return url, dlq_url
+
+
+def queue_arn(endpoint: str, url: str) -> str:
+    sqs = client("sqs", endpoint)
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def notify_queue_on_upload(endpoint: str, bucket: str, queue_url: str) -> None:
+    """S3 -> SQS: every object created in the bucket is announced on the queue (first comes S3's
+    ``s3:TestEvent``), as the deployed bucket does for the ``check_documents`` worker."""
+    s3 = client("s3", endpoint)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn(endpoint, queue_url), "Events": ["s3:ObjectCreated:*"]}],
+    })
 
 
 def create_identity(endpoint: str, city: str, users: dict[str, str] | None = None) -> LocalIdentity:
@@ -138,9 +189,19 @@ def id_token(endpoint: str, client_id: str, username: str, password: str = DEMO_
 
 
 def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucket: str,
-                    identity: LocalIdentity) -> dict[str, str]:
+                    identity: LocalIdentity, *, document_kms_key: str | None = None,
+                    notify_queue_url: str | None = None, document_queue_url: str | None = None,
+                    local_outbox: str | None = None) -> dict[str, str]:
     """The environment the app reads its settings from (what a deployed stage sets)."""
+    optional = {
+        "DOCUMENT_KMS_KEY": document_kms_key,
+        "NOTIFY_QUEUE_URL": notify_queue_url,
+        "DOCUMENT_QUEUE_URL": document_queue_url,  # read by the local stack's drain only
+        "LOCAL_OUTBOX": local_outbox,
+    }
     return {
+        **{k: v for k, v in optional.items() if v},
+        "NOTIFY_CHANNEL": "local",  # messages are recorded (LOCAL_OUTBOX), not sent
         **FAKE_CREDENTIALS,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": REGION,
@@ -155,4 +216,6 @@ def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucke
         "AUTH_TOKEN_USE": "id",
         "AUTH_ROLES_CLAIM": "cognito:groups",
         "AUTH_CITY_CLAIM": "custom:city",
+        # moto's ID tokens carry no phone_number claim; the pool's usernames are the verified mobiles
+        "AUTH_MOBILE_CLAIM": "cognito:username",
     }

@@ -4,14 +4,29 @@ Used by `make run`, the tests and the benchmarks alike::
 
     with LocalStack() as stack:
         token = stack.token("staff")
+
+The app's queue workers run here too, in-process: ``stack.drain()`` receives what the notifications
+and documents queues hold and runs ``send_notifications`` / ``check_documents`` on it, as the SQS
+event source mappings do on AWS (``make run`` calls it every half second; tests call it when they
+want uploads checked or notifications sent). Notifications are recorded, not sent: see
+``chalicelib.notify.RECORDED`` and the JSON-lines file ``LOCAL_OUTBOX``.
 """
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
+import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from devstack import aws
+
+#: Queue -> the app's Lambda function it feeds (documents first: a check may queue a notification).
+WORKERS = (("documents", "check_documents"), ("notifications", "send_notifications"))
+_log = logging.getLogger(__name__)
+_PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
 
 @dataclass
@@ -23,8 +38,14 @@ class LocalStack:
     prefix: str = ""
     environment: dict[str, str] = field(default_factory=dict)
     identity: aws.LocalIdentity | None = None
+    local_outbox: str | None = None  # recorded notifications (JSON lines); None: a temporary file
+    queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents" (+ "-dlq") -> URL
     _server: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _temp_outbox: str | None = None
+    _arns: dict[str, str] = field(default_factory=dict)
+    _sqs: Any = None
+    _drain_lock: Any = field(default_factory=threading.Lock)
 
     @property
     def endpoint(self) -> str:
@@ -34,28 +55,108 @@ class LocalStack:
     def start(self) -> "LocalStack":
         from moto.server import ThreadedMotoServer
 
+        # reset() purges the queues more often than SQS's once a minute (moto, in this process, reads it).
+        self._saved_env.setdefault(_PURGE_SETTING, os.environ.get(_PURGE_SETTING))
+        os.environ[_PURGE_SETTING] = "false"
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._server.start()
         self.provision()
         return self
 
     def provision(self) -> None:
-        """Create every table, the document bucket and the identity pool; bind the app to them."""
+        """Create every table, the data key, the document bucket (SSE-KMS, uploads announced on the
+        documents queue), the queues and the identity pool; bind the app to them."""
         prefix = self.prefix or f"{self.city}-"
         aws.create_tables(self.endpoint, prefix)
+        key = aws.create_key(self.endpoint, self.city)
         bucket = f"{self.city}-documents"
-        aws.create_bucket(self.endpoint, bucket)
+        aws.create_bucket(self.endpoint, bucket, kms_key=key)
+        for queue, _ in WORKERS:
+            url, dlq_url = aws.create_queue(self.endpoint, f"{self.city}-{queue}", kms_key=key)
+            self.queues[queue], self.queues[f"{queue}-dlq"] = url, dlq_url
+        aws.notify_queue_on_upload(self.endpoint, bucket, self.queues["documents"])
+        if self.local_outbox is None:
+            handle, self._temp_outbox = tempfile.mkstemp(prefix=f"{self.city}-notifications-", suffix=".jsonl")
+            os.close(handle)
         self.identity = aws.create_identity(self.endpoint, self.city)
-        self.environment = aws.app_environment(self.endpoint, self.city, self.city_name, prefix, bucket,
-                                               self.identity)
+        self.environment = aws.app_environment(
+            self.endpoint, self.city, self.city_name, prefix, bucket, self.identity,
+            document_kms_key=key, notify_queue_url=self.queues["notifications"],
+            document_queue_url=self.queues["documents"], local_outbox=self.outbox,
+        )
         self._apply_environment()
 
+    @property
+    def outbox(self) -> str | None:
+        """The file recorded notifications are appended to (one JSON object a line)."""
+        return self.local_outbox or self._temp_outbox
+
     def reset(self) -> None:
-        """Empty the city: drop and recreate every table (users and bucket stay)."""
+        """Empty the city: drop and recreate every table and purge the queues (users and bucket stay)."""
         ddb = aws.client("dynamodb", self.endpoint)
         for name in ddb.list_tables()["TableNames"]:
             ddb.delete_table(TableName=name)
         aws.create_tables(self.endpoint, self.prefix or f"{self.city}-")
+        with self._drain_lock:
+            sqs = self._sqs_client()
+            for url in self.queues.values():
+                sqs.purge_queue(QueueUrl=url)
+        from chalicelib.notify import RECORDED
+
+        RECORDED.clear()
+
+    # --- the queue workers ------------------------------------------------------------------------
+    def drain(self, rounds: int = 3) -> dict[str, int]:
+        """Run the app's queue workers on what the queues hold, as the event source mappings do.
+
+        Each round empties the documents queue, then the notifications queue (a check may queue a
+        notice); rounds stop early when one finds nothing. Messages a worker handled are deleted;
+        failed ones stay and are offered again after the visibility timeout (after five receives
+        SQS moves them to the DLQ). Returns how many were handled per queue, and how many failed.
+        """
+        counts = {queue: 0 for queue, _ in WORKERS} | {"failed": 0}
+        with self._drain_lock:
+            for _ in range(rounds):
+                seen = 0
+                for queue, function in WORKERS:
+                    done, failed = self._drain_queue(self.queues[queue], function)
+                    counts[queue] += done
+                    counts["failed"] += failed
+                    seen += done + failed
+                if not seen:
+                    break
+        return counts
+
+    def _sqs_client(self) -> Any:
+        """One SQS client for the workers (made under the drain lock: boto3 sessions are not thread-safe)."""
+        if self._sqs is None:
+            self._sqs = aws.client("sqs", self.endpoint)
+        return self._sqs
+
+    def _drain_queue(self, url: str, function: str) -> tuple[int, int]:
+        from app import app
+
+        sqs = self._sqs_client()
+        arn = self._arns.get(url) or self._arns.setdefault(url, aws.queue_arn(self.endpoint, url))
+        done = failed = 0
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return done, failed
+            event = {"Records": [_sqs_record(m, arn) for m in messages]}
+            try:
+                result = app.handler_map[function](event, FakeLambdaContext(function))
+                failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            except Exception:  # the whole invocation failed: every message is offered again
+                _log.exception("local worker %s failed", function)
+                failures = {m["MessageId"] for m in messages}
+            handled = [m for m in messages if m["MessageId"] not in failures]
+            if handled:
+                sqs.delete_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(handled)])
+            done += len(handled)
+            failed += len(messages) - len(handled)
 
     def token(self, role: str) -> str:
         assert self.identity is not None
@@ -84,6 +185,14 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._sqs = None
+        self._arns.clear()
+        if self._temp_outbox:
+            try:
+                os.unlink(self._temp_outbox)
+            except FileNotFoundError:
+                pass
+            self._temp_outbox = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -96,3 +205,39 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class FakeLambdaContext:
+    """What the app's functions (and Powertools' ``inject_lambda_context``) read from a context."""
+
+    def __init__(self, function_name: str, timeout_ms: int = 30_000) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws-cn:lambda:{aws.REGION}:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline_ms = timeout_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._deadline_ms
+
+
+def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source mapping hands it to a function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+                   "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": aws.REGION,
+    }

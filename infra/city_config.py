@@ -24,7 +24,8 @@ MIN_LOG_RETENTION_DAYS_CN = 180
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION = re.compile(r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
-_TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability"}
+_TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability", "notifications"}
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _LIMIT_DEFAULTS: dict[str, int] = {
     "log_retention_days": 365,
     "document_retention_days": 180,
@@ -54,6 +55,17 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """How citizens get their SMS: ``sns`` (Amazon SNS, global regions only) or ``http_sms`` (the
+    city's SMS provider; its credentials in a Secrets Manager secret the stack creates, or an
+    existing one named by ``sms_secret_name``)."""
+
+    channel: str = "sns"
+    sms_endpoint: str | None = None
+    sms_secret_name: str | None = None
+
+
+@dataclass(frozen=True)
 class CityConfig:
     code: str
     name: str
@@ -62,6 +74,7 @@ class CityConfig:
     limits: dict[str, int]
     departments: dict[str, Any] = field(default_factory=dict)
     observability: dict[str, Any] = field(default_factory=dict)
+    notifications: Notifications = field(default_factory=Notifications)
 
     @property
     def partition(self) -> str:
@@ -119,6 +132,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
     identity = _parse_identity(raw.get("identity"), in_china, err)
     limits = _parse_limits(raw.get("limits", {}), in_china, err)
     observability = _parse_observability(raw.get("observability", {}), err)
+    notifications = _parse_notifications(raw.get("notifications"), in_china, err)
 
     departments = raw.get("departments", {})
     if not isinstance(departments, dict):
@@ -136,6 +150,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
         limits=limits,
         departments=departments,
         observability=observability,
+        notifications=notifications,
     )
 
 
@@ -234,3 +249,34 @@ def _parse_observability(value: Any, err: Any) -> dict[str, Any]:
         else:
             err(f"observability.{key}", "unknown key (known: log_level, xray_sdk)")
     return result
+
+
+def _parse_notifications(value: Any, in_china: bool, err: Any) -> Notifications:
+    if value is None:
+        if in_china:
+            err("notifications", 'required in China (no SNS SMS there): {"channel": "http_sms", "sms_endpoint": ...}')
+        return Notifications()
+    if not isinstance(value, dict):
+        err("notifications", "must be an object")
+        return Notifications()
+    allowed = {"channel", "sms_endpoint", "sms_secret_name"}
+    for key in sorted(set(value) - allowed):
+        err(f"notifications.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    channel = value.get("channel")
+    endpoint, secret = value.get("sms_endpoint"), value.get("sms_secret_name")
+    if channel == "sns":
+        if in_china:
+            err("notifications.channel", "SNS SMS does not exist in the China partition: use http_sms")
+        for key in ("sms_endpoint", "sms_secret_name"):
+            if key in value:
+                err(f"notifications.{key}", "only with the http_sms channel")
+        return Notifications("sns")
+    if channel == "http_sms":
+        if not _https_url(endpoint):
+            err("notifications.sms_endpoint", "required: the SMS provider's https:// URL")
+        if secret is not None and (not isinstance(secret, str) or not _SECRET_NAME.match(secret)
+                                   or secret.startswith("arn:")):
+            err("notifications.sms_secret_name", "a Secrets Manager secret name (not an ARN)")
+        return Notifications("http_sms", endpoint, secret)
+    err("notifications.channel", 'must be "sns" or "http_sms"')
+    return Notifications()

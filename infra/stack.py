@@ -1,4 +1,10 @@
-"""One city's stack: tables, document bucket, identity, and the Chalice app on python3.13.
+"""One city's stack: tables, document bucket, identity, queues, and the Chalice app on python3.13.
+
+Two of the app's functions are queue workers, each with its own role: ``send_notifications`` (fed
+by the notifications queue the other functions write to) and ``check_documents`` (fed by the
+documents queue, which the bucket tells about every new object). Both queues have a DLQ, are
+encrypted with the city's key and deliver through event source mappings that report partial batch
+failures.
 
 Nothing here restates the app's data model: tables come from
 ``chalicelib.repositories.tables.table_specs()``, function names from the SAM template Chalice
@@ -22,8 +28,11 @@ from aws_cdk import (
     aws_dynamodb as dynamodb,
     aws_iam as iam,
     aws_kms as kms,
+    aws_lambda as lambda_,
     aws_logs as logs,
     aws_s3 as s3,
+    aws_secretsmanager as secretsmanager,
+    aws_sqs as sqs,
 )
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -51,6 +60,13 @@ TABLE_ACTIONS = (
 )
 #: Using the customer-managed key through DynamoDB and S3 (SSE-KMS with a bucket key).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+#: The app's queue workers (Chalice ``@lambda_function`` names) -> the queue that feeds each.
+WORKERS = {"send_notifications": "notifications", "check_documents": "documents"}
+#: A message a worker failed this many times goes to the queue's DLQ.
+MAX_RECEIVE_COUNT = 5
+#: Event source mappings hand a function up to this many messages at once.
+BATCH_SIZE = 10
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -150,6 +166,9 @@ class CityStack(cdk.Stack):
         if missing:
             raise RuntimeError(f"chalicelib.config.TABLES names tables with no model: {sorted(missing)}")
         self.bucket = self._document_bucket()
+        self.queues = {name: self._queue(name) for name in WORKERS.values()}
+        self._announce_uploads()
+        self.sms_secret_arn, self.sms_secret_resource = self._sms_secret()
         identity_env = self._identity()
 
         self.role = iam.Role(
@@ -158,8 +177,18 @@ class CityStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{SERVICE} {city.code}: the Chalice functions (IAM managed in CDK)",
         )
+        self.worker_roles = {
+            name: iam.Role(
+                self,
+                f"{_camel(name)}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{SERVICE} {city.code}: the {name} queue worker",
+            )
+            for name in WORKERS
+        }
         self.chalice = self._chalice_app(identity_env)
         self._permissions()
+        self._event_sources()
 
     # --- data -------------------------------------------------------------------------------
     def _table(self, spec: TableSpec) -> dynamodb.Table:
@@ -216,6 +245,95 @@ class CityStack(cdk.Stack):
                 ),
             ],
         )
+
+    # --- queues -----------------------------------------------------------------------------
+    def _queue(self, name: str) -> sqs.Queue:
+        """A worker's queue with its DLQ, both encrypted with the city's key, TLS only."""
+        dlq = sqs.Queue(
+            self,
+            f"{_camel(name)}Dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            data_key_reuse=cdk.Duration.hours(1),
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+        )
+        return sqs.Queue(
+            self,
+            f"{_camel(name)}Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            data_key_reuse=cdk.Duration.hours(1),
+            # At least the worker's timeout (else the mapping is refused); six times, as AWS advises.
+            visibility_timeout=cdk.Duration.seconds(6 * self.city.limits["lambda_timeout_s"]),
+            retention_period=cdk.Duration.days(4),
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=dlq),
+        )
+
+    def _announce_uploads(self) -> None:
+        """S3 -> SQS: the bucket puts an event on the documents queue for every object created.
+
+        Set on the bucket itself (no custom resource, hence no extra Lambda function): S3 checks
+        the destination when the configuration is written, so the bucket waits for the queue's
+        policy. That policy cannot name the bucket's ARN (a cycle); it admits S3 from this account
+        only, and the worker ignores events of any other bucket.
+        """
+        queue = self.queues["documents"]
+        from_this_account = {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+        s3_service = iam.ServicePrincipal("s3.amazonaws.com")
+        queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="UploadEvents",
+                principals=[s3_service],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions=from_this_account,
+            )
+        )
+        # The queue is encrypted with the city's key: S3 needs to use it to send.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="UploadEventsToEncryptedQueue",
+                principals=[s3_service],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=from_this_account,
+            )
+        )
+        bucket = self.bucket.node.default_child
+        assert isinstance(bucket, s3.CfnBucket)
+        bucket.add_property_override(
+            "NotificationConfiguration.QueueConfigurations",
+            [{"Event": "s3:ObjectCreated:*", "Queue": queue.queue_arn}],
+        )
+        queue_policy = queue.node.find_child("Policy").node.default_child
+        assert isinstance(queue_policy, cdk.CfnResource)
+        bucket.add_resource_dependency(queue_policy)
+
+    def _sms_secret(self) -> tuple[str | None, str | None]:
+        """The SMS provider's credentials (http_sms only): (what SMS_SECRET_ARN says, IAM resource)."""
+        notifications = self.city.notifications
+        if notifications.channel != "http_sms":
+            return None, None
+        if notifications.sms_secret_name:  # an existing secret, by name
+            secret = secretsmanager.Secret.from_secret_name_v2(self, "SmsCredentials", notifications.sms_secret_name)
+            return notifications.sms_secret_name, f"{secret.secret_arn}-??????"
+        created = secretsmanager.Secret(
+            self,
+            "SmsCredentials",
+            description=f"{SERVICE} {self.city.code}: SMS provider credentials (app_key, app_secret)",
+            # Secrets Manager's own key: the city's key would need a kms:ViaService condition that
+            # CDK spells with the global domain (wrong in the China partition).
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"app_key": "set-me"}),
+                generate_string_key="app_secret",
+                exclude_punctuation=True,
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        cdk.CfnOutput(self, "SmsCredentialsSecret", value=created.secret_arn)
+        return created.secret_arn, created.secret_arn
 
     # --- identity ---------------------------------------------------------------------------
     def _identity(self) -> dict[str, str]:
@@ -288,12 +406,18 @@ class CityStack(cdk.Stack):
             **{f"TABLE_{name.upper()}": table.table_name for name, table in self.tables.items()},
             **identity_env,
             "DOCUMENT_BUCKET": self.bucket.bucket_name,
+            "DOCUMENT_KMS_KEY": self.key.key_arn,
             "DOCUMENT_RETENTION_DAYS": str(city.limits["document_retention_days"]),
+            "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
+            "NOTIFY_CHANNEL": city.notifications.channel,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": obs["log_level"],
             "POWERTOOLS_TRACE_DISABLED": "false" if obs["xray_sdk"] else "true",
         }
+        if city.notifications.channel == "http_sms":
+            env["SMS_ENDPOINT"] = city.notifications.sms_endpoint or ""
+            env["SMS_SECRET_ARN"] = self.sms_secret_arn or ""
         return env
 
     def _chalice_app(self, identity_env: dict[str, str]) -> PackagedChalice:
@@ -326,6 +450,12 @@ class CityStack(cdk.Stack):
 
         self.functions: dict[str, cdk.CfnResource] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
+        self.worker_ids = {name: _camel(name) for name in WORKERS}  # Chalice's logical ids
+        missing = set(self.worker_ids.values()) - set(app.logical_ids("AWS::Serverless::Function"))
+        if missing:
+            raise RuntimeError(f"the app has no function {sorted(missing)} (chalicelib/handlers/workers.py)")
+        for name, lid in self.worker_ids.items():  # the queue workers run with their own roles
+            app.get_resource(lid).add_property_override("Role", self.worker_roles[name].role_arn)
         for lid in app.logical_ids("AWS::Serverless::Function"):
             fn = app.get_resource(lid)
             # Chalice writes the packaging interpreter's version; the code is built for this one.
@@ -352,14 +482,26 @@ class CityStack(cdk.Stack):
         return app
 
     def _permissions(self) -> None:
-        """Least privilege for the functions' role: item reads and writes on this city's tables
-        and their indexes (never Scan, never table management), objects in the document bucket,
-        the data key, their own log groups, X-Ray segments."""
+        """Least privilege, one role per kind of function.
+
+        - the API and the app's other functions (``FunctionRole``): item reads and writes on this
+          city's tables and their indexes (never Scan, never table management), objects in the
+          document bucket, the data key, sending to the notifications queue;
+        - ``send_notifications``: its queue, and its channel: ``sns:Publish`` (SNS SMS) or reading
+          the SMS provider's credentials (that one secret);
+        - ``check_documents``: its queue, reading and deleting document objects, the tables, sending
+          notifications (a rejected document is told to its owner).
+        Every role writes its own functions' log groups and X-Ray segments.
+        """
         table_arns: list[str] = []
         for name, table in self.tables.items():
             table_arns.append(table.table_arn)
             if self.specs[name].indexes:
                 table_arns.append(f"{table.table_arn}/index/*")
+        notifications, documents = self.queues["notifications"], self.queues["documents"]
+        notify_role, check_role = self.worker_roles["send_notifications"], self.worker_roles["check_documents"]
+
+        # The API and every other function.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
         )
@@ -374,19 +516,81 @@ class CityStack(cdk.Stack):
             iam.PolicyStatement(sid="DocumentList", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
         )
         self.key.grant(self.role, *KEY_ACTIONS)
-        for group in self.log_groups.values():
-            group.grant_write(self.role)
-        self.role.add_to_principal_policy(
+        self.role.add_to_principal_policy(self._send_notices())
+
+        # send_notifications
+        notifications.grant_consume_messages(notify_role)
+        if self.city.notifications.channel == "sns":
+            notify_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="SmsThroughSns",
+                    actions=["sns:Publish"],
+                    resources=["*"],  # an SMS to a phone number has no resource ARN
+                )
+            )
+        elif self.sms_secret_resource:
+            notify_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="SmsProviderCredentials",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[self.sms_secret_resource],
+                )
+            )
+
+        # check_documents
+        documents.grant_consume_messages(check_role)
+        check_role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
+        )
+        check_role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="XRay",
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                resources=["*"],  # X-Ray has no resource-level permissions
+                sid="DocumentObjects",
+                actions=["s3:GetObject", "s3:DeleteObject"],
+                resources=[self.bucket.arn_for_objects("*")],
             )
         )
+        # Without it S3 answers a vanished object's GET with 403, not 404 (and it would be retried).
+        check_role.add_to_principal_policy(
+            iam.PolicyStatement(sid="DocumentList", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+        )
+        self.key.grant(check_role, *KEY_ACTIONS)
+        check_role.add_to_principal_policy(self._send_notices())
+
+        workers = {self.worker_ids[name]: role for name, role in self.worker_roles.items()}
+        roles: dict[str, iam.Role] = {lid: workers.get(lid, self.role) for lid in self.functions}
+        for role in (self.role, *self.worker_roles.values()):
+            for lid, group in self.log_groups.items():
+                if roles[lid] is role:
+                    group.grant_write(role)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="XRay",
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],  # X-Ray has no resource-level permissions
+                )
+            )
         # Functions start (and e.g. poll queues) only once their permissions exist.
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            cfn_policy = policy.node.default_child
-            for fn in self.functions.values():
-                fn.add_resource_dependency(cfn_policy)
+        for lid, fn in self.functions.items():
+            policy = roles[lid].node.try_find_child("DefaultPolicy")
+            if policy is not None:
+                fn.add_resource_dependency(policy.node.default_child)
         cdk.CfnOutput(self, "DocumentBucketName", value=self.bucket.bucket_name)
+
+    def _send_notices(self) -> iam.PolicyStatement:
+        """Sending to the notifications queue (the data key is granted separately)."""
+        queue = self.queues["notifications"]
+        return iam.PolicyStatement(sid="SendNotices", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
+
+    def _event_sources(self) -> None:
+        """Each worker polls its queue; a failed record is reported alone (ReportBatchItemFailures)."""
+        for name, queue_name in WORKERS.items():
+            fn = self.functions[self.worker_ids[name]]
+            lambda_.CfnEventSourceMapping(
+                self,
+                f"{_camel(name)}Source",
+                function_name=fn.ref,
+                event_source_arn=self.queues[queue_name].queue_arn,
+                batch_size=BATCH_SIZE,
+                function_response_types=["ReportBatchItemFailures"],
+                enabled=True,
+            )

@@ -25,6 +25,7 @@ OIDC_CITY: dict[str, Any] = {
     },
     "limits": {"log_retention_days": 180, "document_retention_days": 180},
     "departments": {},
+    "notifications": {"channel": "http_sms", "sms_endpoint": "https://sms.example.gov.cn/api/send"},
 }
 
 
@@ -64,6 +65,18 @@ def _with(**changes: Any) -> dict[str, Any]:
     return raw
 
 
+def test_notification_channels() -> None:
+    from infra.city_config import Notifications
+
+    assert load_city("jiangmen").notifications.channel == "http_sms"
+    assert load_city("xining").notifications.sms_endpoint.startswith("https://")
+    assert load_city("sandbox").notifications == Notifications("sns")
+    named = parse_city(_with(notifications__sms_secret_name="jiangmen/sms-provider"))
+    assert named.notifications == Notifications("http_sms", "https://sms.example.gov.cn/api/send", "jiangmen/sms-provider")
+    global_city = _with(region="ap-southeast-1", identity={"provider": "cognito"}, notifications=KeyError)
+    assert parse_city(global_city).notifications == Notifications("sns")  # the default outside China
+
+
 def test_a_valid_city_parses() -> None:
     city = parse_city(copy.deepcopy(OIDC_CITY))
     assert city.limits["log_retention_days"] == 180 and city.observability["log_level"] == "INFO"
@@ -84,6 +97,13 @@ def test_a_valid_city_parses() -> None:
         (_with(limits__max_units=3), "limits.max_units: unknown limit"),
         (_with(departments=[]), "departments: must be an object"),
         (_with(name=""), "name: required"),
+        (_with(notifications=KeyError), "notifications: required in China"),
+        (_with(notifications={"channel": "sns"}), "SNS SMS does not exist in the China partition"),
+        (_with(notifications={"channel": "http_sms"}), "notifications.sms_endpoint: required"),
+        (_with(notifications__sms_endpoint="http://sms.example.gov.cn"), "notifications.sms_endpoint: required"),
+        (_with(notifications__sms_secret_name="arn:aws-cn:secretsmanager:x"), "not an ARN"),
+        (_with(notifications__channel="wechat"), 'notifications.channel: must be "sns" or "http_sms"'),
+        (_with(notifications__push=True), "notifications.push: unknown key"),
     ],
 )
 def test_bad_city_files_name_the_problem(raw: dict[str, Any], message: str) -> None:

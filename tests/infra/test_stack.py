@@ -227,28 +227,157 @@ def test_document_bucket_is_private_encrypted_and_tls_only(synthesized: dict[str
     assert _function_env(s)["DOCUMENT_BUCKET"] == {"Ref": bucket_id}
 
 
-@pytest.mark.parametrize("city", CITIES)
-def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: str) -> None:
-    s = synthesized[city]
-    roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in s.functions().values()}
-    (role,) = roles
-    statements = [
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+
+def _role_statements(s: Synth, role: str) -> list[dict[str, Any]]:
+    return [
         st
         for p in s.resources("AWS::IAM::Policy").values()
         if {"Ref": role} in p["Properties"]["Roles"]
         for st in p["Properties"]["PolicyDocument"]["Statement"]
     ]
-    def actions_of(statement: dict[str, Any]) -> list[str]:
-        return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
 
-    actions = {a for st in statements for a in actions_of(st)}
-    assert "dynamodb:Scan" not in actions and not any(a.endswith(":*") or a == "*" for a in actions)
-    for st in statements:
-        assert st["Effect"] == "Allow"
-        if st["Resource"] == "*":
-            assert all(a.startswith("xray:") for a in actions_of(st)), st
-    assert "Policies" not in s.template["Resources"][role]["Properties"]  # nothing hidden inline
+
+def _function_roles(s: Synth) -> dict[str, str]:
+    """Function logical id -> the logical id of its role."""
+    return {lid: fn["Properties"]["Role"]["Fn::GetAtt"][0] for lid, fn in s.functions().items()}
+
+
+def _grants(s: Synth, role: str) -> dict[str, list[Any]]:
+    """Action -> the resources a role's policies allow it on."""
+    found: dict[str, list[Any]] = {}
+    for st in _role_statements(s, role):
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        for action in _actions(st):
+            found.setdefault(action, []).extend(resources)
+    return found
+
+
+def _queue_ids(s: Synth) -> dict[str, str]:
+    """"notifications" / "documents" (and their "-dlq") -> logical id of the queue."""
+    ids = {}
+    for lid in s.resources("AWS::SQS::Queue"):
+        for name in ("Notifications", "Documents"):
+            if lid.startswith(name):
+                ids[name.lower() + ("-dlq" if lid.startswith(f"{name}Dlq") else "")] = lid
+    return ids
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    roles = _function_roles(s)
+    assert roles["SendNotifications"] != roles["APIHandler"] != roles["CheckDocuments"] != roles["SendNotifications"]
+    for role in set(roles.values()):
+        statements = _role_statements(s, role)
+        actions = {a for st in statements for a in _actions(st)}
+        assert "dynamodb:Scan" not in actions and not any(a.endswith(":*") or a == "*" for a in actions)
+        for st in statements:
+            assert st["Effect"] == "Allow"
+            if st["Resource"] == "*":  # no resource-level permissions exist for these
+                assert all(a.startswith("xray:") or a == "sns:Publish" for a in _actions(st)), st
+        assert "Policies" not in s.template["Resources"][role]["Properties"]  # nothing hidden inline
+        # Each role writes only its own functions' log groups.
+        own = {lid for lid, r in roles.items() if r == role}
+        groups = {r["Fn::GetAtt"][0] for r in _grants(s, role).get("logs:PutLogEvents", [])}
+        assert {g.rsplit("Logs", 1)[0] for g in groups} == own, (role, groups)
     assert not s.resources("AWS::IAM::ManagedPolicy")
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    queues = s.resources("AWS::SQS::Queue")
+    ids = _queue_ids(s)
+    assert set(ids) == {"notifications", "documents", "notifications-dlq", "documents-dlq"} and len(queues) == 4
+    (key,) = s.resources("AWS::KMS::Key")
+    timeouts = {fn["Properties"].get("Timeout") for fn in s.functions().values()}
+    for name in ("notifications", "documents"):
+        props = queues[ids[name]]["Properties"]
+        assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [ids[f"{name}-dlq"], "Arn"]},
+                                          "maxReceiveCount": 5}
+        assert props["VisibilityTimeout"] >= max(t for t in timeouts if t), "a mapping needs visibility >= timeout"
+    for lid, queue in queues.items():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}, lid
+    for policy in s.resources("AWS::SQS::QueuePolicy").values():  # TLS only
+        assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for st in policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+                for m in s.resources("AWS::Lambda::EventSourceMapping").values()}
+    assert set(mappings) == {"SendNotifications", "CheckDocuments"}
+    for function, queue in (("SendNotifications", "notifications"), ("CheckDocuments", "documents")):
+        props = mappings[function]
+        assert props["EventSourceArn"] == {"Fn::GetAtt": [ids[queue], "Arn"]}
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        handler = s.template["Resources"][function]["Properties"]["Handler"]
+        assert handler == f"chalicelib.handlers.workers.{'send_notifications' if queue == 'notifications' else 'check_documents'}"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
+    config = bucket["Properties"]["NotificationConfiguration"]
+    assert config == {"QueueConfigurations": [{"Event": "s3:ObjectCreated:*",
+                                               "Queue": {"Fn::GetAtt": [ids["documents"], "Arn"]}}]}
+    assert not {t for t in (r["Type"] for r in s.template["Resources"].values()) if t.startswith("Custom::")}
+    (policy_id, policy), = [(lid, p) for lid, p in s.resources("AWS::SQS::QueuePolicy").items()
+                            if p["Properties"]["Queues"] == [{"Ref": ids["documents"]}]]
+    assert policy_id in bucket["DependsOn"]  # S3 tests the destination when the bucket is configured
+    (allow,) = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    key = next(iter(s.resources("AWS::KMS::Key").values()))
+    assert any(st.get("Principal") == {"Service": "s3.amazonaws.com"} and "kms:GenerateDataKey*" in _actions(st)
+               for st in key["Properties"]["KeyPolicy"]["Statement"])
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    roles = _function_roles(s)
+    notifications = {"Fn::GetAtt": [ids["notifications"], "Arn"]}
+    documents = {"Fn::GetAtt": [ids["documents"], "Arn"]}
+    for lid, fn in s.functions().items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["NOTIFY_QUEUE_URL"] == {"Ref": ids["notifications"]}, lid
+        assert env["DOCUMENT_KMS_KEY"] == {"Fn::GetAtt": [next(iter(s.resources("AWS::KMS::Key"))), "Arn"]}
+    env = _function_env(s)
+    api, notify, check = (_grants(s, roles[f]) for f in ("APIHandler", "SendNotifications", "CheckDocuments"))
+
+    # The API (and the app's other functions) only put notices on the queue.
+    assert api["sqs:SendMessage"] == [notifications] and "sqs:ReceiveMessage" not in api
+    assert not {a for a in api if a.startswith(("sns:", "secretsmanager:"))}
+    # send_notifications consumes its queue, and has its channel and nothing else.
+    assert notify["sqs:ReceiveMessage"] == [notifications] and notify["sqs:DeleteMessage"] == [notifications]
+    assert not {a for a in notify if a.startswith(("dynamodb:", "s3:"))} and "sqs:SendMessage" not in notify
+    # check_documents consumes its queue, reads and deletes objects (never writes them), uses the tables.
+    assert check["sqs:ReceiveMessage"] == [documents]
+    assert {"s3:GetObject", "s3:DeleteObject", "dynamodb:UpdateItem"} <= set(check) and "s3:PutObject" not in check
+    assert check["sqs:SendMessage"] == [notifications]  # a rejected document is told to its owner
+    assert not {a for a in check if a.startswith(("sns:", "secretsmanager:"))}
+
+    if city in CHINA:
+        secrets = s.resources("AWS::SecretsManager::Secret")
+        (secret_id,) = secrets
+        assert env["NOTIFY_CHANNEL"] == "http_sms" and env["SMS_ENDPOINT"].startswith("https://")
+        assert env["SMS_SECRET_ARN"] == {"Ref": secret_id}
+        assert notify["secretsmanager:GetSecretValue"] == [{"Ref": secret_id}]
+        assert "sns:Publish" not in notify
+    else:
+        assert env["NOTIFY_CHANNEL"] == "sns" and "SMS_ENDPOINT" not in env and "SMS_SECRET_ARN" not in env
+        assert notify["sns:Publish"] == ["*"] and "secretsmanager:GetSecretValue" not in notify
+        assert not s.resources("AWS::SecretsManager::Secret")
 
 
 # --- the code package -----------------------------------------------------------------------------

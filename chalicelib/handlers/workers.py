@@ -1,0 +1,129 @@
+"""The app's queue workers: Lambda functions fed by SQS, each record on its own.
+
+- ``send_notifications``: a record is a ``Notice`` (JSON); it is rendered and sent through the
+  city's channel. A failed send fails only that record: SQS offers it again, a DLQ keeps the
+  hopeless ones.
+- ``check_documents``: a record is an S3 event notification (uploads to the document bucket); the
+  first bytes of each new object are read and ``chalicelib.domain.documents.record_check`` marks the
+  document accepted or rejected. An object that is gone by then is skipped.
+
+Partial batch failures through Powertools (``ReportBatchItemFailures`` on the event source mapping,
+see infra/stack.py); Chalice's ``on_sqs_message`` cannot report them. Heavy imports stay inside the
+functions: this module is imported with every route.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.config import settings
+from chalicelib.observability import logger
+
+bp = Blueprint(__name__)
+
+_lock = threading.Lock()
+_s3_clients: dict[tuple[str | None, str], Any] = {}
+
+
+def _partial(event: dict[str, Any], context: Any, record_handler: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    # Every record that failed is reported, even all of them (SQS then offers each again).
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)
+
+
+# --- notifications -------------------------------------------------------------------------------
+@bp.lambda_function(name="send_notifications")
+def send_notifications(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _partial(event, context, _send_one)
+
+
+def _send_one(record: Any) -> None:
+    from chalicelib.notify import Notice, deliver
+
+    deliver(Notice.from_json(record.body))
+
+
+# --- document checks -----------------------------------------------------------------------------
+@bp.lambda_function(name="check_documents")
+def check_documents(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _partial(event, context, _check_message)
+
+
+def s3_objects(body: str) -> list[tuple[str, str, int]]:
+    """(bucket, key, size) of each object an S3 event notification says was created; none for
+    S3's ``s3:TestEvent`` (sent when the notification is configured) or other events."""
+    message = json.loads(body)
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    found = []
+    for rec in message.get("Records") or []:
+        if not str(rec.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = rec["s3"]
+        key = urllib.parse.unquote_plus(s3["object"]["key"])  # S3 URL-encodes keys in events
+        found.append((s3["bucket"]["name"], key, int(s3["object"].get("size") or 0)))
+    return found
+
+
+def _check_message(record: Any) -> None:
+    ours = settings().document_bucket
+    for bucket, key, size in s3_objects(record.body):
+        if ours and bucket != ours:  # the queue admits S3 events of the whole account
+            logger.warning("upload event of another bucket ignored", extra={"bucket": bucket})
+            continue
+        head = read_head(bucket, key, size)
+        if head is None:
+            logger.info("document gone before its check, skipped", extra={"key": key})
+            continue
+        from chalicelib.domain.documents import record_check
+
+        record_check(key, size, head)
+
+
+def _s3() -> Any:
+    config = settings()
+    cache_key = (config.endpoint_url, config.region)
+    with _lock:
+        if cache_key not in _s3_clients:
+            import boto3
+
+            _s3_clients[cache_key] = boto3.client("s3", region_name=config.region,
+                                                  endpoint_url=config.endpoint_url)
+        return _s3_clients[cache_key]
+
+
+def read_head(bucket: str, key: str, size: int) -> bytes | None:
+    """The first bytes of an object (a ranged GET); None when the object no longer exists."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.domain.filetypes import HEAD_BYTES
+
+    if size == 0:
+        try:
+            _s3().head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        return b""
+    try:
+        response = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        if exc.response.get("Error", {}).get("Code") == "InvalidRange":  # emptied since the event
+            return b""
+        raise
+    with response["Body"] as body:
+        return body.read(HEAD_BYTES)
+
+
+def _missing(exc: Any) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")

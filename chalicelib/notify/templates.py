@@ -1,0 +1,54 @@
+"""zh-CN message templates and their rendering; no rendered message carries a full ID number."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.domain.idnumbers import mask_id
+
+#: Every message starts with the sender's signature, as Chinese SMS providers require (【签名】).
+SIGNATURE = "【{city_name}公租房】"
+
+#: Template id -> text. Placeholders come from the notice's params, plus ``city_name`` and
+#: ``application_id`` (the notice's own). A param a template names but the notice lacks renders empty.
+TEMPLATES: dict[str, str] = {
+    "application_submitted": "您的公租房申请已提交（申请编号{application_id}），审核进度可在公租房APP中查看。",
+    "status_changed": "您的公租房申请（编号{application_id}）状态已更新为：{status_name}。详情请登录公租房APP查看。",
+    "document_rejected": "您上传的“{document_name}”未通过检查：{reason}。请登录公租房APP重新上传。",
+    "supplement_requested": "您的公租房申请（编号{application_id}）需要补充材料：{note}。请于{deadline}前登录公租房APP提交。",
+    "supplement_reminder": "提醒：您的公租房申请补充材料将于{deadline}截止，请尽快登录公租房APP提交。",
+    "consent_requested": "您的家庭成员正在申请公租房，需要您授权查询个人信息（个人信息查询授权）。请登录公租房APP确认。",
+    "assisted_created": "工作人员已为您代办公租房申请（编号{application_id}），请登录公租房APP核对申请信息。",
+    "grant_created": "公租房业务授权委托已生效，受托人可在授权范围和有效期内代为办理。详情请登录公租房APP查看。",
+    "grant_revoked": "公租房业务授权委托已撤销，受托人不能再代为办理相关事项。",
+    "group_member_added": "您已被工作单位{employer_name}列入公租房团租申请名单，请登录公租房APP核对个人信息并完成授权。",
+}
+
+# 18-digit resident IDs (last may be X) and old 15-digit ones, standing alone.
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+class UnknownTemplate(ValueError):
+    pass
+
+
+class _Params(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def mask_ids(text: str) -> str:
+    """``440703199001011234`` -> ``4407**********1234`` wherever an ID-number-like run appears."""
+    return _ID_LIKE.sub(lambda m: mask_id(m.group(0)) or "", text)
+
+
+def render(template: str, params: dict[str, Any] | None = None, *, city_name: str,
+           application_id: str | None = None) -> str:
+    """The message text: signature, then the template with its params, ID numbers masked."""
+    if template not in TEMPLATES:
+        raise UnknownTemplate(template)
+    values = _Params({k: "" if v is None else str(v) for k, v in (params or {}).items()})
+    values.setdefault("application_id", application_id or "")
+    values["city_name"] = city_name
+    text = SIGNATURE.format(city_name=city_name) + TEMPLATES[template].format_map(values)
+    return mask_ids(text)
