@@ -150,3 +150,105 @@ class PolicyPatch(Body):
 class PolicyStatusIn(Body):
     version: Version
     status: Literal[PolicyStatus.PUBLISHED, PolicyStatus.WITHDRAWN]
+
+
+# --- applying ------------------------------------------------------------------------------------
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+Answers = Annotated[dict[str, int | float | bool | None], Field(max_length=40)]
+
+
+class RegisterIn(Body):
+    name: PersonName
+    id_number: IdNumber
+    mobile: Mobile | None = Field(None, description="身份提供方已核验手机号时以其为准")
+
+
+class EmployerRegisterIn(Body):
+    name: Name = Field(description="单位名称")
+    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+    mobile: Mobile | None = None
+
+
+class MemberIn(Body):
+    relation: Literal["self", "spouse", "child", "parent", "sibling", "grandchild", "other"]
+    name: PersonName
+    id_number: IdNumber = Field(description="18 位居民身份证号码；年龄、性别由号码得出")
+    hukou: Literal["local", "non_local"] = "local"
+    monthly_income: Annotated[int, Field(ge=0, le=100_000_000, description="月收入（分）")] = 0
+    disability: bool = False
+    veteran: bool = False
+    subsistence_allowance: bool = False
+    serious_illness: bool = False
+    model_worker: bool = False
+    frontline_worker: bool = False
+
+
+class HouseholdIn(Body):
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=20)]
+    version: Version | None = Field(None, description="修改已有家庭时必填")
+
+
+class ApplicationIn(Body):
+    kind: Literal["individual", "graduate"]
+    declared: Answers | None = Field(None, description="申报信息（与资格自评同一组问题）")
+
+
+class ApplicationPatch(Body):
+    version: Version
+    declared: Answers | None = None
+    refresh_household: bool = Field(False, description="按当前家庭信息更新申请中的家庭成员")
+
+
+class VersionIn(Body):
+    version: Version
+
+
+class WithdrawIn(Body):
+    version: Version
+    note: Text | None = None
+
+
+class DocumentIn(Body):
+    type: Slug
+    content_type: Literal["image/jpeg", "image/png", "application/pdf"]
+    size: Annotated[int, Field(ge=1, description="文件字节数（上限 10 MB）")] | None = None
+    member_id: Ref | None = None
+
+
+class ConsentIn(Body):
+    text_version: Annotated[str, StringConstraints(max_length=32)]
+    agree: Literal[True]
+
+
+class ConfirmIn(Body):
+    document_id: Ref | None = Field(None, description="工作人员上传的签字确认书（仅工作人员）")
+
+
+class AssistedIn(Body):
+    kind: Literal["individual", "graduate"]
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=20)]
+    contact_mobile: Phone | None = None
+    declared: Answers | None = None
+    note: Text | None = None
+
+
+class SupplementIn(Body):
+    version: Version
+    documents: Annotated[list[Slug], Field(min_length=1, max_length=10)]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    deadline: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="补正期限（ISO 8601，含时区）；缺省为城市设定的天数")
+
+
+class PaperConsentIn(Body):
+    member_id: Ref
+    document_id: Ref
+
+
+class GrantIn(Body):
+    delegate_mobile: Mobile
+    scopes: Annotated[list[Literal["view", "act"]], Field(min_length=1, max_length=2)]
+    expires_at: Annotated[str, StringConstraints(max_length=40)]

@@ -10,7 +10,7 @@ from functools import cache
 TABLES = (
     "areas", "estates", "units", "unit_history", "facilities", "policies", "idempotency",
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
-    "rule_versions",
+    "rule_versions", "groups",
 )
 
 
@@ -24,6 +24,7 @@ class IdentitySettings:
     token_use: str | None = "id"  # Cognito puts token_use in tokens; OIDC issuers do not
     roles_claim: str = "cognito:groups"
     city_claim: str = "custom:city"
+    mobile_claim: str = "phone_number"  # the verified mobile the identity provider vouches for
     default_role: str | None = "applicant"  # a real-name citizen with no role claim
     leeway_seconds: int = 30
     jwks_cache_seconds: int = 3600
@@ -80,6 +81,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         token_use=get("AUTH_TOKEN_USE", "id") or None,
         roles_claim=get("AUTH_ROLES_CLAIM", "cognito:groups"),
         city_claim=get("AUTH_CITY_CLAIM", "custom:city"),
+        mobile_claim=get("AUTH_MOBILE_CLAIM", "phone_number"),
         default_role=get("AUTH_DEFAULT_ROLE", "applicant") or None,
         leeway_seconds=int(get("AUTH_LEEWAY_SECONDS", "30")),
         jwks_cache_seconds=int(get("AUTH_JWKS_CACHE_SECONDS", "3600")),

@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.units import UnitRepository
+    from chalicelib.repositories.applications import ApplicationRepository
+    from chalicelib.repositories.audit import AuditRepository
+    from chalicelib.repositories.grants import GrantRepository
+    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.storage import DocumentStorage
 
 
 @dataclass
@@ -22,6 +27,11 @@ class Deps:
     units: UnitRepository
     facilities: FacilityRepository
     policies: PolicyRepository
+    people: PeopleRepository
+    applications: ApplicationRepository
+    grants: GrantRepository
+    audit: AuditRepository
+    storage: DocumentStorage
 
 
 _current: Deps | None = None
@@ -34,6 +44,11 @@ def build(config: Settings) -> Deps:
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.units import UnitRepository
+    from chalicelib.repositories.applications import ApplicationRepository
+    from chalicelib.repositories.audit import AuditRepository
+    from chalicelib.repositories.grants import GrantRepository
+    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.storage import DocumentStorage
 
     tables.bind(config)
     return Deps(
@@ -43,6 +58,11 @@ def build(config: Settings) -> Deps:
         units=UnitRepository(config),
         facilities=FacilityRepository(config),
         policies=PolicyRepository(),
+        people=PeopleRepository(config),
+        applications=ApplicationRepository(config),
+        grants=GrantRepository(),
+        audit=AuditRepository(),
+        storage=DocumentStorage(config),
     )
 
 

@@ -105,3 +105,84 @@ class IdempotencyKeyReused(Conflict):
 
 class RequestInProgress(Conflict):
     """The first request with this Idempotency-Key has not finished yet."""
+
+
+# --- applying (households, applications, documents, consent, delegation) -----------------------
+class InvalidIdNumber(InvalidInput):
+    """Not an 18-digit resident ID with a correct check digit and a real birth date."""
+
+
+class InvalidCreditCode(InvalidInput):
+    """Not an 18-character unified social credit code with a correct check character."""
+
+
+class InvalidMobile(InvalidInput):
+    """Not an 11-digit mainland mobile number."""
+
+
+class RegistrationRequired(Forbidden):
+    """The caller has not registered (real name and ID number) yet."""
+
+
+class GrantExpired(Forbidden):
+    pass
+
+
+class GrantRevoked(Forbidden):
+    pass
+
+
+class OutsideGrant(Forbidden):
+    """The delegate's grant does not cover this action (view only)."""
+
+
+class ApplicationNotFound(NotFound):
+    pass
+
+
+class HouseholdNotFound(NotFound):
+    pass
+
+
+class DocumentNotFound(NotFound):
+    pass
+
+
+class GrantNotFound(NotFound):
+    pass
+
+
+class DelegateNotRegistered(NotFound):
+    """Nobody registered with that mobile number."""
+
+
+class ConsentNotFound(NotFound):
+    pass
+
+
+class AlreadyRegistered(Conflict):
+    pass
+
+
+class IdNumberTaken(Conflict):
+    """Another login already registered this ID number."""
+
+
+class PersonAlreadyApplying(Conflict):
+    """A member's ID number is in another active application."""
+
+
+class ConsentMissing(Conflict):
+    """An adult member has not consented to the department queries yet."""
+
+
+class DocumentsIncomplete(Conflict):
+    """A required document is missing, still being checked, or rejected."""
+
+
+class TooManyDocuments(Conflict):
+    pass
+
+
+class SupplementExpired(Conflict):
+    """The supplement's deadline has passed."""

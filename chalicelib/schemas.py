@@ -118,3 +118,67 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
             "sources": {"type": "object", "additionalProperties": S}})},
     }),
 }
+
+
+# --- applying ------------------------------------------------------------------------------------
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list(item: dict[str, Any]) -> dict[str, Any]:
+    return _obj({"items": {"type": "array", "items": item}}, ["items"])
+
+
+OBJ, OBJN = {"type": "object"}, {"type": ["object", "null"]}
+BN = {"type": ["boolean", "null"]}
+_EVENT = _obj({"at": S, "type": S, "actor_role": S, "actor_role_name": S, "from_status": NS, "to_status": NS,
+               "note": NS, "changes": OBJN, "by_delegate": B})
+_DOC = _obj({"document_id": S, "type": S, "type_name": S, "content_type": S, "member_id": NS,
+             "status": {"type": "string", "enum": ["awaiting_upload", "accepted", "rejected"]}, "reason": NS,
+             "size": {"type": ["integer", "null"]}, "uploaded_as": S, "created_at": S, "checked_at": NS})
+_GRANT = _obj({"grant_id": S, "delegate_name": NS, "grantor_name": NS, "scopes": {"type": "array", "items": S},
+               "expires_at": S, "revoked_at": NS, "created_at": S,
+               "status": {"type": "string", "enum": ["active", "expired", "revoked"]}})
+RESPONSE_SCHEMAS.update({
+    "Person": _obj({"kind": S, "name": S, "id_number": NS, "mobile": NS, "credit_code": NS, "household_id": NS,
+                    "registered_at": S, "version": INT}),
+    "Member": _obj({"member_id": S, "relation": S, "relation_name": S, "name": S, "id_number": S,
+                    "birth_date": NS, "sex": S, "age": INT, "adult": B, "hukou": S,
+                    "monthly_income": {"type": ["integer", "null"]}, "disability": B, "veteran": B,
+                    "subsistence_allowance": B, "serious_illness": B, "model_worker": B, "frontline_worker": B}),
+    "Household": _obj({"household_id": S, "members": {"type": "array", "items": _ref("Member")}, "claimed": B,
+                       "created_at": S, "updated_at": S, "version": INT}),
+    "ApplicationSummary": _obj({"application_id": S, "kind": S, "status": S, "status_name": S, "members": INT,
+                                "submitted_at": NS, "created_at": S, "updated_at": S, "assisted": B,
+                                "group_id": NS, "version": INT, "main_applicant": S}),
+    "ApplicationPage": _page("ApplicationSummary"),
+    "Document": _DOC,
+    "Application": _obj({
+        "application_id": S, "kind": S, "kind_name": S, "status": S, "status_name": S,
+        "members": {"type": "array", "items": _ref("Member")}, "contact_mobile": NS,
+        "documents": {"type": "array", "items": _ref("Document")},
+        "required_documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "accepted": B})},
+        "consents": {"type": "array", "items": _obj({"member_id": S, "status": S, "name": NS, "method": NS,
+                                                      "at": NS, "text_version": NS})},
+        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": OBJN, "declared": OBJ,
+        "rules_version": NS, "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT, "as": NS}),
+    "Event": _EVENT,
+    "Timeline": _list(_ref("Event")),
+    "DocumentUpload": _obj({"document": _ref("Document"), "version": INT, "upload": _obj(
+        {"url": S, "fields": {"type": "object", "additionalProperties": S}, "max_bytes": INT, "expires_at": S})}),
+    "DocumentLink": _obj({"document": _ref("Document"),
+                          "download": {"type": ["object", "null"], "properties": {"url": S, "expires_at": S}}}),
+    "ConsentResult": _obj({"application_id": S, "member_id": S, "status": S, "method": S, "at": S,
+                           "text_version": S}),
+    "ConsentText": _obj({"version": S, "title": S, "text": S}),
+    "ConsentList": _list(_obj({"application_id": S, "member_id": S, "status": S, "method": NS,
+                               "text_version": NS, "given_at": NS, "requested_at": S})),
+    "DocumentRequirements": _obj({"kinds": {"type": "array", "items": OBJ},
+                                  "document_types": {"type": "array", "items": OBJ},
+                                  "content_types": {"type": "array", "items": S}, "max_bytes": INT}),
+    "Grant": _GRANT,
+    "GrantList": _list(_ref("Grant")),
+    "GrantActivity": _list(_EVENT),
+    "AuditTrail": _list(_obj({"target": S, "at": S, "actor": S, "actor_role": S, "action": S, "reason": NS,
+                              "day": S, "digest": S})),
+})

@@ -321,3 +321,26 @@ def resolve(dotted: str) -> Any:
     """Import ``module:attr`` lazily (used for body schemas)."""
     module, _, attr = dotted.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+ERRORS.update({
+    errors.InvalidIdNumber: (400, "INVALID_ID_NUMBER", "身份证号码不正确，请核对后重新填写"),
+    errors.InvalidCreditCode: (400, "INVALID_CREDIT_CODE", "统一社会信用代码不正确，请核对后重新填写"),
+    errors.InvalidMobile: (400, "INVALID_MOBILE", "手机号码不正确"),
+    errors.RegistrationRequired: (403, "REGISTRATION_REQUIRED", "请先完成实名登记"),
+    errors.GrantExpired: (403, "GRANT_EXPIRED", "授权已过期，请联系委托人重新授权"),
+    errors.GrantRevoked: (403, "GRANT_REVOKED", "授权已被委托人撤销"),
+    errors.OutsideGrant: (403, "OUTSIDE_GRANT", "您获得的授权不包括此项操作"),
+    errors.ApplicationNotFound: (404, "APPLICATION_NOT_FOUND", "未找到该申请"),
+    errors.HouseholdNotFound: (404, "HOUSEHOLD_NOT_FOUND", "未找到家庭信息，请先填写家庭成员"),
+    errors.DocumentNotFound: (404, "DOCUMENT_NOT_FOUND", "未找到该材料"),
+    errors.GrantNotFound: (404, "GRANT_NOT_FOUND", "未找到该授权"),
+    errors.DelegateNotRegistered: (404, "DELEGATE_NOT_REGISTERED", "对方尚未在本应用实名登记，无法授权"),
+    errors.ConsentNotFound: (404, "CONSENT_NOT_FOUND", "未找到需要您授权的申请"),
+    errors.AlreadyRegistered: (409, "ALREADY_REGISTERED", "您已完成实名登记"),
+    errors.IdNumberTaken: (409, "ID_NUMBER_REGISTERED", "该身份证号已被其他账号登记，如有疑问请到窗口办理"),
+    errors.PersonAlreadyApplying: (409, "PERSON_ALREADY_APPLYING", "家庭成员已有正在办理的公租房申请，不能重复申请"),
+    errors.ConsentMissing: (409, "CONSENT_MISSING", "还有成年家庭成员未完成个人信息查询授权"),
+    errors.DocumentsIncomplete: (409, "DOCUMENTS_INCOMPLETE", "申请材料不齐全，或有材料未通过检查"),
+    errors.TooManyDocuments: (409, "TOO_MANY_DOCUMENTS", "材料数量已达上限"),
+    errors.SupplementExpired: (409, "SUPPLEMENT_EXPIRED", "补正期限已过，请联系经办窗口"),
+})

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from chalicelib import errors
+from chalicelib.errors import InvalidCreditCode, InvalidIdNumber, InvalidMobile
 
 _ID = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -22,18 +22,6 @@ _CC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _CC = re.compile(rf"^[{_CC_CHARS}]{{18}}$")
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-
-
-class InvalidIdNumber(errors.InvalidInput):
-    """Not an 18-digit resident ID with a correct check digit and a real birth date."""
-
-
-class InvalidCreditCode(errors.InvalidInput):
-    """Not an 18-character unified social credit code with a correct check character."""
-
-
-class InvalidMobile(errors.InvalidInput):
-    """Not an 11-digit mainland mobile number."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
 """Route blueprints, one module per concept. Handlers only translate: parse, call, shape."""
-from chalicelib.handlers import areas, estates, facilities, meta, policies, self_assessment, units
+from chalicelib.handlers import (
+    areas, estates, facilities, meta, policies, self_assessment, units, workers, applications, me, staff, schedules,
+)
 
-BLUEPRINTS = [meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp]
+BLUEPRINTS = [
+    meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, workers.bp, me.bp, applications.bp, staff.bp, schedules.bp,
+]

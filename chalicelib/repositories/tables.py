@@ -258,10 +258,12 @@ class ApplicationRecord(_Table):
     data = MapAttribute(default=dict)  # declared facts and free fields of the kind
     rules_version = UnicodeAttribute(null=True)
     submitted_at = UnicodeAttribute(null=True)
+    submitted_from = NumberAttribute(null=True)  # the version a submit started from (double taps)
     sort_key = UnicodeAttribute()  # "{created_at}#{application_id}"
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    version = NumberAttribute(default=1)
+    version = NumberAttribute(default=1)  # what the client sends back (optimistic locking)
+    rev = NumberAttribute(default=0)  # every write bumps it, the system's too: the write condition
 
     by_owner = _gsi("by_owner", "owner_key", "sort_key")()
     by_group = _gsi("by_group", "group_id", "sort_key")()
@@ -358,6 +360,24 @@ class RuleVersionRecord(_Table):
     published_by = UnicodeAttribute()
 
 
+# --- group rental (团租): an employer's group; each employee's application carries its group_id ----
+class GroupRecord(_Table):
+    """A group application of an employer (单位); the employees' applications point at it."""
+
+    logical_name = "groups"
+    group_id = UnicodeAttribute(hash_key=True)
+    employer_subject = UnicodeAttribute()  # the employer account's login subject
+    credit_code = UnicodeAttribute()  # 统一社会信用代码, as registered when the group was made
+    employer_name = UnicodeAttribute()
+    name = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_employer = _gsi("by_employer", "employer_subject", "created_at")()
+
+
 MODELS: tuple[type[_Table], ...] = (
     AreaRecord,
     EstateRecord,
@@ -375,6 +395,7 @@ MODELS: tuple[type[_Table], ...] = (
     GrantRecord,
     AuditRecord,
     RuleVersionRecord,
+    GroupRecord,
 )
 
 _bound_to: tuple[Any, ...] | None = None

@@ -1,0 +1,661 @@
+"""Applications (申请): lifecycle, who may see and act, documents, consent, supplements, 代办.
+
+One application item carries what a decision needs (household snapshot, documents, consents), so
+reading or submitting it costs one read and one transactional write. Every change writes a
+timeline event in the same transaction; a status change also notifies the citizen (best effort:
+the notification queue never blocks the change).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from chalicelib import errors
+from chalicelib.deps import deps
+from chalicelib.domain import households as hh
+from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id, now, now_iso
+from chalicelib.domain.idnumbers import mask_id, mask_name
+from chalicelib.identity import Actor, Role
+
+
+class Status(str, enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VERIFYING = "verifying"
+    UNDER_REVIEW = "under_review"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    IN_PUBLICITY = "in_publicity"
+    QUALIFIED = "qualified"
+    WITHDRAWN = "withdrawn"
+
+
+STATUS_NAMES = {
+    Status.DRAFT: "草稿", Status.SUBMITTED: "已提交", Status.VERIFYING: "联合审查中", Status.UNDER_REVIEW: "审核中",
+    Status.SUPPLEMENT_REQUESTED: "待补正", Status.APPROVED: "审核通过", Status.REJECTED: "未通过",
+    Status.IN_PUBLICITY: "公示中", Status.QUALIFIED: "已取得资格", Status.WITHDRAWN: "已撤回",
+}
+S = Status
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.SUBMITTED: frozenset({S.VERIFYING, S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
+    S.VERIFYING: frozenset({S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
+    S.UNDER_REVIEW: frozenset({S.SUPPLEMENT_REQUESTED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
+    S.SUPPLEMENT_REQUESTED: frozenset({S.SUBMITTED, S.REJECTED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.IN_PUBLICITY}),
+    S.IN_PUBLICITY: frozenset({S.QUALIFIED, S.UNDER_REVIEW}),
+    S.QUALIFIED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+#: While in one of these, a member's ID number may not be in any other application.
+ACTIVE = frozenset(set(Status) - {S.DRAFT, S.REJECTED, S.WITHDRAWN})
+#: The citizen (or whoever acts for them) may change documents and answers only here.
+EDITABLE = frozenset({S.DRAFT, S.SUPPLEMENT_REQUESTED})
+KINDS = {"individual": "家庭申请", "graduate": "人才/新就业申请", "group": "团租（单位申请）"}
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
+
+
+def check_transition(current: Status, target: Status) -> None:
+    if target not in TRANSITIONS[current]:
+        raise errors.IllegalTransition(f"{current.value} -> {target.value}", field="status")
+
+
+@dataclass(frozen=True)
+class Application:
+    application_id: str
+    kind: str
+    status: Status
+    owner_key: str
+    owner: str | None
+    household_id: str | None
+    members: list[dict[str, Any]]
+    contact_mobile: str | None = None
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    supplement: dict[str, Any] | None = None
+    assisted: dict[str, Any] | None = None
+    group_id: str | None = None
+    employer: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    rules_version: str | None = None
+    submitted_at: str | None = None
+    submitted_from: int | None = None  # the version a submit started from: a repeat is the same submit
+    created_at: str = ""
+    updated_at: str = ""
+    version: int = 1
+    rev: int = 0  # every write bumps it (documents checked, consents): the storage-level lock
+
+    def main(self) -> dict[str, Any]:
+        return next(m for m in self.members if m["relation"] == "self")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    actor: str
+    actor_role: str
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    changes: dict[str, Any] | None = None
+    grant_id: str | None = None
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class Access:
+    """How the caller reaches an application."""
+
+    as_role: str  # applicant | delegate | staff | employer | member
+    grant_id: str | None = None
+
+    def event(self, actor: Actor, type_: str, **kw: Any) -> Event:
+        return Event(type_, actor.subject, self.as_role, grant_id=self.grant_id, **kw)
+
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+# --- who may see and act ---------------------------------------------------------------------------
+def authorize(app: Application, actor: Actor, act: bool = False) -> Access:
+    """The owner, a delegate within a live grant, the employer of a group member, or city staff.
+    Anyone else is told the application does not exist (ids are not confirmed to strangers)."""
+    if app.owner is not None and app.owner == actor.subject:
+        return Access("applicant")
+    if actor.has(*STAFF_ROLES):
+        if act and not app.assisted:
+            raise errors.Forbidden("staff act for a citizen only on an assisted application (代办)")
+        return Access("staff")
+    if actor.has(Role.EMPLOYER):
+        if app.employer and app.employer.get("subject") == actor.subject:
+            return Access("employer")
+        raise errors.ApplicationNotFound(app.application_id)
+    if app.owner is None:  # 代办 not yet claimed: the citizen registered with the main applicant's ID
+        person = deps().people.get(actor.subject)
+        if person is not None and person.person_key == app.owner_key:
+            return Access("applicant")
+        raise errors.ApplicationNotFound(app.application_id)
+    grant = deps().grants.between(app.owner, actor.subject)
+    if grant is None:
+        raise errors.ApplicationNotFound(app.application_id)
+    from chalicelib.domain.grants import check
+
+    check(grant, "act" if act else "view")
+    return Access("delegate", grant["grant_id"])
+
+
+def get(application_id: str, actor: Actor, reason: str | None = None) -> tuple[Application, Access]:
+    app = deps().applications.get(application_id)
+    access = authorize(app, actor)
+    if access.as_role == "staff":
+        audit_read(actor, f"application#{application_id}", "read_application", reason)
+    return app, access
+
+
+def audit_read(actor: Actor, target: str, action: str, reason: str | None) -> None:
+    from chalicelib.domain import audit
+
+    audit.record(actor, target, action, reason)
+
+
+# --- creating and editing ---------------------------------------------------------------------------
+def create(actor: Actor, body: dict[str, Any]) -> Application:
+    """A draft from the caller's household (a snapshot: later household edits need a refresh)."""
+    kind = body["kind"]
+    if kind not in ("individual", "graduate"):
+        raise errors.InvalidInput("individual or graduate (group applications come from employers)", field="kind")
+    person = hh.me(actor)
+    if not person.household_id:
+        raise errors.HouseholdNotFound("build the household first")
+    household = hh.get_household(person.household_id)
+    app = _new(kind, household.main_key, actor.subject, household.household_id, household.members,
+               person.mobile, _declared(kind, body.get("declared")))
+    return _create(app, Access("applicant"), actor, "created")
+
+
+def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
+    """代办: staff create an application for a citizen at the counter or on a home visit."""
+    from chalicelib.domain.idnumbers import parse_mobile
+
+    kind = body["kind"]
+    if kind not in ("individual", "graduate"):
+        raise errors.InvalidInput("individual or graduate", field="kind")
+    members = hh.normalise_members(body["members"])
+    household = hh.create_unowned_household(members, actor.subject)
+    owner = deps().people.by_person_key(household.main_key)
+    mobile = parse_mobile(body["contact_mobile"], "contact_mobile") if body.get("contact_mobile") else None
+    app = _new(kind, household.main_key, owner, household.household_id, members, mobile,
+               _declared(kind, body.get("declared")))
+    app = replace(app, assisted={"staff": actor.subject, "at": app.created_at, "note": body.get("note"),
+                                 "confirmed_at": None, "confirmed_by": None, "confirmation": None})
+    created = _create(app, Access("staff"), actor, "assisted_created", note=body.get("note"))
+    _notify(created, "assisted_created", {})
+    return created
+
+
+def _new(kind: str, owner_key: str, owner: str | None, household_id: str, members: list[dict[str, Any]],
+         mobile: str | None, declared: dict[str, Any]) -> Application:
+    at = now_iso()
+    consents = {m["member_id"]: {"status": "pending", "name": mask_name(m["name"])} for m in members if m["adult"]}
+    return Application(new_id("app"), kind, S.DRAFT, owner_key, owner, household_id, members, mobile,
+                       consents=consents, data={"declared": declared}, created_at=at, updated_at=at)
+
+
+def _create(app: Application, access: Access, actor: Actor, event_type: str, note: str | None = None) -> Application:
+    _refuse_active_members(app)
+    deps().applications.create(app, access.event(actor, event_type, to_status=S.DRAFT.value, note=note))
+    return app
+
+
+def _refuse_active_members(app: Application) -> None:
+    """Early, friendly refusal; submit enforces it with conditional writes."""
+    locks = deps().applications.locks_of([m["person_key"] for m in app.members])
+    for m in app.members:
+        other = locks.get(m["person_key"])
+        if other and other != app.application_id:
+            raise errors.PersonAlreadyApplying(f"{mask_name(m['name'])} ({mask_id(m['id_number'])})",
+                                               field="members")
+
+
+def _declared(kind: str, answers: Any) -> dict[str, Any]:
+    if answers is None:
+        return {}
+    from chalicelib.domain import self_assessment
+
+    try:
+        self_assessment.assess(deps().settings.city_code, kind, answers)
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(str(exc), field=f"declared.{(exc.field or '').removeprefix('answers.')}") from None
+    return dict(answers)
+
+
+def update(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+    """Change the declared answers or refresh the household snapshot (draft or 补正 only)."""
+    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        _editable(app)
+        expect_version(app.version, body["version"])
+        changes: dict[str, Any] = {}
+        updated = app
+        if "declared" in body:
+            updated = replace(updated, data={**app.data, "declared": _declared(app.kind, body["declared"])})
+            changes["declared"] = True
+        if body.get("refresh_household"):
+            if not app.household_id:
+                raise errors.HouseholdNotFound()
+            members = hh.get_household(app.household_id).members
+            consents = {m["member_id"]: app.consents.get(m["member_id"]) or
+                        {"status": "pending", "name": mask_name(m["name"])} for m in members if m["adult"]}
+            updated = replace(updated, members=members, consents=consents)
+            changes["household"] = len(members)
+        updated = replace(updated, version=app.version + 1)
+        return updated, [access.event(actor, "updated", changes=changes)]
+
+    return _mutate(application_id, actor, change, act=True, new_consents=True)
+
+
+def _editable(app: Application) -> None:
+    if app.status not in EDITABLE:
+        raise errors.IllegalTransition(f"cannot change an application in status {app.status.value}",
+                                       field="status")
+
+
+# --- submit, withdraw ---------------------------------------------------------------------------------
+def submit(application_id: str, actor: Actor, version: int) -> Application:
+    """Submit (or resubmit after 补正). A repeat of the same submit (double tap) answers the same
+    result without a second submission; a submit from an older version is a 409."""
+    app = deps().applications.get(application_id)
+    access = authorize(app, actor, act=True)
+    if app.status == S.SUBMITTED and app.submitted_from == version:
+        return app  # the same request again
+    expect_version(app.version, version)
+    check_transition(app.status, S.SUBMITTED)
+    if app.status == S.SUPPLEMENT_REQUESTED:
+        _check_supplement(app)
+    _check_consents(app)
+    _check_documents(app)
+    at = now_iso()
+    resubmit = app.status == S.SUPPLEMENT_REQUESTED
+    supplement = {**app.supplement, "answered_at": at} if app.supplement else None
+    updated = replace(app, status=S.SUBMITTED, submitted_at=app.submitted_at or at, submitted_from=version,
+                      rules_version=app.rules_version or rules_version_now(),
+                      supplement=supplement, updated_at=at, version=app.version + 1, rev=app.rev + 1)
+    event = access.event(actor, "resubmitted" if resubmit else "submitted", from_status=app.status.value,
+                         to_status=S.SUBMITTED.value)
+    try:
+        deps().applications.save(updated, app.rev, [event], lock=[m["person_key"] for m in app.members])
+    except _RevisionMoved:
+        again = deps().applications.get(application_id)
+        if again.status == S.SUBMITTED and again.submitted_from == version:
+            return again  # a double tap raced us and won: the same submit
+        raise errors.StaleVersion("changed while submitting", field="version") from None
+    _notify(updated, "application_submitted", {})
+    return updated
+
+
+def rules_version_now() -> str:
+    """The eligibility rules version in force now: the one this application will be judged by."""
+    from chalicelib.domain import eligibility
+
+    city = deps().settings.city_code
+    return eligibility.rule_book(city).in_force(now()).version
+
+
+def withdraw(application_id: str, actor: Actor, version: int, note: str | None) -> Application:
+    app = deps().applications.get(application_id)
+    access = authorize(app, actor, act=True)
+    expect_version(app.version, version)
+    check_transition(app.status, S.WITHDRAWN)
+    updated = replace(app, status=S.WITHDRAWN, updated_at=now_iso(), version=app.version + 1, rev=app.rev + 1)
+    event = access.event(actor, "withdrawn", from_status=app.status.value, to_status=S.WITHDRAWN.value, note=note)
+    held = [m["person_key"] for m in app.members] if app.status in ACTIVE else []
+    deps().applications.save(updated, app.rev, [event], unlock=held)
+    _notify(updated, "status_changed", {"status_name": STATUS_NAMES[S.WITHDRAWN]})
+    return updated
+
+
+def _check_consents(app: Application) -> None:
+    missing = [c.get("name") for c in app.consents.values() if c.get("status") != "given"]
+    if missing:
+        raise errors.ConsentMissing("、".join(str(n) for n in missing), field="consents")
+
+
+def _check_documents(app: Application) -> None:
+    required = hh.config().required_documents.get(app.kind, [])
+    accepted = {d["type"] for d in app.documents.values() if d.get("status") == "accepted"}
+    missing = [t for t in required if t not in accepted]
+    if missing:
+        names = hh.config().document_types
+        raise errors.DocumentsIncomplete("、".join(names[t] for t in missing), field="documents")
+
+
+def _check_supplement(app: Application) -> None:
+    sup = app.supplement or {}
+    if sup.get("deadline") and datetime.fromisoformat(sup["deadline"]) < now():
+        raise errors.SupplementExpired(sup["deadline"], field="deadline")
+    since = sup.get("requested_at", "")
+    fresh = {d["type"] for d in app.documents.values()
+             if d.get("status") == "accepted" and d.get("created_at", "") >= since}
+    missing = [t for t in sup.get("documents", []) if t not in fresh]
+    if missing:
+        names = hh.config().document_types
+        raise errors.DocumentsIncomplete("补正材料：" + "、".join(names.get(t, t) for t in missing),
+                                         field="documents")
+
+
+# --- staff: supplements, paper consent and confirmation ---------------------------------------------
+def request_supplement(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+    cfg = hh.config()
+    unknown = [t for t in body["documents"] if t not in cfg.document_types]
+    if unknown:
+        raise errors.InvalidInput(f"unknown document types {unknown}", field="documents")
+    deadline = _deadline(body.get("deadline"), cfg.supplement_days_default)
+    app = deps().applications.get(application_id)
+    expect_version(app.version, body["version"])
+    check_transition(app.status, S.SUPPLEMENT_REQUESTED)
+    at = now_iso()
+    supplement = {"documents": list(body["documents"]), "note": body["note"], "deadline": deadline,
+                  "requested_at": at, "requested_by": actor.subject, "reminded_at": None, "answered_at": None}
+    updated = replace(app, status=S.SUPPLEMENT_REQUESTED, supplement=supplement, updated_at=at,
+                      version=app.version + 1, rev=app.rev + 1)
+    event = Event("supplement_requested", actor.subject, "staff", app.status.value, S.SUPPLEMENT_REQUESTED.value,
+                  note=body["note"], changes={"documents": list(body["documents"]), "deadline": deadline})
+    deps().applications.save(updated, app.rev, [event])
+    _notify(updated, "supplement_requested", {"deadline": deadline[:10], "note": body["note"]})
+    return updated
+
+
+def _deadline(raw: str | None, default_days: int) -> str:
+    if raw is None:
+        day = (now() + timedelta(days=default_days)).date()
+        return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=CHINA_TZ).isoformat()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise errors.InvalidInput("ISO 8601 date-time with offset", field="deadline") from None
+    if value.tzinfo is None:
+        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="deadline")
+    if value <= now() or value > now() + timedelta(days=90):
+        raise errors.InvalidInput("in the future, within 90 days", field="deadline")
+    return value.astimezone(CHINA_TZ).isoformat()
+
+
+def remind_supplements() -> int:
+    """Remind citizens whose 补正 deadline is near (run on a schedule); each once."""
+    days = hh.config().supplement_reminder_days
+    horizon = (now() + timedelta(days=days)).isoformat()
+    sent = 0
+    for app in deps().applications.in_status(S.SUPPLEMENT_REQUESTED.value):
+        sup = app.supplement or {}
+        if sup.get("reminded_at") or not sup.get("deadline") or sup["deadline"] > horizon:
+            continue
+
+        def mark(current: Application, _: Access) -> tuple[Application, list[Event]]:
+            if current.supplement is None or current.supplement.get("reminded_at"):
+                raise _Skip()
+            return replace(current, supplement={**current.supplement, "reminded_at": now_iso()}), [
+                Event("supplement_reminded", "system", "system", note=current.supplement["deadline"])]
+
+        try:
+            updated = _mutate(app.application_id, None, mark)
+        except _Skip:
+            continue
+        _notify(updated, "supplement_reminder", {"deadline": sup["deadline"][:10]})
+        sent += 1
+    return sent
+
+
+class _Skip(Exception):
+    pass
+
+
+def paper_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+    """Staff record a member's consent given on a signed form they uploaded (type consent_form)."""
+    member_id, document_id = body["member_id"], body["document_id"]
+
+    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        if member_id not in app.consents:
+            raise errors.ConsentNotFound(member_id)
+        doc = app.documents.get(document_id)
+        if doc is None or doc["type"] != "consent_form":
+            raise errors.DocumentNotFound("a consent_form document of this application", field="document_id")
+        if doc.get("status") != "accepted":
+            raise errors.DocumentsIncomplete("the signed form is not accepted yet", field="document_id")
+        consent = _consent(app.consents[member_id], "paper", actor.subject, document_id)
+        return replace(app, consents={**app.consents, member_id: consent}), [
+            Event("consent_recorded", actor.subject, "staff", note=f"{consent['name']} 书面授权",
+                  changes={"member_id": member_id, "method": "paper", "document_id": document_id})]
+
+    updated = _mutate(application_id, actor, change, staff_only=True, consent_of=member_id)
+    return updated
+
+
+def _consent(current: dict[str, Any], method: str, by: str, document_id: str | None) -> dict[str, Any]:
+    if current.get("status") == "given":
+        raise errors.AlreadyExists("consent already recorded", field="member_id")
+    return {**current, "status": "given", "method": method, "at": now_iso(), "by": by,
+            "text_version": hh.config().consent_version, "document_id": document_id}
+
+
+def give_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+    """An adult member consents in the app under their own login (text version must be current)."""
+    cfg = hh.config()
+    if body["text_version"] != cfg.consent_version:
+        raise errors.InvalidInput(f"the current text is {cfg.consent_version}", field="text_version")
+    person = hh.me(actor)
+    app = deps().applications.get(application_id)
+    member = next((m for m in app.members if m["person_key"] == person.person_key), None)
+    if member is None or member["member_id"] not in app.consents:
+        raise errors.ApplicationNotFound(application_id)  # not a member: nothing to see here
+    member_id = member["member_id"]
+
+    def change(current: Application, _: Access) -> tuple[Application, list[Event]]:
+        consent = _consent(current.consents[member_id], "app", actor.subject, None)
+        return replace(current, consents={**current.consents, member_id: consent}), [
+            Event("consent_given", actor.subject, "member", note=f"{consent['name']} 在线授权",
+                  changes={"member_id": member_id, "method": "app", "text_version": cfg.consent_version})]
+
+    return _mutate(application_id, None, change, consent_of=member_id)
+
+
+def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+    """The citizen confirms an application staff made for them (in the app), or staff record the
+    signed paper confirmation (document of type assisted_confirmation)."""
+    by_staff = actor.has(*STAFF_ROLES)
+
+    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        if not app.assisted:
+            raise errors.IllegalTransition("not an assisted application", field="assisted")
+        if app.assisted.get("confirmed_at"):
+            raise errors.AlreadyExists("already confirmed", field="assisted")
+        if by_staff:
+            doc = app.documents.get(body.get("document_id") or "")
+            if doc is None or doc["type"] != "assisted_confirmation" or doc.get("status") != "accepted":
+                raise errors.DocumentNotFound("an accepted assisted_confirmation document", field="document_id")
+            how = "paper"
+        elif access.as_role == "applicant":
+            how = "app"
+        else:
+            raise errors.OutsideGrant("only the citizen confirms")
+        assisted = {**app.assisted, "confirmed_at": now_iso(), "confirmed_by": actor.subject, "confirmation": how,
+                    "document_id": body.get("document_id")}
+        owner = app.owner or (None if by_staff else actor.subject)
+        return replace(app, assisted=assisted, owner=owner), [access.event(actor, "assisted_confirmed",
+                                                                            note="纸质确认" if how == "paper" else "在线确认")]
+
+    return _mutate(application_id, actor, change)
+
+
+# --- documents ---------------------------------------------------------------------------------------
+def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Application, dict[str, Any], dict[str, Any]]:
+    """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""
+    cfg = hh.config()
+    doc_type, content_type = body["type"], body["content_type"]
+    if doc_type not in cfg.document_types:
+        raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type")
+    if content_type not in CONTENT_TYPES:
+        raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type")
+    size = body.get("size")
+    if size is not None and size > deps().settings.max_document_bytes:
+        raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
+    document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
+    key = f"applications/{application_id}/{document_id}"
+    staff_form = doc_type in ("consent_form", "assisted_confirmation")
+
+    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        if staff_form and access.as_role != "staff":
+            raise errors.Forbidden("signed forms are uploaded by staff")
+        if not staff_form:
+            _editable(app)
+        if len(app.documents) >= cfg.max_documents:
+            raise errors.TooManyDocuments(str(cfg.max_documents))
+        member_id = body.get("member_id")
+        if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
+            raise errors.InvalidInput("not a member of this application", field="member_id")
+        doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,
+               "status": "awaiting_upload", "reason": None, "key": key, "size": None,
+               "uploaded_by": actor.subject, "uploaded_as": access.as_role, "created_at": now_iso(),
+               "checked_at": None}
+        return replace(app, documents={**app.documents, document_id: doc}), []
+
+    app = _mutate(application_id, actor, change, act=not staff_form)
+    upload = deps().storage.presigned_post(key, content_type)
+    return app, app.documents[document_id], upload
+
+
+def document_link(application_id: str, document_id: str, actor: Actor, reason: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A short-lived download link for the owner, a delegate, the employer or staff (audited)."""
+    app = deps().applications.get(application_id)
+    access = authorize(app, actor)
+    doc = app.documents.get(document_id)
+    if doc is None:
+        raise errors.DocumentNotFound(document_id)
+    if access.as_role == "staff":
+        audit_read(actor, f"document#{document_id}", "read_document", reason)
+    if doc.get("status") != "accepted":
+        return doc, None
+    return doc, deps().storage.presigned_get(doc["key"], doc["content_type"])
+
+
+def record_check(key: str, size: int, head: bytes) -> None:
+    """The S3-event worker's verdict on an uploaded object: real size and magic bytes."""
+    from chalicelib.domain.filetypes import describe_unknown, sniff
+    from chalicelib.observability import logger
+
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "applications":
+        logger.warning("unexpected object key", extra={"key_prefix": parts[0] if parts else ""})
+        return
+    application_id, document_id = parts[1], parts[2]
+    limit = deps().settings.max_document_bytes
+    verdict: dict[str, Any] = {}
+
+    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
+        doc = app.documents.get(document_id)
+        if doc is None or doc.get("status") not in ("awaiting_upload", "accepted", "rejected"):
+            raise _Skip()
+        actual = sniff(head)
+        if size > limit:
+            status, reason = "rejected", f"文件大小超过 {limit // (1024 * 1024)} MB"
+        elif size == 0:
+            status, reason = "rejected", "文件为空"
+        elif actual is None:
+            status, reason = "rejected", describe_unknown(head)
+        elif actual != doc["content_type"]:
+            status, reason = "rejected", f"文件实际类型（{actual}）与声明的类型（{doc['content_type']}）不一致"
+        else:
+            status, reason = "accepted", None
+        verdict.update(status=status, reason=reason, type=doc["type"])
+        checked = {**doc, "status": status, "reason": reason, "size": size, "checked_at": now_iso()}
+        name = hh.config().document_types.get(doc["type"], doc["type"])
+        return replace(app, documents={**app.documents, document_id: checked}), [
+            Event(f"document_{status}", "system", "system", note=name if reason is None else f"{name}：{reason}",
+                  changes={"document_id": document_id, "type": doc["type"]})]
+
+    try:
+        app = _mutate(application_id, None, change)
+    except (_Skip, errors.ApplicationNotFound):
+        logger.info("object without a document", extra={"document_id": document_id})
+        return
+    if verdict["status"] == "rejected":
+        deps().storage.delete(key)  # never keep what is not a document (e.g. a renamed executable)
+        _notify(app, "document_rejected", {"document_name": hh.config().document_types.get(verdict["type"], ""),
+                                           "reason": verdict["reason"]})
+
+
+# --- reading -------------------------------------------------------------------------------------------
+def mine(actor: Actor, cursor: str | None, limit: int) -> Page[Application]:
+    person = hh.me(actor)
+    return deps().applications.by_owner(person.person_key, cursor, limit)  # type: ignore[arg-type]
+
+
+def timeline(application_id: str, actor: Actor, reason: str | None) -> list[Event]:
+    get(application_id, actor, reason)
+    return deps().applications.events(f"app#{application_id}")
+
+
+def staff_list(status: str, cursor: str | None, limit: int) -> Page[Application]:
+    return deps().applications.by_status(status, cursor, limit)
+
+
+# --- one place that changes an application ---------------------------------------------------------------
+Change = Callable[[Application, Access], tuple[Application, list[Event]]]
+
+
+def _mutate(application_id: str, actor: Actor | None, change: Change, *, act: bool = False,
+            staff_only: bool = False, new_consents: bool = False, consent_of: str | None = None) -> Application:
+    """Read, authorize, apply ``change`` and write with the item's revision as the condition; a
+    concurrent write by the system (a document checked) is retried, never lost."""
+    for _ in range(3):
+        app = deps().applications.get(application_id)
+        if actor is None:
+            access = Access("system")
+        elif staff_only:
+            if not actor.has(*STAFF_ROLES):
+                raise errors.Forbidden()
+            access = Access("staff")
+        else:
+            access = authorize(app, actor, act=act)
+        updated, events = change(app, access)
+        updated = replace(updated, updated_at=now_iso(), rev=app.rev + 1)
+        consents = []
+        if new_consents:
+            consents = [m for m in updated.members if m["adult"] and m["member_id"] not in app.consents]
+        if consent_of is not None:
+            member = next(m for m in updated.members if m["member_id"] == consent_of)
+            consents = [member]
+        try:
+            deps().applications.save(updated, app.rev, events, consents=consents)
+        except _RevisionMoved:
+            continue
+        return updated
+    raise errors.StaleVersion("busy, try again", field="version")
+
+
+class _RevisionMoved(Exception):
+    """Raised by the repository when the revision condition failed (someone wrote in between)."""
+
+
+# --- notifications -------------------------------------------------------------------------------------
+def _notify(app: Application, template: str, params: dict[str, str]) -> None:
+    from chalicelib.notify import Notice, notify
+
+    notify(Notice(template=template, params={"application_id": app.application_id, **params},
+                  recipient=app.owner, mobile=app.contact_mobile, application_id=app.application_id))
+
+
+# --- group rental (团租): one application per employee, made by the employer ------------------------
+def create_group_member(actor: Actor, employer: dict[str, Any], group_id: str, member: dict[str, Any],
+                        contact_mobile: str | None, declared: dict[str, Any] | None = None) -> Application:
+    """An employee's application inside an employer's group. ``member`` is one normalised member
+    (chalicelib.domain.households.normalise_members) with relation "self"; the employee consents
+    under their own login, the employer uploads documents and submits for them."""
+    owner = deps().people.by_person_key(member["person_key"])
+    app = _new("group", member["person_key"], owner, None, [member], contact_mobile, _declared("individual", declared))
+    app = replace(app, group_id=group_id, employer=employer)
+    created = _create(app, Access("employer"), actor, "created", note=f"单位 {employer.get('name', '')} 团租申请")
+    _notify(created, "group_member_added", {"employer_name": str(employer.get("name", ""))})
+    return created

@@ -1,0 +1,283 @@
+"""People (real-name registration of a login) and households (家庭): the main applicant and members.
+
+Age, sex and birth date of every member come from the ID number, never from a form field.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.deps import deps
+from chalicelib.domain.common import expect_version, new_id, now, now_iso
+from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name, mobile_key, parse_id_number, parse_mobile
+from chalicelib.domain.idnumbers import person_key as key_of
+from chalicelib.identity import Actor
+
+CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
+RELATIONS = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "sibling": "兄弟姐妹",
+             "grandchild": "孙子女", "other": "其他"}
+HUKOU = {"local": "本市户籍", "non_local": "非本市户籍"}
+#: Declared circumstances a member may have; the rules turn them into priority points.
+FLAGS = ("disability", "veteran", "subsistence_allowance", "serious_illness", "model_worker", "frontline_worker")
+
+
+@dataclass(frozen=True)
+class ApplyingConfig:
+    """The city's data for applying: document types and requirements, the consent text, limits."""
+
+    document_types: dict[str, str]
+    required_documents: dict[str, list[str]]
+    consent_version: str
+    consent_title: str
+    consent_text: str
+    adult_age: int
+    max_members: int
+    max_documents: int
+    supplement_days_default: int
+    supplement_reminder_days: int
+
+
+@cache
+def applying_config(city: str) -> ApplyingConfig:
+    path = CITIES_DIR / city / "applications.json"
+    if not path.is_file():
+        raise RuntimeError(f"no applications.json for city {city!r}")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    types = data["document_types"]
+    for kind, required in data["required_documents"].items():
+        unknown = [t for t in required if t not in types]
+        if unknown:
+            raise RuntimeError(f"{path}: {kind} requires unknown document types {unknown}")
+    consent = data["consent_text"]
+    return ApplyingConfig(
+        types, data["required_documents"], consent["version"], consent["title"], consent["text"],
+        int(data.get("adult_age", 18)), int(data.get("max_members", 12)), int(data.get("max_documents", 40)),
+        int(data.get("supplement_days_default", 10)), int(data.get("supplement_reminder_days", 2)),
+    )
+
+
+def config() -> ApplyingConfig:
+    return applying_config(deps().settings.city_code)
+
+
+# --- people --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Person:
+    subject: str
+    kind: str  # citizen | employer
+    name: str
+    id_number: str | None
+    person_key: str | None
+    mobile: str | None
+    household_id: str | None = None
+    credit_code: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    version: int = 1
+
+
+def register(actor: Actor, body: dict[str, Any]) -> Person:
+    """Real-name registration of a citizen's login (name + resident ID); claims a household staff
+    created for them at a counter (代办), if there is one."""
+    city = deps().settings.city_code
+    id_number = parse_id_number(body["id_number"]).value
+    mobile = _mobile_of(actor, body.get("mobile"))
+    at = now_iso()
+    person = Person(actor.subject, "citizen", body["name"], id_number, key_of(city, id_number), mobile,
+                    created_at=at, updated_at=at)
+    household = deps().people.household_by_main(person.person_key)  # type: ignore[arg-type]
+    if household is not None and household.owner is None:
+        person = replace(person, household_id=household.household_id)
+    deps().people.register(person, mobile_key(city, mobile) if mobile else None, claim=household)
+    return person
+
+
+def register_employer(actor: Actor, body: dict[str, Any]) -> Person:
+    """An employer account: its organisation's name and unified social credit code."""
+    from chalicelib.domain.idnumbers import parse_credit_code
+
+    code = parse_credit_code(body["credit_code"])
+    mobile = _mobile_of(actor, body.get("mobile"))
+    at = now_iso()
+    person = Person(actor.subject, "employer", body["name"], None, None, mobile, credit_code=code,
+                    created_at=at, updated_at=at)
+    deps().people.register(person, mobile_key(deps().settings.city_code, mobile) if mobile else None, claim=None)
+    return person
+
+
+def _mobile_of(actor: Actor, given: str | None) -> str | None:
+    claimed = actor.claims.get(deps().settings.identity.mobile_claim)
+    if claimed:  # the identity provider verified it: it wins over what the body says
+        return parse_mobile(str(claimed))
+    return parse_mobile(given) if given else None
+
+
+def me(actor: Actor) -> Person:
+    """The caller's registration (403 REGISTRATION_REQUIRED without one)."""
+    person = deps().people.get(actor.subject)
+    if person is None:
+        raise errors.RegistrationRequired()
+    return person
+
+
+def find_by_mobile(mobile: str) -> Person:
+    found = deps().people.by_mobile(mobile_key(deps().settings.city_code, parse_mobile(mobile, "delegate_mobile")))
+    if found is None:
+        raise errors.DelegateNotRegistered()
+    return found
+
+
+# --- households ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Household:
+    household_id: str
+    owner: str | None
+    main_key: str
+    members: list[dict[str, Any]] = field(default_factory=list)
+    created_by: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    version: int = 1
+
+    def main(self) -> dict[str, Any]:
+        return next(m for m in self.members if m["relation"] == "self")
+
+
+def normalise_members(raw: list[dict[str, Any]], today: date | None = None) -> list[dict[str, Any]]:
+    """Validate members and derive what the ID number says; exactly one main applicant (本人)."""
+    cfg, city = config(), deps().settings.city_code
+    today = today or now().date()
+    if not raw:
+        raise errors.InvalidInput("at least the main applicant", field="members")
+    if len(raw) > cfg.max_members:
+        raise errors.InvalidInput(f"at most {cfg.max_members} members", field="members")
+    out, seen = [], set()
+    for i, m in enumerate(raw):
+        where = f"members.{i}"
+        parsed = parse_id_number(m["id_number"], field=f"{where}.id_number")
+        if parsed.value in seen:
+            raise errors.InvalidInput("the same ID number twice", field=f"{where}.id_number")
+        seen.add(parsed.value)
+        key = key_of(city, parsed.value)
+        age = parsed.age_on(today)
+        out.append({
+            "member_id": "mem_" + key[1:13],
+            "relation": m["relation"],
+            "name": m["name"],
+            "id_number": parsed.value,
+            "person_key": key,
+            "birth_date": parsed.birth_date.isoformat(),
+            "sex": parsed.sex,
+            "age": age,
+            "adult": age >= cfg.adult_age,
+            "hukou": m.get("hukou", "local"),
+            "monthly_income": int(m.get("monthly_income") or 0),
+            **{flag: bool(m.get(flag, False)) for flag in FLAGS},
+        })
+    mains = [m for m in out if m["relation"] == "self"]
+    if len(mains) != 1:
+        raise errors.InvalidInput("exactly one member with relation self (本人)", field="members")
+    if not mains[0]["adult"]:
+        raise errors.InvalidInput("the main applicant must be an adult", field="members")
+    return out
+
+
+def my_household(actor: Actor) -> Household:
+    person = me(actor)
+    if not person.household_id:
+        raise errors.HouseholdNotFound()
+    return get_household(person.household_id)
+
+
+def get_household(household_id: str) -> Household:
+    household = deps().people.get_household(household_id)
+    if household is None:
+        raise errors.HouseholdNotFound(household_id)
+    return household
+
+
+def save_my_household(actor: Actor, body: dict[str, Any]) -> Household:
+    """Create or replace the caller's household; the main applicant is the caller."""
+    person = me(actor)
+    if person.kind != "citizen":
+        raise errors.Forbidden("employers apply through group applications")
+    members = normalise_members(body["members"])
+    if members[[m["relation"] for m in members].index("self")]["person_key"] != person.person_key:
+        raise errors.InvalidInput("the main applicant (本人) must be you", field="members")
+    return _save(person.household_id, person.subject, members, body.get("version"), actor.subject, person)
+
+
+def save_household_for(household_id: str, actor_subject: str, owner: str, body: dict[str, Any]) -> Household:
+    """A delegate with an "act" grant edits the grantor's household (the grantor stays main applicant)."""
+    current = get_household(household_id)
+    members = normalise_members(body["members"])
+    if next(m for m in members if m["relation"] == "self")["person_key"] != current.main_key:
+        raise errors.InvalidInput("the main applicant (本人) cannot change", field="members")
+    return _save(household_id, owner, members, body.get("version"), actor_subject, None)
+
+
+def _save(household_id: str | None, owner: str | None, members: list[dict[str, Any]], version: int | None,
+          by: str, person: Person | None) -> Household:
+    at = now_iso()
+    main_key = next(m["person_key"] for m in members if m["relation"] == "self")
+    if household_id is None:
+        household = Household(new_id("hh"), owner, main_key, members, by, at, at, 1)
+        deps().people.create_household(household, person)
+        return household
+    current = get_household(household_id)
+    if version is None:
+        raise errors.InvalidInput("required when changing a household", field="version")
+    expect_version(current.version, version)
+    updated = replace(current, members=members, updated_at=at, version=current.version + 1)
+    deps().people.save_household(updated, current.version)
+    return updated
+
+
+def create_unowned_household(members: list[dict[str, Any]], staff: str) -> Household:
+    """代办: staff record a household for a citizen who has not registered; the citizen claims it
+    when they register with the main applicant's ID number."""
+    main_key = next(m["person_key"] for m in members if m["relation"] == "self")
+    existing = deps().people.household_by_main(main_key)
+    at = now_iso()
+    if existing is not None:
+        updated = replace(existing, members=members, updated_at=at, version=existing.version + 1)
+        deps().people.save_household(updated, existing.version)
+        return updated
+    household = Household(new_id("hh"), None, main_key, members, staff, at, at, 1)
+    deps().people.create_household(household, None)
+    return household
+
+
+# --- presenting ------------------------------------------------------------------------------------
+def present_member(m: dict[str, Any], *, full: bool) -> dict[str, Any]:
+    out = {k: v for k, v in m.items() if k != "person_key"}
+    out["relation_name"] = RELATIONS.get(m["relation"], m["relation"])
+    if not full:
+        out.update(name=mask_name(m["name"]), id_number=mask_id(m["id_number"]), birth_date=None,
+                   monthly_income=None)
+    return out
+
+
+def present_household(h: Household, *, full: bool = True) -> dict[str, Any]:
+    return {"household_id": h.household_id, "members": [present_member(m, full=full) for m in h.members],
+            "claimed": h.owner is not None, "created_at": h.created_at, "updated_at": h.updated_at,
+            "version": h.version}
+
+
+def present_person(p: Person) -> dict[str, Any]:
+    return {"kind": p.kind, "name": p.name, "id_number": p.id_number, "mobile": mask_mobile(p.mobile),
+            "credit_code": p.credit_code, "household_id": p.household_id, "registered_at": p.created_at,
+            "version": p.version}
+
+
+def my_household_of(subject: str) -> Household:
+    """The household of a registered person (a delegate reaches the grantor's this way)."""
+    person = deps().people.get(subject)
+    if person is None or not person.household_id:
+        raise errors.HouseholdNotFound()
+    return get_household(person.household_id)

@@ -1,0 +1,170 @@
+"""Applications: create, read, change, submit, withdraw; documents; consent; the timeline.
+
+The same routes serve the owner, a delegate (within the grant), the employer of a group member and
+city staff; the domain decides which of them the caller is (chalicelib.domain.applications.authorize).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.domain import applications as apps
+from chalicelib.domain import households as hh
+from chalicelib.domain.applications import STATUS_NAMES, Access, Application, Event
+from chalicelib.domain.idnumbers import mask_mobile
+from chalicelib.handlers.roles import CASE_ACTORS, CITIZEN
+from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
+
+bp = Blueprint(__name__)
+api = Api(bp, "applications")
+
+REASON = Param("reason", description="工作人员查看个人信息的事由（记入审计，工作人员必填）", max_length=200)
+ACTOR_ROLE_NAMES = {"applicant": "申请人", "delegate": "受托人", "staff": "工作人员", "employer": "单位",
+                    "member": "家庭成员", "system": "系统"}
+
+
+def present(app: Application, access: Access | None = None) -> dict[str, Any]:
+    """What the caller may see: the owner and staff see members in full, others masked."""
+    full = access is None or access.as_role in ("applicant", "staff")
+    cfg = hh.config()
+    docs = [{k: v for k, v in d.items() if k not in ("key", "uploaded_by")} |
+            {"type_name": cfg.document_types.get(d["type"], d["type"])} for d in app.documents.values()]
+    docs.sort(key=lambda d: d["created_at"])
+    accepted = {d["type"] for d in app.documents.values() if d.get("status") == "accepted"}
+    required = cfg.required_documents.get(app.kind, [])
+    return {
+        "application_id": app.application_id,
+        "kind": app.kind,
+        "kind_name": apps.KINDS.get(app.kind, app.kind),
+        "status": app.status.value,
+        "status_name": STATUS_NAMES[app.status],
+        "members": [hh.present_member(m, full=full) for m in app.members],
+        "contact_mobile": mask_mobile(app.contact_mobile),
+        "documents": docs,
+        "required_documents": [{"type": t, "type_name": cfg.document_types[t], "accepted": t in accepted}
+                               for t in required],
+        "consents": [{"member_id": k, **v} for k, v in app.consents.items()],
+        "supplement": app.supplement and {k: v for k, v in app.supplement.items() if k != "requested_by"},
+        "assisted": app.assisted and {k: v for k, v in app.assisted.items() if k not in ("staff", "confirmed_by")},
+        "group_id": app.group_id,
+        "employer": app.employer and {"name": app.employer.get("name")},
+        "declared": app.data.get("declared", {}),
+        "rules_version": app.rules_version,
+        "submitted_at": app.submitted_at,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+        "version": app.version,
+        "as": access.as_role if access else None,
+    }
+
+
+def present_event(e: Event) -> dict[str, Any]:
+    return {"at": e.at, "type": e.type, "actor_role": e.actor_role,
+            "actor_role_name": ACTOR_ROLE_NAMES.get(e.actor_role, e.actor_role),
+            "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "changes": e.changes,
+            "by_delegate": e.grant_id is not None}
+
+
+def summary(app: Application) -> dict[str, Any]:
+    return {"application_id": app.application_id, "kind": app.kind, "status": app.status.value,
+            "status_name": STATUS_NAMES[app.status], "members": len(app.members),
+            "submitted_at": app.submitted_at, "created_at": app.created_at, "updated_at": app.updated_at,
+            "assisted": bool(app.assisted), "group_id": app.group_id, "version": app.version}
+
+
+@api.route("/v1/me/applications", summary="我的申请", roles=CITIZEN, params=[CURSOR, LIMIT],
+           response="ApplicationPage")
+def my_applications(call: Call) -> dict[str, Any]:
+    page = apps.mine(call.actor, call.params["cursor"], call.params["limit"])
+    return {"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor}
+
+
+@api.route("/v1/applications", "POST", summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
+           body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
+def create_application(call: Call) -> dict[str, Any]:
+    return present(apps.create(call.actor, call.body()), Access("applicant"))
+
+
+@api.route("/v1/applications/{application_id}", summary="申请详情", roles=CASE_ACTORS, params=[REASON],
+           response="Application")
+def get_application(call: Call, application_id: str) -> dict[str, Any]:
+    app, access = apps.get(application_id, call.actor, call.params["reason"])
+    return present(app, access)
+
+
+@api.route("/v1/applications/{application_id}", "PATCH", summary="修改申请（草稿或待补正）", roles=CASE_ACTORS,
+           body="chalicelib.bodies:ApplicationPatch", response="Application")
+def update_application(call: Call, application_id: str) -> dict[str, Any]:
+    return present(apps.update(application_id, call.actor, call.body()))
+
+
+@api.route("/v1/applications/{application_id}/submit", "POST", summary="提交申请（补正后再次提交）",
+           roles=CASE_ACTORS, body="chalicelib.bodies:VersionIn", response="Application")
+def submit_application(call: Call, application_id: str) -> dict[str, Any]:
+    return present(apps.submit(application_id, call.actor, call.body()["version"]))
+
+
+@api.route("/v1/applications/{application_id}/withdraw", "POST", summary="撤回申请", roles=CASE_ACTORS,
+           body="chalicelib.bodies:WithdrawIn", response="Application")
+def withdraw_application(call: Call, application_id: str) -> dict[str, Any]:
+    body = call.body()
+    return present(apps.withdraw(application_id, call.actor, body["version"], body.get("note")))
+
+
+@api.route("/v1/applications/{application_id}/timeline", summary="办理进度（每一步的时间、操作人角色、变化与说明）",
+           roles=CASE_ACTORS, params=[REASON], response="Timeline")
+def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
+    events = apps.timeline(application_id, call.actor, call.params["reason"])
+    return {"items": [present_event(e) for e in events]}
+
+
+@api.route("/v1/applications/{application_id}/documents", "POST",
+           summary="上传材料：返回直传 S3 的预签名表单（JPEG/PNG/PDF，≤10MB）", roles=CASE_ACTORS,
+           body="chalicelib.bodies:DocumentIn", status=201, response="DocumentUpload")
+def add_document(call: Call, application_id: str) -> dict[str, Any]:
+    app, doc, upload = apps.add_document(application_id, call.actor, call.body())
+    return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "upload": upload,
+            "version": app.version}
+
+
+@api.route("/v1/applications/{application_id}/documents/{document_id}",
+           summary="材料详情与短时下载链接（工作人员查看记入审计）", roles=CASE_ACTORS, params=[REASON],
+           response="DocumentLink")
+def get_document(call: Call, application_id: str, document_id: str) -> dict[str, Any]:
+    doc, link = apps.document_link(application_id, document_id, call.actor, call.params["reason"])
+    return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "download": link}
+
+
+@api.route("/v1/applications/{application_id}/consent", "POST",
+           summary="家庭成员本人在线授权查询个人信息（个人信息查询授权）", roles=CITIZEN,
+           body="chalicelib.bodies:ConsentIn", response="ConsentResult")
+def give_consent(call: Call, application_id: str) -> dict[str, Any]:
+    app = apps.give_consent(application_id, call.actor, call.body())
+    person = hh.me(call.actor)
+    member = next(m for m in app.members if m["person_key"] == person.person_key)
+    return {"application_id": application_id, "member_id": member["member_id"],
+            **app.consents[member["member_id"]]}
+
+
+@api.route("/v1/applications/{application_id}/confirm", "POST",
+           summary="确认工作人员代办的申请（本人在线确认，或工作人员登记签字确认书）", roles=CASE_ACTORS,
+           body="chalicelib.bodies:ConfirmIn", response="Application")
+def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
+    return present(apps.confirm_assisted(application_id, call.actor, call.body()))
+
+
+@api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText")
+def consent_text(call: Call) -> dict[str, Any]:
+    cfg = hh.config()
+    return {"version": cfg.consent_version, "title": cfg.consent_title, "text": cfg.consent_text}
+
+
+@api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements")
+def document_requirements(call: Call) -> dict[str, Any]:
+    cfg = hh.config()
+    return {"kinds": [{"kind": k, "kind_name": apps.KINDS.get(k, k),
+                       "documents": [{"type": t, "type_name": cfg.document_types[t]} for t in types]}
+                      for k, types in cfg.required_documents.items()],
+            "document_types": [{"type": t, "type_name": n} for t, n in cfg.document_types.items()],
+            "content_types": list(apps.CONTENT_TYPES), "max_bytes": 10 * 1024 * 1024}

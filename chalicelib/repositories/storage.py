@@ -1,0 +1,49 @@
+"""Documents in the private S3 bucket: presigned POST for uploads, short-lived GET links."""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.common import now
+
+
+class DocumentStorage:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def s3(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
+                            config=Config(signature_version="s3v4"))
+
+    def presigned_post(self, key: str, content_type: str) -> dict[str, Any]:
+        """Straight from the phone to S3: this key, this type, at most the size limit, encrypted
+        with the city's KMS key. The checker re-checks size and type after upload all the same."""
+        s = self.settings
+        fields: dict[str, str] = {"Content-Type": content_type}
+        conditions: list[Any] = [["content-length-range", 1, s.max_document_bytes], {"Content-Type": content_type}]
+        if s.document_kms_key:
+            fields.update({"x-amz-server-side-encryption": "aws:kms",
+                           "x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key})
+            conditions += [{"x-amz-server-side-encryption": "aws:kms"},
+                           {"x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key}]
+        post = self.s3.generate_presigned_post(s.document_bucket, key, Fields=fields, Conditions=conditions,
+                                               ExpiresIn=s.document_url_seconds)
+        return {"url": post["url"], "fields": post["fields"], "max_bytes": s.max_document_bytes,
+                "expires_at": (now() + timedelta(seconds=s.document_url_seconds)).isoformat(timespec="seconds")}
+
+    def presigned_get(self, key: str, content_type: str) -> dict[str, Any]:
+        s = self.settings
+        url = self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": s.document_bucket, "Key": key, "ResponseContentType": content_type},
+            ExpiresIn=s.document_url_seconds)
+        return {"url": url, "expires_at": (now() + timedelta(seconds=s.document_url_seconds)).isoformat(
+            timespec="seconds")}
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.settings.document_bucket, Key=key)

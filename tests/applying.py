@@ -1,0 +1,72 @@
+"""Helpers for the applying tests: citizens with real tokens and valid ID numbers, uploads."""
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import requests
+
+from chalicelib.domain.idnumbers import credit_check_char, id_check_digit
+
+_seq = itertools.count(1)
+
+
+def id_number(born: str = "19900101", region: str = "440703", male: bool = True) -> str:
+    """A valid 18-digit ID (fresh sequence number each call)."""
+    n = next(_seq) % 500
+    seq = f"{n:02d}{(2 * (n % 5) + (1 if male else 0)) % 10}"
+    first = f"{region}{born}{seq[-3:]}"
+    return first + id_check_digit(first)
+
+
+def credit_code(body: str = "91440700MA4U") -> str:
+    n = next(_seq)
+    first = f"{body}{n:05d}"[:17].replace("I", "1").replace("O", "0")
+    return first + credit_check_char(first)
+
+
+class Citizen:
+    """A logged-in citizen (role applicant) with a unique mobile number."""
+
+    _mobiles = itertools.count(13900000000 + (hash("applying") % 1000) * 1000)
+
+    def __init__(self, stack: Any, name: str = "张三明", role: str = "applicant", born: str = "19900101") -> None:
+        self.mobile = str(next(self._mobiles))
+        self.username = stack.add_user(self.mobile, role)
+        self.token = stack.token_for(self.username)
+        self.name = name
+        self.id_number = id_number(born)
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **extra}
+
+    def member(self, relation: str = "self", **kw: Any) -> dict[str, Any]:
+        return {"relation": relation, "name": self.name, "id_number": self.id_number, "hukou": "local",
+                "monthly_income": 300000, **kw}
+
+
+def call(client: Any, method: str, path: str, headers: dict[str, str], data: Any = None) -> tuple[int, Any]:
+    payload = None if data is None else (data if isinstance(data, (str, bytes)) else json.dumps(data, ensure_ascii=False))
+    response = getattr(client.http, method.lower())(path, headers=headers, body=payload) if payload is not None \
+        else getattr(client.http, method.lower())(path, headers=headers)
+    return response.status_code, json.loads(response.body) if response.body else None
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+PDF = b"%PDF-1.7\n" + b"0" * 200
+EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200
+
+
+def upload(client: Any, headers: dict[str, str], application_id: str, doc_type: str, content: bytes = JPEG,
+           content_type: str = "image/jpeg", **extra: Any) -> dict[str, Any]:
+    """Reserve a document, then POST the file straight to (moto's) S3 as the phone would."""
+    status, body = call(client, "POST", f"/v1/applications/{application_id}/documents", headers,
+                        {"type": doc_type, "content_type": content_type, **extra})
+    assert status == 201, body
+    form = body["upload"]
+    response = requests.post(form["url"], data=form["fields"], files={"file": ("f", content, content_type)},
+                             timeout=10)
+    assert response.status_code in (200, 201, 204), response.text
+    return body["document"]
