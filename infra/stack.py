@@ -58,6 +58,8 @@ TABLE_ACTIONS = (
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
+#: Tables the app may only append to (no update, no delete): the audit trail.
+APPEND_ONLY_TABLES = frozenset({"audit"})
 #: Using the customer-managed key through DynamoDB and S3 (SSE-KMS with a bucket key).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
@@ -495,9 +497,20 @@ class CityStack(cdk.Stack):
         """
         table_arns: list[str] = []
         for name, table in self.tables.items():
+            if name in APPEND_ONLY_TABLES:
+                continue
             table_arns.append(table.table_arn)
             if self.specs[name].indexes:
                 table_arns.append(f"{table.table_arn}/index/*")
+        audit = self.tables["audit"]
+        audit_arns = [audit.table_arn, f"{audit.table_arn}/index/*"]
+        # The audit trail (等保 2.0): the app appends and reads; it can neither rewrite nor delete.
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="AuditAppendOnly", actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
+            resources=audit_arns))
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="AuditNeverRewritten", effect=iam.Effect.DENY,
+            actions=["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], resources=audit_arns))
         notifications, documents = self.queues["notifications"], self.queues["documents"]
         notify_role, check_role = self.worker_roles["send_notifications"], self.worker_roles["check_documents"]
 

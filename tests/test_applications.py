@@ -152,3 +152,30 @@ def test_strangers_cannot_see_or_touch(client: Any, stack: Any, family: dict[str
     assert status == 200 and body["as"] == "staff"
     status, trail = call(client, "GET", f"/v1/audit/application/{app['application_id']}", tokens.headers("auditor"))
     assert status == 200 and trail["items"][0]["reason"] == "审核" and len(trail["items"][0]["digest"]) == 64
+
+
+def test_two_drafts_sharing_a_member_only_one_submits(client: Any, stack: Any, family: dict[str, Any]) -> None:
+    """Both drafts pass the early check; the submit transaction lets exactly one through."""
+    main, spouse = family["main"], family["spouse"]
+    first = new_application(client, main)
+    status, _ = call(client, "PUT", "/v1/me/household", spouse.headers(), {"members": [spouse.member()]})
+    assert status == 200
+    status, second = call(client, "POST", "/v1/applications", spouse.headers(), {"kind": "individual"})
+    assert status == 201, second
+    fresh_first = complete(client, stack, family, first)
+    for doc_type in ("id_card", "hukou", "commitment", "application_form"):
+        upload(client, spouse.headers(), second["application_id"], doc_type)
+    stack.drain()
+    call(client, "POST", f"/v1/applications/{second['application_id']}/consent", spouse.headers(),
+         {"text_version": "2026-01", "agree": True})
+    status, fresh_second = call(client, "GET", f"/v1/applications/{second['application_id']}", spouse.headers())
+    status, ok = call(client, "POST", f"/v1/applications/{first['application_id']}/submit", main.headers(),
+                      {"version": fresh_first["version"]})
+    assert status == 200, ok
+    status, refused = call(client, "POST", f"/v1/applications/{second['application_id']}/submit", spouse.headers(),
+                           {"version": fresh_second["version"]})
+    assert status == 409 and refused["error"]["code"] == "PERSON_ALREADY_APPLYING", refused
+    status, still = call(client, "GET", f"/v1/applications/{second['application_id']}", spouse.headers())
+    assert still["status"] == "draft" and still["version"] == fresh_second["version"]  # nothing half-written
+    status, timeline = call(client, "GET", f"/v1/applications/{second['application_id']}/timeline", spouse.headers())
+    assert "submitted" not in [e["type"] for e in timeline["items"]]
