@@ -85,6 +85,14 @@ def test_the_whole_citizen_path(client: Any, stack: Any, family: dict[str, Any])
     status, mine = call(client, "GET", "/v1/me/applications", main.headers())
     assert status == 200 and mine["items"][0]["application_id"] == app["application_id"]
 
+    # the citizen was told, in zh-CN, through the city's channel (recorded locally), once
+    stack.drain()
+    from chalicelib.notify import RECORDED
+
+    sent = [n for n in RECORDED if n["application_id"] == app["application_id"]]
+    assert [n["template"] for n in sent].count("application_submitted") == 1
+    assert all(main.id_number not in n["text"] for n in sent) and "已提交" in sent[-1]["text"]
+
 
 def test_stale_version_and_illegal_transition(client: Any, stack: Any, family: dict[str, Any]) -> None:
     main = family["main"]
@@ -179,3 +187,50 @@ def test_two_drafts_sharing_a_member_only_one_submits(client: Any, stack: Any, f
     assert still["status"] == "draft" and still["version"] == fresh_second["version"]  # nothing half-written
     status, timeline = call(client, "GET", f"/v1/applications/{second['application_id']}/timeline", spouse.headers())
     assert "submitted" not in [e["type"] for e in timeline["items"]]
+
+
+def test_document_bad_input(client: Any, stack: Any, family: dict[str, Any]) -> None:
+    main = family["main"]
+    app = new_application(client, main)
+    path = f"/v1/applications/{app['application_id']}/documents"
+    cases = [
+        ({"type": "id_card", "content_type": "application/x-msdownload"}, 400, "INVALID_PARAMETER"),
+        ({"type": "passport", "content_type": "image/jpeg"}, 400, "INVALID_PARAMETER"),
+        ({"type": "id_card", "content_type": "image/jpeg", "size": 10 * 1024 * 1024 + 1}, 413, "BODY_TOO_LARGE"),
+        ({"type": "id_card", "content_type": "image/jpeg", "member_id": "mem_nobody"}, 400, "INVALID_PARAMETER"),
+        ({"type": "consent_form", "content_type": "image/jpeg"}, 403, "FORBIDDEN"),  # signed forms: staff only
+    ]
+    for data, status_code, code in cases:
+        status, body = call(client, "POST", path, main.headers(), data)
+        assert (status, body["error"]["code"]) == (status_code, code), (data, body)
+    status, fresh = call(client, "GET", f"/v1/applications/{app['application_id']}", main.headers())
+    assert fresh["documents"] == [] and fresh["version"] == app["version"]  # nothing reserved
+
+
+def test_an_oversized_object_is_rejected_after_upload(client: Any, stack: Any, family: dict[str, Any]) -> None:
+    """moto (and a client that ignores the POST policy) can put more than 10 MB: the checker refuses it."""
+    from chalicelib.domain.applications import record_check
+
+    main = family["main"]
+    app = new_application(client, main)
+    doc = upload(client, main.headers(), app["application_id"], "id_card")
+    stack.drain()
+    key = f"applications/{app['application_id']}/{doc['document_id']}"
+    record_check(key, 10 * 1024 * 1024 + 1, b"\xff\xd8\xff\xe0")
+    status, got = call(client, "GET", f"/v1/applications/{app['application_id']}/documents/{doc['document_id']}",
+                       main.headers())
+    assert got["document"]["status"] == "rejected" and "10 MB" in got["document"]["reason"]
+
+
+def test_documents_of_someone_else_are_not_found(client: Any, stack: Any, family: dict[str, Any]) -> None:
+    main = family["main"]
+    app = new_application(client, main)
+    doc = upload(client, main.headers(), app["application_id"], "id_card")
+    stack.drain()
+    stranger = Citizen(stack, "赵六")
+    status, body = call(client, "GET", f"/v1/applications/{app['application_id']}/documents/{doc['document_id']}",
+                        stranger.headers())
+    assert status == 404 and body["error"]["code"] == "APPLICATION_NOT_FOUND"
+    status, body = call(client, "GET", f"/v1/applications/{app['application_id']}/documents/doc_unknown",
+                        main.headers())
+    assert status == 404 and body["error"]["code"] == "DOCUMENT_NOT_FOUND"
