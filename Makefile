@@ -10,7 +10,7 @@ PORT ?= 8000
 AWS_PORT ?= 5100
 ROLE ?= applicant
 
-.PHONY: run test bench synth token lint clean
+.PHONY: run test bench synth token walkthrough lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ synth: $(STAMP) ## CloudFormation for one city: make synth CITY=jiangmen
 
 token: $(STAMP) ## a demo user's ID token from the running local stack: make token ROLE=staff
 	$(PY) -m devstack.token $(ROLE) --aws-port $(AWS_PORT)
+
+walkthrough: $(STAMP) ## the applying journey (issue 3) step by step against the running `make run`
+	$(PY) -m devstack.walkthrough
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

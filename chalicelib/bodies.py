@@ -252,3 +252,24 @@ class GrantIn(Body):
     delegate_mobile: Mobile
     scopes: Annotated[list[Literal["view", "act"]], Field(min_length=1, max_length=2)]
     expires_at: Annotated[str, StringConstraints(max_length=40)]
+
+
+# --- group rental (团租) -------------------------------------------------------------------------
+class GroupIn(Body):
+    name: Name = Field(description="团租申请名称，如“2026 年第一批”")
+    note: Text | None = None
+
+
+class EmployeeIn(Body):
+    name: PersonName
+    id_number: IdNumber = Field(description="职工 18 位居民身份证号码")
+    mobile: Mobile = Field(description="职工手机号（接收通知）")
+    hukou: Literal["local", "non_local"] = "local"
+    monthly_income: Annotated[int, Field(ge=0, le=100_000_000, description="月收入（分）")] = 0
+    declared: Answers | None = Field(None, description="申报信息（与资格自评同一组问题）")
+
+
+class EmployeeImportIn(Body):
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)] = Field(
+        description="CSV 文本（UTF-8）：表头 姓名,身份证号,手机号,户籍,月收入（分） 或 "
+                    "name,id_number,mobile,hukou,monthly_income；每次最多 500 行")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.grants import GrantRepository
+    from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
     from chalicelib.repositories.storage import DocumentStorage
 
@@ -32,6 +33,7 @@ class Deps:
     grants: GrantRepository
     audit: AuditRepository
     storage: DocumentStorage
+    groups: GroupRepository
 
 
 _current: Deps | None = None
@@ -47,6 +49,7 @@ def build(config: Settings) -> Deps:
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.grants import GrantRepository
+    from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
     from chalicelib.repositories.storage import DocumentStorage
 
@@ -63,6 +66,7 @@ def build(config: Settings) -> Deps:
         grants=GrantRepository(),
         audit=AuditRepository(),
         storage=DocumentStorage(config),
+        groups=GroupRepository(config),
     )
 
 

@@ -186,3 +186,36 @@ class TooManyDocuments(Conflict):
 
 class SupplementExpired(Conflict):
     """The supplement's deadline has passed."""
+
+
+# --- group rental (团租) -----------------------------------------------------------------------
+class EmployerRegistrationRequired(RegistrationRequired):
+    """The caller has no employer registration (name and unified social credit code)."""
+
+
+class GroupNotFound(NotFound):
+    pass
+
+
+class EmployeeOfAnotherEmployer(Conflict):
+    """The employee is already in an open group application of another employer."""
+
+
+class EmployeeAlreadyAdded(Conflict):
+    """The employee is already in an open group application of this employer."""
+
+
+class InvalidCsv(InvalidInput):
+    """An import file that cannot be read as a whole (header, size); nothing of it is written."""
+
+
+class DuplicateRow(InvalidInput):
+    """The same employee twice in one import file (the first row is kept)."""
+
+
+class ValueRequired(InvalidInput):
+    """A required value is blank (e.g. a CSV cell)."""
+
+
+class InvalidAmount(InvalidInput):
+    """Money that is not a non-negative whole number of fen."""

@@ -182,3 +182,28 @@ RESPONSE_SCHEMAS.update({
     "AuditTrail": _list(_obj({"target": S, "at": S, "actor": S, "actor_role": S, "action": S, "reason": NS,
                               "day": S, "digest": S})),
 })
+
+
+# --- group rental (团租) -------------------------------------------------------------------------
+_TYPE = _obj({"type": S, "type_name": S})
+RESPONSE_SCHEMAS.update({
+    "Group": _obj({"group_id": S, "name": S, "note": NS, "employer_name": S, "credit_code": S, "created_at": S,
+                   "updated_at": S, "version": INT}),
+    "GroupPage": _page("Group"),
+    "GroupEmployee": _obj({
+        "application_id": S, "name": S, "id_number": S, "status": S, "status_name": S,
+        "consent": _obj({"status": S, "status_name": S, "method": NS, "at": NS}),
+        "documents": _obj({"required": INT, "accepted": INT, "checking": INT, "rejected": INT,
+                           "missing": {"type": "array", "items": _TYPE}}),
+        "supplement": {"type": ["object", "null"], "properties": {
+            "documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "uploaded": B})},
+            "note": S, "deadline": S, "requested_at": S}},
+        "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT}),
+    "GroupEmployeePage": _page("GroupEmployee"),
+    "GroupImport": _obj({
+        "rows": INT,
+        "created": {"type": "array", "items": _obj({"row": INT, "application_id": S, "name": S, "id_number": S})},
+        "errors": {"type": "array", "items": _obj({"row": INT, "field": NS, "code": S, "message": S, "detail": NS},
+                                                  ["row", "code", "message"])},
+        "ignored_columns": {"type": "array", "items": S}}, ["rows", "created", "errors"]),
+})

@@ -344,3 +344,14 @@ ERRORS.update({
     errors.TooManyDocuments: (409, "TOO_MANY_DOCUMENTS", "材料数量已达上限"),
     errors.SupplementExpired: (409, "SUPPLEMENT_EXPIRED", "补正期限已过，请联系经办窗口"),
 })
+
+ERRORS.update({
+    errors.EmployerRegistrationRequired: (403, "EMPLOYER_REGISTRATION_REQUIRED", "请先完成单位登记（单位名称与统一社会信用代码）"),
+    errors.GroupNotFound: (404, "GROUP_NOT_FOUND", "未找到该团租申请"),
+    errors.EmployeeOfAnotherEmployer: (409, "EMPLOYEE_OF_ANOTHER_EMPLOYER", "该职工已在其他单位的团租申请中，不能重复添加"),
+    errors.EmployeeAlreadyAdded: (409, "EMPLOYEE_ALREADY_ADDED", "该职工已在本单位的团租申请中，请勿重复添加"),
+    errors.InvalidCsv: (400, "INVALID_CSV", "导入文件格式不正确，请使用模板的表头（姓名,身份证号,手机号,户籍,月收入（分）），每次不超过500行"),
+    errors.DuplicateRow: (400, "DUPLICATE_ROW", "文件中该职工重复出现，已按第一次出现的行处理"),
+    errors.ValueRequired: (400, "VALUE_REQUIRED", "此项必须填写"),
+    errors.InvalidAmount: (400, "INVALID_AMOUNT", "金额应为以分为单位的非负整数"),
+})

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             from devstack.seed import seed
 
             counts = seed(args.city)
-        _write_state(stack)
+        _write_state(stack, f"http://{args.host}:{args.port}")
         server = _local_server(args.host, args.port)
         workers = threading.Thread(target=_run_workers, args=(stack, stop_workers), name="queue-workers",
                                    daemon=True)
@@ -99,10 +99,13 @@ def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]
     return server
 
 
-def _write_state(stack) -> None:  # type: ignore[no-untyped-def]
+def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]
     STATE_FILE.parent.mkdir(exist_ok=True)
     STATE_FILE.write_text(json.dumps({
+        "api": api,
+        "city": stack.city,
         "endpoint": stack.endpoint,
+        "pool_id": stack.identity.pool_id,
         "client_id": stack.identity.client_id,
         "users": stack.identity.users,
     }, ensure_ascii=False, indent=2))

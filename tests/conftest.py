@@ -51,6 +51,21 @@ def app(stack: Any) -> Any:
     return chalice_app
 
 
+@pytest.fixture(scope="session")
+def local_server(stack: Any) -> Iterator[str]:
+    """The app behind Chalice's local HTTP server, as `make run` serves it (one per process:
+    Chalice's local server cannot be built twice in one interpreter)."""
+    import threading
+
+    from devstack.__main__ import _local_server
+
+    srv = _local_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server.server_port}"
+    srv.shutdown()
+
+
 @pytest.fixture()
 def client(app: Any) -> Iterator[Any]:
     from chalice.test import Client

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,15 +12,8 @@ pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 @pytest.fixture(scope="module")
-def server(stack: Any, catalogue: Any) -> Iterator[str]:
-    from devstack.__main__ import _local_server
-
-    srv = _local_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    port = srv.server.server_port
-    yield f"http://127.0.0.1:{port}"
-    srv.shutdown()
+def server(local_server: str, catalogue: Any) -> str:
+    return local_server
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, Any]:
