@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.storage import DocumentStorage
 
 
@@ -34,6 +35,7 @@ class Deps:
     audit: AuditRepository
     storage: DocumentStorage
     groups: GroupRepository
+    rule_versions: RuleVersionRepository
 
 
 _current: Deps | None = None
@@ -51,6 +53,7 @@ def build(config: Settings) -> Deps:
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.storage import DocumentStorage
 
     tables.bind(config)
@@ -67,6 +70,7 @@ def build(config: Settings) -> Deps:
         audit=AuditRepository(),
         storage=DocumentStorage(config),
         groups=GroupRepository(config),
+        rule_versions=RuleVersionRepository(),
     )
 
 

@@ -207,3 +207,22 @@ RESPONSE_SCHEMAS.update({
                                                   ["row", "code", "message"])},
         "ignored_columns": {"type": "array", "items": S}}, ["rows", "created", "errors"]),
 })
+
+
+# --- eligibility rules versions --------------------------------------------------------------------
+_RULE = _obj({"rule_id": S, "title": S, "clause": S, "applies_to": {"type": "array", "items": S}, "passed_means": S})
+RESPONSE_SCHEMAS.update({
+    "RulesVersionIn": _obj({
+        "version": {"type": "string", "maxLength": 32}, "effective_from": {"type": "string", "format": "date-time"},
+        "policy": S, "params": {"type": "object", "additionalProperties": N},
+        "rules": {"oneOf": [{"type": "string", "description": "@rule_set of the city file"},
+                            {"type": "array", "items": OBJ}]}}, ["version", "effective_from", "rules"]),
+    "RulesVersion": _obj({"version": S, "effective_from": S, "policy": S,
+                          "params": {"type": "object", "additionalProperties": N},
+                          "rules": {"type": "array", "items": _RULE}}),
+    "RulesVersionList": _list(_obj({
+        "version": S, "effective_from": S, "policy": S, "params": OBJ, "rules": {"type": "array", "items": S},
+        "source": {"type": "string", "enum": ["shipped", "published"]},
+        "state": {"type": "string", "enum": ["in_force", "scheduled", "superseded"]},
+        "published_at": NS, "published_by": NS})),
+})

@@ -225,9 +225,11 @@ def _declared(kind: str, answers: Any) -> dict[str, Any]:
     if answers is None:
         return {}
     from chalicelib.domain import self_assessment
+    from chalicelib.domain.rule_versions import rules_in_force
 
+    city = deps().settings.city_code
     try:
-        self_assessment.assess(deps().settings.city_code, kind, answers)
+        self_assessment.assess(city, kind, answers, rules_in_force(city))
     except errors.InvalidInput as exc:
         raise errors.InvalidInput(str(exc), field=f"declared.{(exc.field or '').removeprefix('answers.')}") from None
     return dict(answers)
@@ -298,10 +300,9 @@ def submit(application_id: str, actor: Actor, version: int) -> Application:
 
 def rules_version_now() -> str:
     """The eligibility rules version in force now: the one this application will be judged by."""
-    from chalicelib.domain import eligibility
+    from chalicelib.domain.rule_versions import rules_in_force
 
-    city = deps().settings.city_code
-    return eligibility.rule_book(city).in_force(now()).version
+    return rules_in_force(deps().settings.city_code)[1].version
 
 
 def withdraw(application_id: str, actor: Actor, version: int, note: str | None) -> Application:

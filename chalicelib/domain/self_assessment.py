@@ -21,8 +21,11 @@ def questions(city: str) -> tuple[RuleBook, eligibility.RuleVersion]:
     return book, book.in_force(now())
 
 
-def assess(city: str, kind: str, answers: Any) -> Assessment:
-    book, version = questions(city)
+def assess(city: str, kind: str, answers: Any,
+           rules: tuple[RuleBook, eligibility.RuleVersion] | None = None) -> Assessment:
+    """Judge declared answers by ``rules`` (default: the shipped versions in force now; the route
+    passes the city's merged book, published versions included)."""
+    book, version = rules or questions(city)
     if kind not in KINDS:
         raise errors.InvalidInput(f"one of {', '.join(KINDS)}", field="kind")
     facts = _validated(book, answers)

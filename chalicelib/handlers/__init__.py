@@ -1,11 +1,22 @@
 """Route blueprints, one module per concept. Handlers only translate: parse, call, shape."""
 from chalicelib.handlers import (
-    areas, estates, facilities, meta, policies, self_assessment, units, workers, applications, me, staff, schedules,
+    applications,
+    areas,
+    employer,
+    estates,
+    facilities,
+    me,
+    meta,
+    policies,
+    rule_versions,
+    schedules,
+    self_assessment,
+    staff,
+    units,
+    workers,
 )
-from chalicelib.handlers import employer
-
 
 BLUEPRINTS = [
-    meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, workers.bp, me.bp, applications.bp, staff.bp, schedules.bp,
-    employer.bp,
+    meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
+    me.bp, applications.bp, staff.bp, employer.bp, workers.bp, schedules.bp,
 ]

@@ -9,6 +9,7 @@ from chalicelib import errors
 from chalicelib.config import settings
 from chalicelib.domain import self_assessment
 from chalicelib.domain.eligibility import RESULT_NAMES, VERDICT_NAMES, Assessment
+from chalicelib.domain.rule_versions import rules_in_force
 from chalicelib.web import Api, Call, read_json_body
 
 bp = Blueprint(__name__)
@@ -33,7 +34,7 @@ def present(a: Assessment) -> dict[str, Any]:
 @api.route("/v1/self-assessment/questions", summary="资格自评问卷（来自本市现行准入条件）",
            response="SelfAssessmentQuestions")
 def get_questions(call: Call) -> dict[str, Any]:
-    book, version = self_assessment.questions(settings().city_code)
+    book, version = rules_in_force(settings().city_code)
     return {
         "rules_version": version.version,
         "policy": version.policy,
@@ -50,5 +51,6 @@ def post_assessment(call: Call) -> dict[str, Any]:
     unknown = set(body) - {"kind", "answers"}
     if unknown:
         raise errors.InvalidInput("unknown field", field=sorted(unknown)[0])
-    return present(self_assessment.assess(settings().city_code, body.get("kind", "individual"),
-                                          body.get("answers", {})))
+    city = settings().city_code
+    return present(self_assessment.assess(city, body.get("kind", "individual"), body.get("answers", {}),
+                                          rules_in_force(city)))
