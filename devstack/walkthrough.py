@@ -84,9 +84,8 @@ class Walk:
 
     def wait_checked(self, token: str, application_id: str, query: str = "") -> dict[str, Any]:
         for _ in range(60):
-            app = self.call("GET", f"/v1/applications/{application_id}{query}", token) if False else \
-                requests.get(f"{self.base}/v1/applications/{application_id}{query}",
-                             headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+            app = requests.get(f"{self.base}/v1/applications/{application_id}{query}",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
             if all(d["status"] != "awaiting_upload" for d in app["documents"]):
                 self.say("documents checked: " + ", ".join(f"{d['type']}={d['status']}" for d in app["documents"]))
                 return dict(app)
@@ -172,14 +171,22 @@ class Walk:
                   {"name": "江门示范制造有限公司", "credit_code": first + credit_check_char(first)}, 201)
         group = self.call("POST", "/v1/employer/groups", employer["token"], {"name": "2026 年第一批"}, 201)
         g = group["group_id"]
-        self.call("POST", f"/v1/employer/groups/{g}/employees", employer["token"], {
-            "name": "邓工", "id_number": self.id_number("19960202"), "mobile": f"136{self.rng.randrange(10**8):08d}"},
-            201, "添加一名职工")
+        worker, worker_id = self.user("applicant"), self.id_number("19960202")
+        member = self.call("POST", f"/v1/employer/groups/{g}/employees", employer["token"], {
+            "name": "邓工", "id_number": worker_id, "mobile": worker["mobile"]}, 201, "添加一名职工")
         csv = "姓名,身份证号,手机号,户籍,月收入（分）\n" + f"何工,{self.id_number('19970303')},13512345678,local,400000\n" \
               + "错行,123,1351234,local,1\n"
         result = self.call("POST", f"/v1/employer/groups/{g}/employees/import", employer["token"], {"csv": csv},
                            title="CSV：有效行保留，错误逐行报告")
         self.say(f"created {len(result['created'])}, errors {[e['row'] for e in result['errors']]}")
+        self.call("POST", "/v1/me", worker["token"], {"name": "邓工", "id_number": worker_id}, 201, "职工实名登记")
+        self.call("POST", f"/v1/applications/{member['application_id']}/consent", worker["token"],
+                  {"text_version": "2026-01", "agree": True}, title="职工本人授权")
+        for doc_type in ("id_card", "labour_contract", "commitment"):
+            self.upload(employer["token"], member["application_id"], doc_type)
+        member = self.wait_checked(employer["token"], member["application_id"])
+        self.call("POST", f"/v1/applications/{member['application_id']}/submit", employer["token"],
+                  {"version": member["version"]}, title="单位为职工提交")
         progress = self.call("GET", f"/v1/employer/groups/{g}/employees", employer["token"])
         for item in progress["items"]:
             self.say(f"{item.get('name')}  {item.get('status_name')}")
