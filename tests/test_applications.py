@@ -209,7 +209,7 @@ def test_document_bad_input(client: Any, stack: Any, family: dict[str, Any]) -> 
 
 def test_an_oversized_object_is_rejected_after_upload(client: Any, stack: Any, family: dict[str, Any]) -> None:
     """moto (and a client that ignores the POST policy) can put more than 10 MB: the checker refuses it."""
-    from chalicelib.domain.applications import record_check
+    from chalicelib.domain.documents import record_check
 
     main = family["main"]
     app = new_application(client, main)

@@ -193,7 +193,7 @@ def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
     app = replace(app, assisted={"staff": actor.subject, "at": app.created_at, "note": body.get("note"),
                                  "confirmed_at": None, "confirmed_by": None, "confirmation": None})
     created = _create(app, Access("staff"), actor, "assisted_created", note=body.get("note"))
-    _notify(created, "assisted_created", {})
+    notify_citizen(created, "assisted_created", {})
     return created
 
 
@@ -238,7 +238,7 @@ def _declared(kind: str, answers: Any) -> dict[str, Any]:
 def update(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
     """Change the declared answers or refresh the household snapshot (draft or 补正 only)."""
     def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
-        _editable(app)
+        require_editable(app)
         expect_version(app.version, body["version"])
         changes: dict[str, Any] = {}
         updated = app
@@ -256,10 +256,10 @@ def update(application_id: str, actor: Actor, body: dict[str, Any]) -> Applicati
         updated = replace(updated, version=app.version + 1)
         return updated, [access.event(actor, "updated", changes=changes)]
 
-    return _mutate(application_id, actor, change, act=True, new_consents=True)
+    return mutate(application_id, actor, change, act=True, new_consents=True)
 
 
-def _editable(app: Application) -> None:
+def require_editable(app: Application) -> None:
     if app.status not in EDITABLE:
         raise errors.IllegalTransition(f"cannot change an application in status {app.status.value}",
                                        field="status")
@@ -294,7 +294,7 @@ def submit(application_id: str, actor: Actor, version: int) -> Application:
         if again.status == S.SUBMITTED and again.submitted_from == version:
             return again  # a double tap raced us and won: the same submit
         raise errors.StaleVersion("changed while submitting", field="version") from None
-    _notify(updated, "application_submitted", {})
+    notify_citizen(updated, "application_submitted", {})
     return updated
 
 
@@ -314,7 +314,7 @@ def withdraw(application_id: str, actor: Actor, version: int, note: str | None) 
     event = access.event(actor, "withdrawn", from_status=app.status.value, to_status=S.WITHDRAWN.value, note=note)
     held = [m["person_key"] for m in app.members] if app.status in ACTIVE else []
     deps().applications.save(updated, app.rev, [event], unlock=held)
-    _notify(updated, "status_changed", {"status_name": STATUS_NAMES[S.WITHDRAWN]})
+    notify_citizen(updated, "status_changed", {"status_name": STATUS_NAMES[S.WITHDRAWN]})
     return updated
 
 
@@ -365,7 +365,7 @@ def request_supplement(application_id: str, actor: Actor, body: dict[str, Any]) 
     event = Event("supplement_requested", actor.subject, "staff", app.status.value, S.SUPPLEMENT_REQUESTED.value,
                   note=body["note"], changes={"documents": list(body["documents"]), "deadline": deadline})
     deps().applications.save(updated, app.rev, [event])
-    _notify(updated, "supplement_requested", {"deadline": deadline[:10], "note": body["note"]})
+    notify_citizen(updated, "supplement_requested", {"deadline": deadline[:10], "note": body["note"]})
     return updated
 
 
@@ -396,20 +396,20 @@ def remind_supplements() -> int:
 
         def mark(current: Application, _: Access) -> tuple[Application, list[Event]]:
             if current.supplement is None or current.supplement.get("reminded_at"):
-                raise _Skip()
+                raise Skip()
             return replace(current, supplement={**current.supplement, "reminded_at": now_iso()}), [
                 Event("supplement_reminded", "system", "system", note=current.supplement["deadline"])]
 
         try:
-            updated = _mutate(app.application_id, None, mark)
-        except _Skip:
+            updated = mutate(app.application_id, None, mark)
+        except Skip:
             continue
-        _notify(updated, "supplement_reminder", {"deadline": sup["deadline"][:10]})
+        notify_citizen(updated, "supplement_reminder", {"deadline": sup["deadline"][:10]})
         sent += 1
     return sent
 
 
-class _Skip(Exception):
+class Skip(Exception):
     pass
 
 
@@ -430,7 +430,7 @@ def paper_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Ap
             Event("consent_recorded", actor.subject, "staff", note=f"{consent['name']} 书面授权",
                   changes={"member_id": member_id, "method": "paper", "document_id": document_id})]
 
-    updated = _mutate(application_id, actor, change, staff_only=True, consent_of=member_id)
+    updated = mutate(application_id, actor, change, staff_only=True, consent_of=member_id)
     return updated
 
 
@@ -459,7 +459,7 @@ def give_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> App
             Event("consent_given", actor.subject, "member", note=f"{consent['name']} 在线授权",
                   changes={"member_id": member_id, "method": "app", "text_version": cfg.consent_version})]
 
-    return _mutate(application_id, None, change, consent_of=member_id)
+    return mutate(application_id, None, change, consent_of=member_id)
 
 
 def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
@@ -487,104 +487,7 @@ def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) ->
         return replace(app, assisted=assisted, owner=owner), [access.event(actor, "assisted_confirmed",
                                                                             note="纸质确认" if how == "paper" else "在线确认")]
 
-    return _mutate(application_id, actor, change)
-
-
-# --- documents ---------------------------------------------------------------------------------------
-def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Application, dict[str, Any], dict[str, Any]]:
-    """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""
-    cfg = hh.config()
-    doc_type, content_type = body["type"], body["content_type"]
-    if doc_type not in cfg.document_types:
-        raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type")
-    if content_type not in CONTENT_TYPES:
-        raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type")
-    size = body.get("size")
-    if size is not None and size > deps().settings.max_document_bytes:
-        raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
-    document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
-    key = f"applications/{application_id}/{document_id}"
-    staff_form = doc_type in ("consent_form", "assisted_confirmation")
-
-    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
-        if staff_form and access.as_role != "staff":
-            raise errors.Forbidden("signed forms are uploaded by staff")
-        if not staff_form:
-            _editable(app)
-        if len(app.documents) >= cfg.max_documents:
-            raise errors.TooManyDocuments(str(cfg.max_documents))
-        member_id = body.get("member_id")
-        if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
-            raise errors.InvalidInput("not a member of this application", field="member_id")
-        doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,
-               "status": "awaiting_upload", "reason": None, "key": key, "size": None,
-               "uploaded_by": actor.subject, "uploaded_as": access.as_role, "created_at": now_iso(),
-               "checked_at": None}
-        return replace(app, documents={**app.documents, document_id: doc}), []
-
-    app = _mutate(application_id, actor, change, act=not staff_form)
-    upload = deps().storage.presigned_post(key, content_type)
-    return app, app.documents[document_id], upload
-
-
-def document_link(application_id: str, document_id: str, actor: Actor, reason: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """A short-lived download link for the owner, a delegate, the employer or staff (audited)."""
-    app = deps().applications.get(application_id)
-    access = authorize(app, actor)
-    doc = app.documents.get(document_id)
-    if doc is None:
-        raise errors.DocumentNotFound(document_id)
-    if access.as_role == "staff":
-        audit_read(actor, f"document#{document_id}", "read_document", reason)
-    if doc.get("status") != "accepted":
-        return doc, None
-    return doc, deps().storage.presigned_get(doc["key"], doc["content_type"])
-
-
-def record_check(key: str, size: int, head: bytes) -> None:
-    """The S3-event worker's verdict on an uploaded object: real size and magic bytes."""
-    from chalicelib.domain.filetypes import describe_unknown, sniff
-    from chalicelib.observability import logger
-
-    parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "applications":
-        logger.warning("unexpected object key", extra={"key_prefix": parts[0] if parts else ""})
-        return
-    application_id, document_id = parts[1], parts[2]
-    limit = deps().settings.max_document_bytes
-    verdict: dict[str, Any] = {}
-
-    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
-        doc = app.documents.get(document_id)
-        if doc is None or doc.get("status") not in ("awaiting_upload", "accepted", "rejected"):
-            raise _Skip()
-        actual = sniff(head)
-        if size > limit:
-            status, reason = "rejected", f"文件大小超过 {limit // (1024 * 1024)} MB"
-        elif size == 0:
-            status, reason = "rejected", "文件为空"
-        elif actual is None:
-            status, reason = "rejected", describe_unknown(head)
-        elif actual != doc["content_type"]:
-            status, reason = "rejected", f"文件实际类型（{actual}）与声明的类型（{doc['content_type']}）不一致"
-        else:
-            status, reason = "accepted", None
-        verdict.update(status=status, reason=reason, type=doc["type"])
-        checked = {**doc, "status": status, "reason": reason, "size": size, "checked_at": now_iso()}
-        name = hh.config().document_types.get(doc["type"], doc["type"])
-        return replace(app, documents={**app.documents, document_id: checked}), [
-            Event(f"document_{status}", "system", "system", note=name if reason is None else f"{name}：{reason}",
-                  changes={"document_id": document_id, "type": doc["type"]})]
-
-    try:
-        app = _mutate(application_id, None, change)
-    except (_Skip, errors.ApplicationNotFound):
-        logger.info("object without a document", extra={"document_id": document_id})
-        return
-    if verdict["status"] == "rejected":
-        deps().storage.delete(key)  # never keep what is not a document (e.g. a renamed executable)
-        _notify(app, "document_rejected", {"document_name": hh.config().document_types.get(verdict["type"], ""),
-                                           "reason": verdict["reason"]})
+    return mutate(application_id, actor, change)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -606,7 +509,7 @@ def staff_list(status: str, cursor: str | None, limit: int) -> Page[Application]
 Change = Callable[[Application, Access], tuple[Application, list[Event]]]
 
 
-def _mutate(application_id: str, actor: Actor | None, change: Change, *, act: bool = False,
+def mutate(application_id: str, actor: Actor | None, change: Change, *, act: bool = False,
             staff_only: bool = False, new_consents: bool = False, consent_of: str | None = None) -> Application:
     """Read, authorize, apply ``change`` and write with the item's revision as the condition; a
     concurrent write by the system (a document checked) is retried, never lost."""
@@ -641,7 +544,7 @@ class _RevisionMoved(Exception):
 
 
 # --- notifications -------------------------------------------------------------------------------------
-def _notify(app: Application, template: str, params: dict[str, str]) -> None:
+def notify_citizen(app: Application, template: str, params: dict[str, str]) -> None:
     from chalicelib.notify import Notice, notify
 
     notify(Notice(template=template, params={"application_id": app.application_id, **params},
@@ -658,5 +561,5 @@ def create_group_member(actor: Actor, employer: dict[str, Any], group_id: str, m
     app = _new("group", member["person_key"], owner, None, [member], contact_mobile, _declared("individual", declared))
     app = replace(app, group_id=group_id, employer=employer)
     created = _create(app, Access("employer"), actor, "created", note=f"单位 {employer.get('name', '')} 团租申请")
-    _notify(created, "group_member_added", {"employer_name": str(employer.get("name", ""))})
+    notify_citizen(created, "group_member_added", {"employer_name": str(employer.get("name", ""))})
     return created

@@ -1,6 +1,122 @@
-"""Documents (申请材料): the S3-event worker's entry point. The document services themselves live
-with the application they belong to (chalicelib/domain/applications.py: add_document,
-document_link, record_check), since a document is part of the application item."""
-from chalicelib.domain.applications import add_document, document_link, record_check
+"""Documents (申请材料): reserved on the application, uploaded by the phone straight to S3 with a
+presigned POST, checked by the S3-event worker (real size and magic bytes), read through short-lived
+links (staff reads audited). A document is part of its application item, so every change goes
+through the application's one write path (``applications.mutate``)."""
+from __future__ import annotations
 
-__all__ = ["add_document", "document_link", "record_check"]
+from dataclasses import replace
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.deps import deps
+from chalicelib.domain import households as hh
+from chalicelib.domain.applications import (
+    CONTENT_TYPES,
+    Access,
+    Application,
+    Event,
+    require_editable,
+    mutate,
+    notify_citizen,
+    Skip,
+    audit_read,
+    authorize,
+)
+from chalicelib.domain.common import new_id, now_iso
+from chalicelib.identity import Actor
+
+
+def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Application, dict[str, Any], dict[str, Any]]:
+    """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""
+    cfg = hh.config()
+    doc_type, content_type = body["type"], body["content_type"]
+    if doc_type not in cfg.document_types:
+        raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type")
+    if content_type not in CONTENT_TYPES:
+        raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type")
+    size = body.get("size")
+    if size is not None and size > deps().settings.max_document_bytes:
+        raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
+    document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
+    key = f"applications/{application_id}/{document_id}"
+    staff_form = doc_type in ("consent_form", "assisted_confirmation")
+
+    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        if staff_form and access.as_role != "staff":
+            raise errors.Forbidden("signed forms are uploaded by staff")
+        if not staff_form:
+            require_editable(app)
+        if len(app.documents) >= cfg.max_documents:
+            raise errors.TooManyDocuments(str(cfg.max_documents))
+        member_id = body.get("member_id")
+        if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
+            raise errors.InvalidInput("not a member of this application", field="member_id")
+        doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,
+               "status": "awaiting_upload", "reason": None, "key": key, "size": None,
+               "uploaded_by": actor.subject, "uploaded_as": access.as_role, "created_at": now_iso(),
+               "checked_at": None}
+        return replace(app, documents={**app.documents, document_id: doc}), []
+
+    app = mutate(application_id, actor, change, act=not staff_form)
+    upload = deps().storage.presigned_post(key, content_type)
+    return app, app.documents[document_id], upload
+
+
+def document_link(application_id: str, document_id: str, actor: Actor, reason: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A short-lived download link for the owner, a delegate, the employer or staff (audited)."""
+    app = deps().applications.get(application_id)
+    access = authorize(app, actor)
+    doc = app.documents.get(document_id)
+    if doc is None:
+        raise errors.DocumentNotFound(document_id)
+    if access.as_role == "staff":
+        audit_read(actor, f"document#{document_id}", "read_document", reason)
+    if doc.get("status") != "accepted":
+        return doc, None
+    return doc, deps().storage.presigned_get(doc["key"], doc["content_type"])
+
+
+def record_check(key: str, size: int, head: bytes) -> None:
+    """The S3-event worker's verdict on an uploaded object: real size and magic bytes."""
+    from chalicelib.domain.filetypes import describe_unknown, sniff
+    from chalicelib.observability import logger
+
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "applications":
+        logger.warning("unexpected object key", extra={"key_prefix": parts[0] if parts else ""})
+        return
+    application_id, document_id = parts[1], parts[2]
+    limit = deps().settings.max_document_bytes
+    verdict: dict[str, Any] = {}
+
+    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
+        doc = app.documents.get(document_id)
+        if doc is None or doc.get("status") not in ("awaiting_upload", "accepted", "rejected"):
+            raise Skip()
+        actual = sniff(head)
+        if size > limit:
+            status, reason = "rejected", f"文件大小超过 {limit // (1024 * 1024)} MB"
+        elif size == 0:
+            status, reason = "rejected", "文件为空"
+        elif actual is None:
+            status, reason = "rejected", describe_unknown(head)
+        elif actual != doc["content_type"]:
+            status, reason = "rejected", f"文件实际类型（{actual}）与声明的类型（{doc['content_type']}）不一致"
+        else:
+            status, reason = "accepted", None
+        verdict.update(status=status, reason=reason, type=doc["type"])
+        checked = {**doc, "status": status, "reason": reason, "size": size, "checked_at": now_iso()}
+        name = hh.config().document_types.get(doc["type"], doc["type"])
+        return replace(app, documents={**app.documents, document_id: checked}), [
+            Event(f"document_{status}", "system", "system", note=name if reason is None else f"{name}：{reason}",
+                  changes={"document_id": document_id, "type": doc["type"]})]
+
+    try:
+        app = mutate(application_id, None, change)
+    except (Skip, errors.ApplicationNotFound):
+        logger.info("object without a document", extra={"document_id": document_id})
+        return
+    if verdict["status"] == "rejected":
+        deps().storage.delete(key)  # never keep what is not a document (e.g. a renamed executable)
+        notify_citizen(app, "document_rejected", {"document_name": hh.config().document_types.get(verdict["type"], ""),
+                                           "reason": verdict["reason"]})

@@ -10,6 +10,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.domain import applications as apps
+from chalicelib.domain import documents
 from chalicelib.domain import households as hh
 from chalicelib.domain.applications import STATUS_NAMES, Access, Application, Event
 from chalicelib.domain.idnumbers import mask_mobile
@@ -123,7 +124,7 @@ def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
            summary="上传材料：返回直传 S3 的预签名表单（JPEG/PNG/PDF，≤10MB）", roles=CASE_ACTORS,
            body="chalicelib.bodies:DocumentIn", status=201, response="DocumentUpload")
 def add_document(call: Call, application_id: str) -> dict[str, Any]:
-    app, doc, upload = apps.add_document(application_id, call.actor, call.body())
+    app, doc, upload = documents.add_document(application_id, call.actor, call.body())
     return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "upload": upload,
             "version": app.version}
 
@@ -132,7 +133,7 @@ def add_document(call: Call, application_id: str) -> dict[str, Any]:
            summary="材料详情与短时下载链接（工作人员查看记入审计）", roles=CASE_ACTORS, params=[REASON],
            response="DocumentLink")
 def get_document(call: Call, application_id: str, document_id: str) -> dict[str, Any]:
-    doc, link = apps.document_link(application_id, document_id, call.actor, call.params["reason"])
+    doc, link = documents.document_link(application_id, document_id, call.actor, call.params["reason"])
     return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "download": link}
 
 
