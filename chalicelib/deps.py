@@ -1,77 +1,117 @@
-"""Dependencies, built lazily on first use and swappable in tests (no AWS client at import)."""
+"""Dependencies, built lazily on first use and swappable in tests (no AWS client at import).
+
+Each repository is built (and its module imported) the first time a request needs it: a catalogue
+read never pays for the applications code, which keeps the Lambda's cold start small.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, settings
 
 if TYPE_CHECKING:
+    from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
+    from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.estates import EstateRepository
     from chalicelib.repositories.facilities import FacilityRepository
-    from chalicelib.repositories.policies import PolicyRepository
-    from chalicelib.repositories.units import UnitRepository
-    from chalicelib.repositories.applications import ApplicationRepository
-    from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.storage import DocumentStorage
+    from chalicelib.repositories.units import UnitRepository
 
 
-@dataclass
 class Deps:
-    settings: Settings
-    areas: AreaRepository
-    estates: EstateRepository
-    units: UnitRepository
-    facilities: FacilityRepository
-    policies: PolicyRepository
-    people: PeopleRepository
-    applications: ApplicationRepository
-    grants: GrantRepository
-    audit: AuditRepository
-    storage: DocumentStorage
-    groups: GroupRepository
-    rule_versions: RuleVersionRepository
+    """The repositories of one stack (tables bound to ``settings``), each built on first use."""
+
+    def __init__(self, config: Settings) -> None:
+        from chalicelib.repositories import tables
+
+        tables.bind(config)
+        self.settings = config
+
+    @cached_property
+    def areas(self) -> AreaRepository:
+        from chalicelib.repositories.areas import AreaRepository
+
+        return AreaRepository(self.settings)
+
+    @cached_property
+    def estates(self) -> EstateRepository:
+        from chalicelib.repositories.estates import EstateRepository
+
+        return EstateRepository(self.settings)
+
+    @cached_property
+    def units(self) -> UnitRepository:
+        from chalicelib.repositories.units import UnitRepository
+
+        return UnitRepository(self.settings)
+
+    @cached_property
+    def facilities(self) -> FacilityRepository:
+        from chalicelib.repositories.facilities import FacilityRepository
+
+        return FacilityRepository(self.settings)
+
+    @cached_property
+    def policies(self) -> PolicyRepository:
+        from chalicelib.repositories.policies import PolicyRepository
+
+        return PolicyRepository()
+
+    @cached_property
+    def people(self) -> PeopleRepository:
+        from chalicelib.repositories.people import PeopleRepository
+
+        return PeopleRepository(self.settings)
+
+    @cached_property
+    def applications(self) -> ApplicationRepository:
+        from chalicelib.repositories.applications import ApplicationRepository
+
+        return ApplicationRepository(self.settings)
+
+    @cached_property
+    def grants(self) -> GrantRepository:
+        from chalicelib.repositories.grants import GrantRepository
+
+        return GrantRepository()
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        from chalicelib.repositories.audit import AuditRepository
+
+        return AuditRepository()
+
+    @cached_property
+    def storage(self) -> DocumentStorage:
+        from chalicelib.repositories.storage import DocumentStorage
+
+        return DocumentStorage(self.settings)
+
+    @cached_property
+    def groups(self) -> GroupRepository:
+        from chalicelib.repositories.groups import GroupRepository
+
+        return GroupRepository(self.settings)
+
+    @cached_property
+    def rule_versions(self) -> RuleVersionRepository:
+        from chalicelib.repositories.rule_versions import RuleVersionRepository
+
+        return RuleVersionRepository()
 
 
 _current: Deps | None = None
 
 
 def build(config: Settings) -> Deps:
-    from chalicelib.repositories import tables
-    from chalicelib.repositories.areas import AreaRepository
-    from chalicelib.repositories.estates import EstateRepository
-    from chalicelib.repositories.facilities import FacilityRepository
-    from chalicelib.repositories.policies import PolicyRepository
-    from chalicelib.repositories.units import UnitRepository
-    from chalicelib.repositories.applications import ApplicationRepository
-    from chalicelib.repositories.audit import AuditRepository
-    from chalicelib.repositories.grants import GrantRepository
-    from chalicelib.repositories.groups import GroupRepository
-    from chalicelib.repositories.people import PeopleRepository
-    from chalicelib.repositories.rule_versions import RuleVersionRepository
-    from chalicelib.repositories.storage import DocumentStorage
-
-    tables.bind(config)
-    return Deps(
-        settings=config,
-        areas=AreaRepository(config),
-        estates=EstateRepository(config),
-        units=UnitRepository(config),
-        facilities=FacilityRepository(config),
-        policies=PolicyRepository(),
-        people=PeopleRepository(config),
-        applications=ApplicationRepository(config),
-        grants=GrantRepository(),
-        audit=AuditRepository(),
-        storage=DocumentStorage(config),
-        groups=GroupRepository(config),
-        rule_versions=RuleVersionRepository(),
-    )
+    return Deps(config)
 
 
 def deps() -> Deps:

@@ -220,7 +220,7 @@ def read_json_body(request: Request) -> dict[str, Any]:
         raise errors.BodyTooLarge(f"> {settings().max_body_bytes} bytes")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise errors.InvalidJson() from None
     if not isinstance(data, dict):
         raise errors.InvalidJson("expected an object")

@@ -182,3 +182,9 @@ def test_unavailable_dependency_is_503_without_its_internals(client: Any, monkey
     r = client.http.get("/v1/units/fuzeyuan.b1.100")
     err = _error(r, 503, "SERVICE_UNAVAILABLE")
     assert "detail" not in err and "10.0.0.1" not in r.body.decode()
+
+
+def test_absurdly_nested_json_is_400_not_500(client: Any) -> None:
+    payload = '{"kind": "individual", "answers": ' + "[" * 5000 + "]" * 5000 + "}"
+    r = client.http.post("/v1/self-assessment", headers={"Content-Type": "application/json"}, body=payload)
+    assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "INVALID_JSON"

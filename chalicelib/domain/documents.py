@@ -10,8 +10,8 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import households as hh
+from chalicelib.domain.application_status import CONTENT_TYPES
 from chalicelib.domain.applications import (
-    CONTENT_TYPES,
     Access,
     Application,
     Event,

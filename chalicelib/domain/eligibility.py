@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
 FACT_TYPES = ("integer", "boolean", "money", "area")
 OPS = {"==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+MAX_DEPTH = 12  # nested all/any in one rule: deep enough for any real clause, far from recursion limits
 
 
 class Result(str, enum.Enum):
@@ -144,13 +146,21 @@ def parse(data: dict[str, Any]) -> RuleBook:
     versions = []
     for i, v in enumerate(data.get("versions", [])):
         where = f"versions[{i}]"
-        rules = v["rules"]
+        if not isinstance(v, dict):
+            raise InvalidRules(f"{where} must be an object")
+        _check_header(v, where)
+        rules = v.get("rules")
         if isinstance(rules, str):
             if not rules.startswith("@") or rules[1:] not in rule_sets:
                 raise InvalidRules(f"{where}.rules: unknown rule set {rules!r}")
             built = rule_sets[rules[1:]]
-        else:
+        elif isinstance(rules, list) and rules:
             built = [_rule(r, f"{where}.rules[{j}]") for j, r in enumerate(rules)]
+        else:
+            raise InvalidRules(f"{where}.rules: a non-empty list of rules or \"@rule_set\"")
+        ids = [r.id for r in built]
+        if len(set(ids)) != len(ids):
+            raise InvalidRules(f"{where}.rules: two rules share an id")
         try:
             effective = datetime.fromisoformat(v["effective_from"])
         except (KeyError, ValueError):
@@ -175,39 +185,92 @@ def parse(data: dict[str, Any]) -> RuleBook:
     return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps)
 
 
-def _rule(spec: dict[str, Any], where: str) -> Rule:
+def _check_header(v: dict[str, Any], where: str) -> None:
+    """A version's name, policy and limits: the types the engine and the API rely on."""
+    name = v.get("version")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRules(f"{where}.version must be a non-empty string")
+    if not isinstance(v.get("policy", ""), str):
+        raise InvalidRules(f"{where}.policy must be a string")
+    params = v.get("params", {})
+    if not isinstance(params, dict):
+        raise InvalidRules(f"{where}.params must be an object of numbers")
+    for key, value in params.items():
+        if not _is_number(value):
+            raise InvalidRules(f"{where}.params.{key} must be a finite number")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _rule(spec: Any, where: str) -> Rule:
+    if not isinstance(spec, dict):
+        raise InvalidRules(f"{where} must be an object")
     try:
-        return Rule(spec["id"], spec["title"], spec["clause"], spec["when"], dict(spec["explain"]),
-                    tuple(spec.get("applies_to", ())))
+        rule = Rule(spec["id"], spec["title"], spec["clause"], spec["when"], spec["explain"],
+                    spec.get("applies_to", ()))
     except KeyError as missing:
         raise InvalidRules(f"{where}: missing {missing}") from None
+    for name in ("id", "title", "clause"):
+        if not isinstance(getattr(rule, name), str) or not getattr(rule, name).strip():
+            raise InvalidRules(f"{where}.{name} must be a non-empty string")
+    if not isinstance(rule.when, dict):
+        raise InvalidRules(f"{where}.when must be an object")
+    if not isinstance(rule.explain, dict) or not all(isinstance(t, str) for t in rule.explain.values()):
+        raise InvalidRules(f"{where}.explain must map passed, failed and unknown to texts")
+    kinds = rule.applies_to
+    if not isinstance(kinds, (list, tuple)) or not all(isinstance(k, str) for k in kinds):
+        raise InvalidRules(f"{where}.applies_to must be a list of application kinds")
+    return Rule(rule.id, rule.title, rule.clause, rule.when, dict(rule.explain), tuple(kinds))
 
 
 def _check_rule(rule: Rule, facts: dict[str, Fact], params: dict[str, float], where: str) -> None:
-    def walk(node: dict[str, Any]) -> None:
+    def walk(node: Any, depth: int) -> None:
+        if not isinstance(node, dict):
+            raise InvalidRules(f"{where}: a condition must be an object")
+        if depth > MAX_DEPTH:
+            raise InvalidRules(f"{where}: conditions nested deeper than {MAX_DEPTH}")
         if "all" in node or "any" in node:
+            if "all" in node and "any" in node:
+                raise InvalidRules(f"{where}: give all or any, not both")
             children = node.get("all", node.get("any"))
             if not isinstance(children, list) or not children:
                 raise InvalidRules(f"{where}: all/any needs a non-empty list")
             for child in children:
-                walk(child)
+                walk(child, depth + 1)
             return
-        if node.get("fact") not in facts:
+        fact = facts.get(node["fact"]) if isinstance(node.get("fact"), str) else None
+        if fact is None:
             raise InvalidRules(f"{where}: unknown fact {node.get('fact')!r}")
-        if node.get("op") not in OPS:
+        if not isinstance(node.get("op"), str) or node["op"] not in OPS:
             raise InvalidRules(f"{where}: unknown op {node.get('op')!r}")
         if ("param" in node) == ("value" in node):
             raise InvalidRules(f"{where}: give exactly one of param or value")
-        if "param" in node and node["param"] not in params:
+        if "param" in node and (not isinstance(node["param"], str) or node["param"] not in params):
             raise InvalidRules(f"{where}: unknown param {node['param']!r}")
+        # The comparison must make sense for the fact's type, or it would fail while a citizen waits.
+        if fact.type == "boolean":
+            if node["op"] != "==" or not isinstance(node.get("value"), bool):
+                raise InvalidRules(f"{where}: boolean fact {fact.id!r} is compared only with == true/false")
+        elif "value" in node and not _is_number(node["value"]):
+            raise InvalidRules(f"{where}: fact {fact.id!r} is compared with a number")
 
-    walk(rule.when)
+    walk(rule.when, 1)
     if set(rule.explain) != {r.value for r in Result}:
         raise InvalidRules(f"{where}: explain needs passed, failed and unknown")
     for text in rule.explain.values():
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name and name not in facts and name not in params:
+        try:
+            fields = list(string.Formatter().parse(text))
+        except ValueError as exc:
+            raise InvalidRules(f"{where}: explanation {text!r}: {exc}") from None
+        for _, name, spec, conversion in fields:
+            if name is None:
+                continue
+            if not name or (name not in facts and name not in params):
                 raise InvalidRules(f"{where}: explanation names unknown {name!r}")
+            if spec or conversion:  # values are shown as formatted text: no format spec or conversion
+                raise InvalidRules(f"{where}: explanation {{{name}}} takes no format spec or conversion")
 
 
 # --- evaluating --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -24,6 +24,9 @@ from chalicelib.domain.eligibility import InvalidRules, RuleBook, RuleVersion
 from chalicelib.identity import Actor
 
 CACHE_SECONDS = 60.0
+#: A new version's date must be at least this far ahead: several cache lifetimes, so that every
+#: process judges the same moment by the same version.
+MIN_NOTICE_SECONDS = 600
 MAX_DOCUMENT_CHARS = 100_000
 _cache: dict[str, tuple[float, RuleBook, frozenset[str]]] = {}
 
@@ -105,9 +108,10 @@ def publish(actor: Actor, body: dict[str, Any]) -> RuleVersion:
                                   field="effective_from") from None
     if effective.tzinfo is None:
         raise errors.InvalidInput("needs an offset (+08:00)", field="effective_from")
-    if effective <= now():
-        raise errors.InvalidInput("must be in the future: a version in force is never changed",
-                                  field="effective_from")
+    if effective <= now() + timedelta(seconds=MIN_NOTICE_SECONDS):
+        raise errors.InvalidInput(
+            f"at least {MIN_NOTICE_SECONDS // 60} minutes ahead: a version in force is never changed, and every "
+            "process must have seen a new one before it takes effect", field="effective_from")
     try:
         version = parse_version(city, body)
     except InvalidRules as exc:

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
-from chalicelib.domain import applications as apps
-from chalicelib.domain import documents
-from chalicelib.domain import households as hh
-from chalicelib.domain.applications import STATUS_NAMES, Access, Application, Event
-from chalicelib.domain.idnumbers import mask_mobile
+from chalicelib import lazy
+from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES
 from chalicelib.handlers.roles import CASE_ACTORS, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
+
+if TYPE_CHECKING:
+    from chalicelib.domain.applications import Access, Application, Event
+
+apps = lazy.module("chalicelib.domain.applications")
+documents = lazy.module("chalicelib.domain.documents")
+hh = lazy.module("chalicelib.domain.households")
+idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
 api = Api(bp, "applications")
@@ -37,11 +44,11 @@ def present(app: Application, access: Access | None = None) -> dict[str, Any]:
     return {
         "application_id": app.application_id,
         "kind": app.kind,
-        "kind_name": apps.KINDS.get(app.kind, app.kind),
+        "kind_name": KINDS.get(app.kind, app.kind),
         "status": app.status.value,
         "status_name": STATUS_NAMES[app.status],
         "members": [hh.present_member(m, full=full) for m in app.members],
-        "contact_mobile": mask_mobile(app.contact_mobile),
+        "contact_mobile": idn.mask_mobile(app.contact_mobile),
         "documents": docs,
         "required_documents": [{"type": t, "type_name": cfg.document_types[t], "accepted": t in accepted}
                                for t in required],
@@ -84,7 +91,7 @@ def my_applications(call: Call) -> dict[str, Any]:
 @api.route("/v1/applications", "POST", summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
            body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
 def create_application(call: Call) -> dict[str, Any]:
-    return present(apps.create(call.actor, call.body()), Access("applicant"))
+    return present(apps.create(call.actor, call.body()), apps.Access("applicant"))
 
 
 @api.route("/v1/applications/{application_id}", summary="申请详情", roles=CASE_ACTORS, params=[REASON],
@@ -164,8 +171,8 @@ def consent_text(call: Call) -> dict[str, Any]:
 @api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements")
 def document_requirements(call: Call) -> dict[str, Any]:
     cfg = hh.config()
-    return {"kinds": [{"kind": k, "kind_name": apps.KINDS.get(k, k),
+    return {"kinds": [{"kind": k, "kind_name": KINDS.get(k, k),
                        "documents": [{"type": t, "type_name": cfg.document_types[t]} for t in types]}
                       for k, types in cfg.required_documents.items()],
             "document_types": [{"type": t, "type_name": n} for t, n in cfg.document_types.items()],
-            "content_types": list(apps.CONTENT_TYPES), "max_bytes": 10 * 1024 * 1024}
+            "content_types": list(CONTENT_TYPES), "max_bytes": 10 * 1024 * 1024}

@@ -3,17 +3,23 @@ each employee's progress. Documents, submit and supplements of an employee's app
 the ordinary application routes, where the employer acts for its employees."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib.domain import groups
-from chalicelib.domain import households as hh
-from chalicelib.domain.applications import STATUS_NAMES, Access, Application, Status
-from chalicelib.domain.idnumbers import mask_id, mask_name
+from chalicelib import lazy
+from chalicelib.domain.application_status import STATUS_NAMES, Status
 from chalicelib.handlers.applications import present
 from chalicelib.handlers.roles import EMPLOYER
 from chalicelib.web import CURSOR, LIMIT, Api, Call, error_body
+
+if TYPE_CHECKING:
+    from chalicelib.domain.applications import Application
+
+apps = lazy.module("chalicelib.domain.applications")
+groups = lazy.module("chalicelib.domain.groups")
+hh = lazy.module("chalicelib.domain.households")
+idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
 api = Api(bp, "employer")
@@ -21,7 +27,7 @@ api = Api(bp, "employer")
 CONSENT_NAMES = {"pending": "待本人授权", "given": "已授权"}
 
 
-def present_group(g: groups.Group) -> dict[str, Any]:
+def present_group(g: Any) -> dict[str, Any]:
     return {"group_id": g.group_id, "name": g.name, "note": g.note, "employer_name": g.employer_name,
             "credit_code": g.credit_code, "created_at": g.created_at, "updated_at": g.updated_at,
             "version": g.version}
@@ -46,8 +52,8 @@ def progress(app: Application) -> dict[str, Any]:
     status = consent.get("status", "pending")
     return {
         "application_id": app.application_id,
-        "name": mask_name(main["name"]),
-        "id_number": mask_id(main["id_number"]),
+        "name": idn.mask_name(main["name"]),
+        "id_number": idn.mask_id(main["id_number"]),
         "status": app.status.value,
         "status_name": STATUS_NAMES[app.status],
         "consent": {"status": status, "status_name": CONSENT_NAMES.get(status, status),
@@ -89,7 +95,7 @@ def get_group(call: Call, group_id: str) -> dict[str, Any]:
            summary="添加一名职工（为其建立团租申请；职工本人在APP中授权）", roles=EMPLOYER,
            body="chalicelib.bodies:EmployeeIn", status=201, response="Application")
 def add_employee(call: Call, group_id: str) -> dict[str, Any]:
-    return present(groups.add_employee(group_id, call.actor, call.body()), Access("employer"))
+    return present(groups.add_employee(group_id, call.actor, call.body()), apps.Access("employer"))
 
 
 @api.route("/v1/employer/groups/{group_id}/employees/import", "POST",
@@ -108,8 +114,8 @@ def import_employees(call: Call, group_id: str) -> dict[str, Any]:
                          "detail": err.get("detail")})
     return {
         "rows": result.rows,
-        "created": [{"row": row, "application_id": app.application_id, "name": mask_name(app.main()["name"]),
-                     "id_number": mask_id(app.main()["id_number"])} for row, app in result.created],
+        "created": [{"row": row, "application_id": app.application_id, "name": idn.mask_name(app.main()["name"]),
+                     "id_number": idn.mask_id(app.main()["id_number"])} for row, app in result.created],
         "errors": failures,
         "ignored_columns": result.ignored_columns,
     }

@@ -5,12 +5,14 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.domain import applications as apps
-from chalicelib.domain import grants
-from chalicelib.domain import households as hh
+from chalicelib import lazy
 from chalicelib.handlers.applications import present_event, summary
 from chalicelib.handlers.roles import CITIZEN, EMPLOYER
 from chalicelib.web import Api, Call
+
+apps = lazy.module("chalicelib.domain.applications")
+grants = lazy.module("chalicelib.domain.grants")
+hh = lazy.module("chalicelib.domain.households")
 
 bp = Blueprint(__name__)
 api = Api(bp, "me")

@@ -1,15 +1,19 @@
 """Eligibility rules: the version in force (public) and publishing new versions (admins)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.config import settings
-from chalicelib.domain import rule_versions
-from chalicelib.domain.eligibility import RuleVersion
 from chalicelib.handlers.roles import ADMIN
 from chalicelib.web import Api, Call, read_json_body
+
+if TYPE_CHECKING:
+    from chalicelib.domain.eligibility import RuleVersion
+
+rule_versions = lazy.module("chalicelib.domain.rule_versions")
 
 bp = Blueprint(__name__)
 api = Api(bp, "eligibility-rules")

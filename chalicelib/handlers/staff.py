@@ -5,13 +5,15 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.domain import applications as apps
-from chalicelib.domain import audit
-from chalicelib.domain.applications import Access, Status
-from chalicelib.domain.idnumbers import mask_name
+from chalicelib import lazy
+from chalicelib.domain.application_status import Status
 from chalicelib.handlers.applications import present, summary
 from chalicelib.handlers.roles import CASE_STAFF, OVERSIGHT
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
+
+apps = lazy.module("chalicelib.domain.applications")
+audit = lazy.module("chalicelib.domain.audit")
+idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
 api = Api(bp, "staff")
@@ -23,28 +25,28 @@ STATUS = Param("status", "enum", "申请状态", choices=tuple(s.value for s in 
            params=[STATUS, CURSOR, LIMIT], response="ApplicationPage")
 def list_applications(call: Call) -> dict[str, Any]:
     page = apps.staff_list(call.params["status"], call.params["cursor"], call.params["limit"])
-    return {"items": [summary(a) | {"main_applicant": mask_name(a.main()["name"])} for a in page.items],
+    return {"items": [summary(a) | {"main_applicant": idn.mask_name(a.main()["name"])} for a in page.items],
             "next_cursor": page.next_cursor}
 
 
 @api.route("/v1/staff/applications", "POST", summary="代办：工作人员为群众创建申请（窗口或上门）",
            roles=CASE_STAFF, body="chalicelib.bodies:AssistedIn", status=201, response="Application")
 def assisted_intake(call: Call) -> dict[str, Any]:
-    return present(apps.create_assisted(call.actor, call.body()), Access("staff"))
+    return present(apps.create_assisted(call.actor, call.body()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/supplement", "POST",
            summary="要求补正：指定材料、说明与期限", roles=CASE_STAFF, body="chalicelib.bodies:SupplementIn",
            response="Application")
 def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.request_supplement(application_id, call.actor, call.body()), Access("staff"))
+    return present(apps.request_supplement(application_id, call.actor, call.body()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/consents", "POST",
            summary="登记家庭成员的书面授权（已上传签字授权书）", roles=CASE_STAFF,
            body="chalicelib.bodies:PaperConsentIn", response="Application")
 def paper_consent(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.paper_consent(application_id, call.actor, call.body()), Access("staff"))
+    return present(apps.paper_consent(application_id, call.actor, call.body()), apps.Access("staff"))
 
 
 @api.route("/v1/audit/{target_kind}/{target_id}", summary="审计记录：谁在何时因何查看了个人信息",

@@ -12,7 +12,7 @@ class RuleVersionRepository:
     def list(self, city: str) -> list[dict[str, Any]]:
         return [{"version": r.version, "document": r.document, "effective_from": r.effective_from,
                  "published_at": r.published_at, "published_by": r.published_by}
-                for r in RuleVersionRecord.query(city, limit=200)]
+                for r in RuleVersionRecord.query(city)]  # a city publishes a few a year: all of them
 
     def create(self, city: str, version: str, document: str, effective_from: str, published_at: str,
                published_by: str) -> None:

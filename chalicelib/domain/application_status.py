@@ -1,0 +1,51 @@
+"""The application lifecycle: statuses, their zh-CN names and the one transition table (light to
+import: the staff routes declare their status filter from it)."""
+from __future__ import annotations
+
+import enum
+
+from chalicelib import errors
+
+
+class Status(str, enum.Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VERIFYING = "verifying"
+    UNDER_REVIEW = "under_review"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    IN_PUBLICITY = "in_publicity"
+    QUALIFIED = "qualified"
+    WITHDRAWN = "withdrawn"
+
+
+STATUS_NAMES = {
+    Status.DRAFT: "草稿", Status.SUBMITTED: "已提交", Status.VERIFYING: "联合审查中", Status.UNDER_REVIEW: "审核中",
+    Status.SUPPLEMENT_REQUESTED: "待补正", Status.APPROVED: "审核通过", Status.REJECTED: "未通过",
+    Status.IN_PUBLICITY: "公示中", Status.QUALIFIED: "已取得资格", Status.WITHDRAWN: "已撤回",
+}
+S = Status
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.SUBMITTED: frozenset({S.VERIFYING, S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
+    S.VERIFYING: frozenset({S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
+    S.UNDER_REVIEW: frozenset({S.SUPPLEMENT_REQUESTED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
+    S.SUPPLEMENT_REQUESTED: frozenset({S.SUBMITTED, S.REJECTED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.IN_PUBLICITY}),
+    S.IN_PUBLICITY: frozenset({S.QUALIFIED, S.UNDER_REVIEW}),
+    S.QUALIFIED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+#: While in one of these, a member's ID number may not be in any other application.
+ACTIVE = frozenset(set(Status) - {S.DRAFT, S.REJECTED, S.WITHDRAWN})
+#: The citizen (or whoever acts for them) may change documents and answers only here.
+EDITABLE = frozenset({S.DRAFT, S.SUPPLEMENT_REQUESTED})
+KINDS = {"individual": "家庭申请", "graduate": "人才/新就业申请", "group": "团租（单位申请）"}
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
+
+
+def check_transition(current: Status, target: Status) -> None:
+    if target not in TRANSITIONS[current]:
+        raise errors.IllegalTransition(f"{current.value} -> {target.value}", field="status")
