@@ -90,7 +90,8 @@ class Walk:
                 self.say("documents checked: " + ", ".join(f"{d['type']}={d['status']}" for d in app["documents"]))
                 return dict(app)
             time.sleep(0.5)
-        raise SystemExit("documents were not checked within 30 s: is the queue worker running?")
+        raise SystemExit("documents were not checked within 30 s (is the queue worker running?): "
+                         + ", ".join(f"{d['type']}={d['status']}" for d in app["documents"]))
 
     # --- the journey -----------------------------------------------------------------------------
     def run(self) -> None:

@@ -10,13 +10,11 @@ import pytest
 
 @pytest.fixture()
 def server(stack: Any, local_server: str) -> Iterator[str]:
+    """The local server with the queue workers polling in the background, as under `make run`."""
+    from devstack.__main__ import _run_workers
+
     stop = threading.Event()
-
-    def workers() -> None:
-        while not stop.wait(0.3):
-            stack.drain()
-
-    drainer = threading.Thread(target=workers, daemon=True)
+    drainer = threading.Thread(target=_run_workers, args=(stack, stop), daemon=True)
     drainer.start()
     yield local_server
     stop.set()
