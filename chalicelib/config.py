@@ -49,6 +49,9 @@ class Settings:
     sms_endpoint: str | None = None  # the city's SMS provider (China partition)
     sms_secret_arn: str | None = None  # its credentials in Secrets Manager
     local_outbox: str | None = None  # local stack: where recorded notices are appended (JSON lines)
+    verification_state_machine_arn: str | None = None  # the joint verification workflow (issue 4)
+    departments_base_url: str | None = None  # overrides every department endpoint (local simulator)
+    department_timeout_s: float = 3.0  # one department HTTP call
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]
@@ -103,6 +106,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sms_endpoint=env.get("SMS_ENDPOINT") or None,
         sms_secret_arn=env.get("SMS_SECRET_ARN") or None,
         local_outbox=env.get("LOCAL_OUTBOX") or None,
+        verification_state_machine_arn=env.get("VERIFICATION_STATE_MACHINE_ARN") or None,
+        departments_base_url=env.get("DEPARTMENTS_BASE_URL") or None,
+        department_timeout_s=float(get("DEPARTMENT_TIMEOUT_S", "3")),
     )
 
 
