@@ -10,12 +10,12 @@ from bench.common import DynamoRecorder, Result
 CITIZENS = 20
 
 
-def _ready_applications(stack: Any, client: Any) -> list[tuple[dict[str, str], str, int]]:
+def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS) -> list[tuple[dict[str, str], str, int]]:
     """Citizens with a household, an application, accepted documents and consent: ready to submit."""
     from tests.applying import Citizen, call, upload
 
     ready = []
-    for i in range(CITIZENS):
+    for i in range(citizens):
         person = Citizen(stack, f"测试{i:02d}号")
         h = person.headers()
         assert call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})[0] == 201

@@ -273,3 +273,39 @@ class EmployeeImportIn(Body):
     csv: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)] = Field(
         description="CSV 文本（UTF-8）：表头 姓名,身份证号,手机号,户籍,月收入（分） 或 "
                     "name,id_number,mobile,hukou,monthly_income；每次最多 500 行")
+
+
+# --- review --------------------------------------------------------------------------------------
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ApproveIn(Body):
+    version: Version
+    note: Note | None = None
+
+
+class BulkItem(Body):
+    application_id: Ref
+    version: Version
+    note: Note | None = None
+
+
+class BulkApproveIn(Body):
+    items: Annotated[list[BulkItem], Field(min_length=1, max_length=50)]
+
+
+class RejectIn(Body):
+    version: Version
+    reason_code: Slug
+    note: Note = Field(description="给申请人的说明")
+
+
+class OverrideIn(Body):
+    version: Version
+    recommendation: Literal["pass", "fail", "manual_review"]
+    reason: Note = Field(description="改变建议的书面理由（记入审计与办理进度）")
+
+
+class RerunIn(Body):
+    version: Version
+    reason: Note

@@ -226,3 +226,24 @@ RESPONSE_SCHEMAS.update({
         "state": {"type": "string", "enum": ["in_force", "scheduled", "superseded"]},
         "published_at": NS, "published_by": NS})),
 })
+
+
+# --- review --------------------------------------------------------------------------------------
+RESPONSE_SCHEMAS.update({
+    "ReviewItem": _obj({"application_id": S, "kind": S, "status": S, "status_name": S, "members": INT,
+                        "submitted_at": NS, "main_applicant": S, "street_id": NS, "recommendation": NS,
+                        "flags": INT, "priority_points": {"type": ["integer", "null"]}, "decided_at": NS,
+                        "version": INT}),
+    "ReviewQueue": _page("ReviewItem"),
+    "ReviewPage": {"allOf": [_ref("Application"), _obj({
+        "verification": _obj({"run_id": NS, "status": NS, "error": NS, "recommendation": NS,
+                              "recommendation_name": NS, "verdict": NS, "rules_version": NS, "policy": NS,
+                              "outcomes": {"type": "array", "items": OBJ}, "priority_points": {"type": ["integer", "null"]},
+                              "priority_groups": {"type": "array", "items": OBJ},
+                              "flags": {"type": "array", "items": OBJ},
+                              "departments": {"type": "array", "items": OBJ}, "override": OBJN,
+                              "started_at": NS, "decided_at": NS}),
+        "reject_reasons": {"type": "array", "items": _obj({"code": S, "name": S})}})]},
+    "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": S, "version": INT,
+                                     "status_code": INT, "error": OBJ})),
+})

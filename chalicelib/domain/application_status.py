@@ -30,7 +30,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
     S.SUBMITTED: frozenset({S.VERIFYING, S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
     S.VERIFYING: frozenset({S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.WITHDRAWN}),
-    S.UNDER_REVIEW: frozenset({S.SUPPLEMENT_REQUESTED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
+    S.UNDER_REVIEW: frozenset({S.VERIFYING, S.SUPPLEMENT_REQUESTED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
     S.SUPPLEMENT_REQUESTED: frozenset({S.SUBMITTED, S.REJECTED, S.WITHDRAWN}),
     S.APPROVED: frozenset({S.IN_PUBLICITY}),
     S.IN_PUBLICITY: frozenset({S.QUALIFIED, S.UNDER_REVIEW}),
@@ -49,3 +49,18 @@ CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 def check_transition(current: Status, target: Status) -> None:
     if target not in TRANSITIONS[current]:
         raise errors.IllegalTransition(f"{current.value} -> {target.value}", field="status")
+
+
+#: Why an application is rejected (stable codes for statistics; the note to the citizen says more).
+REJECT_REASONS = {
+    "residence": "户籍或居住、社保条件不符合",
+    "housing": "已有住房或住房面积超过标准",
+    "income": "家庭收入超过标准",
+    "vehicles": "车辆价值超过标准",
+    "business": "名下企业注册资本超过标准",
+    "graduate": "不符合人才/新就业条件",
+    "false_declaration": "申报信息与核查结果不符（虚假申报）",
+    "supplement_expired": "逾期未补正材料",
+    "other": "其他原因",
+}
+RECOMMENDATIONS = {"pass": "建议通过", "fail": "建议不通过", "manual_review": "需人工审核"}

@@ -38,6 +38,8 @@ class Application:
     employer: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     rules_version: str | None = None
+    street_id: str | None = None
+    verification: dict[str, Any] | None = None
     submitted_at: str | None = None
     submitted_from: int | None = None  # the version a submit started from: a repeat is the same submit
     created_at: str = ""
@@ -47,6 +49,11 @@ class Application:
 
     def main(self) -> dict[str, Any]:
         return next(m for m in self.members if m["relation"] == "self")
+
+    def recommendation(self) -> str | None:
+        """The verification's recommendation, or the one staff set in its place (with a reason)."""
+        v = self.verification or {}
+        return (v.get("override") or {}).get("recommendation") or v.get("recommendation")
 
 
 @dataclass(frozen=True)
@@ -238,8 +245,10 @@ def submit(application_id: str, actor: Actor, version: int) -> Application:
     at = now_iso()
     resubmit = app.status == S.SUPPLEMENT_REQUESTED
     supplement = {**app.supplement, "answered_at": at} if app.supplement else None
+    from chalicelib.domain.verification import launch, new_run
+
     updated = replace(app, status=S.SUBMITTED, submitted_at=app.submitted_at or at, submitted_from=version,
-                      rules_version=app.rules_version or rules_version_now(),
+                      rules_version=app.rules_version or rules_version_now(), verification=new_run(app),
                       supplement=supplement, updated_at=at, version=app.version + 1, rev=app.rev + 1)
     event = access.event(actor, "resubmitted" if resubmit else "submitted", from_status=app.status.value,
                          to_status=S.SUBMITTED.value)
@@ -251,7 +260,7 @@ def submit(application_id: str, actor: Actor, version: int) -> Application:
             return again  # a double tap raced us and won: the same submit
         raise errors.StaleVersion("changed while submitting", field="version") from None
     notify_citizen(updated, "application_submitted", {})
-    return updated
+    return launch(updated)  # the joint verification (联合审查) starts now
 
 
 def rules_version_now() -> str:
@@ -466,7 +475,8 @@ Change = Callable[[Application, Access], tuple[Application, list[Event]]]
 
 
 def mutate(application_id: str, actor: Actor | None, change: Change, *, act: bool = False,
-            staff_only: bool = False, new_consents: bool = False, consent_of: str | None = None) -> Application:
+            staff_only: bool = False, new_consents: bool = False, consent_of: str | None = None,
+            unlock: bool = False) -> Application:
     """Read, authorize, apply ``change`` and write with the item's revision as the condition; a
     concurrent write by the system (a document checked) is retried, never lost."""
     for _ in range(3):
@@ -488,7 +498,8 @@ def mutate(application_id: str, actor: Actor | None, change: Change, *, act: boo
             member = next(m for m in updated.members if m["member_id"] == consent_of)
             consents = [member]
         try:
-            deps().applications.save(updated, app.rev, events, consents=consents)
+            deps().applications.save(updated, app.rev, events, consents=consents,
+                                     unlock=[m["person_key"] for m in updated.members] if unlock else [])
         except _RevisionMoved:
             continue
         return updated

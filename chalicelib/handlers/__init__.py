@@ -8,6 +8,7 @@ from chalicelib.handlers import (
     me,
     meta,
     policies,
+    review,
     rule_versions,
     schedules,
     self_assessment,
@@ -18,5 +19,5 @@ from chalicelib.handlers import (
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    me.bp, applications.bp, staff.bp, employer.bp, workers.bp, schedules.bp,
+    me.bp, applications.bp, staff.bp, review.bp, employer.bp, workers.bp, schedules.bp,
 ]

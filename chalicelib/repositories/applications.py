@@ -105,6 +105,39 @@ class ApplicationRepository:
             scope=f"apps|group|{group_id}", limit=limit, cursor=cursor, forward=True)
         return Page([to_application(r) for r in records], next_cursor)
 
+    def review_queue(self, recommendation: str | None, street: str | None, kind: str | None,
+                     older_than_days: int | None, cursor: str | None, limit: int) -> Page[Application]:
+        """Applications under review, clean passes first, oldest first within each recommendation;
+        at most two requests a page (the second only to finish a page across recommendations)."""
+        parts = [recommendation] if recommendation else list(REVIEW_ORDER)
+        index, inner = _decode_review_cursor(cursor, len(parts))
+        flt = None
+        if street:
+            flt = ApplicationRecord.street_id == street
+        if kind:
+            flt = (ApplicationRecord.kind == kind) if flt is None else flt & (ApplicationRecord.kind == kind)
+        rng = None
+        if older_than_days:
+            from datetime import timedelta
+
+            from chalicelib.domain.common import now
+
+            rng = ApplicationRecord.review_sort < (now() - timedelta(days=older_than_days)).isoformat()
+        found: list[ApplicationRecord] = []
+        for _ in range(2):
+            if index >= len(parts) or len(found) >= limit:
+                break
+            part = parts[index]
+            records, inner = query_page(
+                ApplicationRecord.by_review, part, key_names=("application_id", "review_key", "review_sort"),
+                scope=f"review|{part}|{street}|{kind}|{older_than_days}", range_condition=rng,
+                filter_condition=flt, limit=limit - len(found), cursor=inner, max_requests=1)
+            found += records
+            if inner is None:
+                index += 1
+        next_cursor = _encode_review_cursor(index, inner) if index < len(parts) else None
+        return Page([to_application(r) for r in found], next_cursor)
+
     def in_status(self, status: str) -> list[Application]:
         """Every application in a status (the reminder job; a key query on the status index)."""
         return [to_application(r) for r in ApplicationRecord.by_status.query(status)]
@@ -136,13 +169,44 @@ class ApplicationRepository:
                  "requested_at": r.requested_at} for r in ConsentRecord.query(person_key, limit=100)]
 
 
+REVIEW_ORDER = ("pass", "manual_review", "fail")
+
+
+def _encode_review_cursor(index: int, inner: str | None) -> str:
+    import base64
+    import json
+
+    raw = json.dumps({"p": index, "c": inner or ""}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_review_cursor(cursor: str | None, parts: int) -> tuple[int, str | None]:
+    import base64
+    import binascii
+    import json
+
+    if not cursor:
+        return 0, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise errors.InvalidCursor(field="cursor") from None
+    if (not isinstance(data, dict) or not isinstance(data.get("p"), int) or not 0 <= data["p"] < parts
+            or not isinstance(data.get("c"), str) or len(data["c"]) > 2048):
+        raise errors.InvalidCursor(field="cursor")
+    return data["p"], data["c"] or None
+
+
 def record_of(a: Application) -> ApplicationRecord:
     return ApplicationRecord(
         a.application_id, kind=a.kind, status=a.status.value, owner_key=a.owner_key, owner=a.owner,
         household_id=a.household_id, household={"members": a.members}, contact_mobile=a.contact_mobile,
         documents=a.documents, consents=a.consents, supplement=a.supplement, assisted=a.assisted,
         group_id=a.group_id, employer=a.employer, data=a.data, rules_version=a.rules_version,
-        submitted_at=a.submitted_at, submitted_from=a.submitted_from, sort_key=f"{a.created_at}#{a.application_id}",
+        street_id=a.street_id, verification=a.verification, submitted_at=a.submitted_at,
+        review_key=a.recommendation() if a.status == Status.UNDER_REVIEW else None,
+        review_sort=f"{a.submitted_at}#{a.application_id}" if a.status == Status.UNDER_REVIEW else None,
+        submitted_from=a.submitted_from, sort_key=f"{a.created_at}#{a.application_id}",
         created_at=a.created_at, updated_at=a.updated_at, version=a.version, rev=a.rev,
     )
 
@@ -153,7 +217,7 @@ def to_application(r: ApplicationRecord) -> Application:
         r.application_id, r.kind, Status(r.status), r.owner_key, r.owner, r.household_id,
         household.get("members", []), r.contact_mobile, _plain(r.documents) or {}, _plain(r.consents) or {},
         _plain(r.supplement), _plain(r.assisted), r.group_id, _plain(r.employer), _plain(r.data) or {},
-        r.rules_version, r.submitted_at, int(r.submitted_from) if r.submitted_from is not None else None,
+        r.rules_version, r.street_id, _plain(r.verification), r.submitted_at, int(r.submitted_from) if r.submitted_from is not None else None,
         r.created_at, r.updated_at, int(r.version), int(r.rev or 0),
     )
 

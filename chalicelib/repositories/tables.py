@@ -257,6 +257,10 @@ class ApplicationRecord(_Table):
     employer = MapAttribute(null=True)  # {subject, credit_code, name}
     data = MapAttribute(default=dict)  # declared facts and free fields of the kind
     rules_version = UnicodeAttribute(null=True)
+    street_id = UnicodeAttribute(null=True)  # 街道 of residence: what a street office filters by
+    verification = MapAttribute(null=True)  # the joint verification run: departments, recommendation
+    review_key = UnicodeAttribute(null=True)  # while under review: the recommendation (sparse index)
+    review_sort = UnicodeAttribute(null=True)  # "{submitted_at}#{application_id}": oldest first
     submitted_at = UnicodeAttribute(null=True)
     submitted_from = NumberAttribute(null=True)  # the version a submit started from (double taps)
     sort_key = UnicodeAttribute()  # "{created_at}#{application_id}"
@@ -268,6 +272,7 @@ class ApplicationRecord(_Table):
     by_owner = _gsi("by_owner", "owner_key", "sort_key")()
     by_group = _gsi("by_group", "group_id", "sort_key")()
     by_status = _gsi("by_status", "status", "sort_key")()
+    by_review = _gsi("by_review", "review_key", "review_sort")()
 
 
 class EventRecord(_Table):

@@ -1,0 +1,38 @@
+"""Starting the joint verification workflow (Step Functions) for an application run."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.config import settings
+
+
+@cache
+def _client(region: str, endpoint: str | None) -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions", region_name=region, endpoint_url=endpoint)
+
+
+def start_verification(application_id: str, run_id: str) -> str | None:
+    """Start the run ``run_id`` (execution name ``{application_id}-{run_id}``, unique per run).
+    None when this stack has no workflow; ServiceUnavailable when Step Functions refuses."""
+    s = settings()
+    if not s.verification_state_machine_arn:
+        return None
+    try:
+        response = _client(s.region, s.endpoint_url).start_execution(
+            stateMachineArn=s.verification_state_machine_arn, name=f"{application_id}-{run_id}",
+            input=json.dumps({"application_id": application_id, "run_id": run_id}))
+    except Exception as exc:  # botocore's errors: the caller records "not started" for staff
+        raise errors.ServiceUnavailable(f"start_execution: {type(exc).__name__}") from None
+    return str(response["executionArn"])
+
+
+def describe(execution_arn: str) -> dict[str, Any]:
+    s = settings()
+    out = _client(s.region, s.endpoint_url).describe_execution(executionArn=execution_arn)
+    return {"status": out["status"], "start": out["startDate"].isoformat(),
+            "stop": out["stopDate"].isoformat() if out.get("stopDate") else None}
