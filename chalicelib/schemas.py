@@ -236,7 +236,7 @@ RESPONSE_SCHEMAS.update({
                         "version": INT}),
     "ReviewQueue": _page("ReviewItem"),
     "ReviewPage": {"allOf": [_ref("Application"), _obj({
-        "verification": _obj({"run_id": NS, "status": NS, "error": NS, "recommendation": NS,
+        "verification": _obj({"run_id": NS, "execution_name": NS, "status": NS, "error": NS, "recommendation": NS,
                               "recommendation_name": NS, "verdict": NS, "rules_version": NS, "policy": NS,
                               "outcomes": {"type": "array", "items": OBJ}, "priority_points": {"type": ["integer", "null"]},
                               "priority_groups": {"type": "array", "items": OBJ},

@@ -37,7 +37,9 @@ TOLERANCE = 0.10  # money and areas: a declared figure within 10 % of the depart
 # --- the workflow's steps ----------------------------------------------------------------------
 def new_run(app: Application) -> dict[str, Any]:
     """The verification record a submit (or a staff re-run) writes before the workflow starts."""
-    return {"run_id": new_id("run"), "status": "queued", "queued_at": now_iso(), "departments": {},
+    run_id = new_id("run")
+    return {"run_id": run_id, "execution_name": f"{app.application_id}-{run_id}",  # kept with the application
+            "status": "queued", "queued_at": now_iso(), "departments": {},
             "history": ((app.verification or {}).get("history") or [])[-4:] + (
                 [{k: (app.verification or {}).get(k) for k in ("run_id", "status", "recommendation", "error")}]
                 if app.verification else [])}

@@ -28,7 +28,7 @@ def present_review(app: Any) -> dict[str, Any]:
     out = present(app, apps.Access("staff"))
     v = app.verification or {}
     out["verification"] = {
-        "run_id": v.get("run_id"), "status": v.get("status"), "error": v.get("error"),
+        "run_id": v.get("run_id"), "execution_name": v.get("execution_name"), "status": v.get("status"), "error": v.get("error"),
         "recommendation": app.recommendation(), "recommendation_name": RECOMMENDATIONS.get(app.recommendation() or ""),
         "verdict": v.get("verdict"), "rules_version": v.get("rules_version"), "policy": v.get("policy"),
         "outcomes": v.get("outcomes", []), "priority_points": v.get("priority_points"),
