@@ -8,16 +8,19 @@ from chalicelib.handlers import (
     me,
     meta,
     policies,
+    publicity,
     review,
     rule_versions,
     schedules,
     self_assessment,
     staff,
     units,
+    verification,
     workers,
 )
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    me.bp, applications.bp, staff.bp, review.bp, employer.bp, workers.bp, schedules.bp,
+    me.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
+    workers.bp, schedules.bp,
 ]
