@@ -11,6 +11,7 @@ TABLES = (
     "areas", "estates", "units", "unit_history", "facilities", "policies", "idempotency",
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
     "rule_versions", "groups",
+    "publicity_batches", "objections", "waiting_list",
 )
 
 

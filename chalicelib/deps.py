@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.people import PeopleRepository
     from chalicelib.repositories.policies import PolicyRepository
+    from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.storage import DocumentStorage
     from chalicelib.repositories.units import UnitRepository
@@ -105,6 +106,12 @@ class Deps:
         from chalicelib.repositories.rule_versions import RuleVersionRepository
 
         return RuleVersionRepository()
+
+    @cached_property
+    def publicity(self) -> PublicityRepository:
+        from chalicelib.repositories.publicity import PublicityRepository
+
+        return PublicityRepository(self.settings)
 
 
 _current: Deps | None = None

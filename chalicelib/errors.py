@@ -219,3 +219,28 @@ class ValueRequired(InvalidInput):
 
 class InvalidAmount(InvalidInput):
     """Money that is not a non-negative whole number of fen."""
+
+
+# --- publicity (公示), objections and the waiting list (轮候) ---------------------------------------
+class PublicityNotFound(NotFound):
+    """No such publicity batch, or no such entry in it."""
+
+
+class ObjectionNotFound(NotFound):
+    pass
+
+
+class OutsidePublicityPeriod(Conflict):
+    """An objection filed before the period started or after it ended (or on an entry no longer listed)."""
+
+
+class PublicityNotEnded(Conflict):
+    """Closing a batch whose period has not ended yet."""
+
+
+class ObjectionAlreadyResolved(Conflict):
+    pass
+
+
+class NothingToPublish(Conflict):
+    """None of the applications given could be published (each one's reason is in the detail)."""

@@ -355,3 +355,12 @@ ERRORS.update({
     errors.ValueRequired: (400, "VALUE_REQUIRED", "此项必须填写"),
     errors.InvalidAmount: (400, "INVALID_AMOUNT", "金额应为以分为单位的非负整数"),
 })
+
+ERRORS.update({
+    errors.PublicityNotFound: (404, "PUBLICITY_NOT_FOUND", "未找到该公示批次或公示对象"),
+    errors.ObjectionNotFound: (404, "OBJECTION_NOT_FOUND", "未找到该异议"),
+    errors.OutsidePublicityPeriod: (409, "OUTSIDE_PUBLICITY_PERIOD", "不在公示期内，不能提出异议"),
+    errors.PublicityNotEnded: (409, "PUBLICITY_NOT_ENDED", "公示期尚未结束，不能结束公示"),
+    errors.ObjectionAlreadyResolved: (409, "OBJECTION_ALREADY_RESOLVED", "该异议已处理，请勿重复处理"),
+    errors.NothingToPublish: (409, "NOTHING_TO_PUBLISH", "所选申请均不能进入公示（只有审核通过的申请可以公示）"),
+})

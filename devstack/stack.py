@@ -40,6 +40,12 @@ class LocalStack:
     identity: aws.LocalIdentity | None = None
     local_outbox: str | None = None  # recorded notifications (JSON lines); None: a temporary file
     queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents" (+ "-dlq") -> URL
+    #: Run the verification state machine on submit (moto executes it; the department simulator
+    #: answers through the real adapter). Off for most tests: they drive the steps directly.
+    verification: bool = False
+    departments: Any = None  # the DepartmentSimulator, when verification is on
+    state_machine_arn: str | None = None
+    _lambda: Any = None
     _server: Any = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _temp_outbox: str | None = None
@@ -84,7 +90,39 @@ class LocalStack:
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
             document_queue_url=self.queues["documents"], local_outbox=self.outbox,
         )
+        if self.verification:
+            self.environment.update(self._start_verification())
         self._apply_environment()
+
+    def _start_verification(self) -> dict[str, str]:
+        from devstack import workflows
+        from devstack.departments import DepartmentSimulator
+
+        workflows.enable_execution(self.endpoint)
+        self.state_machine_arn = workflows.create_verification(self.endpoint, self.city)
+        if self.departments is None:
+            self.departments = DepartmentSimulator(city=self.city).start()
+        if self._lambda is None:
+            self._lambda = workflows.InProcessLambda()
+            self._lambda.install()
+        _, port = self._server.get_host_and_port()
+        return {"VERIFICATION_STATE_MACHINE_ARN": self.state_machine_arn,
+                "DEPARTMENTS_BASE_URL": self.departments.base_url,
+                "MOTO_PORT": str(port)}  # where moto's interpreter sends its (intercepted) Lambda calls
+
+    def wait_for_runs(self, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+        """Wait until no verification execution is running; returns every execution's summary."""
+        import time
+
+        sfn = aws.client("stepfunctions", self.endpoint)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            runs = []
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):
+                runs.extend(page["executions"])
+            if all(r["status"] != "RUNNING" for r in runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.05)
 
     @property
     def outbox(self) -> str | None:
@@ -182,6 +220,12 @@ class LocalStack:
         auth.verifier.cache_clear()
 
     def stop(self) -> None:
+        if self._lambda is not None:
+            self._lambda.uninstall()
+            self._lambda = None
+        if self.departments is not None:
+            self.departments.stop()
+            self.departments = None
         if self._server is not None:
             self._server.stop()
             self._server = None

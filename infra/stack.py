@@ -33,6 +33,7 @@ from aws_cdk import (
     aws_s3 as s3,
     aws_secretsmanager as secretsmanager,
     aws_sqs as sqs,
+    aws_stepfunctions as sfn,
 )
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -188,9 +189,16 @@ class CityStack(cdk.Stack):
             )
             for name in WORKERS
         }
+        self.steps_role = iam.Role(
+            self,
+            "VerificationStepsRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{SERVICE} {city.code}: the joint verification workflow's steps",
+        )
         self.chalice = self._chalice_app(identity_env)
         self._permissions()
         self._event_sources()
+        self._verification()
 
     # --- data -------------------------------------------------------------------------------
     def _table(self, spec: TableSpec) -> dynamodb.Table:
@@ -412,6 +420,7 @@ class CityStack(cdk.Stack):
             "DOCUMENT_RETENTION_DAYS": str(city.limits["document_retention_days"]),
             "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
             "NOTIFY_CHANNEL": city.notifications.channel,
+            "VERIFICATION_STATE_MACHINE_ARN": self.verification_arn,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": obs["log_level"],
@@ -458,6 +467,11 @@ class CityStack(cdk.Stack):
             raise RuntimeError(f"the app has no function {sorted(missing)} (chalicelib/handlers/workers.py)")
         for name, lid in self.worker_ids.items():  # the queue workers run with their own roles
             app.get_resource(lid).add_property_override("Role", self.worker_roles[name].role_arn)
+        from infra.workflows import functions as workflow_functions
+
+        self.step_ids = [_camel(name) for name in workflow_functions()]  # so do the workflow's steps
+        for lid in self.step_ids:
+            app.get_resource(lid).add_property_override("Role", self.steps_role.role_arn)
         for lid in app.logical_ids("AWS::Serverless::Function"):
             fn = app.get_resource(lid)
             # Chalice writes the packaging interpreter's version; the code is built for this one.
@@ -531,6 +545,13 @@ class CityStack(cdk.Stack):
         self.key.grant(self.role, *KEY_ACTIONS)
         self.role.add_to_principal_policy(self._send_notices())
 
+        # the verification workflow's steps: the tables, notices; the departments' credentials below
+        self.steps_role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
+        )
+        self.key.grant(self.steps_role, *KEY_ACTIONS)
+        self.steps_role.add_to_principal_policy(self._send_notices())
+
         # send_notifications
         notifications.grant_consume_messages(notify_role)
         if self.city.notifications.channel == "sns":
@@ -570,8 +591,9 @@ class CityStack(cdk.Stack):
         check_role.add_to_principal_policy(self._send_notices())
 
         workers = {self.worker_ids[name]: role for name, role in self.worker_roles.items()}
+        workers.update({lid: self.steps_role for lid in self.step_ids})
         roles: dict[str, iam.Role] = {lid: workers.get(lid, self.role) for lid in self.functions}
-        for role in (self.role, *self.worker_roles.values()):
+        for role in (self.role, *self.worker_roles.values(), self.steps_role):
             for lid, group in self.log_groups.items():
                 if roles[lid] is role:
                     group.grant_write(role)
@@ -588,6 +610,64 @@ class CityStack(cdk.Stack):
             if policy is not None:
                 fn.add_resource_dependency(policy.node.default_child)
         cdk.CfnOutput(self, "DocumentBucketName", value=self.bucket.bucket_name)
+
+    # --- joint verification ---------------------------------------------------------------------
+    @property
+    def verification_name(self) -> str:
+        return f"{stack_name(self.city)}-verification"
+
+    @property
+    def verification_arn(self) -> str:
+        """Built from the name (no reference): the functions' environment names the state machine and
+        the state machine names the functions, and CloudFormation allows no cycle."""
+        return self.format_arn(service="states", resource="stateMachine", resource_name=self.verification_name,
+                               arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+
+    def _verification(self) -> None:
+        """The state machine from infra/workflows/verification.asl.json (the file the local stack
+        runs), its tasks the app's functions; the app may start it, it may invoke only its steps."""
+        from infra.workflows import VERIFICATION, functions, substitutions
+
+        steps = {name: self.functions[_camel(name)] for name in functions()}
+        role = iam.Role(self, "VerificationRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+                        description=f"{SERVICE} {self.city.code}: the joint verification workflow")
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="InvokeSteps", actions=["lambda:InvokeFunction"],
+            resources=[fn.get_att("Arn").to_string() for fn in steps.values()]))
+        logs_group = logs.LogGroup(self, "VerificationLogs", log_group_name=f"/aws/vendedlogs/states/"
+                                   f"{self.verification_name}", removal_policy=cdk.RemovalPolicy.RETAIN)
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ExecutionLogs", resources=["*"],  # log delivery has no resource-level permissions
+            actions=["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="XRay", resources=["*"],
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                     "xray:GetSamplingTargets"]))
+        machine = sfn.CfnStateMachine(
+            self, "Verification", state_machine_name=self.verification_name, role_arn=role.role_arn,
+            definition_string=VERIFICATION.read_text(encoding="utf-8"),
+            definition_substitutions=substitutions(lambda name: steps[name].get_att("Arn").to_string()),
+            logging_configuration=sfn.CfnStateMachine.LoggingConfigurationProperty(
+                level="ERROR", include_execution_data=False,  # execution data holds ID numbers
+                destinations=[sfn.CfnStateMachine.LogDestinationProperty(
+                    cloud_watch_logs_log_group=sfn.CfnStateMachine.CloudWatchLogsLogGroupProperty(
+                        log_group_arn=logs_group.log_group_arn))]),
+            tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True))
+        machine.add_resource_dependency(role.node.find_child("DefaultPolicy").node.default_child)  # may invoke first
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="StartVerification", actions=["states:StartExecution", "states:DescribeExecution"],
+            resources=[self.verification_arn, self.format_arn(
+                service="states", resource="execution", resource_name=f"{self.verification_name}:*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)]))
+        # The departments' credentials (one secret per city, written by the operator).
+        self.steps_role.add_to_principal_policy(iam.PolicyStatement(
+            sid="DepartmentCredentials", actions=["secretsmanager:GetSecretValue"],
+            resources=[self.format_arn(service="secretsmanager", resource="secret",
+                                       resource_name=f"{self.city.code}/departments*",
+                                       arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)]))
+        cdk.CfnOutput(self, "VerificationStateMachine", value=machine.attr_arn)
 
     def _send_notices(self) -> iam.PolicyStatement:
         """Sending to the notifications queue (the data key is granted separately)."""

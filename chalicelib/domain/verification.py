@@ -8,7 +8,7 @@ engine as the self-assessment judges them (docs/decisions/0010-verification.md).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from chalicelib import errors
@@ -50,6 +50,8 @@ def start(application_id: str, run_id: str) -> dict[str, Any]:
     with the main applicant's consent)."""
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         _same_run(app, run_id)
+        if app.status not in (S.SUBMITTED, S.VERIFYING, S.UNDER_REVIEW):
+            raise Skip()  # withdrawn (or decided otherwise) since: nothing to verify
         if app.status != S.VERIFYING:
             check_transition(app.status, S.VERIFYING)
         verification = {**(app.verification or {}), "status": "running", "started_at": now_iso()}
@@ -141,6 +143,31 @@ def record_failure(application_id: str, run_id: str, error: dict[str, Any]) -> N
         mutate(application_id, None, change)
     except Skip:
         pass
+
+
+STALLED_AFTER = timedelta(minutes=15)  # the state machine's own limit is 10 minutes
+
+
+def sweep(limit: int = 200) -> dict[str, int]:
+    """Runs that never reported back (never started, or the whole run timed out: no Catch sees
+    that) are marked failed, so staff see them and re-run; the schedule calls this every 10 minutes."""
+    cutoff = (now() - STALLED_AFTER).isoformat()
+    marked = 0
+    for status in (S.SUBMITTED, S.VERIFYING):
+        cursor = None
+        while True:
+            page = deps().applications.by_status(status.value, cursor, 100)
+            for app in page.items:
+                v = app.verification or {}
+                since = v.get("started_at") or v.get("queued_at") or ""
+                if v.get("run_id") and v.get("status") in ("queued", "running") and since and since < cutoff:
+                    record_failure(app.application_id, v["run_id"], {"Error": "RunStalled",
+                                                                     "Cause": f"no decision since {since}"})
+                    marked += 1
+            cursor = page.next_cursor
+            if not cursor or marked >= limit:
+                break
+    return {"marked_failed": marked}
 
 
 def _same_run(app: Application, run_id: str) -> None:

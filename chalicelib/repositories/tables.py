@@ -17,7 +17,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -464,3 +464,93 @@ def table_specs() -> list[TableSpec]:
         ttl = model._ttl_attribute()
         specs.append(TableSpec(model.logical_name, h, r, tuple(indexes), ttl.attr_name if ttl else None))
     return specs
+
+
+# --- publicity (公示), objections and the waiting list (轮候): docs/decisions/0012 -------------------
+class PublicityRecord(_Table):
+    """A publicity batch and its entries in one item collection: ``item`` = "batch" for the batch
+    itself, "e#{entry_id}" for each application listed (masked data only). Reading a batch with its
+    entries is one Query; only the batch item carries ``status`` (the sparse ``by_status`` index)."""
+
+    logical_name = "publicity_batches"
+    batch_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)  # "batch" | "e#{entry_id}"
+    # the batch item
+    status = UnicodeAttribute(null=True)  # open | closed
+    list_sort = UnicodeAttribute(null=True)  # "{starts_at}#{batch_id}"
+    title = UnicodeAttribute(null=True)
+    starts_at = UnicodeAttribute(null=True)
+    ends_at = UnicodeAttribute(null=True)
+    days = NumberAttribute(null=True)
+    demo = NumberAttribute(null=True)  # 1: the period was shortened in demo mode
+    size = NumberAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    # an entry
+    entry_id = UnicodeAttribute(null=True)
+    application_id = UnicodeAttribute(null=True)
+    entry_status = UnicodeAttribute(null=True)  # in_publicity | removed | qualified | dropped
+    masked_name = UnicodeAttribute(null=True)
+    masked_id = UnicodeAttribute(null=True)
+    household_size = NumberAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    street_id = UnicodeAttribute(null=True)
+    street_name = UnicodeAttribute(null=True)
+    objections_open = NumberAttribute(null=True)
+    objections_upheld = NumberAttribute(null=True)
+    objections_total = NumberAttribute(null=True)
+    settled_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_status = _gsi("by_status", "status", "list_sort")()
+
+
+class ObjectionRecord(_Table):
+    """An objection (异议) to an entry of a publicity batch, and how staff resolved it."""
+
+    logical_name = "objections"
+    objection_id = UnicodeAttribute(hash_key=True)
+    batch_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    application_id = UnicodeAttribute()
+    filer = UnicodeAttribute()  # the filer's login subject (told the result)
+    filer_role = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    contact = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # open | upheld | dismissed
+    decision_reason = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    list_sort = UnicodeAttribute()  # "{created_at}#{objection_id}"
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_status = _gsi("by_status", "status", "list_sort")()
+    by_batch = _gsi("by_batch", "batch_id", "list_sort")()
+
+
+class WaitingRecord(_Table):
+    """The waiting list (轮候): one item per qualified application. ``queue`` is the kind (each city
+    has its own stack); ``sort_key`` orders the queue, so a position is a COUNT of the keys before
+    it on the KEYS_ONLY ``by_queue`` index."""
+
+    logical_name = "waiting_list"
+    application_id = UnicodeAttribute(hash_key=True)
+    queue = UnicodeAttribute()  # the kind: individual | graduate | group
+    sort_key = UnicodeAttribute()  # "{period end}#{9999 - points:04d}#{submitted_at}#{application_id}"
+    owner_key = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)
+    household_size = NumberAttribute()
+    priority_points = NumberAttribute(default=0)
+    batch_id = UnicodeAttribute()
+    period_end = UnicodeAttribute()
+    qualified_at = UnicodeAttribute()
+
+    by_queue = _gsi("by_queue", "queue", "sort_key", KeysOnlyProjection())()
+    by_owner = _gsi("by_owner", "owner_key", "sort_key")()
+
+
+MODELS = MODELS + (PublicityRecord, ObjectionRecord, WaitingRecord)

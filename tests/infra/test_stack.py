@@ -497,3 +497,25 @@ def test_wheels_are_cached(synthesized: dict[str, Synth], monkeypatch: pytest.Mo
     monkeypatch.setattr(packaging.subprocess, "run", no_pip)
     wheels = packaging.fetch_wheels()
     assert sorted(wheels.glob("*.whl"))
+
+
+def test_the_verification_state_machine_is_the_file_the_local_stack_runs(synthesized: dict[str, Synth]) -> None:
+    from infra.workflows import VERIFICATION, functions
+
+    for s in synthesized.values():
+        machines = s.resources("AWS::StepFunctions::StateMachine")
+        assert len(machines) == 1, machines
+        props = next(iter(machines.values()))["Properties"]
+        assert props["DefinitionString"] == VERIFICATION.read_text(encoding="utf-8")
+        subs = props["DefinitionSubstitutions"]
+        assert set(subs) == {f"fn_{name}" for name in functions()} and len(subs) == 11
+        for value in subs.values():  # every step is one of the app's functions, by reference
+            lid = value["Fn::GetAtt"][0]
+            assert s.template["Resources"][lid]["Type"] in FUNCTION_TYPES
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is False  # ID numbers stay out of logs
+        env = _function_env(s)
+        arn = env["VERIFICATION_STATE_MACHINE_ARN"]
+        assert "arn:aws" not in json.dumps(arn)  # built from the partition of the region
+        role = s.template["Resources"][props["RoleArn"]["Fn::GetAtt"][0]]
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"] \
+            == "states.amazonaws.com"

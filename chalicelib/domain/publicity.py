@@ -1,0 +1,557 @@
+"""Publicity (公示), objections (异议) and the waiting list (轮候). Decisions: docs/decisions/0012.
+
+Staff publish approved applications in a batch for the city's publicity period; the public list
+shows masked names and ID numbers only. Anyone logged in may object during the period; staff
+uphold (the application goes back to review and leaves the batch) or dismiss (with a reason).
+When the period has ended, every entry without an open or upheld objection qualifies (取得资格)
+and joins the waiting list; an entry with an open objection waits for its resolution.
+
+Every change of an application goes through ``applications.mutate``; each step is idempotent,
+so the scheduled close (``close_due``) repairs whatever an interrupted step left behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.deps import deps
+from chalicelib.domain import audit, common
+from chalicelib.domain.application_status import S, check_transition
+from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
+from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id
+from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
+from chalicelib.identity import Actor, Role
+
+MAX_BATCH = 200
+DEMO_ENV = "PUBLICITY_DEMO_MINUTES_ALLOWED"
+MAX_DEMO_MINUTES = 24 * 60
+DECISIONS = {"upheld": "异议成立", "dismissed": "异议不成立"}
+#: Entry states. Listed publicly: in_publicity only.
+LISTED, QUALIFYING, QUALIFIED, REMOVING, REMOVED, DROPPED = (
+    "in_publicity", "qualifying", "qualified", "removing", "removed", "dropped")
+ENTRY_STATUS_NAMES = {LISTED: "公示中", QUALIFYING: "公示期满，资格确认中", QUALIFIED: "已取得资格",
+                      REMOVING: "异议成立，退回审核", REMOVED: "异议成立，已退回审核", DROPPED: "未进入公示"}
+OBJECTION_STATUS_NAMES = {"open": "待处理", **DECISIONS}
+
+
+# --- the city's settings --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PublicityConfig:
+    days: int
+    min_days: int
+    max_days: int
+
+
+@cache
+def publicity_config(city: str) -> PublicityConfig:
+    from chalicelib.domain.households import CITIES_DIR
+
+    path = CITIES_DIR / city / "applications.json"
+    data = json.loads(path.read_text(encoding="utf-8")).get("publicity") or {}
+    cfg = PublicityConfig(int(data.get("days", 7)), int(data.get("min_days", 5)), int(data.get("max_days", 7)))
+    if not 1 <= cfg.min_days <= cfg.days <= cfg.max_days:
+        raise RuntimeError(f"{path}: publicity needs 1 <= min_days <= days <= max_days")
+    return cfg
+
+
+def config() -> PublicityConfig:
+    return publicity_config(deps().settings.city_code)
+
+
+def demo_mode() -> bool:
+    """The demo may shorten the period (``minutes`` / ``ends_at``) and close early; never in production."""
+    return os.environ.get(DEMO_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(CHINA_TZ).isoformat(timespec="milliseconds")
+
+
+def _now_iso() -> str:
+    return _iso(common.now())
+
+
+# --- what is stored ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    title: str | None
+    status: str  # open | closed
+    starts_at: str
+    ends_at: str
+    days: int | None
+    demo: bool
+    size: int
+    created_by: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None = None
+    version: int = 1
+
+    def ended(self) -> bool:
+        return datetime.fromisoformat(self.ends_at) <= common.now()
+
+    def in_period(self) -> bool:
+        return self.status == "open" and datetime.fromisoformat(self.starts_at) <= common.now() and not self.ended()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One application listed in a batch, with what the public may see (masked) and its objections."""
+
+    batch_id: str
+    entry_id: str
+    application_id: str
+    status: str
+    masked_name: str
+    masked_id: str
+    household_size: int
+    kind: str
+    street_id: str | None
+    street_name: str | None
+    objections_open: int = 0
+    objections_upheld: int = 0
+    objections_total: int = 0
+    settled_at: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Objection:
+    objection_id: str
+    batch_id: str
+    entry_id: str
+    application_id: str
+    filer: str
+    filer_role: str
+    reason: str
+    contact: str | None
+    status: str  # open | upheld | dismissed
+    decision_reason: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A household on the waiting list. Order (``sort_key``): the end of the publicity period it
+    qualified in (公示期满日: a later dismissed objection does not cost the household its place),
+    then priority points (more first), then submission time, then the application id."""
+
+    application_id: str
+    queue: str
+    sort_key: str
+    owner_key: str
+    owner: str | None
+    household_size: int
+    priority_points: int
+    batch_id: str
+    period_end: str
+    qualified_at: str
+
+
+def waiting_sort_key(period_end: str, points: int, submitted_at: str | None, application_id: str) -> str:
+    return f"{period_end}#{9999 - max(0, min(points, 9999)):04d}#{submitted_at or ''}#{application_id}"
+
+
+# --- staff: publishing a batch -----------------------------------------------------------------------
+def publish(actor: Actor, body: dict[str, Any]) -> tuple[Batch, list[dict[str, Any]]]:
+    """A batch of approved applications; each application succeeds or fails on its own (reported
+    per item, like the bulk approve). Nothing publishable: 409 NOTHING_TO_PUBLISH, no batch."""
+    from chalicelib.web import error_body
+
+    ids = list(dict.fromkeys(body["application_ids"]))
+    if len(ids) > MAX_BATCH:
+        raise errors.InvalidInput(f"at most {MAX_BATCH} at once", field="application_ids")
+    starts, ends, days, demo = _period(body)
+    at = _iso(starts)
+    batch = Batch(new_id("pub"), body.get("title"), "open", at, _iso(ends), days, demo, 0, actor.subject, at, at)
+    repo = deps().publicity
+    repo.create_batch(batch)
+    results: list[dict[str, Any]] = []
+    for application_id in ids:
+        try:
+            entry = _publish_one(batch, application_id, actor)
+            results.append({"application_id": application_id, "ok": True, "entry_id": entry.entry_id,
+                            "status": S.IN_PUBLICITY.value})
+        except errors.DomainError as exc:
+            status, err = error_body(exc, None)
+            results.append({"application_id": application_id, "ok": False, "status_code": status,
+                            "error": err["error"]})
+    published = sum(1 for r in results if r["ok"])
+    if not published:
+        repo.delete_batch(batch.batch_id)
+        raise errors.NothingToPublish("; ".join(f"{r['application_id']}: {r['error']['code']}" for r in results),
+                                      field="application_ids")
+    batch = repo.update_batch(replace(batch, size=published, updated_at=_now_iso(), version=batch.version + 1),
+                              batch.version)
+    audit.record(actor, f"publicity#{batch.batch_id}", "publish", f"公示 {published} 件，至 {batch.ends_at[:16]}")
+    return batch, results
+
+
+def _period(body: dict[str, Any]) -> tuple[datetime, datetime, int | None, bool]:
+    """From now to the end of the day ``days`` days later (so never shorter than ``days`` full
+    days); in demo mode a staff-given ``minutes`` or ``ends_at`` instead."""
+    cfg = config()
+    start = common.now()
+    minutes, ends_raw, days = body.get("minutes"), body.get("ends_at"), body.get("days")
+    if minutes is not None or ends_raw is not None:
+        name = "minutes" if minutes is not None else "ends_at"
+        if not demo_mode():
+            raise errors.InvalidInput("a shortened period only in demo mode", field=name)
+        if minutes is not None and ends_raw is not None:
+            raise errors.InvalidInput("minutes or ends_at, not both", field="ends_at")
+        if minutes is not None:
+            if not 1 <= int(minutes) <= MAX_DEMO_MINUTES:
+                raise errors.InvalidInput(f"1-{MAX_DEMO_MINUTES}", field="minutes")
+            return start, start + timedelta(minutes=int(minutes)), None, True
+        try:
+            end = datetime.fromisoformat(str(ends_raw))
+        except ValueError:
+            raise errors.InvalidInput("ISO 8601 date-time with offset", field="ends_at") from None
+        if end.tzinfo is None:
+            raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="ends_at")
+        if end <= start or end > start + timedelta(days=cfg.max_days + 1):
+            raise errors.InvalidInput(f"in the future, within {cfg.max_days} days", field="ends_at")
+        return start, end, None, True
+    d = cfg.days if days is None else int(days)
+    if not cfg.min_days <= d <= cfg.max_days:
+        raise errors.InvalidInput(f"{cfg.min_days}-{cfg.max_days} days", field="days")
+    last = (start + timedelta(days=d)).date()
+    return start, datetime(last.year, last.month, last.day, 23, 59, 59, 999000, tzinfo=CHINA_TZ), d, False
+
+
+def _publish_one(batch: Batch, application_id: str, actor: Actor) -> Entry:
+    app = deps().applications.get(application_id)
+    if app.status != S.APPROVED:
+        raise errors.IllegalTransition(f"status {app.status.value}: only approved applications are published",
+                                       field="status")
+    main = app.main()
+    at = _now_iso()
+    entry = Entry(batch.batch_id, new_id("pe"), app.application_id, LISTED, mask_name(main["name"]) or "",
+                  mask_id(main["id_number"]) or "", len(app.members), app.kind, app.street_id,
+                  _street_name(app.street_id), created_at=at, updated_at=at)
+    deps().publicity.put_entry(entry)  # listed first: a failed move below takes it off again
+
+    def change(current: Application, _: Access) -> tuple[Application, list[Event]]:
+        check_transition(current.status, S.IN_PUBLICITY)
+        publicity = {"batch_id": batch.batch_id, "entry_id": entry.entry_id, "starts_at": batch.starts_at,
+                     "ends_at": batch.ends_at}
+        return replace(current, status=S.IN_PUBLICITY, version=current.version + 1,
+                       data={**current.data, "publicity": publicity}), [
+            Event("publicity_started", actor.subject, "staff", current.status.value, S.IN_PUBLICITY.value,
+                  note=f"进入公示，公示期至{batch.ends_at[:10]}", changes={"batch_id": batch.batch_id,
+                                                                    "ends_at": batch.ends_at})]
+
+    try:
+        audit.record(actor, f"application#{application_id}", "publish", f"公示批次 {batch.batch_id}")
+        updated = mutate(application_id, actor, change, staff_only=True)
+    except errors.DomainError:
+        deps().publicity.delete_entry(batch.batch_id, entry.entry_id)
+        raise
+    notify_citizen(updated, "publicity_started", {"ends_at": batch.ends_at[:16].replace("T", " ")})
+    return entry
+
+
+def _street_name(street_id: str | None) -> str | None:
+    if not street_id:
+        return None
+    try:
+        return deps().areas.get_street(street_id).name
+    except errors.DomainError:
+        return None
+
+
+# --- reading -------------------------------------------------------------------------------------------
+def open_batches() -> list[Batch]:
+    """Batches whose period is running (one key query on the open batches)."""
+    return [b for b in deps().publicity.batches("open") if b.in_period()]
+
+
+def public_batch(batch_id: str) -> tuple[Batch, list[Entry]]:
+    """A batch as the public sees it: the entries still listed (masked data only)."""
+    batch, entries = deps().publicity.batch_with_entries(batch_id)
+    return batch, [e for e in entries if e.status == LISTED]
+
+
+def staff_batch(batch_id: str, actor: Actor, reason: str | None) -> tuple[Batch, list[Entry], dict[str, Application],
+                                                                           list[Objection]]:
+    """The full view: entries with the applications behind them and every objection (audited)."""
+    audit.record(actor, f"publicity#{batch_id}", "read_publicity", reason)
+    repo = deps().publicity
+    batch, entries = repo.batch_with_entries(batch_id)
+    return batch, entries, repo.applications([e.application_id for e in entries]), repo.objections_of_batch(batch_id)
+
+
+def objections(status: str, cursor: str | None, limit: int) -> Page[Objection]:
+    return deps().publicity.objections_by_status(status, cursor, limit)
+
+
+def my_waiting_list(actor: Actor) -> list[dict[str, Any]]:
+    """The caller's places: one Query for their entries, one COUNT query per entry for those ahead."""
+    from chalicelib.domain.households import me
+
+    person = me(actor)
+    repo = deps().publicity
+    out = []
+    for w in repo.waiting_of_owner(person.person_key or ""):
+        ahead = repo.count_ahead(w.queue, w.sort_key)
+        out.append({"waiting": w, "ahead": ahead, "position": ahead + 1})
+    return out
+
+
+# --- objections -------------------------------------------------------------------------------------
+def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
+    """An objection to a listed entry, during the period only (409 OUTSIDE_PUBLICITY_PERIOD)."""
+    repo = deps().publicity
+    batch = repo.get_batch(batch_id)
+    if not batch.in_period():
+        raise errors.OutsidePublicityPeriod(f"{batch.starts_at[:16]} - {batch.ends_at[:16]}", field="batch_id")
+    entry_id, application_id = body.get("entry_id"), body.get("application_id")
+    if bool(entry_id) == bool(application_id):
+        raise errors.InvalidInput("entry_id or application_id, one of them", field="entry_id")
+    if application_id:
+        try:
+            app = deps().applications.get(application_id)
+        except errors.ApplicationNotFound:
+            raise errors.PublicityNotFound(application_id, field="application_id") from None
+        pub = app.data.get("publicity") or {}
+        if pub.get("batch_id") != batch_id:
+            raise errors.PublicityNotFound(application_id, field="application_id")
+        entry_id = pub["entry_id"]
+    entry = repo.get_entry(batch_id, entry_id)
+    if entry.status != LISTED:
+        raise errors.OutsidePublicityPeriod("no longer listed", field="entry_id")
+    reason = body["reason"].strip()
+    if not 10 <= len(reason) <= 500:
+        raise errors.InvalidInput("10-500 characters", field="reason")
+    at = _now_iso()
+    role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
+    objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
+                          (body.get("contact") or "").strip() or None, "open", created_at=at, updated_at=at)
+    repo.file_objection(objection)
+
+    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
+        return app, [Event("objection_filed", f"objection:{objection.objection_id}", "system",
+                           note="公示期间收到异议，正在核查", changes={"objection_id": objection.objection_id})]
+
+    mutate(entry.application_id, None, change)
+    return objection
+
+
+def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
+    """Staff decide: upheld sends the application back to review (it leaves the batch); dismissed
+    keeps it, and after the period's end qualifies it at once if nothing else is open."""
+    decision, reason = body["decision"], body["reason"].strip()
+    if decision not in DECISIONS:
+        raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision")
+    if len(reason) < 5:
+        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason")
+    repo = deps().publicity
+    current = repo.get_objection(objection_id)
+    expect_version(current.version, body["version"])
+    if current.status != "open":
+        raise errors.ObjectionAlreadyResolved(current.status, field="objection_id")
+    at = _now_iso()
+    note = f"{DECISIONS[decision]}：{reason}"
+    audit.record(actor, f"objection#{objection_id}", f"objection_{decision}", note)
+    audit.record(actor, f"application#{current.application_id}", f"objection_{decision}", note)
+    resolved = replace(current, status=decision, decision_reason=reason, resolved_by=actor.subject, resolved_at=at,
+                       updated_at=at, version=current.version + 1)
+    repo.resolve_objection(resolved, current.version)
+    if decision == "upheld":
+        app = _send_back(resolved, actor)
+    else:
+        def change(a: Application, _: Access) -> tuple[Application, list[Event]]:
+            return a, [Event("objection_dismissed", actor.subject, "staff", note=note,
+                             changes={"objection_id": objection_id})]
+
+        app = mutate(current.application_id, actor, change, staff_only=True)
+    notify_citizen(app, f"publicity_objection_{decision}", {"reason": reason})
+    _notify_filer(resolved)
+    batch = repo.get_batch(current.batch_id)
+    if batch.status == "open" and batch.ended():
+        settle(batch, actor)  # after the end: a dismissal qualifies at once, and the batch may close
+    return resolved
+
+
+def _send_back(objection: Objection, actor: Actor | None) -> Application:
+    """Back to review, off the list, with the recommendation set to manual review (no one-click
+    re-approval of a case an objection was upheld against). Idempotent: repairs a half-done step."""
+    reason = objection.decision_reason or ""
+
+    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
+        pub = app.data.get("publicity") or {}
+        by = actor.subject if actor else "system"
+        role = "staff" if actor else "system"
+        if app.status != S.IN_PUBLICITY or pub.get("entry_id") != objection.entry_id:
+            return app, [Event("objection_upheld", by, role, note=f"异议成立：{reason}",
+                               changes={"objection_id": objection.objection_id})]
+        check_transition(app.status, S.UNDER_REVIEW)
+        at = _now_iso()
+        verification = {**(app.verification or {}), "override": {
+            "recommendation": "manual_review", "from": app.recommendation(), "reason": f"公示异议成立：{reason}",
+            "by": by, "at": at}}
+        data = {**app.data, "publicity": {**pub, "removed_at": at, "objection_id": objection.objection_id}}
+        return replace(app, status=S.UNDER_REVIEW, verification=verification, data=data, version=app.version + 1), [
+            Event("objection_upheld", by, role, S.IN_PUBLICITY.value, S.UNDER_REVIEW.value,
+                  note=f"公示异议成立，退回审核：{reason}", changes={"objection_id": objection.objection_id,
+                                                          "batch_id": objection.batch_id})]
+
+    app = mutate(objection.application_id, None, change)
+    entry = deps().publicity.get_entry(objection.batch_id, objection.entry_id)
+    if entry.status in (LISTED, REMOVING):
+        deps().publicity.move_entry(entry, REMOVED, _now_iso())
+    return app
+
+
+def _notify_filer(objection: Objection) -> None:
+    from chalicelib.domain.idnumbers import parse_mobile
+    from chalicelib.notify import Notice, notify
+
+    person = deps().people.get(objection.filer)
+    mobile = person.mobile if person else None
+    if mobile is None and objection.contact:
+        try:
+            mobile = parse_mobile(objection.contact, "contact")
+        except errors.DomainError:
+            mobile = None
+    notify(Notice(template="objection_result", recipient=objection.filer, mobile=mobile, application_id=None,
+                  params={"objection_id": objection.objection_id, "decision_name": DECISIONS[objection.status],
+                          "reason": objection.decision_reason or ""}))
+
+
+# --- closing ------------------------------------------------------------------------------------------
+def close(batch_id: str, actor: Actor, version: int) -> tuple[Batch, dict[str, int]]:
+    """Staff close a batch whose period has ended (before the end only in demo mode, which ends
+    the period now). Entries with an open objection stay in publicity until it is resolved."""
+    repo = deps().publicity
+    batch = repo.get_batch(batch_id)
+    expect_version(batch.version, version)
+    if batch.status != "open":
+        raise errors.IllegalTransition("the batch is closed", field="status")
+    if not batch.ended():
+        if not demo_mode():
+            raise errors.PublicityNotEnded(f"公示期至 {batch.ends_at[:16]}", field="batch_id")
+        at = _now_iso()
+        batch = repo.update_batch(replace(batch, ends_at=at, demo=True, updated_at=at, version=batch.version + 1),
+                                  batch.version)
+    audit.record(actor, f"publicity#{batch_id}", "close_publicity", "公示期满，结束公示")
+    return settle(batch, actor)
+
+
+def close_due() -> dict[str, int]:
+    """The scheduled job: settle every open batch whose period has ended."""
+    done = {"batches": 0, "qualified": 0, "waiting": 0}
+    for batch in deps().publicity.batches("open"):
+        if not batch.ended():
+            continue
+        batch, counts = settle(batch, None)
+        done["batches"] += 1
+        done["qualified"] += counts.get(QUALIFIED, 0)
+        done["waiting"] += counts.get(LISTED, 0)
+    return done
+
+
+def settle(batch: Batch, actor: Actor | None) -> tuple[Batch, dict[str, int]]:
+    """Bring every entry of an ended batch to its outcome; close the batch when none is left
+    waiting for an objection. Safe to repeat: every step checks before it acts."""
+    repo = deps().publicity
+    batch, entries = repo.batch_with_entries(batch.batch_id)
+    counts: dict[str, int] = {}
+    for entry in entries:
+        state = _settle_entry(batch, entry, actor)
+        counts[state] = counts.get(state, 0) + 1
+    if batch.status == "open" and not counts.get(LISTED):
+        at = _now_iso()
+        try:
+            batch = repo.update_batch(replace(batch, status="closed", closed_at=at, updated_at=at,
+                                              version=batch.version + 1), batch.version)
+        except errors.StaleVersion:
+            batch = repo.get_batch(batch.batch_id)  # closed by a concurrent run
+    return batch, counts
+
+
+def _settle_entry(batch: Batch, entry: Entry, actor: Actor | None) -> str:
+    repo = deps().publicity
+    at = _now_iso()
+    if entry.status == LISTED:
+        if entry.objections_open:
+            return LISTED  # waits for staff to resolve the objection
+        if entry.objections_upheld:  # upheld, but the move off the list was interrupted
+            entry = replace(entry, status=REMOVING) if repo.move_entry(entry, REMOVING, at) else entry
+        elif repo.move_entry(entry, QUALIFYING, at, unobjected=True):
+            entry = replace(entry, status=QUALIFYING)
+        else:
+            return _settle_entry(batch, repo.get_entry(entry.batch_id, entry.entry_id), actor)
+    if entry.status == QUALIFYING:
+        return _qualify(batch, entry, actor)
+    if entry.status == REMOVING:
+        objection = next((o for o in repo.objections_of_batch(batch.batch_id)
+                          if o.entry_id == entry.entry_id and o.status == "upheld"), None)
+        if objection is not None:
+            _send_back(objection, None)
+        else:
+            repo.move_entry(entry, REMOVED, at)
+        return REMOVED
+    return entry.status
+
+
+def _qualify(batch: Batch, entry: Entry, actor: Actor | None) -> str:
+    """取得资格: the application becomes qualified and joins the waiting list (each step once)."""
+    repo = deps().publicity
+    app = deps().applications.get(entry.application_id)
+    pub = app.data.get("publicity") or {}
+    if pub.get("entry_id") != entry.entry_id:  # the application never moved into this batch
+        repo.move_entry(entry, DROPPED, _now_iso())
+        return DROPPED
+    if app.status == S.IN_PUBLICITY:
+        qualified_at = _now_iso()
+        points = int((app.verification or {}).get("priority_points") or 0)
+        key = waiting_sort_key(batch.ends_at, points, app.submitted_at, app.application_id)
+        qualification = {"qualified_at": qualified_at, "batch_id": batch.batch_id, "period_end": batch.ends_at,
+                         "queue": app.kind, "sort_key": key, "priority_points": points}
+
+        def change(current: Application, _: Access) -> tuple[Application, list[Event]]:
+            if current.status != S.IN_PUBLICITY:
+                raise _Done()
+            check_transition(current.status, S.QUALIFIED)
+            return replace(current, status=S.QUALIFIED, data={**current.data, "qualification": qualification}), [
+                Event("qualified", actor.subject if actor else "system", "staff" if actor else "system",
+                      S.IN_PUBLICITY.value, S.QUALIFIED.value, note="公示期满无异议，取得公租房轮候资格",
+                      changes={"batch_id": batch.batch_id, "queue": app.kind})]
+
+        try:
+            app = mutate(app.application_id, None, change)
+            notify_citizen(app, "qualified", {})
+        except _Done:
+            app = deps().applications.get(entry.application_id)
+    if app.status != S.QUALIFIED:
+        return entry.status
+    q = app.data.get("qualification") or {}
+    repo.join_waiting_list(Waiting(
+        app.application_id, q.get("queue", app.kind), q["sort_key"], app.owner_key, app.owner, len(app.members),
+        int(q.get("priority_points") or 0), batch.batch_id, q.get("period_end", batch.ends_at),
+        q.get("qualified_at", app.updated_at)))
+    repo.move_entry(entry, QUALIFIED, _now_iso())
+    return QUALIFIED
+
+
+class _Done(Exception):
+    """The application was qualified by a concurrent run."""
+
+
+# --- presenting (masked for the public) -------------------------------------------------------------
+def mask_contact(value: str | None) -> str | None:
+    if not value:
+        return value
+    return mask_mobile(value) if value.isdigit() and len(value) == 11 else value[:1] + "*" * (len(value) - 1)
