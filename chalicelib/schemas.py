@@ -242,8 +242,43 @@ RESPONSE_SCHEMAS.update({
                               "priority_groups": {"type": "array", "items": OBJ},
                               "flags": {"type": "array", "items": OBJ},
                               "departments": {"type": "array", "items": OBJ}, "override": OBJN,
-                              "started_at": NS, "decided_at": NS}),
+                              "started_at": NS, "decided_at": NS, "failed_at": NS,
+                              "history": {"type": "array", "items": OBJ}}),
         "reject_reasons": {"type": "array", "items": _obj({"code": S, "name": S})}})]},
     "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": S, "version": INT,
                                      "status_code": INT, "error": OBJ})),
+})
+
+
+# --- publicity (公示), objections (异议), waiting list (轮候) --------------------------------------------
+_BATCH = {"batch_id": S, "title": NS, "status": S, "status_name": S, "starts_at": S, "ends_at": S,
+          "days": {"type": ["integer", "null"]}, "size": INT, "in_period": B}
+_PUBLIC_ENTRY = {"entry_id": S, "main_applicant": {**S, "description": "已遮盖，如 张*明"},
+                 "id_number": {**S, "description": "已遮盖，如 4407**********1234"}, "household_size": INT,
+                 "kind": S, "kind_name": S, "street_id": NS, "street_name": NS}
+_OBJECTION = {"objection_id": S, "batch_id": S, "entry_id": S, "application_id": S, "reason": S, "filer_role": S,
+              "contact": NS, "status": {"type": "string", "enum": ["open", "upheld", "dismissed"]}, "status_name": S,
+              "decision_reason": NS, "resolved_at": NS, "created_at": S, "version": INT}
+RESPONSE_SCHEMAS.update({
+    "PublicityBatchSummary": _obj(_BATCH),
+    "PublicityList": _list(_ref("PublicityBatchSummary")),
+    "PublicEntry": _obj(_PUBLIC_ENTRY),
+    "PublicityBatch": _obj({**_BATCH, "items": {"type": "array", "items": _ref("PublicEntry")}}),
+    "ObjectionFiled": _obj({"objection_id": S, "batch_id": S, "entry_id": S, "status": S, "status_name": S,
+                            "created_at": S}),
+    "Objection": _obj(_OBJECTION),
+    "ObjectionPage": _page("Objection"),
+    "PublishResult": _obj({"batch": _obj({**_BATCH, "version": INT}), "items": {"type": "array", "items": _obj({
+        "application_id": S, "ok": B, "entry_id": S, "status": S, "status_code": INT, "error": OBJ})}}),
+    "StaffPublicity": _obj({**_BATCH, "version": INT, "demo": B, "closed_at": NS, "items": {"type": "array", "items": _obj({
+        **_PUBLIC_ENTRY, "application_id": S, "status": S, "status_name": S, "objections_open": INT,
+        "objections_upheld": INT, "objections_total": INT, "settled_at": NS, "application": _obj({
+            "status": S, "status_name": S, "main_applicant": S, "id_number": S, "members": INT,
+            "priority_points": {"type": ["integer", "null"]}, "version": INT})})},
+        "objections": {"type": "array", "items": _ref("Objection")}}),
+    "PublicityClosed": _obj({"batch": _obj({**_BATCH, "version": INT}),
+                             "counts": {"type": "object", "additionalProperties": INT}}),
+    "WaitingList": _list(_obj({"application_id": S, "queue": S, "kind_name": S, "position": INT, "ahead": INT,
+                               "priority_points": INT, "household_size": INT, "batch_id": S, "period_end": S,
+                               "qualified_at": S})),
 })

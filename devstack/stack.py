@@ -90,16 +90,33 @@ class LocalStack:
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
             document_queue_url=self.queues["documents"], local_outbox=self.outbox,
         )
-        if self.verification:
-            self.environment.update(self._start_verification())
         self._apply_environment()
+        if self.verification:
+            self.enable_verification()
+
+    def enable_verification(self) -> None:
+        """Submitting starts the verification state machine (moto runs it; the simulator answers)."""
+        self.verification = True
+        self.environment.update(self._start_verification())
+        self._apply_environment()
+
+    def disable_verification(self) -> None:
+        """Back to no workflow: submits record a run that nothing executes (tests drive the steps)."""
+        from chalicelib import deps
+
+        self.verification = False
+        for key in ("VERIFICATION_STATE_MACHINE_ARN", "DEPARTMENTS_BASE_URL"):
+            self.environment.pop(key, None)
+            os.environ.pop(key, None)
+        deps.reset()
 
     def _start_verification(self) -> dict[str, str]:
         from devstack import workflows
         from devstack.departments import DepartmentSimulator
 
-        workflows.enable_execution(self.endpoint)
-        self.state_machine_arn = workflows.create_verification(self.endpoint, self.city)
+        if self.state_machine_arn is None:
+            workflows.enable_execution(self.endpoint)
+            self.state_machine_arn = workflows.create_verification(self.endpoint, self.city)
         if self.departments is None:
             self.departments = DepartmentSimulator(city=self.city).start()
         if self._lambda is None:

@@ -34,8 +34,9 @@ def answers(app: dict[str, Any], down: tuple[str, ...] = (), **facts: dict[str, 
     return out
 
 
-def submitted(client: Any, stack: Any, declared: dict[str, Any] | None = None) -> tuple[Citizen, dict[str, Any]]:
-    person = Citizen(stack, "审核测")
+def submitted(client: Any, stack: Any, declared: dict[str, Any] | None = None,
+              person: Citizen | None = None) -> tuple[Citizen, dict[str, Any]]:
+    person = person or Citizen(stack, "审核测")
     h = person.headers()
     assert call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})[0] == 201
     assert call(client, "PUT", "/v1/me/household", h, {"members": [person.member()]})[0] == 200

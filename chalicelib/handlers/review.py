@@ -36,6 +36,7 @@ def present_review(app: Any) -> dict[str, Any]:
         "departments": [{"department": d, "department_name": verification.DEPARTMENT_NAMES.get(d, d), **a}
                         for d, a in (v.get("departments") or {}).items()],
         "override": v.get("override"), "started_at": v.get("started_at"), "decided_at": v.get("decided_at"),
+        "failed_at": v.get("failed_at"), "history": v.get("history", []),  # earlier runs: id, outcome, error
     }
     out["reject_reasons"] = [{"code": c, "name": n} for c, n in REJECT_REASONS.items()]
     return out
