@@ -18,17 +18,14 @@ a loopback URL. Stdlib only; boto3 is imported only to read a secret.
 """
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import os
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.departments.contract import (
     DEPARTMENTS,
@@ -43,6 +40,9 @@ from chalicelib.departments.contract import (
     parse_answer,
     sign,
 )
+
+if TYPE_CHECKING:
+    import urllib.request
 
 __all__ = [
     "DEPARTMENTS", "FACTS", "DepartmentError", "DepartmentGarbage", "DepartmentRejected", "DepartmentTimeout",
@@ -152,19 +152,21 @@ def _timeout() -> float:
 
 
 # --- the call ----------------------------------------------------------------------------------------
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A signed POST is never replayed elsewhere: a redirect is an error (DepartmentRejected)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 _openers: dict[bool, urllib.request.OpenerDirector] = {}
 
 
 def _opener(loopback: bool) -> urllib.request.OpenerDirector:
+    """urllib (~25 ms of imports) is loaded on the first call, not when the app imports this."""
+    import urllib.request
+
     if loopback not in _openers:  # loopback never goes through an HTTP(S)_PROXY from the environment
-        handlers: list[Any] = [_NoRedirect()] + ([urllib.request.ProxyHandler({})] if loopback else [])
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            """A signed POST is never replayed elsewhere: a redirect is an error (DepartmentRejected)."""
+
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        handlers: list[Any] = [NoRedirect()] + ([urllib.request.ProxyHandler({})] if loopback else [])
         _openers[loopback] = urllib.request.build_opener(*handlers)
     return _openers[loopback]
 
@@ -192,6 +194,10 @@ def request_body(department: str, persons: list[dict[str, Any]], query_id: str, 
 
 
 def _post(department: str, url: str, body: bytes, headers: dict[str, str], timeout: float) -> bytes:
+    import http.client
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _opener(is_loopback(url)).open(request, timeout=timeout) as response:
