@@ -309,3 +309,29 @@ class OverrideIn(Body):
 class RerunIn(Body):
     version: Version
     reason: Note
+
+
+# --- publicity (公示) and objections (异议) -----------------------------------------------------------
+class PublishIn(Body):
+    application_ids: Annotated[list[Ref], Field(min_length=1, max_length=200, description="审核通过的申请")]
+    days: Annotated[int, Field(ge=1, le=30, description="公示天数（城市设定的范围内；默认城市设定）")] | None = None
+    title: Name | None = None
+    minutes: Annotated[int, Field(ge=1, le=1440, description="仅演示模式：公示分钟数")] | None = None
+    ends_at: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="仅演示模式：公示截止时间（ISO 8601，含时区）")
+
+
+class ObjectionIn(Body):
+    application_id: Ref | None = Field(None, description="申请编号（与 entry_id 二选一）")
+    entry_id: Ref | None = Field(None, description="公示名单中的编号")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)] = Field(
+        description="异议事实与理由（10-500 字）")
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        None, description="联系方式（选填）")
+
+
+class ResolveIn(Body):
+    version: Version
+    decision: Literal["upheld", "dismissed"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] = Field(
+        description="处理理由（记入审计与办理进度）")

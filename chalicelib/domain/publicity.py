@@ -133,6 +133,7 @@ class Objection:
     reason: str
     contact: str | None
     status: str  # open | upheld | dismissed
+    filer_mobile: str | None = None
     decision_reason: str | None = None
     resolved_by: str | None = None
     resolved_at: str | None = None
@@ -337,7 +338,8 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
     at = _now_iso()
     role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
     objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
-                          (body.get("contact") or "").strip() or None, "open", created_at=at, updated_at=at)
+                          (body.get("contact") or "").strip() or None, "open", _mobile_of(actor), created_at=at,
+                          updated_at=at)
     repo.file_objection(objection)
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
@@ -414,12 +416,27 @@ def _send_back(objection: Objection, actor: Actor | None) -> Application:
     return app
 
 
+def _mobile_of(actor: Actor) -> str | None:
+    """The mobile the identity provider verified for this login, if any."""
+    from chalicelib.domain.idnumbers import parse_mobile
+
+    claimed = actor.claims.get(deps().settings.identity.mobile_claim)
+    try:
+        return parse_mobile(str(claimed)) if claimed else None
+    except errors.DomainError:
+        return None
+
+
 def _notify_filer(objection: Objection) -> None:
+    """The filer learns the result: at the login's verified mobile, else the registered one, else
+    the contact they gave if it is a mobile number."""
     from chalicelib.domain.idnumbers import parse_mobile
     from chalicelib.notify import Notice, notify
 
-    person = deps().people.get(objection.filer)
-    mobile = person.mobile if person else None
+    mobile = objection.filer_mobile
+    if mobile is None:
+        person = deps().people.get(objection.filer)
+        mobile = person.mobile if person else None
     if mobile is None and objection.contact:
         try:
             mobile = parse_mobile(objection.contact, "contact")
@@ -446,7 +463,8 @@ def close(batch_id: str, actor: Actor, version: int) -> tuple[Batch, dict[str, i
         batch = repo.update_batch(replace(batch, ends_at=at, demo=True, updated_at=at, version=batch.version + 1),
                                   batch.version)
     audit.record(actor, f"publicity#{batch_id}", "close_publicity", "公示期满，结束公示")
-    return settle(batch, actor)
+    batch, counts, _ = settle(batch, actor)
+    return batch, counts
 
 
 def close_due() -> dict[str, int]:
@@ -455,22 +473,25 @@ def close_due() -> dict[str, int]:
     for batch in deps().publicity.batches("open"):
         if not batch.ended():
             continue
-        batch, counts = settle(batch, None)
+        batch, counts, newly = settle(batch, None)
         done["batches"] += 1
-        done["qualified"] += counts.get(QUALIFIED, 0)
+        done["qualified"] += newly
         done["waiting"] += counts.get(LISTED, 0)
     return done
 
 
-def settle(batch: Batch, actor: Actor | None) -> tuple[Batch, dict[str, int]]:
+def settle(batch: Batch, actor: Actor | None) -> tuple[Batch, dict[str, int], int]:
     """Bring every entry of an ended batch to its outcome; close the batch when none is left
-    waiting for an objection. Safe to repeat: every step checks before it acts."""
+    waiting for an objection. Safe to repeat: every step checks before it acts. Returns the
+    batch, the entries by outcome, and how many qualified in this run."""
     repo = deps().publicity
     batch, entries = repo.batch_with_entries(batch.batch_id)
     counts: dict[str, int] = {}
+    newly = 0
     for entry in entries:
         state = _settle_entry(batch, entry, actor)
         counts[state] = counts.get(state, 0) + 1
+        newly += state == QUALIFIED and entry.status != QUALIFIED
     if batch.status == "open" and not counts.get(LISTED):
         at = _now_iso()
         try:
@@ -478,7 +499,7 @@ def settle(batch: Batch, actor: Actor | None) -> tuple[Batch, dict[str, int]]:
                                               version=batch.version + 1), batch.version)
         except errors.StaleVersion:
             batch = repo.get_batch(batch.batch_id)  # closed by a concurrent run
-    return batch, counts
+    return batch, counts, newly
 
 
 def _settle_entry(batch: Batch, entry: Entry, actor: Actor | None) -> str:
@@ -491,8 +512,10 @@ def _settle_entry(batch: Batch, entry: Entry, actor: Actor | None) -> str:
             entry = replace(entry, status=REMOVING) if repo.move_entry(entry, REMOVING, at) else entry
         elif repo.move_entry(entry, QUALIFYING, at, unobjected=True):
             entry = replace(entry, status=QUALIFYING)
-        else:
-            return _settle_entry(batch, repo.get_entry(entry.batch_id, entry.entry_id), actor)
+        else:  # an objection came in (or a concurrent run moved it): decide on what is stored now
+            entry = repo.get_entry(entry.batch_id, entry.entry_id)
+            if entry.status == LISTED:
+                return LISTED
     if entry.status == QUALIFYING:
         return _qualify(batch, entry, actor)
     if entry.status == REMOVING:

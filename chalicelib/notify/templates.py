@@ -52,3 +52,12 @@ def render(template: str, params: dict[str, Any] | None = None, *, city_name: st
     values["city_name"] = city_name
     text = SIGNATURE.format(city_name=city_name) + TEMPLATES[template].format_map(values)
     return mask_ids(text)
+
+# Publicity (公示), objections and the waiting list (轮候): docs/decisions/0012.
+TEMPLATES.update({
+    "publicity_started": "您的公租房申请（编号{application_id}）已进入公示，公示期至{ends_at}。公示期满无异议的，将取得公租房轮候资格。",
+    "publicity_objection_upheld": "您的公租房申请（编号{application_id}）在公示期间收到的异议经核查成立，申请已退回重新审核：{reason}。详情请登录公租房APP查看。",
+    "publicity_objection_dismissed": "您的公租房申请（编号{application_id}）在公示期间收到的异议经核查不成立，公示继续有效。",
+    "objection_result": "您对公租房公示名单提出的异议（编号{objection_id}）已处理：{decision_name}。说明：{reason}",
+    "qualified": "您的公租房申请（编号{application_id}）公示期满，已取得公租房轮候资格。轮候位次请登录公租房APP查看。",
+})

@@ -212,7 +212,7 @@ def to_entry(r: PublicityRecord) -> Entry:
 def objection_record(o: Objection) -> ObjectionRecord:
     return ObjectionRecord(
         o.objection_id, batch_id=o.batch_id, entry_id=o.entry_id, application_id=o.application_id, filer=o.filer,
-        filer_role=o.filer_role, reason=o.reason, contact=o.contact, status=o.status,
+        filer_role=o.filer_role, reason=o.reason, contact=o.contact, filer_mobile=o.filer_mobile, status=o.status,
         decision_reason=o.decision_reason, resolved_by=o.resolved_by, resolved_at=o.resolved_at,
         list_sort=f"{o.created_at}#{o.objection_id}", created_at=o.created_at, updated_at=o.updated_at,
         version=o.version)
@@ -220,8 +220,8 @@ def objection_record(o: Objection) -> ObjectionRecord:
 
 def to_objection(r: ObjectionRecord) -> Objection:
     return Objection(r.objection_id, r.batch_id, r.entry_id, r.application_id, r.filer, r.filer_role, r.reason,
-                     r.contact, r.status, r.decision_reason, r.resolved_by, r.resolved_at, r.created_at,
-                     r.updated_at, int(r.version or 1))
+                     r.contact, r.status, r.filer_mobile, r.decision_reason, r.resolved_by, r.resolved_at,
+                     r.created_at, r.updated_at, int(r.version or 1))
 
 
 def waiting_record(w: Waiting) -> WaitingRecord:

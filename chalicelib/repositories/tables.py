@@ -519,6 +519,7 @@ class ObjectionRecord(_Table):
     filer_role = UnicodeAttribute()
     reason = UnicodeAttribute()
     contact = UnicodeAttribute(null=True)
+    filer_mobile = UnicodeAttribute(null=True)  # the verified mobile of the login: where the result goes
     status = UnicodeAttribute()  # open | upheld | dismissed
     decision_reason = UnicodeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
