@@ -28,7 +28,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -42,7 +42,7 @@ def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Res
 
 
 def run(phases: set[str], pairs: int) -> list[Result]:
-    from bench import applying, catalogue, cold, deep_paging, review, self_assessment
+    from bench import applying, catalogue, cold, deep_paging, review, self_assessment, verification
     from bench.common import lambda_environment
     from devstack.stack import LocalStack
 
@@ -81,6 +81,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("review_queue_ddb_requests")
             results += _guard("review_queue_ddb_requests", "requests", "<= 2",
                               lambda: review.review_queue_requests(stack, recorder))
+        if "verify" in phases:
+            phase("verify_submit_to_recommendation_p50_s, verify_burst_100_all_decided_s")
+            results += _guard("verify_submit_to_recommendation_p50_s", "s", "<= 2",
+                              lambda: verification.verification_results(stack))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")

@@ -10,15 +10,19 @@ from bench.common import DynamoRecorder, Result
 CITIZENS = 20
 
 
-def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS) -> list[tuple[dict[str, str], str, int]]:
+def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS,
+                        on_person: Any = None) -> list[tuple[dict[str, str], str, int]]:
     """Citizens with a household, an application, accepted documents and consent: ready to submit."""
     from tests.applying import Citizen, call, upload
 
     ready = []
     for i in range(citizens):
         person = Citizen(stack, f"测试{i:02d}号")
+        if on_person is not None:
+            on_person(person)
         h = person.headers()
-        assert call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})[0] == 201
+        status, me = call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})
+        assert status == 201, me
         assert call(client, "PUT", "/v1/me/household", h, {"members": [person.member()]})[0] == 200
         status, app = call(client, "POST", "/v1/applications", h, {"kind": "individual"})
         assert status == 201, app

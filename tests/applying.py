@@ -12,11 +12,16 @@ from chalicelib.domain.idnumbers import credit_check_char, id_check_digit
 _seq = itertools.count(1)
 
 
-def id_number(born: str = "19900101", region: str = "440703", male: bool = True) -> str:
-    """A valid 18-digit ID (fresh sequence number each call)."""
-    n = next(_seq) % 500
-    seq = f"{n:02d}{(2 * (n % 5) + (1 if male else 0)) % 10}"
-    first = f"{region}{born}{seq[-3:]}"
+JIANGMEN_REGIONS = ("440703", "440704", "440705", "440781", "440783", "440784", "440785")
+
+
+def id_number(born: str = "19900101", region: str | None = None, male: bool = True) -> str:
+    """A valid 18-digit ID, unique per process: 500 sequence numbers per district and birth date,
+    then the next Jiangmen district (the first 500 are all 440703)."""
+    n = next(_seq)
+    k = n % 500
+    seq = f"{k // 5:02d}{2 * (k % 5) + (1 if male else 0)}"
+    first = f"{region or JIANGMEN_REGIONS[(n // 500) % len(JIANGMEN_REGIONS)]}{born}{seq}"
     return first + id_check_digit(first)
 
 
