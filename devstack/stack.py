@@ -61,6 +61,10 @@ class LocalStack:
     def start(self) -> "LocalStack":
         from moto.server import ThreadedMotoServer
 
+        from devstack import moto_speed
+
+        moto_speed.install()  # transactions cost what they touch (see the module)
+
         # reset() purges the queues more often than SQS's once a minute (moto, in this process, reads it).
         self._saved_env.setdefault(_PURGE_SETTING, os.environ.get(_PURGE_SETTING))
         os.environ[_PURGE_SETTING] = "false"

@@ -50,16 +50,27 @@ def create_verification(endpoint: str, city: str) -> str:
 
 
 class InProcessLambda:
-    """Runs ``app.handler_map[name]`` for Lambda Invoke calls made on boto3's default session."""
+    """Runs ``app.handler_map[name]`` for Lambda Invoke calls made on boto3's default session.
+
+    The functions run on a fixed pool of threads, as Lambda reuses warm execution environments:
+    moto's interpreter starts a fresh thread per branch, and PynamoDB builds a botocore session
+    per thread (~0.3 s each under load), which would be measured as if it were the app's cost.
+    """
 
     EVENT = "before-call.lambda.Invoke"
+    CONCURRENCY = 16
 
     def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.invocations = 0
         self._session: Any = None
+        self._pool = ThreadPoolExecutor(max_workers=self.CONCURRENCY, thread_name_prefix="local-lambda")
 
     def install(self) -> None:
         import boto3
+
+        _reuse_interpreter_clients()
 
         self._session = boto3._get_default_session()  # what moto's interpreter creates clients from
         self._session.events.register(self.EVENT, self, unique_id="devstack-in-process-lambda")
@@ -68,6 +79,7 @@ class InProcessLambda:
         if self._session is not None:
             self._session.events.unregister(self.EVENT, unique_id="devstack-in-process-lambda")
             self._session = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __call__(self, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
         from app import app
@@ -81,7 +93,8 @@ class InProcessLambda:
         extra: dict[str, Any] = {}
         try:
             handler = app.handler_map[name]
-            payload = json.dumps(handler(event, FakeLambdaContext(name))).encode()
+            result = self._pool.submit(handler, event, FakeLambdaContext(name)).result()
+            payload = json.dumps(result).encode()
         except Exception as exc:  # what Lambda reports for an unhandled exception
             _log.debug("local function %s raised %s", name, type(exc).__name__)
             payload = json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)[:500]}).encode()
@@ -91,3 +104,27 @@ class InProcessLambda:
         return SimpleNamespace(status_code=200, headers={}), {
             "StatusCode": 200, "ExecutedVersion": "$LATEST",
             "Payload": StreamingBody(io.BytesIO(payload), len(payload)), **extra}
+
+
+def _reuse_interpreter_clients() -> None:
+    """moto's interpreter builds a new boto3 client for every task (~25 ms of CPU each, in the
+    process that also serves every AWS call): reuse one per region and service, as a Lambda
+    runtime reuses its SDK clients."""
+    from functools import cache
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if getattr(lambda_eval_utils.boto_client_for, "_reused", False):
+        return
+    original = boto_client.boto_client_for
+
+    @cache
+    def cached(region: str, service: str) -> Any:
+        return original(region=region, service=service)
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        return cached(region, service)
+
+    boto_client_for._reused = True  # type: ignore[attr-defined]
+    lambda_eval_utils.boto_client_for = boto_client_for
