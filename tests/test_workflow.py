@@ -199,3 +199,13 @@ def test_the_same_application_submitted_twice_runs_once(client: Any, workflow: A
     decided(client, workflow, tokens, app)
     runs = [r for r in workflow.wait_for_runs() if r["name"].startswith(app["application_id"])]
     assert len(runs) == 1, runs
+
+
+def test_an_identity_public_security_does_not_vouch_for_is_never_a_clean_pass(client: Any, workflow: Any,
+                                                                             tokens: Any) -> None:
+    person = applicant(workflow, public_security={"identity_valid": False, "hukou_city": "jiangmen",
+                                                  "residence_permit_city": None})
+    _, app = submitted(client, workflow, person=person)
+    v = decided(client, workflow, tokens, app)["verification"]
+    assert v["recommendation"] != "pass"
+    assert any(f["fact"] == "identity_valid" for f in v["flags"]), v["flags"]

@@ -251,7 +251,8 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tupl
     if "public_security" in people:
         main = people["public_security"].get(main_id) or {}
         ps = main.get("facts") or {}
-        put("hukou_local", bool(main.get("found")) and _is_city(ps.get("hukou_city"), city), "public_security")
+        put("hukou_local", bool(main.get("found")) and ps.get("identity_valid") is not False
+            and _is_city(ps.get("hukou_city"), city), "public_security")
         put("residence_permit", _is_city(ps.get("residence_permit_city"), city), "public_security")
     if "real_estate" in people:
         homes = [h for f in each("real_estate") for h in f.get("properties", []) if _is_city(h.get("city"), city)]
@@ -285,6 +286,12 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tupl
         if fact not in facts and value is not None:
             put(fact, value, "declared")
     flags = []
+    invalid = [m["member_id"] for m in app.members
+               if (people.get("public_security", {}).get(m["member_id"]) or {}).get("found")
+               and ((people["public_security"][m["member_id"]].get("facts") or {}).get("identity_valid") is False)]
+    if invalid:  # an ID number public security does not vouch for: never a clean pass
+        flags.append({"fact": "identity_valid", "declared": True, "found": False, "department": "public_security",
+                      "members": invalid, "note": "公安身份核验未通过，请核实身份证件"})
     for fact, dept in CHECKED.items():
         said = declared.get(fact)
         if said is None or sources.get(fact) != dept or _close(said, facts[fact]):
