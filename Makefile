@@ -10,7 +10,7 @@ PORT ?= 8000
 AWS_PORT ?= 5100
 ROLE ?= applicant
 
-.PHONY: run test bench synth token walkthrough lint clean
+.PHONY: run test bench synth token walkthrough demo lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ token: $(STAMP) ## a demo user's ID token from the running local stack: make tok
 
 walkthrough: $(STAMP) ## the applying journey (issue 3) step by step against the running `make run`
 	$(PY) -m devstack.walkthrough
+
+demo: $(STAMP) ## verification, one-click review, publicity, waiting list (issue 4) against the running `make run`
+	$(PY) -m devstack.demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

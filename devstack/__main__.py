@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = ROOT / ".local" / "stack.json"
 OUTBOX_FILE = ROOT / ".local" / "notifications.jsonl"
 DRAIN_INTERVAL_S = 0.5
+SCHEDULE_INTERVAL_S = 15.0
+#: The app's scheduled functions, run every SCHEDULE_INTERVAL_S instead of every 10-15 minutes.
+SCHEDULES = ("close_publicity", "sweep_verification")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=5100)
     parser.add_argument("--city", default="jiangmen")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--no-verification", action="store_true",
+                        help="do not run the verification state machine on submit")
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the console
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("PUBLICITY_DEMO_MINUTES_ALLOWED", "1")  # the demo may shorten publicity periods
     # moto's server would print a line per request: the queue workers poll it twice a second.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -42,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     OUTBOX_FILE.parent.mkdir(exist_ok=True)
     OUTBOX_FILE.touch()  # so that `tail -f` works before the first notice
     stack = LocalStack(city=args.city, aws_port=args.aws_port, host=args.host,
-                       local_outbox=str(OUTBOX_FILE)).start()
+                       local_outbox=str(OUTBOX_FILE), verification=not args.no_verification).start()
     stop_workers = threading.Event()
     try:
         counts = {}
@@ -78,8 +84,16 @@ def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyp
     """What the SQS event source mappings do on AWS: feed the queues' messages to the workers."""
     from devstack.aws import MAX_RECEIVE_COUNT
 
+    from app import app
+    from devstack.stack import FakeLambdaContext
+
+    last_schedule = 0.0
     while not stop.wait(DRAIN_INTERVAL_S):
         try:
+            if time.monotonic() - last_schedule >= SCHEDULE_INTERVAL_S:  # EventBridge's part, sped up
+                last_schedule = time.monotonic()
+                for name in SCHEDULES:
+                    app.handler_map[name](_scheduled_event(name), FakeLambdaContext(name))
             failed = stack.drain()["failed"]
             if failed:
                 print(f"queue workers: {failed} message(s) failed, offered again later (DLQ after"
@@ -87,6 +101,16 @@ def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyp
         except Exception as exc:  # noqa: BLE001 - e.g. the stack stopping under us; keep polling
             if not stop.is_set():
                 print(f"queue workers: {exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def _scheduled_event(name: str) -> dict[str, object]:
+    """What EventBridge hands a scheduled function."""
+    import uuid
+    from datetime import datetime, timezone
+
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "cn-northwest-1", "resources": [f"local-schedule/{name}"], "detail": {}}
 
 
 def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]

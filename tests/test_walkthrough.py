@@ -30,3 +30,28 @@ def test_walkthrough_runs_end_to_end(server: str, stack: Any, capsys: Any) -> No
     out = capsys.readouterr().out
     assert "完成" in out and "-> 500" not in out
     assert "/submit -> 200" in out and "-> 403   # 撤销后不能再看" in out
+
+
+def test_demo_of_verification_review_publicity_and_waiting_list(server: str, stack: Any, capsys: Any,
+                                                               monkeypatch: Any) -> None:
+    """`make demo`: the seeded households reach the recommendations the registry expects, the passes
+    are approved in one click, published (masked), objected to, qualified and placed in the queue."""
+    from devstack.demo import Demo
+
+    monkeypatch.setenv("PUBLICITY_DEMO_MINUTES_ALLOWED", "1")
+    stack.enable_verification()
+    try:
+        state = {"endpoint": stack.endpoint, "pool_id": stack.identity.pool_id,
+                 "client_id": stack.identity.client_id, "users": stack.identity.users, "city": stack.city}
+        Demo(server, state).run()
+    finally:
+        stack.disable_verification()
+    out = capsys.readouterr().out
+    assert "完成" in out and "-> 500" not in out
+    for line in out.splitlines():
+        if "[预期 " in line:  # the recommendation each household's records call for
+            expected = line.split("[预期 ")[1].rstrip("]")
+            assert {"pass": "建议通过", "fail": "建议不通过", "manual_review": "需人工审核"}[expected] in line, line
+    assert out.count("[预期 ") == 8
+    assert "通过 4 件" in out and "轮候第 1 位，前面还有 0 户" in out and "轮候第 4 位，前面还有 3 户" in out
+    assert "梁*欣" in out and "梁嘉欣（" in out  # masked in the public list (the demo prints names it knows)

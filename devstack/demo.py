@@ -1,0 +1,186 @@
+"""`make demo`: issue 4's journey against the running `make run` (which runs the verification
+state machine and the department simulator).
+
+The seeded applicants are households of the simulator's registry (devstack/seed_data/registry.json):
+their departments' records decide the outcome, as in production. Step by step: each applies and
+submits; the joint verification reaches a recommendation within seconds (every rule explained, its
+source department named, contradictions flagged); staff approve the clean passes in one click;
+they are published for a (demo-shortened) publicity period with masked names; an objection is filed
+and dismissed; the period closes and each qualified household sees its waiting-list position.
+
+Run it again and it carries on with the same households (their applications are reused).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+import requests
+
+from chalicelib.domain.verification import DEPARTMENT_NAMES
+from devstack.walkthrough import PDF, Walk
+
+REGISTRY = "devstack/seed_data/registry.json"
+#: Single-adult households (each member consents under their own login; no second adult needed).
+NAMES = {**DEPARTMENT_NAMES, "household": "家庭信息", "id_number": "身份证号", "declared": "本人申报"}
+DEMO_HOUSEHOLDS = ("liang", "lin", "zhang", "feng", "huang", "wu", "xie", "luo")
+DOCUMENTS = {"individual": ("id_card", "hukou", "commitment", "application_form"),
+             "graduate": ("id_card", "diploma", "labour_contract", "commitment", "application_form")}
+
+
+class Demo(Walk):
+    def demo_user(self, index: int) -> dict[str, str]:
+        """A fixed login per household (so the demo can be run again)."""
+        from devstack.aws import DEMO_PASSWORD, client, id_token
+
+        mobile = f"1370000{index:04d}"
+        username = f"+86{mobile}"
+        idp = client("cognito-idp", self.state["endpoint"])
+        try:
+            idp.admin_create_user(UserPoolId=self.state["pool_id"], Username=username, MessageAction="SUPPRESS",
+                                  UserAttributes=[{"Name": "phone_number", "Value": username},
+                                                  {"Name": "custom:city", "Value": self.state["city"]}])
+            idp.admin_set_user_password(UserPoolId=self.state["pool_id"], Username=username,
+                                        Password=DEMO_PASSWORD, Permanent=True)
+            idp.admin_add_user_to_group(UserPoolId=self.state["pool_id"], Username=username, GroupName="applicant")
+        except idp.exceptions.UsernameExistsException:
+            pass
+        return {"mobile": mobile, "token": id_token(self.state["endpoint"], self.state["client_id"], username)}
+
+    def get(self, path: str, token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(self.base + path, headers=headers, timeout=30).json()
+
+    def apply(self, index: int, household: dict[str, Any], persons: dict[str, Any]) -> dict[str, Any]:
+        """Register, household, application, documents, consent, submit (or reuse what is there)."""
+        who = self.demo_user(index)
+        token = who["token"]
+        members = [{"relation": m["relation"], "name": persons[m["id_number"]]["name"],
+                    "id_number": m["id_number"]} for m in household["members"]]
+        main = members[0]
+        mine = self.get("/v1/me/applications", token).get("items", [])
+        if mine:
+            app = mine[0]
+            self.say(f"{main['name']}: 已有申请 {app['application_id']}（{app['status_name']}）")
+            return {"token": token, "application_id": app["application_id"], "household": household,
+                    "name": main["name"]}
+        self.call("POST", "/v1/me", token, {"name": main["name"], "id_number": main["id_number"]}, 201,
+                  f"{main['name']} 实名登记")
+        self.call("PUT", "/v1/me/household", token, {"members": members}, 200, household["label"])
+        app = self.call("POST", "/v1/applications", token,
+                        {"kind": household["kind"], "declared": household.get("declared") or None}, 201)
+        app_id = app["application_id"]
+        for doc_type in DOCUMENTS[household["kind"]]:
+            if doc_type == "application_form":
+                self.upload(token, app_id, doc_type, PDF, "application/pdf")
+            else:
+                self.upload(token, app_id, doc_type)
+        self.wait_checked(token, app_id)
+        self.call("POST", f"/v1/applications/{app_id}/consent", token, {"text_version": "2026-01", "agree": True},
+                  title="授权查询部门数据")
+        app = self.call("GET", f"/v1/applications/{app_id}", token)
+        self.call("POST", f"/v1/applications/{app_id}/submit", token, {"version": app["version"]}, title="提交")
+        return {"token": token, "application_id": app_id, "household": household, "name": main["name"],
+                "submitted_at": time.monotonic()}
+
+    def run(self) -> None:  # type: ignore[override]
+        with open(REGISTRY, encoding="utf-8") as f:
+            registry = json.load(f)
+        households = {h["id"]: h for h in registry["households"]}
+        staff = self.demo_token("staff")
+
+        self.step("1. 示例家庭申请并提交（部门数据来自模拟器登记库）")
+        started = time.monotonic()
+        persons = {**registry["persons"], **{p["id_number"]: p for p in registry.get("not_registered", [])}}
+        cases = [self.apply(i, households[h], persons) for i, h in enumerate(DEMO_HOUSEHOLDS)]
+
+        self.step("2. 联合审查：八个部门同时核查，同一规则引擎给出建议")
+        for case in cases:
+            page = self.wait_decided(staff, case["application_id"])
+            case["page"] = page
+            v = page["verification"]
+            expected = case["household"]["expected"]
+            took = f"{time.monotonic() - case['submitted_at']:.1f}s 内" if "submitted_at" in case else "此前已"
+            self.say(f"{case['name']}（{case['household']['label']}）{took}得出建议：{v['recommendation_name']}"
+                     f"  [预期 {expected}]")
+            for o in v["outcomes"]:
+                if o["result"] != "passed":
+                    source = "、".join(sorted({NAMES.get(d, d) for d in (o["sources"] or {}).values()}))
+                    self.say(f"    - {o['title']}：{o['explanation']}（来源：{source}）")
+            for flag in v["flags"]:
+                self.say(f"    ! {flag['note']}")
+        self.say(f"全部 {len(cases)} 件用时 {time.monotonic() - started:.1f}s（含材料上传与检查）")
+
+        self.step("3. 一键审核：建议通过的批量通过")
+        passes = [c for c in cases if c["page"]["status"] == "under_review"
+                  and c["page"]["verification"]["recommendation"] == "pass"]
+        if passes:
+            result = self.call("POST", "/v1/staff/review/approve", staff, {"items": [
+                {"application_id": c["application_id"], "version": c["page"]["version"]} for c in passes]},
+                title="批量一键通过")
+            self.say(f"通过 {sum(1 for i in result['items'] if i['ok'])} 件")
+        approved = [c for c in cases if self.get(f"/v1/applications/{c['application_id']}", c["token"])["status"]
+                    == "approved"]
+
+        self.step("4. 公示（演示：公示期缩短为 1 分钟），姓名与身份证号已遮盖")
+        if not approved:
+            self.say("没有待公示的申请（已公示过？再次运行 make run 可重新开始）")
+            return
+        published = self.call("POST", "/v1/staff/publicity", staff, {
+            "application_ids": [c["application_id"] for c in approved], "minutes": 1,
+            "title": "江门市公共租赁住房保障对象公示（演示）"}, 201, "发布公示批次")
+        batch_id = published["batch"]["batch_id"]
+        public = self.call("GET", f"/v1/publicity/{batch_id}", None, title="无需登录即可查看")
+        for e in public["items"]:
+            self.say(f"{e['entry_id']}  {e['main_applicant']}  {e['id_number']}  {e['household_size']} 人  {e['kind_name']}")
+
+        self.step("5. 有人提出异议，工作人员核实后不予采纳")
+        neighbour = self.user("applicant")
+        objection = self.call("POST", f"/v1/publicity/{batch_id}/objections", neighbour["token"], {
+            "entry_id": public["items"][0]["entry_id"], "reason": "反映该户在外地经营商铺，收入可能超过标准，请核实。"},
+            201, "提出异议")
+        listing = self.call("GET", "/v1/staff/objections?status=open", staff)
+        mine = next(o for o in listing["items"] if o["objection_id"] == objection["objection_id"])
+        self.call("POST", f"/v1/staff/objections/{objection['objection_id']}/resolve", staff, {
+            "decision": "dismissed", "version": mine["version"],
+            "reason": "经市场监管与税务数据核实，该户无经营收入，异议不成立。"}, title="异议不成立（写明理由）")
+
+        self.step("6. 公示期满：取得资格，进入轮候")
+        batch = self.call("GET", f"/v1/staff/publicity/{batch_id}?reason=%E5%85%AC%E7%A4%BA%E7%BB%93%E6%9D%9F", staff)
+        self.call("POST", f"/v1/staff/publicity/{batch_id}/close", staff, {"version": batch["version"]},
+                  title="结束公示（演示：提前结束）")
+        for c in approved:
+            for w in self.get("/v1/me/waiting-list", c["token"]).get("items", []):
+                self.say(f"{c['name']}：{w['kind_name']} 轮候第 {w['position']} 位，前面还有 {w['ahead']} 户"
+                         f"（优先加分 {w['priority_points']}）")
+        print("\n完成 (done). 通知记录：.local/notifications.jsonl", flush=True)
+
+    def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            page = self.get(f"/v1/staff/applications/{application_id}/review?reason=%E5%AE%A1%E6%A0%B8", staff)
+            if page.get("status") not in ("submitted", "verifying") or (page.get("verification") or {}).get(
+                    "status") in ("failed", "not_started") or time.monotonic() > deadline:
+                return dict(page)
+            time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from devstack.__main__ import STATE_FILE
+
+    parser = argparse.ArgumentParser(prog="devstack.demo", description=__doc__)
+    parser.add_argument("--base", default=None, help="API base URL (default: the running `make run`)")
+    args = parser.parse_args(argv)
+    if not STATE_FILE.exists():
+        print("本地环境未运行：请先在另一个终端执行 make run", file=sys.stderr)
+        return 1
+    state = json.loads(STATE_FILE.read_text())
+    Demo(args.base or state.get("api", "http://127.0.0.1:8000"), state).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
