@@ -1,4 +1,10 @@
-"""Make moto's TransactWriteItems cost what the transaction touches, not the size of its tables.
+"""moto's DynamoDB made faithful where our guarantees depend on it, and cheap where it was not.
+
+1. Atomic conditions: DynamoDB evaluates a condition and writes in one step; moto, serving each
+   request on its own thread, does not (CI saw two clerks' conditional approvals both win). Every
+   item operation of moto's DynamoDB backend runs under one lock here, so "one unit to one
+   household" and "one of two clerks wins" hold under threads as they do on DynamoDB.
+2. Transactions cost what they touch, not the size of their tables:
 
 moto 5.2 backs up every table a transaction names with ``copy.deepcopy`` (once per item of the
 transaction), to roll back on failure: each application submit or decision copied the whole events
@@ -76,4 +82,24 @@ def install() -> None:
 
     models.copy = _CopyShim()  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    for name in ATOMIC:
+        setattr(models.DynamoDBBackend, name, _atomic(getattr(models.DynamoDBBackend, name)))
     _installed = True
+
+
+#: Backend operations that read or write items: one at a time, as DynamoDB's per-item atomicity
+#: (and its serialisable transactions) make them look.
+ATOMIC = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items",
+          "batch_get_item", "transact_get_items")
+_item_lock = threading.RLock()
+
+
+def _atomic(method: Any) -> Any:
+    import functools
+
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _item_lock:
+            return method(*args, **kwargs)
+
+    return locked

@@ -41,3 +41,14 @@ def test_a_cancelled_transaction_changes_nothing(stack: Any) -> None:
     assert ddb.get_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["n"]["N"] == "2"
     assert ddb.get_item(TableName=name, Key={"pk": {"S": "c"}, "sk": {"S": "1"}})["Item"]["n"]["N"] == "5"
     ddb.delete_table(TableName=name)
+
+
+
+def test_item_operations_are_serialised() -> None:
+    from moto.dynamodb import models
+
+    from devstack import moto_speed
+
+    moto_speed.install()
+    for name in moto_speed.ATOMIC:
+        assert getattr(models.DynamoDBBackend, name).__wrapped__ is not None, name
