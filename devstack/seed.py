@@ -17,8 +17,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "devstack" / "seed_data"
@@ -150,8 +149,7 @@ def seed(city: str = "jiangmen") -> dict[str, int]:
     if areas.list_areas():
         raise RuntimeError(f"city {city!r} already has data: seed an empty stack (LocalStack.reset())")
     counts = dict.fromkeys(("areas", "streets", "estates", "buildings", "units", "facilities", "policies"), 0)
-    with _without_moto_rollback_copies():
-        _write(data, counts)
+    _write(data, counts)  # transactions cost what they touch locally (devstack/moto_speed.py)
     return counts
 
 
@@ -200,20 +198,3 @@ def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
         if doc["status"] == "withdrawn":
             policies.change_status(policy.policy_id, PolicyStatus.WITHDRAWN, policy.version)
         counts["policies"] += 1
-
-
-@contextmanager
-def _without_moto_rollback_copies() -> Iterator[None]:
-    """moto deep-copies every table a transaction touches (its rollback backup), so each unit write
-    costs O(table) and seeding 360 units O(n²), ~35 s. The seed writes into an empty local stack
-    in this process and none of its writes may fail, so while it runs the copy is skipped.
-    (Everything else, tests included, runs with moto as it is.)"""
-    from moto.dynamodb import models
-
-    original = models.copy
-    models.copy = type("NoCopy", (), {"deepcopy": staticmethod(lambda value, memo=None: value),  # type: ignore
-                                      "copy": staticmethod(original.copy)})
-    try:
-        yield
-    finally:
-        models.copy = original
