@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import logging
@@ -28,7 +29,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -85,11 +86,22 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("verify_submit_to_recommendation_p50_s, verify_burst_100_all_decided_s")
             results += _guard("verify_submit_to_recommendation_p50_s", "s", "<= 2",
                               lambda: verification.verification_results(stack))
+        if "select" in phases:
+            stack.reset()
+            phase("selection_1000_concurrent_double_allocations")
+            results += _guard("selection_1000_concurrent_double_allocations", "double allocations", "0",
+                              lambda: importlib.import_module("bench.selection").selection_1000_concurrent(stack))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
             results += _guard("units_deep_page_items_read_ratio", "items read / item returned", "<= 2.0",
                               lambda: deep_paging.units_deep_page(stack, recorder))
+    if "lottery" in phases:
+        phase("lottery_draw_50k_s, lottery_verify_50k_s")
+        results += _guard("lottery_draw_50k_s", "s", "<= 1",
+                          lambda: importlib.import_module("bench.lottery").lottery_draw_50k())
+        results += _guard("lottery_verify_50k_s", "s", "<= 2",
+                          lambda: importlib.import_module("bench.lottery").lottery_verify_50k())
     if "assess" in phases:
         phase("self_assessment_p50_ms (1,000 assessments)")
         results += _guard("self_assessment_p50_ms", "ms", "<= 5", self_assessment.self_assessment_p50)

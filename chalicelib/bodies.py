@@ -335,3 +335,57 @@ class ResolveIn(Body):
     decision: Literal["upheld", "dismissed"]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] = Field(
         description="处理理由（记入审计与办理进度）")
+
+
+# --- lottery rounds (摇号): docs/decisions/0014 -------------------------------------------------------
+UnitRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,159}$")]
+When = Annotated[str, StringConstraints(max_length=40)]
+SizeKey = Annotated[str, StringConstraints(pattern=r"^([1-9]|1[0-9]|20)\+?$")]
+
+
+class RoundIn(Body):
+    title: Name = Field(description="批次名称，如“2026 年第 4 批公租房摇号”")
+    unit_ids: Annotated[list[UnitRef], Field(min_length=1, max_length=2000, description="空置房源（1-2000 套）")]
+    registration_opens_at: When = Field(description="报名开始时间（ISO 8601，含时区）")
+    registration_closes_at: When = Field(description="报名截止时间（ISO 8601，含时区），晚于开始时间")
+    priority_groups: Annotated[list[Slug], Field(min_length=1, max_length=20)] | None = Field(
+        None, description="优先组顺序（城市规则中的优先项 id）；最后总是普通组 general。缺省：城市规则的顺序")
+    layouts_by_size: dict[SizeKey, Annotated[list[Layout], Field(min_length=1, max_length=6)]] | None = Field(
+        None, description="家庭人数（\"1\"…，\"5+\" 表示 5 人及以上）-> 可选户型；缺省：城市设定")
+    randomness_source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300)] = Field(
+        description="事先公布的公开随机数来源，如“2026-12-15 中国福利彩票双色球第2026145期开奖号码”")
+    slot_minutes: int = Field(30, ge=5, le=240, description="每个选房时段的分钟数")
+    slot_size: int = Field(10, ge=1, le=500, description="每个时段的选房户数")
+
+
+class RegistrationIn(Body):
+    application_id: Ref | None = Field(None, description="报名的申请（缺省：本人正在轮候的申请）")
+
+
+class RoundCloseIn(Body):
+    version: Version
+    force: bool = Field(False, description="报名截止前强制截止（须写明理由）")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] | None = None
+
+
+class RoundCancelIn(Body):
+    version: Version
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+
+
+class DrawIn(Body):
+    version: Version
+    public_value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="按事先公布的来源取得的公开随机数（如开奖号码）")
+
+
+# --- online unit selection (选房) and leases (租赁合同) ----------------------------------------------
+class SelectionStartIn(Body):
+    version: Version
+    starts_at: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="第一个选房时段的开始时间（ISO 8601，含时区）；缺省：现在")
+
+
+class ChoiceIn(Body):
+    unit_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,159}$")] = Field(
+        description="所选房源编号（本轮房源、空置、户型适合本户）")

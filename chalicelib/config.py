@@ -12,6 +12,8 @@ TABLES = (
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
     "rule_versions", "groups",
     "publicity_batches", "objections", "waiting_list",
+    "selections", "leases",
+    "rounds", "registrations",
 )
 
 

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
+    from chalicelib.repositories.lottery import LotteryRepository
     from chalicelib.repositories.people import PeopleRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
+    from chalicelib.repositories.selection import SelectionRepository
     from chalicelib.repositories.storage import DocumentStorage
     from chalicelib.repositories.units import UnitRepository
 
@@ -112,6 +114,18 @@ class Deps:
         from chalicelib.repositories.publicity import PublicityRepository
 
         return PublicityRepository(self.settings)
+
+    @cached_property
+    def lottery(self) -> LotteryRepository:
+        from chalicelib.repositories.lottery import LotteryRepository
+
+        return LotteryRepository(self.settings)
+
+    @cached_property
+    def selection(self) -> SelectionRepository:
+        from chalicelib.repositories.selection import SelectionRepository
+
+        return SelectionRepository(self.settings)
 
 
 _current: Deps | None = None

@@ -244,3 +244,85 @@ class ObjectionAlreadyResolved(Conflict):
 
 class NothingToPublish(Conflict):
     """None of the applications given could be published (each one's reason is in the detail)."""
+
+
+# --- lottery rounds (摇号): docs/decisions/0014 ----------------------------------------------------
+class RoundNotFound(NotFound):
+    pass
+
+
+class RegistrationNotFound(NotFound):
+    """The caller has no registration in this round."""
+
+
+class RegistrationClosed(Conflict):
+    """Registering outside the round's window, or after the round was closed."""
+
+
+class AlreadyRegisteredForRound(Conflict):
+    """The application is already registered in this round."""
+
+
+class NotQualified(Conflict):
+    """The caller has no qualified application on the waiting list."""
+
+
+class NoFittingLayout(Conflict):
+    """None of the round's layouts is allowed for the household's size."""
+
+
+class RegistrationWindowOpen(Conflict):
+    """Closing a round before its registration window has ended (without force and a reason)."""
+
+
+class AlreadyDrawn(IllegalTransition):
+    """A second draw of a round."""
+
+
+class RoundNotPublished(Conflict):
+    """The ranks and the result are public only after publication; the commitment after commit."""
+
+
+class RegistrationsSettling(Conflict):
+    """A registration is still being written; committing now could leave it out."""
+
+
+class UnitNotVacant(Conflict):
+    """A unit of a new round is not vacant."""
+
+
+# --- online unit selection (选房) and leases (租赁合同) ----------------------------------------------
+class SelectionNotFound(NotFound):
+    """Not a household of this round's selection (or the round has none)."""
+
+
+class LeaseNotFound(NotFound):
+    pass
+
+
+class SelectionNotOpen(Conflict):
+    """The round is not in selection (not started yet, or finished)."""
+
+
+class NotYourTurn(Conflict):
+    """The household's slot is not open now (not yet, or over) and it was not re-invited."""
+
+
+class UnitTaken(Conflict):
+    """Another household chose the unit first."""
+
+
+class AlreadyChosen(Conflict):
+    """The household has chosen a unit already."""
+
+
+class UnitNotAvailable(Conflict):
+    """The unit is not in the round, not vacant for a reason other than a choice, or does not fit."""
+
+
+class LeaseAlreadyConfirmed(Conflict):
+    pass
+
+
+class ContractNotReady(Conflict):
+    """The lease has no signed contract yet (still a draft)."""

@@ -282,3 +282,72 @@ RESPONSE_SCHEMAS.update({
                                "priority_points": INT, "household_size": INT, "batch_id": S, "period_end": S,
                                "qualified_at": S})),
 })
+
+
+# --- lottery rounds (摇号): docs/decisions/0014 -------------------------------------------------------
+_ROUND = {
+    "round_id": S, "title": S, "status": {"type": "string", "enum": [
+        "open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"]},
+    "status_name": S, "registration_opens_at": S, "registration_closes_at": S, "registration_open": B,
+    "units": INT, "layout_mix": {"type": "object", "additionalProperties": _obj({"layout_name": S, "units": INT})},
+    "layouts_by_size": {"type": "object", "additionalProperties": {"type": "array", "items": S},
+                        "description": "家庭人数（\"5+\" 表示 5 人及以上）-> 可选户型"},
+    "priority_groups": {"type": "array", "items": _obj({"id": S, "name": S})},
+    "randomness_source": S, "slot_minutes": INT, "slot_size": INT, "registrants": INT,
+    "commitment_sha256": {**NS, "description": "承诺文件（commitment.json）的 SHA-256"}, "committed_at": NS,
+    "public_value": NS, "result_sha256": NS, "drawn_at": NS, "published_at": NS, "created_at": S, "updated_at": S,
+    "version": INT,
+}
+RESPONSE_SCHEMAS.update({
+    "Round": _obj(_ROUND),
+    "RoundPage": _page("Round"),
+    "AdminRound": _obj({**_ROUND, "unit_ids": {"type": "array", "items": S}, "close_reason": NS, "closed_at": NS,
+                        "cancel_reason": NS}),
+    "PublishedRound": _obj({"round": _ref("AdminRound"), "notified": INT}),
+    "Registration": _obj({"round_id": S, "registration_no": S, "application_id": S, "priority_group": S,
+                          "priority_group_name": S, "household_size": INT, "allowed_layouts": {"type": "array", "items": S},
+                          "allowed_layout_names": {"type": "array", "items": S},
+                          "rank": {"type": ["integer", "null"], "description": "摇号后的排序号"},
+                          "round_status": S, "round_status_name": S, "registered_at": S}),
+    "RankEntry": _obj({"rank": INT, "registration_no": S, "priority_group": S, "priority_group_name": S,
+                       "main_applicant": {**S, "description": "已遮盖，如 张*明"},
+                       "id_number": {**S, "description": "已遮盖，如 4407**********1234"}, "household_size": INT}),
+    "RankPage": _obj({"round_id": S, "title": S, "items": {"type": "array", "items": _ref("RankEntry")},
+                      "next_cursor": NS}, ["items"]),
+})
+
+
+# --- online unit selection (选房) and leases (租赁合同) ----------------------------------------------
+_SEL_UNIT = {"unit_id": S, "estate_id": S, "building_id": S, "number": S, "layout": S, "layout_name": S,
+             "floor_area": N, "floor": INT, "rent": {**INT, "description": "分/月"}}
+_MY_SELECTION = {
+    "round_id": S, "rank": INT, "registration_no": S, "application_id": S, "household_size": INT,
+    "allowed_layouts": {"type": "array", "items": S},
+    "status": {"type": "string", "enum": ["waiting", "invited", "chosen", "passed", "confirmed"]}, "status_name": S,
+    "slot": {"type": ["integer", "null"]}, "slot_start": NS, "slot_end": NS, "reinvited": B, "unit_id": NS,
+    "lease_id": NS, "chosen_at": NS, "confirmed_at": NS}
+RESPONSE_SCHEMAS.update({
+    "SelectionMeta": _obj({"round_id": S, "phase": S, "starts_at": S, "slots": INT, "slot_minutes": INT,
+                           "slot_size": INT, "first_ends_at": S}),
+    "SelectionAdvance": _obj({"round_id": S, "passed": INT, "reinvited": INT, "finished": B, "units_free": INT}),
+    "SelectionUnit": _obj(_SEL_UNIT),
+    "Availability": _obj({"round_id": S, "units_total": INT, "units_free": INT,
+                          "by_layout": {"type": "array", "items": _obj({"layout": S, "layout_name": S, "free": INT})},
+                          "items": {"type": "array", "items": _ref("SelectionUnit")}}),
+    "MySelection": _obj({**_MY_SELECTION, "units": {"type": "array", "items": _ref("SelectionUnit")}}),
+    "Lease": _obj({
+        "lease_id": S, "round_id": S, "application_id": S, "status": {"type": "string", "enum": ["draft", "confirmed"]},
+        "status_name": S, "tenant_name": S, "tenant_id_masked": S, "household_size": INT,
+        "unit": _obj({"unit_id": S, "building_id": S, "building_name": S, "number": S, "layout": S,
+                      "layout_name": S, "floor_area": N}),
+        "estate": _obj({"estate_id": S, "name": S, "address": S}),
+        "manager": {"type": ["object", "null"], "properties": {"company": S, "contact": NS, "phone": S}},
+        "landlord": S, "base_rent": {**INT, "description": "分/月"}, "monthly_rent": {**INT, "description": "分/月"},
+        "reduction": {"type": ["object", "null"], "properties": {"key": S, "percent": INT, "note": S}},
+        "deposit": {**INT, "description": "分"}, "term_months": INT, "start_date": S, "end_date": S,
+        "clauses": {"type": "array", "items": S}, "confirmed_at": NS, "confirmed_device": NS, "has_contract": B,
+        "created_at": S, "version": INT}),
+    "LeaseList": _list(_ref("Lease")),
+    "Choice": _obj({"selection": _obj(_MY_SELECTION), "lease": _ref("Lease")}),
+    "ContractLink": _obj({"lease_id": S, "content_type": S, "download": _obj({"url": S, "expires_at": S})}),
+})

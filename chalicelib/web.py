@@ -364,3 +364,29 @@ ERRORS.update({
     errors.ObjectionAlreadyResolved: (409, "OBJECTION_ALREADY_RESOLVED", "该异议已处理，请勿重复处理"),
     errors.NothingToPublish: (409, "NOTHING_TO_PUBLISH", "所选申请均不能进入公示（只有审核通过的申请可以公示）"),
 })
+
+ERRORS.update({
+    errors.RoundNotFound: (404, "ROUND_NOT_FOUND", "未找到该摇号批次"),
+    errors.RegistrationNotFound: (404, "LOTTERY_REGISTRATION_NOT_FOUND", "您未报名该摇号批次"),
+    errors.RegistrationClosed: (409, "REGISTRATION_CLOSED", "不在摇号报名时间内，不能报名"),
+    errors.AlreadyRegisteredForRound: (409, "ALREADY_REGISTERED", "您已报名该摇号批次，请勿重复报名"),
+    errors.NotQualified: (409, "NOT_QUALIFIED", "您还没有已取得资格、正在轮候的公租房申请，不能报名摇号"),
+    errors.NoFittingLayout: (409, "NO_FITTING_LAYOUT", "本批次房源中没有适合您家庭人数的户型"),
+    errors.RegistrationWindowOpen: (409, "REGISTRATION_WINDOW_OPEN", "报名尚未截止；如需提前截止，请选择强制截止并写明理由"),
+    errors.AlreadyDrawn: (409, "ALREADY_DRAWN", "该批次已摇号，不能重复摇号"),
+    errors.RoundNotPublished: (409, "ROUND_NOT_PUBLISHED", "摇号结果尚未公布"),
+    errors.RegistrationsSettling: (409, "REGISTRATIONS_SETTLING", "仍有报名正在写入，请稍后重试"),
+    errors.UnitNotVacant: (409, "UNIT_NOT_VACANT", "所选房源不是空置可租状态，不能纳入摇号批次"),
+})
+
+ERRORS.update({
+    errors.SelectionNotFound: (404, "SELECTION_NOT_FOUND", "您不在本轮选房名单中"),
+    errors.LeaseNotFound: (404, "LEASE_NOT_FOUND", "未找到该租赁合同"),
+    errors.SelectionNotOpen: (409, "SELECTION_NOT_OPEN", "本轮尚未开始选房或选房已结束"),
+    errors.NotYourTurn: (409, "NOT_YOUR_TURN", "还没轮到您选房，或您的选房时段已过，请按通知的时段选房"),
+    errors.UnitTaken: (409, "UNIT_TAKEN", "该房源已被其他家庭选定，请选择其他房源"),
+    errors.AlreadyChosen: (409, "ALREADY_CHOSEN", "您已选定房源，不能重复选房"),
+    errors.UnitNotAvailable: (409, "UNIT_NOT_AVAILABLE", "该房源不在本轮可选范围内，或户型与您的家庭人数不符"),
+    errors.LeaseAlreadyConfirmed: (409, "LEASE_ALREADY_CONFIRMED", "该租赁合同已确认，请勿重复确认"),
+    errors.ContractNotReady: (409, "CONTRACT_NOT_READY", "租赁合同尚未确认，暂无合同文本"),
+})

@@ -17,13 +17,14 @@ class Status(str, enum.Enum):
     REJECTED = "rejected"
     IN_PUBLICITY = "in_publicity"
     QUALIFIED = "qualified"
+    HOUSED = "housed"
     WITHDRAWN = "withdrawn"
 
 
 STATUS_NAMES = {
     Status.DRAFT: "草稿", Status.SUBMITTED: "已提交", Status.VERIFYING: "联合审查中", Status.UNDER_REVIEW: "审核中",
     Status.SUPPLEMENT_REQUESTED: "待补正", Status.APPROVED: "审核通过", Status.REJECTED: "未通过",
-    Status.IN_PUBLICITY: "公示中", Status.QUALIFIED: "已取得资格", Status.WITHDRAWN: "已撤回",
+    Status.IN_PUBLICITY: "公示中", Status.QUALIFIED: "已取得资格", Status.HOUSED: "已配租", Status.WITHDRAWN: "已撤回",
 }
 S = Status
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -34,7 +35,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.SUPPLEMENT_REQUESTED: frozenset({S.SUBMITTED, S.REJECTED, S.WITHDRAWN}),
     S.APPROVED: frozenset({S.IN_PUBLICITY}),
     S.IN_PUBLICITY: frozenset({S.QUALIFIED, S.UNDER_REVIEW}),
-    S.QUALIFIED: frozenset(),
+    S.QUALIFIED: frozenset({S.HOUSED}),
+    S.HOUSED: frozenset(),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }

@@ -5,6 +5,7 @@ from chalicelib.handlers import (
     employer,
     estates,
     facilities,
+    lottery,
     me,
     meta,
     policies,
@@ -12,6 +13,7 @@ from chalicelib.handlers import (
     review,
     rule_versions,
     schedules,
+    selection,
     self_assessment,
     staff,
     units,
@@ -22,5 +24,6 @@ from chalicelib.handlers import (
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
     me.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
+    lottery.bp, selection.bp,
     workers.bp, schedules.bp,
 ]

@@ -61,3 +61,17 @@ TEMPLATES.update({
     "objection_result": "您对公租房公示名单提出的异议（编号{objection_id}）已处理：{decision_name}。说明：{reason}",
     "qualified": "您的公租房申请（编号{application_id}）公示期满，已取得公租房轮候资格。轮候位次请登录公租房APP查看。",
 })
+
+# Lottery rounds (摇号): docs/decisions/0014.
+TEMPLATES.update({
+    "lottery_registered": "您已报名公租房摇号“{round_title}”，报名编号{registration_no}。摇号结果公布后将另行通知。",
+    "lottery_rank": "公租房摇号“{round_title}”结果已公布：您的报名编号{registration_no}，排序第{rank}号（{group_name}）。选房时间另行通知，详情请登录公租房APP查看。",
+})
+
+# Online unit selection (选房) and leases (租赁合同): docs/decisions/0015.
+TEMPLATES.update({
+    "selection_invited": "您已进入“{round_title}”选房，选房顺序号{rank}，选房时段{slot_start}至{slot_end}。请在该时段内登录公租房APP选房。",
+    "selection_reinvited": "您在“{round_title}”的选房时段内未选房，现补充安排选房时段{slot_start}至{slot_end}，逾期视为放弃。",
+    "unit_chosen": "您已选定{estate_name}{building_name}{number}房（{layout_name}），请登录公租房APP确认租赁合同。",
+    "lease_confirmed": "您的公租房租赁合同（编号{lease_id}）已确认，租期{start_date}至{end_date}，月租金{monthly_rent}元。合同文本可在公租房APP中查看。",
+})

@@ -177,6 +177,10 @@ class PublicityRepository:
         items per read unit, one request per 1 MB, i.e. per ~10,000 households ahead)."""
         return WaitingRecord.by_queue.count(queue, range_key_condition=WaitingRecord.sort_key < sort_key)
 
+    def leave_waiting_list(self, application_id: str) -> None:
+        """A housed household leaves the waiting list (those behind move up: positions are counts)."""
+        WaitingRecord(application_id).delete()
+
 
 # --- records ------------------------------------------------------------------------------------
 def batch_record(b: Batch) -> PublicityRecord:

@@ -555,3 +555,167 @@ class WaitingRecord(_Table):
 
 
 MODELS = MODELS + (PublicityRecord, ObjectionRecord, WaitingRecord)
+
+
+# --- lottery rounds (摇号) and their registrations: docs/decisions/0014 ------------------------------
+class RoundRecord(_Table):
+    """A lottery round over a set of vacant units. ``seq`` is the registration counter (atomic ADD,
+    only while open); the commitment and the result are S3 objects whose SHA-256 the round keeps."""
+
+    logical_name = "rounds"
+    round_id = UnicodeAttribute(hash_key=True)
+    city = UnicodeAttribute()
+    list_sort = UnicodeAttribute()  # "{created_at}#{round_id}"
+    title = UnicodeAttribute()
+    status = UnicodeAttribute()
+    unit_ids = ListAttribute(default=list)
+    layout_mix = MapAttribute(default=dict)  # layout -> count
+    layouts_by_size = MapAttribute(default=dict)  # "1".."5+" -> [layout]
+    priority_groups = ListAttribute(default=list)
+    randomness_source = UnicodeAttribute()
+    slot_minutes = NumberAttribute()
+    slot_size = NumberAttribute()
+    registration_opens_at = UnicodeAttribute()
+    registration_closes_at = UnicodeAttribute()
+    seq = NumberAttribute(default=0)  # registration numbers handed out
+    burned = NumberAttribute(default=0)  # numbers handed out to a registration that lost a race
+    close_reason = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    commitment_key = UnicodeAttribute(null=True)
+    commitment_sha256 = UnicodeAttribute(null=True)
+    committed_at = UnicodeAttribute(null=True)
+    registrants = NumberAttribute(null=True)  # fixed at commit
+    public_value = UnicodeAttribute(null=True)
+    result_key = UnicodeAttribute(null=True)
+    result_sha256 = UnicodeAttribute(null=True)
+    drawn_at = UnicodeAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_city = _gsi("by_city", "city", "list_sort")()
+
+
+class RegistrationRecord(_Table):
+    """One application's registration in a round (the key makes it one per application); ``rank_key``
+    appears with the draw (the sparse ``by_rank`` index is the published list, in rank order)."""
+
+    logical_name = "registrations"
+    round_id = UnicodeAttribute(hash_key=True)
+    application_id = UnicodeAttribute(range_key=True)
+    registration_no = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()
+    owner_key = UnicodeAttribute()
+    mobile = UnicodeAttribute(null=True)
+    household_size = NumberAttribute()
+    priority_group = UnicodeAttribute()
+    allowed_layouts = ListAttribute(default=list)
+    masked_name = UnicodeAttribute()
+    masked_id = UnicodeAttribute()
+    rank = NumberAttribute(null=True)
+    rank_key = UnicodeAttribute(null=True)  # f"{rank:07d}"
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_owner = _gsi("by_owner", "owner", "round_id")()
+    by_rank = _gsi("by_rank", "round_id", "rank_key")()
+
+
+MODELS = MODELS + (RoundRecord, RegistrationRecord)
+
+
+# --- online unit selection (选房) and leases (租赁合同): docs/decisions/0015 ---------------------------
+class SelectionRecord(_Table):
+    """A round's selection: ``item`` = "meta" (slots, phase) or "r#{rank:07d}" per household, so the
+    households of a round come in rank order from one Query; ``by_owner`` finds mine."""
+
+    logical_name = "selections"
+    round_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)  # "meta" | "r#{rank:07d}"
+    # meta
+    phase = UnicodeAttribute(null=True)  # starting | first | reinvite | finished
+    starts_at = UnicodeAttribute(null=True)
+    slot_minutes = NumberAttribute(null=True)
+    slot_size = NumberAttribute(null=True)
+    slots = NumberAttribute(null=True)
+    first_ends_at = UnicodeAttribute(null=True)
+    reinvite_base = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    released = ListAttribute(null=True)  # unit ids left vacant when the round finished
+    # a household
+    rank = NumberAttribute(null=True)
+    registration_no = UnicodeAttribute(null=True)
+    application_id = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
+    owner_key = UnicodeAttribute(null=True)
+    mobile = UnicodeAttribute(null=True)
+    household_size = NumberAttribute(null=True)
+    allowed_layouts = ListAttribute(null=True)
+    masked_name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # invited | chosen | passed | confirmed
+    slot = NumberAttribute(null=True)
+    slot_start = UnicodeAttribute(null=True)
+    slot_end = UnicodeAttribute(null=True)
+    reinvited = NumberAttribute(null=True)  # 1: the extra slot at the end
+    passed_once = NumberAttribute(null=True)  # 1: passed over in its first slot (kept)
+    unit_id = UnicodeAttribute(null=True)
+    lease_id = UnicodeAttribute(null=True)
+    chosen_at = UnicodeAttribute(null=True)
+    confirmed_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner", "round_id")()
+    by_phase = _gsi("by_phase", "phase", "round_id", KeysOnlyProjection())()  # sparse: meta items only
+
+
+class LeaseRecord(_Table):
+    """A lease (租赁合同): a draft when a unit is chosen, confirmed by the tenant; the signed PDF is
+    a private S3 object (``contract_key``)."""
+
+    logical_name = "leases"
+    lease_id = UnicodeAttribute(hash_key=True)
+    round_id = UnicodeAttribute()
+    application_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    owner_key = UnicodeAttribute()
+    tenant_name = UnicodeAttribute()
+    tenant_id_masked = UnicodeAttribute()
+    household_size = NumberAttribute()
+    unit_id = UnicodeAttribute()
+    estate_id = UnicodeAttribute()
+    estate_name = UnicodeAttribute()
+    address = UnicodeAttribute()
+    building_id = UnicodeAttribute()
+    building_name = UnicodeAttribute()
+    number = UnicodeAttribute()
+    layout = UnicodeAttribute()
+    floor_area = NumberAttribute()
+    base_rent = NumberAttribute()  # fen per month, the unit's rent
+    monthly_rent = NumberAttribute()  # fen per month, after the reduction
+    reduction = MapAttribute(null=True)  # {key, percent, note}
+    deposit = NumberAttribute()
+    term_months = NumberAttribute()
+    start_date = UnicodeAttribute()
+    end_date = UnicodeAttribute()
+    manager = MapAttribute(null=True)
+    landlord = UnicodeAttribute()
+    clauses = ListAttribute(default=list)
+    status = UnicodeAttribute()  # draft | confirmed
+    confirmed_at = UnicodeAttribute(null=True)
+    confirmed_device = UnicodeAttribute(null=True)
+    contract_key = UnicodeAttribute(null=True)
+    list_sort = UnicodeAttribute()  # "{created_at}#{lease_id}"
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner", "list_sort")()
+    by_round = _gsi("by_round", "round_id", "list_sort")()
+
+
+MODELS = MODELS + (SelectionRecord, LeaseRecord)

@@ -1,0 +1,358 @@
+"""Online unit selection (选房) and leases (租赁合同), through the routes with real tokens, on a
+round brought to `published` by the real lottery flow (qualified households register, the admin
+closes, commits, draws and publishes). The tests of this module run in order on one round; time
+moves by patching ``chalicelib.domain.common.now``."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from tests.applying import Citizen, call
+
+STATE: dict[str, Any] = {}
+SLOT = timedelta(minutes=30)
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, timedelta]]:
+    from chalicelib.domain import common
+
+    real = common.now
+    state = {"offset": STATE.get("offset", timedelta(0))}
+    monkeypatch.setattr(common, "now", lambda: real() + state["offset"])
+    yield state
+    STATE["offset"] = state["offset"]
+
+
+def _qualified(client: Any, stack: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch,
+               facts: list[dict[str, Any]]) -> list[tuple[Citizen, dict[str, Any]]]:
+    from tests.test_publicity import approved, close, publish
+
+    made = [approved(client, stack, tokens, **f) for f in facts]
+    monkeypatch.setenv("PUBLICITY_DEMO_MINUTES_ALLOWED", "1")
+    status, result = publish(client, tokens, [a["application_id"] for _, a in made], minutes=5)
+    assert status == 201, result
+    status, body = close(client, tokens, result["batch"]["batch_id"])
+    assert status == 200 and body["counts"] == {"qualified": len(made)}, body
+    return made
+
+
+def _admin(client: Any, tokens: Any, method: str, path: str, data: Any = None) -> tuple[int, Any]:
+    return call(client, method, path, tokens.headers("admin"), data)
+
+
+def _round_version(client: Any, tokens: Any, round_id: str) -> int:
+    status, r = _admin(client, tokens, "GET", f"/v1/admin/rounds/{round_id}")
+    assert status == 200, r
+    return int(r["version"])
+
+
+@pytest.fixture(scope="module")
+def world(stack: Any, tokens: Any, app: Any) -> dict[str, Any]:
+    """A catalogue, four qualified one-person households (the first on subsistence allowance, so
+    it ranks first and its rent is halved), a round of four 1b1l units and one 2b1l unit
+    (slots of two households, 30 minutes), published by the lottery."""
+    from chalice.test import Client
+
+    from chalicelib.domain.common import now
+    from tests.conftest import build_catalogue
+
+    stack.reset()
+    catalogue = build_catalogue()
+    units = catalogue["units"]
+    fitting = [units[i].unit_id for i in (3, 6, 9, 15)]  # vacant 一房一厅
+    other = units[1].unit_id  # vacant 两房一厅: not for a household of one
+    outside = units[18].unit_id  # vacant 1b1l, not in the round
+    with Client(app) as client, pytest.MonkeyPatch.context() as mp:
+        households = _qualified(client, stack, tokens, mp, [
+            {"civil_affairs": {"subsistence_allowance": True}}, {}, {}, {}])
+        at = now()
+        status, rnd = _admin(client, tokens, "POST", "/v1/admin/rounds", {
+            "title": "2026年第4批公租房摇号", "unit_ids": fitting + [other],
+            "registration_opens_at": (at - timedelta(minutes=1)).isoformat(),
+            "registration_closes_at": (at + timedelta(days=1)).isoformat(),
+            "randomness_source": "2026-12-15 中国福利彩票双色球第2026145期开奖号码", "slot_minutes": 30,
+            "slot_size": 2})
+        assert status == 201, rnd
+        round_id = rnd["round_id"]
+        for person, _ in households:
+            status, reg = call(client, "POST", f"/v1/rounds/{round_id}/registrations", person.headers(), {})
+            assert status == 201, reg
+        _admin(client, tokens, "POST", f"/v1/admin/rounds/{round_id}/close",
+               {"version": _round_version(client, tokens, round_id), "force": True, "reason": "测试提前截止报名"})
+        for path, extra in (("commit", {}), ("draw", {"public_value": "03 11 17 22 28 31 + 09"}), ("publish", {})):
+            status, body = _admin(client, tokens, "POST", f"/v1/admin/rounds/{round_id}/{path}",
+                                  {"version": _round_version(client, tokens, round_id), **extra})
+            assert status == 200, (path, body)
+    from chalicelib.domain import lottery
+
+    ranked = lottery.ranked(round_id)
+    by_app = {a["application_id"]: p for p, a in households}
+    order = [by_app[r.application_id] for r in ranked]
+    assert order[0] is households[0][0]  # subsistence allowance: the first priority group
+    return {"round_id": round_id, "fitting": fitting, "other": other, "outside": outside, "order": order,
+            "apps": {p.username: a["application_id"] for p, a in households}}
+
+
+def _choose(client: Any, person: Any, round_id: str, unit_id: str) -> tuple[int, Any]:
+    return call(client, "POST", f"/v1/rounds/{round_id}/choices", person.headers(), {"unit_id": unit_id})
+
+
+def _mine(client: Any, person: Any, round_id: str) -> dict[str, Any]:
+    status, me = call(client, "GET", f"/v1/me/rounds/{round_id}/selection", person.headers())
+    assert status == 200, me
+    return me
+
+
+def _free(client: Any, round_id: str) -> dict[str, Any]:
+    response = client.http.get(f"/v1/rounds/{round_id}/availability")
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def test_start_invites_in_rank_order_with_slots(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+                                                clock: dict[str, timedelta], no_scans: list[str]) -> None:
+    from chalicelib.notify import RECORDED
+
+    round_id, order = world["round_id"], world["order"]
+    assert _mine(client, order[0], round_id)["status"] == "waiting"  # published, not started
+    path = f"/v1/admin/rounds/{round_id}/selection/start"
+    version = _round_version(client, tokens, round_id)
+    status, body = _admin(client, tokens, "POST", path, {"version": version + 5})
+    assert status == 409 and body["error"]["code"] == "STALE_VERSION"
+    assert call(client, "POST", path, order[0].headers(), {"version": version})[0] == 403
+    status, meta = _admin(client, tokens, "POST", path, {"version": version})
+    assert status == 200 and meta["slots"] == 2 and meta["slot_size"] == 2, meta
+    status, body = _admin(client, tokens, "POST", path, {"version": _round_version(client, tokens, round_id)})
+    assert status == 409 and body["error"]["code"] == "ILLEGAL_TRANSITION"
+    status, rnd = _admin(client, tokens, "GET", f"/v1/admin/rounds/{round_id}")
+    assert rnd["status"] == "selection"
+
+    places = [_mine(client, p, round_id) for p in order]
+    assert [p["rank"] for p in places] == [1, 2, 3, 4]
+    assert [p["slot"] for p in places] == [0, 0, 1, 1]
+    assert [p["status"] for p in places] == ["invited", "invited", "waiting", "waiting"]
+    assert places[2]["slot_start"] == places[0]["slot_end"]
+    assert {u["unit_id"] for u in places[0]["units"]} == set(world["fitting"])  # only what fits a household of one
+
+    no_scans.clear()
+    free = _free(client, round_id)
+    assert free["units_free"] == 5 and free["units_total"] == 5
+    assert {x["layout"]: x["free"] for x in free["by_layout"]} == {"1b1l": 4, "2b1l": 1}
+    assert len([c for c in no_scans if c in ("GetItem", "BatchGetItem", "Query")]) <= 2, no_scans
+    stack.drain()
+    invited = [n for n in RECORDED if n["template"] == "selection_invited"]
+    assert {n["application_id"] for n in invited} == set(world["apps"].values())
+
+
+def test_choose_in_turn_and_the_refusals(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+                                         clock: dict[str, timedelta]) -> None:
+    from chalicelib.domain import units
+
+    round_id, order, fitting = world["round_id"], world["order"], world["fitting"]
+    first, second, third = order[0], order[1], order[2]
+    status, body = _choose(client, third, round_id, fitting[0])
+    assert status == 409 and body["error"]["code"] == "NOT_YOUR_TURN", body
+    status, body = _choose(client, first, round_id, world["other"])
+    assert status == 409 and body["error"]["code"] == "UNIT_NOT_AVAILABLE", body  # 两房一厅 for one person
+    status, body = _choose(client, first, round_id, world["outside"])
+    assert status == 409 and body["error"]["code"] == "UNIT_NOT_AVAILABLE", body
+    stranger = Citizen(stack, "路人甲")
+    assert call(client, "POST", "/v1/me", stranger.headers(), {"name": stranger.name,
+                                                              "id_number": stranger.id_number})[0] == 201
+    status, body = _choose(client, stranger, round_id, fitting[0])
+    assert status == 404 and body["error"]["code"] == "SELECTION_NOT_FOUND", body
+    assert call(client, "GET", f"/v1/me/rounds/{round_id}/selection", stranger.headers())[0] == 404
+
+    status, chosen = _choose(client, first, round_id, fitting[0])
+    assert status == 201, chosen
+    lease = chosen["lease"]
+    assert chosen["selection"]["status"] == "chosen" and lease["status"] == "draft"
+    assert lease["base_rent"] == units.get(fitting[0]).rent
+    assert lease["monthly_rent"] == lease["base_rent"] // 2 and lease["reduction"]["key"] == "subsistence"
+    assert lease["deposit"] == 2 * lease["monthly_rent"] and lease["term_months"] == 36
+    assert lease["start_date"].endswith("-01") and lease["manager"]["phone"] == "0750-3123456"
+    assert units.get(fitting[0]).status.value == "reserved"
+    history = units.history(fitting[0], None, 10).items
+    assert [h.to_status.value for h in history][-1] == "reserved"
+    assert _free(client, round_id)["units_free"] == 4
+
+    status, body = _choose(client, first, round_id, fitting[1])
+    assert status == 409 and body["error"]["code"] == "ALREADY_CHOSEN", body
+    status, body = _choose(client, second, round_id, fitting[0])
+    assert status == 409 and body["error"]["code"] == "UNIT_TAKEN", body
+    status, mine = call(client, "GET", "/v1/me/lease", first.headers())
+    assert status == 200 and [x["lease_id"] for x in mine["items"]] == [lease["lease_id"]]
+    world["lease"] = lease
+
+
+def test_two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, tokens: Any,
+                                                           world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+    """The second slot: the fourth household's choice lands between the third's checks and its
+    transaction (interleaved on purpose: moto's tables are not thread-safe, so real threads would
+    test moto, not us). The unit goes to one household; the loser is told UNIT_TAKEN."""
+    from chalicelib.deps import deps
+    from chalicelib.domain import units
+
+    round_id, order, fitting = world["round_id"], world["order"], world["fitting"]
+    clock["offset"] = SLOT + timedelta(minutes=1)
+    third, fourth = order[2], order[3]
+    repo = deps().selection
+    real_choose = repo.choose
+    inner: list[tuple[int, Any]] = []
+    started: list[int] = []
+
+    def choose_then_race(*args: Any, **kw: Any) -> Any:
+        if not started:
+            started.append(1)
+            inner.append(_choose(client, fourth, round_id, fitting[1]))
+        return real_choose(*args, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(repo, "choose", choose_then_race)
+        outer = _choose(client, third, round_id, fitting[1])
+    assert inner[0][0] == 201, inner
+    assert outer[0] == 409 and outer[1]["error"]["code"] == "UNIT_TAKEN", outer
+    leases = repo.leases_of_round(round_id)
+    assert [x.application_id for x in leases if x.unit_id == fitting[1]] == [world["apps"][fourth.username]]
+    assert units.get(fitting[1]).status.value == "reserved"
+    assert _mine(client, third, round_id)["status"] == "invited"  # free to choose another
+
+    # one household, two units at once: only one choice stands
+    inner.clear()
+    started.clear()
+
+    def choose_twice(*args: Any, **kw: Any) -> Any:
+        if not started:
+            started.append(1)
+            inner.append(_choose(client, third, round_id, fitting[3]))
+        return real_choose(*args, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(repo, "choose", choose_twice)
+        outer = _choose(client, third, round_id, fitting[2])
+    assert inner[0][0] == 201 and outer[0] == 409 and outer[1]["error"]["code"] == "ALREADY_CHOSEN", outer
+    assert units.get(fitting[2]).status.value == "vacant"
+    assert len([x for x in repo.leases_of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
+    assert _free(client, round_id)["units_free"] == 2  # fitting[2] and the 两房一厅
+
+
+def test_passed_over_then_reinvited_at_the_end_then_finished(client: Any, stack: Any, tokens: Any,
+                                                             world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+    from chalicelib.domain import lottery, units
+    from chalicelib.notify import RECORDED
+
+    round_id, order, fitting = world["round_id"], world["order"], world["fitting"]
+    second = order[1]
+    clock["offset"] = SLOT + timedelta(minutes=2)  # the first slot is over
+    status, done = _admin(client, tokens, "POST", f"/v1/admin/rounds/{round_id}/selection/advance")
+    assert status == 200 and done["passed"] == 1 and not done["finished"], done
+    assert _mine(client, second, round_id)["status"] == "passed"
+    status, body = _choose(client, second, round_id, fitting[2])
+    assert status == 409 and body["error"]["code"] == "NOT_YOUR_TURN"
+
+    clock["offset"] = 2 * SLOT + timedelta(minutes=1)  # every first slot is over: re-invited at the end
+
+    def advance_selection() -> dict[str, Any]:  # the scheduled function, as EventBridge invokes it
+        event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], "cn-northwest-1")
+        return client.lambda_.invoke("advance_selection", event).payload
+
+    done = advance_selection()
+    assert done["reinvited"] == 1 and done["finished"] == 0, done
+    assert advance_selection()["reinvited"] == 0  # idempotent
+    me = _mine(client, second, round_id)
+    assert me["status"] == "invited" and me["reinvited"] and me["slot"] == 2, me
+    stack.drain()
+    assert any(n["template"] == "selection_reinvited" and n["application_id"] == world["apps"][second.username]
+               for n in RECORDED)
+    status, chosen = _choose(client, second, round_id, fitting[2])
+    assert status == 201, chosen
+
+    # nothing fitting is left; the 两房一厅 stays vacant, released when the round finishes
+    clock["offset"] = 3 * SLOT + timedelta(minutes=5)
+    done = advance_selection()
+    assert done["finished"] == 1, done
+    assert lottery.get_round(round_id).status == "finished"
+    assert units.get(world["other"]).status.value == "vacant"
+    status, body = _choose(client, second, round_id, world["other"])
+    assert status == 409 and body["error"]["code"] in ("ALREADY_CHOSEN", "SELECTION_NOT_OPEN")
+
+
+def test_confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, tokens: Any,
+                                                          world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+    from chalicelib.deps import deps
+    from chalicelib.domain import units
+    from chalicelib.notify import RECORDED
+
+    round_id, first, lease = world["round_id"], world["order"][0], world["lease"]
+    url = f"/v1/me/lease/{lease['lease_id']}/confirm"
+    other = world["order"][1]
+    assert call(client, "POST", url, other.headers(), {"version": lease["version"]})[0] == 404
+    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", first.headers())
+    assert status == 409 and body["error"]["code"] == "CONTRACT_NOT_READY"
+    status, body = call(client, "POST", url, first.headers(), {"version": lease["version"] + 3})
+    assert status == 409 and body["error"]["code"] == "STALE_VERSION"
+    status, done = call(client, "POST", url, first.headers(**{"X-Device-Id": "iPhone-15-abc123"}),
+                        {"version": lease["version"]})
+    assert status == 200 and done["status"] == "confirmed" and done["confirmed_device"] == "iPhone-15-abc123", done
+    assert done["has_contract"] and done["confirmed_at"]
+    again = call(client, "POST", url, first.headers(), {"version": lease["version"]})  # a double tap
+    assert again[0] == 200 and again[1]["version"] == done["version"]
+    status, body = call(client, "POST", url, first.headers(), {"version": done["version"]})
+    assert status == 409 and body["error"]["code"] == "LEASE_ALREADY_CONFIRMED"
+
+    assert units.get(lease["unit"]["unit_id"]).status.value == "leased"
+    assert _mine(client, first, round_id)["status"] == "confirmed"
+    application_id = world["apps"][first.username]
+    status, app = call(client, "GET", f"/v1/applications/{application_id}", first.headers())
+    assert app["status"] == "housed" and app["status_name"] == "已配租", app
+    status, waiting = call(client, "GET", "/v1/me/waiting-list", first.headers())
+    assert status == 200 and waiting["items"] == []
+    status, mine = call(client, "GET", "/v1/me/lease", first.headers())
+    [shown] = mine["items"]
+    assert shown["manager"] == {"company": "江门市安居物业管理有限公司", "contact": "李经理", "phone": "0750-3123456"}
+    assert shown["estate"]["name"] and shown["unit"]["layout_name"] == "一房一厅"
+
+    # the contract: a short-lived link for the tenant; another citizen is refused; staff audited
+    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", first.headers())
+    assert status == 200, link
+    assert "X-Amz-Signature" in link["download"]["url"] and "X-Amz-Expires=300" in link["download"]["url"]
+    pdf = requests.get(link["download"]["url"], timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    key = deps().selection.get_lease(lease["lease_id"]).contract_key
+    s3 = deps().storage.s3
+    bucket = deps().settings.document_bucket
+    assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]] == ["FULL_CONTROL"]
+    assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
+    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", other.headers())
+    assert status == 403, body
+    assert call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", tokens.headers("staff"))[0] == 400
+    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract?reason=签约核查",
+                        tokens.headers("staff"))
+    assert status == 200
+    status, trail = call(client, "GET", f"/v1/audit/lease/{lease['lease_id']}", tokens.headers("auditor"))
+    assert [e["action"] for e in trail["items"]] == ["read_contract"]
+    stack.drain()
+    assert any(n["template"] == "lease_confirmed" and n["application_id"] == application_id for n in RECORDED)
+
+
+def test_a_delegate_with_a_view_grant_reads_the_contract(client: Any, stack: Any, world: dict[str, Any],
+                                                         clock: dict[str, timedelta]) -> None:
+    from chalicelib.domain.common import now
+
+    first, lease = world["order"][0], world["lease"]
+    child = Citizen(stack, "王小明")
+    assert call(client, "POST", "/v1/me", child.headers(), {"name": child.name, "id_number": child.id_number})[0] == 201
+    status, me = call(client, "GET", "/v1/me", child.headers())
+    status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
+        "delegate_mobile": child.mobile, "scopes": ["view"], "expires_at": (now() + timedelta(days=30)).isoformat()})
+    assert status == 201, grant
+    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", child.headers())
+    assert status == 200 and link["download"]["url"], link
+    # a delegate does not sign for the tenant
+    status, body = call(client, "POST", f"/v1/me/lease/{lease['lease_id']}/confirm", child.headers(), {"version": 1})
+    assert status == 403, body
