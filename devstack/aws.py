@@ -127,17 +127,22 @@ def create_queue(endpoint: str, name: str, kms_key: str | None = None) -> tuple[
     return url, dlq_url
 
 
+UPLOADS_PREFIX = "applications/"  # where citizens' documents are uploaded (chalicelib.domain.documents)
+
+
 def queue_arn(endpoint: str, url: str) -> str:
     sqs = client("sqs", endpoint)
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
 def notify_queue_on_upload(endpoint: str, bucket: str, queue_url: str) -> None:
-    """S3 -> SQS: every object created in the bucket is announced on the queue (first comes S3's
-    ``s3:TestEvent``), as the deployed bucket does for the ``check_documents`` worker."""
+    """S3 -> SQS: every citizen upload (``applications/``) is announced on the queue (first comes
+    S3's ``s3:TestEvent``), as the deployed bucket does for the ``check_documents`` worker; the
+    app's own objects (lottery files, contracts) are not."""
     s3 = client("s3", endpoint)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": queue_arn(endpoint, queue_url), "Events": ["s3:ObjectCreated:*"]}],
+        "QueueConfigurations": [{"QueueArn": queue_arn(endpoint, queue_url), "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOADS_PREFIX}]}}}],
     })
 
 
@@ -177,7 +182,7 @@ def add_user(idp: Any, identity: LocalIdentity, phone: str, role: str | None, ci
                                 Permanent=True)
     if role:
         idp.admin_add_user_to_group(UserPoolId=identity.pool_id, Username=username, GroupName=role)
-    identity.users[role or username] = username
+    identity.users.setdefault(role or username, username)  # the first of a role stays its demo user
     return username
 
 

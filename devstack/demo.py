@@ -1,14 +1,19 @@
-"""`make demo`: issue 4's journey against the running `make run` (which runs the verification
-state machine and the department simulator).
+"""`make demo`: issues 4 and 5 against the running `make run` (which runs the verification state
+machine and the department simulator).
 
 The seeded applicants are households of the simulator's registry (devstack/seed_data/registry.json):
 their departments' records decide the outcome, as in production. Step by step: each applies and
 submits; the joint verification reaches a recommendation within seconds (every rule explained, its
 source department named, contradictions flagged); staff approve the clean passes in one click;
 they are published for a (demo-shortened) publicity period with masked names; an objection is filed
-and dismissed; the period closes and each qualified household sees its waiting-list position.
+and dismissed; the period closes and each qualified household sees its waiting-list position. Then
+an admin opens a lottery round over vacant units, the households register, the list is committed
+(its SHA-256 published), drawn with a public value and published; the standalone verifier
+(tools/verify_draw.py) recomputes the ranks from the downloaded files; the households choose units
+in rank order, confirm their leases and download the contract PDFs (into .local/demo/).
 
-Run it again and it carries on with the same households (their applications are reused).
+Run it again and it carries on with the same households (their applications are reused); restart
+`make run` for a fresh city.
 """
 from __future__ import annotations
 
@@ -156,7 +161,107 @@ class Demo(Walk):
             for w in self.get("/v1/me/waiting-list", c["token"]).get("items", []):
                 self.say(f"{c['name']}：{w['kind_name']} 轮候第 {w['position']} 位，前面还有 {w['ahead']} 户"
                          f"（优先加分 {w['priority_points']}）")
-        print("\n完成 (done). 通知记录：.local/notifications.jsonl", flush=True)
+        self.allocate(approved, staff)
+        print("\n完成 (done). 通知记录：.local/notifications.jsonl；摇号文件与合同：.local/demo/", flush=True)
+
+    # --- issue 5: the lottery anyone can verify, unit selection, leases ---------------------------------
+    def admin_round(self, admin: str, round_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/admin/rounds/{round_id}", admin))
+
+    def allocate(self, households: list[dict[str, Any]], staff: str) -> None:
+        import subprocess
+        from datetime import datetime, timedelta, timezone
+        from pathlib import Path
+
+        admin = self.demo_token("admin")
+        out = Path(".local/demo")
+        out.mkdir(parents=True, exist_ok=True)
+        self.step("7. 摇号：管理员开设批次（空置房源、报名时间、优先组、事先指定的公开随机数来源）")
+        vacant = self.get("/v1/units?status=vacant&limit=50", None)["items"]
+        fitting = {"1b1l": 0, "studio": 1, "2b1l": 2}  # one-bedroom fits households of one and two
+        units = [u["unit_id"] for u in sorted((u for u in vacant if u["layout"] in fitting),
+                                              key=lambda u: fitting[u["layout"]])][:len(households) + 2]
+        now = datetime.now(timezone(timedelta(hours=8)))
+        created = self.call("POST", "/v1/admin/rounds", admin, {
+            "title": "江门市公租房 2026 年第 4 批摇号（演示）", "unit_ids": units,
+            "registration_opens_at": now.isoformat(timespec="seconds"),
+            "registration_closes_at": (now + timedelta(days=3)).isoformat(timespec="seconds"),
+            "randomness_source": "摇号当日中国福利彩票双色球开奖号码（演示：手动输入）", "slot_minutes": 30,
+            "slot_size": 10}, 201, f"{len(units)} 套房源")
+        round_id = created["round_id"]
+        for c in households:
+            reg = self.call("POST", f"/v1/rounds/{round_id}/registrations", c["token"], {}, 201, f"{c['name']} 报名")
+            self.say(f"    报名编号 {reg['registration_no']}，{reg['priority_group_name']}，可选 "
+                     f"{'、'.join(reg['allowed_layout_names'])}")
+
+        self.step("8. 截止报名，固定名单（公布 SHA-256），以公开随机数摇号并公布结果")
+        r = self.admin_round(admin, round_id)
+        self.call("POST", f"/v1/admin/rounds/{round_id}/close", admin,
+                  {"version": r["version"], "force": True, "reason": "演示：提前截止报名"}, title="截止报名")
+        r = self.admin_round(admin, round_id)
+        r = self.call("POST", f"/v1/admin/rounds/{round_id}/commit", admin, {"version": r["version"]},
+                      title="固定名单")
+        self.say(f"承诺 SHA-256：{r['commitment_sha256']}")
+        r = self.admin_round(admin, round_id)
+        self.call("POST", f"/v1/admin/rounds/{round_id}/draw", admin,
+                  {"version": r["version"], "public_value": "03 07 12 19 25 31 + 09"}, title="输入公开随机数，摇号")
+        r = self.admin_round(admin, round_id)
+        self.call("POST", f"/v1/admin/rounds/{round_id}/publish", admin, {"version": r["version"]}, title="公布结果")
+        for name in ("commitment.json", "result.json"):
+            got = requests.get(f"{self.base}/v1/rounds/{round_id}/{name}", timeout=30, allow_redirects=True)
+            (out / name).write_bytes(got.content)
+        ranks = self.get(f"/v1/rounds/{round_id}/ranks", None)["items"]
+        for g in ranks:
+            self.say(f"第 {g['rank']} 名  {g['registration_no']}  {g['main_applicant']}  {g['id_number']}  "
+                     f"{g['priority_group_name']}")
+
+        self.step("9. 任何人都能验证：python tools/verify_draw.py commitment.json result.json")
+        done = subprocess.run([sys.executable, "tools/verify_draw.py", str(out / "commitment.json"),
+                               str(out / "result.json")], capture_output=True, text=True, timeout=60)
+        for line in done.stdout.strip().splitlines()[-3:]:
+            self.say(line)
+        self.say(f"exit code {done.returncode}（0 = 一致）")
+
+        self.step("10. 在线选房：按顺序号分时段邀请，每户在自己的时段选一套")
+        r = self.admin_round(admin, round_id)
+        self.call("POST", f"/v1/admin/rounds/{round_id}/selection/start", admin, {"version": r["version"]},
+                  title="开始选房")
+        order = sorted(households, key=lambda c: self.get(f"/v1/me/rounds/{round_id}", c["token"])["rank"])
+        for c in order:
+            mine = self.get(f"/v1/me/rounds/{round_id}/selection", c["token"])
+            if not mine.get("units"):
+                self.say(f"{c['name']}：没有适合本户的空余房源")
+                continue
+            unit = mine["units"][0]
+            chosen = self.call("POST", f"/v1/rounds/{round_id}/choices", c["token"], {"unit_id": unit["unit_id"]},
+                               201, f"第 {mine['rank']} 名 {c['name']} 选房")
+            c["lease"] = chosen["lease"]
+            lease = chosen["lease"]
+            self.say(f"    {lease['estate']['name']} {lease['unit']['building_name']} {lease['unit']['number']}"
+                     f"（{lease['unit']['layout_name']}，{lease['unit']['floor_area']} 平方米），月租 "
+                     f"{lease['monthly_rent'] / 100:.2f} 元" + (f"（{lease['reduction']['note']}）"
+                                                             if lease.get("reduction") else ""))
+        availability = self.get(f"/v1/rounds/{round_id}/availability", None)
+        self.say(f"剩余可选：{json.dumps(availability.get('by_layout') or availability.get('counts'), ensure_ascii=False)}")
+
+        self.step("11. 确认租赁合同，下载合同 PDF（私有，短期链接）")
+        for c in households:
+            lease = c.get("lease")
+            if not lease:
+                continue
+            confirmed = self.call("POST", f"/v1/me/lease/{lease['lease_id']}/confirm", c["token"],
+                                  {"version": lease["version"]}, title=f"{c['name']} 确认合同")
+            link = self.get(f"/v1/leases/{lease['lease_id']}/contract", c["token"])["download"]
+            url = link["url"] if isinstance(link, dict) else link
+            pdf = requests.get(url, timeout=30).content
+            path = out / f"{lease['lease_id']}.pdf"
+            path.write_bytes(pdf)
+            self.say(f"    {confirmed['status_name']}，合同 {path}（{len(pdf)} 字节，{pdf[:8]!r}）")
+        for c in [h for h in households if h.get("lease")][:1]:
+            mine = self.get("/v1/me/lease", c["token"])["items"][0]
+            self.say(f"{c['name']} 的物业：{mine['manager']}")
+            status = self.get(f"/v1/applications/{c['application_id']}", c["token"])["status_name"]
+            self.say(f"{c['name']} 的申请状态：{status}；轮候：{self.get('/v1/me/waiting-list', c['token'])['items']}")
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s

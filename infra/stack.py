@@ -315,7 +315,8 @@ class CityStack(cdk.Stack):
         assert isinstance(bucket, s3.CfnBucket)
         bucket.add_property_override(
             "NotificationConfiguration.QueueConfigurations",
-            [{"Event": "s3:ObjectCreated:*", "Queue": queue.queue_arn}],
+            [{"Event": "s3:ObjectCreated:*", "Queue": queue.queue_arn,  # citizens' uploads, not the app's own files
+              "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "applications/"}]}}}],
         )
         queue_policy = queue.node.find_child("Policy").node.default_child
         assert isinstance(queue_policy, cdk.CfnResource)

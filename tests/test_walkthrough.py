@@ -39,7 +39,10 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     from devstack.demo import Demo
 
     monkeypatch.setenv("PUBLICITY_DEMO_MINUTES_ALLOWED", "1")
+    from tests.conftest import build_catalogue
+
     stack.reset()  # waiting-list positions count from the first household: no one else's in the queue
+    build_catalogue()  # vacant units for the lottery round
     stack.enable_verification()
     try:
         state = {"endpoint": stack.endpoint, "pool_id": stack.identity.pool_id,
@@ -56,3 +59,6 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     assert out.count("[预期 ") == 8
     assert "通过 4 件" in out and "轮候第 1 位，前面还有 0 户" in out and "轮候第 4 位，前面还有 3 户" in out
     assert "梁*欣" in out and "梁嘉欣（" in out  # masked in the public list (the demo prints names it knows)
+    # issue 5: a round drawn, verified by the standalone tool, units chosen, leases confirmed
+    assert "exit code 0（0 = 一致）" in out and out.count("已确认，合同") == 4 and "已配租" in out
+    assert out.count("选房 -> ") == 0 and out.count("/choices -> 201") == 4

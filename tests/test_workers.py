@@ -116,13 +116,13 @@ def test_s3_event_messages_as_moto_sends_them(stack: Any) -> None:
     aws.create_bucket(stack.endpoint, name)
     url, _ = aws.create_queue(stack.endpoint, name)
     aws.notify_queue_on_upload(stack.endpoint, name, url)
-    _s3(stack).put_object(Bucket=name, Key="申请/A1/户口本 第1页+.jpg", Body=JPEG)
+    _s3(stack).put_object(Bucket=name, Key="applications/申请A1/户口本 第1页+.jpg", Body=JPEG)
     sqs = aws.client("sqs", stack.endpoint)
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert len(bodies) == 2
     test_event, created = sorted(bodies, key=lambda b: "Records" in json.loads(b))
     assert json.loads(test_event)["Event"] == "s3:TestEvent" and s3_objects(test_event) == []
-    assert s3_objects(created) == [(name, "申请/A1/户口本 第1页+.jpg", len(JPEG))]
+    assert s3_objects(created) == [(name, "applications/申请A1/户口本 第1页+.jpg", len(JPEG))]
     removed = json.loads(created)
     removed["Records"][0]["eventName"] = "ObjectRemoved:Delete"
     assert s3_objects(json.dumps(removed)) == []
@@ -230,7 +230,18 @@ def test_drain_leaves_failed_messages_on_the_queue(
         raise RuntimeError("not now")
 
     monkeypatch.setattr(sys.modules["chalicelib.domain.documents"], "record_check", record_check)
-    _s3(stack).put_object(Bucket=_bucket(stack), Key="retry.jpg", Body=JPEG)
+    _s3(stack).put_object(Bucket=_bucket(stack), Key="applications/retry.jpg", Body=JPEG)
     assert stack.drain() == {"documents": 0, "notifications": 0, "failed": 1}
     attributes = queues.get_queue_attributes(QueueUrl=stack.queues["documents"], AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # offered again after the timeout
+
+
+def test_the_apps_own_objects_are_not_announced(stack: Any) -> None:
+    """Lottery files and lease contracts live in the same private bucket; only citizens' uploads
+    under applications/ go to the document checker."""
+    from devstack import aws
+
+    stack.drain()
+    _s3(stack).put_object(Bucket=_bucket(stack), Key="leases/lse_x/contract.pdf", Body=PDF)
+    sqs = aws.client("sqs", stack.endpoint)
+    assert sqs.receive_message(QueueUrl=stack.queues["documents"], MaxNumberOfMessages=10).get("Messages", []) == []

@@ -348,7 +348,9 @@ def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Syn
     (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
     config = bucket["Properties"]["NotificationConfiguration"]
     assert config == {"QueueConfigurations": [{"Event": "s3:ObjectCreated:*",
-                                               "Queue": {"Fn::GetAtt": [ids["documents"], "Arn"]}}]}
+                                               "Queue": {"Fn::GetAtt": [ids["documents"], "Arn"]},
+                                               "Filter": {"S3Key": {"Rules": [{"Name": "prefix",
+                                                                               "Value": "applications/"}]}}}]}
     assert not {t for t in (r["Type"] for r in s.template["Resources"].values()) if t.startswith("Custom::")}
     (policy_id, policy), = [(lid, p) for lid, p in s.resources("AWS::SQS::QueuePolicy").items()
                             if p["Properties"]["Queues"] == [{"Ref": ids["documents"]}]]
