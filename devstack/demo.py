@@ -17,7 +17,6 @@ Run it again and it carries on with the same households (their applications are 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -274,17 +273,9 @@ class Demo(Walk):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from devstack.__main__ import STATE_FILE
+    from devstack import walkthrough
 
-    parser = argparse.ArgumentParser(prog="devstack.demo", description=__doc__)
-    parser.add_argument("--base", default=None, help="API base URL (default: the running `make run`)")
-    args = parser.parse_args(argv)
-    if not STATE_FILE.exists():
-        print("本地环境未运行：请先在另一个终端执行 make run", file=sys.stderr)
-        return 1
-    state = json.loads(STATE_FILE.read_text())
-    Demo(args.base or state.get("api", "http://127.0.0.1:8000"), state).run()
-    return 0
+    return walkthrough.main(argv, Demo, "devstack.demo", __doc__)
 
 
 if __name__ == "__main__":

@@ -194,17 +194,19 @@ class Walk:
         print("\n完成 (done). Notifications the citizens got: .local/notifications.jsonl", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, journey: type[Walk] = Walk, prog: str = "devstack.walkthrough",
+         description: str | None = __doc__) -> int:
+    """Play ``journey`` against the running `make run` (its state file names the API and the pool)."""
     from devstack.__main__ import STATE_FILE
 
-    parser = argparse.ArgumentParser(prog="devstack.walkthrough", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--base", default=None, help="API base URL (default: the running `make run`)")
     args = parser.parse_args(argv)
     if not STATE_FILE.exists():
         print("本地环境未运行：请先在另一个终端执行 make run", file=sys.stderr)
         return 1
     state = json.loads(STATE_FILE.read_text())
-    Walk(args.base or state.get("api", "http://127.0.0.1:8000"), state).run()
+    journey(args.base or state.get("api", "http://127.0.0.1:8000"), state).run()
     return 0
 
 

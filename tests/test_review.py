@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
+from chalicelib.departments import DEPARTMENTS
+from devstack.departments import default_facts
 from tests.applying import Citizen, call, upload
 
-DEPTS = ("public_security", "real_estate", "civil_affairs", "vehicles", "social_insurance", "business",
-         "veterans", "provident_fund")
-CLEAN = {
-    "public_security": {"identity_valid": True, "hukou_city": "jiangmen", "residence_permit_city": None},
-    "real_estate": {"properties": []},
-    "civil_affairs": {"subsistence_allowance": False, "extreme_poverty": False, "marital_status": "married"},
-    "vehicles": {"vehicles": []},
-    "social_insurance": {"months_in_city": 60, "employer_in_city": True},
-    "business": {"companies": []},
-    "veterans": {"veteran": False, "entitled_group": False},
-    "provident_fund": {"monthly_deposit_base": 150000, "loans": 0},
-}
+DEPTS = DEPARTMENTS
+CLEAN = default_facts("jiangmen")  # a clean local citizen, as the department simulator answers
 
 
 def answers(app: dict[str, Any], down: tuple[str, ...] = (), **facts: dict[str, Any]) -> list[dict[str, Any]]:
