@@ -160,7 +160,7 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
         "  example     curl -s " + api + "/v1/units?area=pengjiang\\&status=vacant",
         "              TOKEN=$(make -s token ROLE=staff); curl -s -H \"Authorization: Bearer $TOKEN\" "
         + api + "/v1/admin/policies",
-        "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, waiting list)",
+        "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, lottery, leases)",
         "  departments " + (f"simulator {stack.departments.base_url} (devstack/seed_data/registry.json); submits"
                             " start the verification state machine" if stack.departments else "off (--no-verification)"),
         f"  notices     recorded, not sent: {_shown(OUTBOX_FILE)}  (tail -f; queue workers poll every"
