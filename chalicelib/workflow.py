@@ -30,9 +30,3 @@ def start_verification(application_id: str, run_id: str) -> str | None:
         raise errors.ServiceUnavailable(f"start_execution: {type(exc).__name__}") from None
     return str(response["executionArn"])
 
-
-def describe(execution_arn: str) -> dict[str, Any]:
-    s = settings()
-    out = _client(s.region, s.endpoint_url).describe_execution(executionArn=execution_arn)
-    return {"status": out["status"], "start": out["startDate"].isoformat(),
-            "stop": out["stopDate"].isoformat() if out.get("stopDate") else None}

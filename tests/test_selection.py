@@ -202,20 +202,25 @@ def test_two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: A
     clock["offset"] = SLOT + timedelta(minutes=1)
     third, fourth = order[2], order[3]
     repo = deps().selection
-    real_choose = repo.choose
-    inner: list[tuple[int, Any]] = []
-    started: list[int] = []
 
-    def choose_then_race(*args: Any, **kw: Any) -> Any:
-        if not started:
-            started.append(1)
-            inner.append(_choose(client, fourth, round_id, fitting[1]))
-        return real_choose(*args, **kw)
+    def interleaved(first: Any, second: Any) -> tuple[tuple[int, Any], tuple[int, Any]]:
+        """``first`` reaches its write only after ``second`` has been made (answers: second, first)."""
+        real_choose, inner, started = repo.choose, [], []
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(repo, "choose", choose_then_race)
-        outer = _choose(client, third, round_id, fitting[1])
-    assert inner[0][0] == 201, inner
+        def choose_after_the_other(*args: Any, **kw: Any) -> Any:
+            if not started:  # set first: ``second`` comes through here too
+                started.append(1)
+                inner.append(second())
+            return real_choose(*args, **kw)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(repo, "choose", choose_after_the_other)
+            outer = first()
+        return inner[0], outer
+
+    inner, outer = interleaved(lambda: _choose(client, third, round_id, fitting[1]),
+                               lambda: _choose(client, fourth, round_id, fitting[1]))
+    assert inner[0] == 201, inner
     assert outer[0] == 409 and outer[1]["error"]["code"] == "UNIT_TAKEN", outer
     leases = repo.leases_of_round(round_id)
     assert [x.application_id for x in leases if x.unit_id == fitting[1]] == [world["apps"][fourth.username]]
@@ -223,19 +228,9 @@ def test_two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: A
     assert _mine(client, third, round_id)["status"] == "invited"  # free to choose another
 
     # one household, two units at once: only one choice stands
-    inner.clear()
-    started.clear()
-
-    def choose_twice(*args: Any, **kw: Any) -> Any:
-        if not started:
-            started.append(1)
-            inner.append(_choose(client, third, round_id, fitting[3]))
-        return real_choose(*args, **kw)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(repo, "choose", choose_twice)
-        outer = _choose(client, third, round_id, fitting[2])
-    assert inner[0][0] == 201 and outer[0] == 409 and outer[1]["error"]["code"] == "ALREADY_CHOSEN", outer
+    inner, outer = interleaved(lambda: _choose(client, third, round_id, fitting[2]),
+                               lambda: _choose(client, third, round_id, fitting[3]))
+    assert inner[0] == 201 and outer[0] == 409 and outer[1]["error"]["code"] == "ALREADY_CHOSEN", outer
     assert units.get(fitting[2]).status.value == "vacant"
     assert len([x for x in repo.leases_of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
     assert _free(client, round_id)["units_free"] == 2  # fitting[2] and the 两房一厅
