@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_FILE = ROOT / ".local" / "stack.json"
+#: Where `make token`, `make walkthrough` and `make demo` find the running stack (DEVSTACK_STATE overrides).
+STATE_FILE = Path(os.environ.get("DEVSTACK_STATE") or ROOT / ".local" / "stack.json")
 OUTBOX_FILE = ROOT / ".local" / "notifications.jsonl"
 DRAIN_INTERVAL_S = 0.5
 SCHEDULE_INTERVAL_S = 15.0

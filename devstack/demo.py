@@ -25,9 +25,9 @@ from typing import Any
 import requests
 
 from chalicelib.domain.verification import DEPARTMENT_NAMES
+from devstack.departments import REGISTRY  # the simulator's seeded registry
 from devstack.walkthrough import PDF, Walk
 
-REGISTRY = "devstack/seed_data/registry.json"
 #: Single-adult households (each member consents under their own login; no second adult needed).
 NAMES = {**DEPARTMENT_NAMES, "household": "家庭信息", "id_number": "身份证号", "declared": "本人申报"}
 DEMO_HOUSEHOLDS = ("liang", "lin", "zhang", "feng", "huang", "wu", "xie", "luo")
