@@ -320,7 +320,8 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         leases = {"own": _lease(owner, own_app, unit), "other": _lease(stranger, other_app, unit)}
 
     def other_city(role: str) -> str:
-        return stack.token_for(stack.add_user(str(13700000000 + hash(role) % 10**8), role, OTHER_CITY))
+        phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
+        return stack.token_for(stack.add_user(phone, role, OTHER_CITY))
 
     people = {"owner": owner, "citizen": citizen, "view": view, "act": act, "docs": docs, "employer": employer,
               "employer2": employer2}
@@ -414,3 +415,32 @@ def test_authorization_matrix(client: Any, world: dict[str, Any]) -> None:
     for key, spec in ROWS.items():
         failures += _sweep(client, world, key, spec)
     assert not failures, "\n".join(failures)
+
+
+#: Every function that hands out a link to a private file, and the file rule it applies (docs/decisions/0017).
+FILE_LINKS = {
+    "chalicelib/domain/documents.py:document_link": "authorize(app, actor, files=True)",
+    "chalicelib/domain/leases.py:contract_link": "check_files(grant)",
+}
+
+
+def test_every_link_to_a_private_file_applies_the_file_rule() -> None:
+    """A new place that presigns a private object (a raw file) must apply the file rule (owner, staff
+    with a reason, a delegate with the documents scope) and be listed here, so the matrix has its row."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = {}
+    for path in sorted((root / "chalicelib").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                     and n.func.attr == "presigned_get"]
+            if calls and not path.name == "storage.py":
+                found[f"{path.relative_to(root)}:{fn.name}"] = ast.get_source_segment(path.read_text(encoding="utf-8"), fn)
+    assert sorted(found) == sorted(FILE_LINKS), "a new link to a private file: apply the file rule and list it"
+    for where, rule in FILE_LINKS.items():
+        assert rule in (found[where] or ""), (where, rule)
