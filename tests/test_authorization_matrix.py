@@ -25,12 +25,10 @@ application in the employer's group. Routes about no object have one column set 
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
