@@ -95,7 +95,7 @@ def row(key: str, expect: str | dict[str, str], **kw: Any) -> None:
 
 # applications
 row("GET /v1/me/applications", CITIZEN)
-row("POST /v1/applications", CITIZEN, body={"kind": "individual"})
+row("POST /v1/applications", CITIZEN, body={"kind": "individual"}, role_only=True)
 row("GET /v1/applications/{application_id}", APP_READ)
 row("PATCH /v1/applications/{application_id}", APP_ACT, body={"version": STALE})
 row("POST /v1/applications/{application_id}/submit", APP_ACT, body={"version": STALE})
@@ -149,7 +149,7 @@ row("POST /v1/admin/eligibility-rules", ADMIN, body={}, role_only=True)
 row("GET /v1/health", PUBLIC)
 row("GET /v1/openapi.json", PUBLIC)
 # employer (团租): a group is its employer's only; another employer is told it does not exist
-row("POST /v1/employer/groups", EMPLOYER, body={"name": "矩阵测试"})
+row("POST /v1/employer/groups", EMPLOYER, body={"name": "矩阵测试"}, role_only=True)
 row("GET /v1/employer/groups", EMPLOYER)
 row("GET /v1/employer/groups/{group_id}", GROUPS)
 row("POST /v1/employer/groups/{group_id}/employees", GROUPS, body=lambda w: w["employee"])
@@ -176,7 +176,7 @@ row("PUT /v1/delegations/{grant_id}/household", HELD_ACT,
 row("GET /v1/publicity", PUBLIC)
 row("GET /v1/publicity/{batch_id}", PUBLIC)
 row("POST /v1/publicity/{batch_id}/objections",
-    "401 A A A A A A A A 403 A A 403 403", body={"entry_id": "x", "reason": "对公示对象有异议，请核查"})
+    "401 A A A A A A A A 403 A A 403 403", body={"entry_id": "x", "reason": "对公示对象有异议，请核查"}, role_only=True)
 row("POST /v1/staff/publicity", CASE_STAFF, body={}, role_only=True)
 row("GET /v1/staff/publicity/{batch_id}", CASE_STAFF)
 row("POST /v1/staff/publicity/{batch_id}/close", CASE_STAFF, body={}, role_only=True)
@@ -202,7 +202,7 @@ row("GET /v1/rounds/{round_id}", PUBLIC)
 row("GET /v1/rounds/{round_id}/commitment.json", PUBLIC)
 row("GET /v1/rounds/{round_id}/result.json", PUBLIC)
 row("GET /v1/rounds/{round_id}/ranks", PUBLIC)
-row("POST /v1/rounds/{round_id}/registrations", CITIZEN, body={})
+row("POST /v1/rounds/{round_id}/registrations", CITIZEN, body={}, role_only=True)
 row("GET /v1/me/rounds/{round_id}", CITIZEN)
 row("POST /v1/admin/rounds", ADMIN, body={}, role_only=True)
 row("GET /v1/admin/rounds/{round_id}", ADMIN)
@@ -212,7 +212,7 @@ row("POST /v1/admin/rounds/{round_id}/selection/start", ADMIN, body={}, role_onl
 row("POST /v1/admin/rounds/{round_id}/selection/advance", ADMIN, body={}, role_only=True)
 row("GET /v1/rounds/{round_id}/availability", PUBLIC)
 row("GET /v1/me/rounds/{round_id}/selection", CITIZEN)
-row("POST /v1/rounds/{round_id}/choices", CITIZEN, body={"unit_id": "unt_x"})
+row("POST /v1/rounds/{round_id}/choices", CITIZEN, body={"unit_id": "unt_x"}, role_only=True)
 row("GET /v1/me/lease", CITIZEN)
 # a lease is the tenant's: a delegate may not sign it (403), a stranger is told it does not exist
 row("POST /v1/me/lease/{lease_id}/confirm",
