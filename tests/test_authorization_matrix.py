@@ -20,8 +20,9 @@ owner), employer (with a group), another employer, staff, staff of another city,
 auditor of another city, ministry (a reader above the city).
 
 Objects: "own" is the owner's (or, on employer routes, the employer's; on delegation routes, the
-grant the calling delegate holds), "other" a stranger's, "group" (application routes) an employee's
-application in the employer's group. Routes about no object have one column set ("-").
+grant the calling delegate holds), "other" a stranger's; on application routes also "group", an
+employee's application in the employer's group, and "assisted", one staff made at the counter (代办)
+for a citizen not yet registered, with its signed consent form as the document. Routes about no object have one column set ("-").
 """
 from __future__ import annotations
 
@@ -68,13 +69,16 @@ EMPLOYER = "401 403 403 403 403 403 A A 403 403 403 403 403 403"
 # the employer's group.
 APP_READ = {"own": "401 A 404 A A A 404 404 A 403 A 403 403 403",
             "other": "401 404 404 404 404 404 404 404 A 403 A 403 403 403",
-            "group": "401 404 404 404 404 404 A 404 A 403 A 403 403 403"}
+            "group": "401 404 404 404 404 404 A 404 A 403 A 403 403 403",
+            "assisted": "401 404 404 404 404 404 404 404 A 403 A 403 403 403"}
 APP_ACT = {"own": "401 A 404 403 A 403 404 404 403 403 403 403 403 403",
            "other": "401 404 404 404 404 404 404 404 403 403 403 403 403 403",
-           "group": "401 404 404 404 404 404 A 404 403 403 403 403 403 403"}
+           "group": "401 404 404 404 404 404 A 404 403 403 403 403 403 403",
+           "assisted": "401 404 404 404 404 404 404 404 A 403 A 403 403 403"}  # staff act only for 代办
 APP_FILE = {"own": "401 A 404 403 403 A 404 404 A 403 A 403 403 403",
             "other": "401 404 404 404 404 404 404 404 A 403 A 403 403 403",
-            "group": "401 404 404 404 404 404 403 404 A 403 A 403 403 403"}
+            "group": "401 404 404 404 404 404 403 404 A 403 A 403 403 403",
+            "assisted": "401 404 404 404 404 404 404 404 A 403 A 403 403 403"}  # the signed consent form
 STAFF_ON_APP = {"own": CASE_STAFF, "other": CASE_STAFF}
 GRANTS_OF_MINE = {"own": "401 A 404 404 404 404 403 403 403 403 403 403 403 403",
                   "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}
@@ -107,12 +111,14 @@ row("GET /v1/applications/{application_id}/documents/{document_id}", APP_FILE)
 # consent is given by a member under their own login: anyone else is told there is nothing to consent to
 row("POST /v1/applications/{application_id}/consent",
     {"own": "401 A 404 404 404 404 403 403 403 403 403 403 403 403",
-     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"},
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403",
+     "assisted": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"},
     body=lambda w: {"text_version": w["consent_version"], "agree": True})
 row("POST /v1/applications/{application_id}/confirm",
     {"own": "401 A 404 403 403 403 404 404 A 403 A 403 403 403",
      "other": "401 404 404 404 404 404 404 404 A 403 A 403 403 403",
-     "group": "401 404 404 404 404 404 403 404 A 403 A 403 403 403"}, body={})
+     "group": "401 404 404 404 404 404 403 404 A 403 A 403 403 403",
+     "assisted": "401 404 404 404 404 404 404 404 A 403 A 403 403 403"}, body={})
 row("GET /v1/consent-text", PUBLIC)
 row("GET /v1/document-requirements", PUBLIC)
 # catalogue
@@ -287,6 +293,20 @@ def _lease(owner: Citizen, application_id: str, unit: Any) -> str:
     return lease_id
 
 
+def _assisted(client: Any, staff_token: str) -> tuple[str, str]:
+    """代办: staff make an application for a citizen who is not registered, and upload the signed
+    consent form (a raw file of the 代办 kind)."""
+    from tests.applying import id_number
+
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {staff_token}"}
+    member = {"relation": "self", "name": "冯桂兰", "id_number": id_number("19500101", male=False),
+              "hukou": "local", "monthly_income": 100000}
+    status, app = call(client, "POST", "/v1/staff/applications", headers,
+                       {"kind": "individual", "members": [member], "note": "上门代办"})
+    assert status == 201, app
+    return app["application_id"], upload(client, headers, app["application_id"], "consent_form")["document_id"]
+
+
 @pytest.fixture(scope="module")
 def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     from chalice.test import Client
@@ -313,6 +333,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         assert status == 201, added
         group_app = added["application"]["application_id"] if "application" in added else added["application_id"]
         group_doc = upload(client, employer.headers(), group_app, "id_card")["document_id"]
+        assisted_app, assisted_doc = _assisted(client, stack.token("staff"))
         stack.drain()
         unit = catalogue["units"][1]
         leases = {"own": _lease(owner, own_app, unit), "other": _lease(stranger, other_app, unit)}
@@ -338,6 +359,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         "other": {**common, "application_id": other_app, "document_id": other_doc, "group_id": group2,
                   "grant_id": other_grant, "lease_id": leases["other"], "target_id": other_app},
         "group": {**common, "application_id": group_app, "document_id": group_doc},
+        "assisted": {**common, "application_id": assisted_app, "document_id": assisted_doc},
         "-": common,
     }
     from chalicelib.domain import households as hh
