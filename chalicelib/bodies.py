@@ -250,7 +250,7 @@ class PaperConsentIn(Body):
 
 class GrantIn(Body):
     delegate_mobile: Mobile
-    scopes: Annotated[list[Literal["view", "act"]], Field(min_length=1, max_length=2)]
+    scopes: Annotated[list[Literal["view", "act", "documents"]], Field(min_length=1, max_length=3)]
     expires_at: Annotated[str, StringConstraints(max_length=40)]
 
 

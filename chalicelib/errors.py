@@ -136,6 +136,14 @@ class OutsideGrant(Forbidden):
     """The delegate's grant does not cover this action (view only)."""
 
 
+class RawFileForbidden(Forbidden):
+    """A raw file (document, contract) asked for by someone who sees only its status (an employer)."""
+
+
+class FilesOutsideGrant(OutsideGrant):
+    """A delegate without the ``documents`` scope asked for a raw file (ID card, contract)."""
+
+
 class ApplicationNotFound(NotFound):
     pass
 

@@ -12,10 +12,14 @@ class Role(str, enum.Enum):
     STAFF = "staff"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    #: A reader above the city (province, ministry): aggregates only, never personal data or an
+    #: audit trail (docs/decisions/0017).
+    MINISTRY = "ministry"
 
 
-#: Roles whose tokens must carry this stack's city (a citizen's provincial login need not).
-CITY_BOUND_ROLES = frozenset({Role.EMPLOYER, Role.STAFF, Role.ADMIN})
+#: Roles whose tokens must carry this stack's city (a citizen's provincial login need not; a
+#: ministry reader is above every city and only ever sees aggregates).
+CITY_BOUND_ROLES = frozenset({Role.EMPLOYER, Role.STAFF, Role.ADMIN, Role.AUDITOR})
 
 
 @dataclass(frozen=True)

@@ -390,3 +390,8 @@ ERRORS.update({
     errors.LeaseAlreadyConfirmed: (409, "LEASE_ALREADY_CONFIRMED", "该租赁合同已确认，请勿重复确认"),
     errors.ContractNotReady: (409, "CONTRACT_NOT_READY", "租赁合同尚未确认，暂无合同文本"),
 })
+
+ERRORS.update({
+    errors.RawFileForbidden: (403, "RAW_FILE_FORBIDDEN", "证件材料原件仅本人、经授权的受托人和工作人员可以查看"),
+    errors.FilesOutsideGrant: (403, "DOCUMENTS_OUTSIDE_GRANT", "您获得的授权不包括查看证件材料原件，请联系委托人授予“查看证件材料原件”权限"),
+})

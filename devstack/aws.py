@@ -13,7 +13,7 @@ REGION = "cn-northwest-1"
 # Cognito does not exist in the China partition (moto agrees): the identity provider that stands in
 # for the province's OIDC platform lives in a global region, as an external issuer would.
 IDP_REGION = "ap-southeast-1"
-ROLES = ("applicant", "employer", "staff", "admin", "auditor")
+ROLES = ("applicant", "employer", "staff", "admin", "auditor", "ministry")
 DEMO_PASSWORD = "Demo-pass-2026"
 #: One demo user per role; phone numbers are the login names (11-digit, test-reserved style).
 DEMO_USERS = {
@@ -22,6 +22,7 @@ DEMO_USERS = {
     "staff": "13800000003",
     "admin": "13800000004",
     "auditor": "13800000005",
+    "ministry": "13800000006",
 }
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 

@@ -11,7 +11,7 @@ from devstack.aws import id_token
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack.token")
-    parser.add_argument("role", choices=["applicant", "employer", "staff", "admin", "auditor"])
+    parser.add_argument("role", choices=["applicant", "employer", "staff", "admin", "auditor", "ministry"])
     parser.add_argument("--aws-port", type=int, default=None, help="ignored: read from .local/stack.json")
     args = parser.parse_args(argv)
     if not STATE_FILE.exists():

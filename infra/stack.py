@@ -45,7 +45,7 @@ from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
 
 SERVICE = "public-housing"
 METRICS_NAMESPACE = "PublicHousing"
-ROLES = ("applicant", "employer", "staff", "admin", "auditor")
+ROLES = ("applicant", "employer", "staff", "admin", "auditor", "ministry")
 #: What the app does with its tables: items and queries. No Scan (a test forbids it on every request
 #: path, IAM forbids it in the cloud), no table management. Transactions need the item actions.
 TABLE_ACTIONS = (

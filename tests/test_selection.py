@@ -324,7 +324,7 @@ def test_confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any
     assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]] == ["FULL_CONTROL"]
     assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
     status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", other.headers())
-    assert status == 403, body
+    assert (status, body["error"]["code"]) == (404, "LEASE_NOT_FOUND"), body  # not confirmed to strangers
     assert call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", tokens.headers("staff"))[0] == 400
     status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract?reason=签约核查",
                         tokens.headers("staff"))
@@ -335,8 +335,8 @@ def test_confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any
     assert any(n["template"] == "lease_confirmed" and n["application_id"] == application_id for n in RECORDED)
 
 
-def test_a_delegate_with_a_view_grant_reads_the_contract(client: Any, stack: Any, world: dict[str, Any],
-                                                         clock: dict[str, timedelta]) -> None:
+def test_a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, stack: Any, world: dict[str, Any],
+                                                                   clock: dict[str, timedelta]) -> None:
     from chalicelib.domain.common import now
 
     first, lease = world["order"][0], world["lease"]
@@ -346,6 +346,13 @@ def test_a_delegate_with_a_view_grant_reads_the_contract(client: Any, stack: Any
     status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
         "delegate_mobile": child.mobile, "scopes": ["view"], "expires_at": (now() + timedelta(days=30)).isoformat()})
     assert status == 201, grant
+    # a view grant shows the lease, never the contract file (docs/decisions/0017)
+    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", child.headers())
+    assert (status, body["error"]["code"]) == (403, "DOCUMENTS_OUTSIDE_GRANT"), body
+    assert call(client, "POST", f"/v1/me/grants/{grant['grant_id']}/revoke", first.headers())[0] == 200
+    status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
+        "delegate_mobile": child.mobile, "scopes": ["documents"], "expires_at": (now() + timedelta(days=30)).isoformat()})
+    assert status == 201 and grant["scopes"] == ["documents", "view"], grant
     status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", child.headers())
     assert status == 200 and link["download"]["url"], link
     # a delegate does not sign for the tenant

@@ -84,9 +84,12 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 
 # --- who may see and act ---------------------------------------------------------------------------
-def authorize(app: Application, actor: Actor, act: bool = False) -> Access:
+def authorize(app: Application, actor: Actor, act: bool = False, files: bool = False) -> Access:
     """The owner, a delegate within a live grant, the employer of a group member, or city staff.
-    Anyone else is told the application does not exist (ids are not confirmed to strangers)."""
+    Anyone else is told the application does not exist (ids are not confirmed to strangers).
+    ``files``: the caller wants a raw file (an ID card, a household register): the owner and staff
+    only, and a delegate whose grant has the explicit ``documents`` scope; the employer and any
+    other delegate see the document list and statuses, never a file."""
     if app.owner is not None and app.owner == actor.subject:
         return Access("applicant")
     if actor.has(*STAFF_ROLES):
@@ -95,6 +98,8 @@ def authorize(app: Application, actor: Actor, act: bool = False) -> Access:
         return Access("staff")
     if actor.has(Role.EMPLOYER):
         if app.employer and app.employer.get("subject") == actor.subject:
+            if files:
+                raise errors.RawFileForbidden("an employer sees the documents' statuses, not the files")
             return Access("employer")
         raise errors.ApplicationNotFound(app.application_id)
     if app.owner is None:  # 代办 not yet claimed: the citizen registered with the main applicant's ID
@@ -105,9 +110,11 @@ def authorize(app: Application, actor: Actor, act: bool = False) -> Access:
     grant = deps().grants.between(app.owner, actor.subject)
     if grant is None:
         raise errors.ApplicationNotFound(app.application_id)
-    from chalicelib.domain.grants import check
+    from chalicelib.domain.grants import check, check_files
 
     check(grant, "act" if act else "view")
+    if files:
+        check_files(grant)
     return Access("delegate", grant["grant_id"])
 
 
@@ -433,6 +440,8 @@ def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) ->
     by_staff = actor.has(*STAFF_ROLES)
 
     def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
+        if not by_staff and access.as_role != "applicant":  # who confirms is decided before the state
+            raise errors.OutsideGrant("only the citizen confirms")
         if not app.assisted:
             raise errors.IllegalTransition("not an assisted application", field="assisted")
         if app.assisted.get("confirmed_at"):
@@ -442,10 +451,8 @@ def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) ->
             if doc is None or doc["type"] != "assisted_confirmation" or doc.get("status") != "accepted":
                 raise errors.DocumentNotFound("an accepted assisted_confirmation document", field="document_id")
             how = "paper"
-        elif access.as_role == "applicant":
-            how = "app"
         else:
-            raise errors.OutsideGrant("only the citizen confirms")
+            how = "app"
         assisted = {**app.assisted, "confirmed_at": now_iso(), "confirmed_by": actor.subject, "confirmation": how,
                     "document_id": body.get("document_id")}
         owner = app.owner or (None if by_staff else actor.subject)

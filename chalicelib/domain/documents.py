@@ -63,9 +63,10 @@ def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tup
 
 
 def document_link(application_id: str, document_id: str, actor: Actor, reason: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """A short-lived download link for the owner, a delegate, the employer or staff (audited)."""
+    """A short-lived download link for the owner, a delegate with the ``documents`` scope, or staff
+    (audited); anyone else who may see the application is refused the file (403)."""
     app = deps().applications.get(application_id)
-    access = authorize(app, actor)
+    access = authorize(app, actor, files=True)
     doc = app.documents.get(document_id)
     if doc is None:
         raise errors.DocumentNotFound(document_id)

@@ -12,7 +12,9 @@ from chalicelib.domain.common import CHINA_TZ, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.identity import Actor
 
-SCOPES = {"view": "查看", "act": "代为办理"}
+#: ``documents``: the delegate may also open the raw files (ID cards, household registers, the
+#: lease contract); without it a delegate sees the document list and statuses, never a file.
+SCOPES = {"view": "查看", "act": "代为办理", "documents": "查看证件材料原件"}
 MAX_DAYS = 366
 
 
@@ -35,9 +37,8 @@ def create(actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
         raise errors.InvalidInput("delegates are citizens", field="delegate_mobile")
     scopes = sorted(set(body["scopes"]))
     if not scopes or any(s not in SCOPES for s in scopes):
-        raise errors.InvalidInput("view and/or act", field="scopes")
-    if "act" in scopes and "view" not in scopes:
-        scopes = ["act", "view"]  # acting needs seeing
+        raise errors.InvalidInput("view, act and/or documents", field="scopes")
+    scopes = sorted(set(scopes) | {"view"})  # acting or opening files needs seeing
     expires = _expiry(body["expires_at"])
     grant = {"grant_id": new_id("grt"), "grantor": actor.subject, "delegate": delegate.subject,
              "delegate_name": mask_name(delegate.name), "grantor_name": mask_name(grantor.name), "scopes": scopes,
@@ -76,6 +77,13 @@ def given(actor: Actor) -> list[dict[str, Any]]:
 
 def held(actor: Actor) -> list[dict[str, Any]]:
     return deps().grants.by_delegate(actor.subject)
+
+
+def check_files(grant: dict[str, Any]) -> None:
+    """A raw file (document, contract) needs the explicit ``documents`` scope on a live grant."""
+    check(grant, "view")
+    if "documents" not in grant["scopes"]:
+        raise errors.FilesOutsideGrant(f"grant allows {', '.join(grant['scopes'])}")
 
 
 def usable(actor: Actor, grant_id: str, need: str) -> dict[str, Any]:

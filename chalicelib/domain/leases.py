@@ -214,8 +214,10 @@ def _after_confirm(lease: Lease) -> None:
 
 
 def contract_link(lease_id: str, actor: Actor, reason: str | None) -> tuple[Lease, dict[str, Any]]:
-    """A short-lived link to the signed contract: the tenant, a delegate with a view grant, or
-    staff (audited, with a reason). Any other citizen is refused (403)."""
+    """A short-lived link to the signed contract: the tenant, a delegate whose grant has the
+    ``documents`` scope (the contract is a raw file with the tenant's ID number), or staff (audited,
+    with a reason). A delegate without that scope is refused (403); anyone else is told the lease
+    does not exist (404), as for an application."""
     lease = deps().selection.get_lease(lease_id)
     if lease.owner == actor.subject:
         pass
@@ -226,10 +228,10 @@ def contract_link(lease_id: str, actor: Actor, reason: str | None) -> tuple[Leas
     else:
         grant = deps().grants.between(lease.owner, actor.subject)
         if grant is None:
-            raise errors.Forbidden("not the tenant's lease")
-        from chalicelib.domain.grants import check
+            raise errors.LeaseNotFound(lease_id, field="lease_id")
+        from chalicelib.domain.grants import check_files
 
-        check(grant, "view")
+        check_files(grant)
     if not lease.contract_key:
         raise errors.ContractNotReady(lease.status, field="lease_id")
     return lease, deps().storage.presigned_get(lease.contract_key, CONTRACT_TYPE)

@@ -24,7 +24,7 @@ bp = Blueprint(__name__)
 api = Api(bp, "publicity")
 
 #: Any logged-in person may object during the period.
-LOGGED_IN = tuple(r.value for r in Role)
+LOGGED_IN = tuple(r.value for r in Role if r is not Role.MINISTRY)  # the ministry reads aggregates only
 REASON = Param("reason", description="查看事由（记入审计）", max_length=200)
 OBJECTION_STATUS = Param("status", "enum", "异议状态", choices=("open", "upheld", "dismissed"), default="open")
 BATCH_STATUS_NAMES = {"open": "公示中", "closed": "公示结束"}
