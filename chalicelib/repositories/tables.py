@@ -215,6 +215,16 @@ class PersonRecord(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    # real-name (实名, docs/decisions/0016): pending | verified | disputed; None = registered before
+    # the check existed (legacy). Until verified, person_key is unset (nothing bound to the ID
+    # number) and claim_key holds the claimed ID number's key.
+    real_name = UnicodeAttribute(null=True)
+    claim_key = UnicodeAttribute(null=True)
+    check_id = UnicodeAttribute(null=True)  # the provider's pending check
+    verified_by = UnicodeAttribute(null=True)  # token | check: what vouched for the name and ID number
+    verified_at = UnicodeAttribute(null=True)
+    # An item "id#{person_key}" (kind "id_claim", name = the holder's subject) is the one binding of
+    # an ID number to a login: written with a does-not-exist condition, so two claims never both bind.
 
     by_mobile = _gsi("by_mobile", "mobile_key", "subject", IncludeProjection(["name", "kind"]))()
     by_person = _gsi("by_person", "person_key", "subject", IncludeProjection(["name", "kind"]))()
@@ -719,3 +729,25 @@ class LeaseRecord(_Table):
 
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
+
+
+# --- identity conflicts (身份争议): two verified logins claim one ID number (docs/decisions/0016) ---------
+class IdentityConflictRecord(_Table):
+    """A case for staff: both sides (subjects, how each was verified, when) and the evidence."""
+
+    logical_name = "identity_conflicts"
+    conflict_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()  # open | resolved
+    opened_at = UnicodeAttribute()
+    person_key = UnicodeAttribute()  # the disputed ID number's key (the number itself is in id_number)
+    id_number = UnicodeAttribute()
+    holder = UnicodeAttribute()  # the login that holds the binding
+    claimant = UnicodeAttribute()  # the login that verified second
+    evidence = MapAttribute(default=dict)
+    resolution = MapAttribute(null=True)  # {"winner", "reason", "by", "at"}
+    version = NumberAttribute(default=1)
+
+    by_status = _gsi("by_status", "status", "opened_at")()
+
+
+MODELS = MODELS + (IdentityConflictRecord,)
