@@ -132,6 +132,7 @@ def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]
         "pool_id": stack.identity.pool_id,
         "client_id": stack.identity.client_id,
         "users": stack.identity.users,
+        "realname": stack.realname.base_url,  # the real-name check simulator (walkthrough, demo)
     }, ensure_ascii=False, indent=2))
 
 
