@@ -14,7 +14,6 @@ TABLES = (
     "publicity_batches", "objections", "waiting_list",
     "selections", "leases",
     "rounds", "registrations",
-    "identity_conflicts",
 )
 
 

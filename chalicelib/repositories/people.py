@@ -12,9 +12,10 @@ from chalicelib.domain.common import Page
 from chalicelib.domain.households import Household, Person
 from chalicelib.repositories.common import transaction
 from chalicelib.repositories.paging import query_page
-from chalicelib.repositories.tables import ApplicationRecord, HouseholdRecord, IdentityConflictRecord, PersonRecord
+from chalicelib.repositories.tables import ApplicationRecord, HouseholdRecord, PersonRecord
 
 ID_CLAIM = "id#"  # the item binding an ID number to one login: "id#{person_key}", name = the subject
+CONFLICT = "conflict#"  # an identity conflict case: "conflict#{conflict_id}"
 
 
 class PeopleRepository:
@@ -124,10 +125,13 @@ class PeopleRepository:
 
     def open_conflict(self, conflict: dict[str, Any], claimant: Person) -> None:
         """The case for staff and the claimant's login marked disputed, together."""
-        record = IdentityConflictRecord(conflict["conflict_id"], **{k: v for k, v in conflict.items()
-                                                                   if k != "conflict_id"})
+        record = PersonRecord(
+            CONFLICT + conflict["conflict_id"], kind="identity_conflict", name=conflict["claimant"],
+            id_number=conflict["id_number"], claim_key=conflict["person_key"], created_at=conflict["opened_at"],
+            updated_at=conflict["opened_at"], conflict_status="open", opened_at=conflict["opened_at"],
+            holder=conflict["holder"], claimant=conflict["claimant"], evidence=conflict["evidence"])
         with transaction(self.settings, errors.IdNumberInDispute()) as tx:
-            tx.save(record, condition=IdentityConflictRecord.conflict_id.does_not_exist())
+            tx.save(record, condition=PersonRecord.subject.does_not_exist())
             tx.update(PersonRecord(claimant.subject), actions=[
                 PersonRecord.real_name.set("disputed"), PersonRecord.claim_key.set(conflict["person_key"]),
                 PersonRecord.name.set(claimant.name), PersonRecord.id_number.set(claimant.id_number),
@@ -139,22 +143,23 @@ class PeopleRepository:
 
     def open_conflicts(self, cursor: str | None, limit: int) -> Page[dict[str, Any]]:
         records, next_cursor = query_page(
-            IdentityConflictRecord.by_status, "open", key_names=("conflict_id", "status", "opened_at"),
+            PersonRecord.by_conflict, "open", key_names=("subject", "conflict_status", "opened_at"),
             scope="identity_conflicts|open", limit=limit, cursor=cursor)
         return Page([to_conflict(r) for r in records], next_cursor)
 
     def get_conflict(self, conflict_id: str) -> dict[str, Any] | None:
         try:
-            return to_conflict(IdentityConflictRecord.get(conflict_id, consistent_read=True))
-        except IdentityConflictRecord.DoesNotExist:
+            record = PersonRecord.get(CONFLICT + conflict_id, consistent_read=True)
+        except PersonRecord.DoesNotExist:
             return None
+        return to_conflict(record) if record.kind == "identity_conflict" else None
 
     def close_conflict(self, conflict_id: str, resolution: dict[str, Any], claimant: Person | None) -> None:
         """Resolved once (a second resolve is a 409); ``claimant`` given: its login back to pending."""
         with transaction(self.settings, errors.IdentityConflictResolved(conflict_id)) as tx:
-            tx.update(IdentityConflictRecord(conflict_id), actions=[
-                IdentityConflictRecord.status.set("resolved"), IdentityConflictRecord.resolution.set(resolution),
-                IdentityConflictRecord.version.add(1)], condition=IdentityConflictRecord.status == "open")
+            tx.update(PersonRecord(CONFLICT + conflict_id), actions=[
+                PersonRecord.conflict_status.set("resolved"), PersonRecord.resolution.set(resolution),
+                PersonRecord.updated_at.set(resolution["at"])], condition=PersonRecord.conflict_status == "open")
             if claimant is not None:
                 tx.update(PersonRecord(claimant.subject), actions=[
                     PersonRecord.real_name.set("pending"), PersonRecord.check_id.remove()],
@@ -199,8 +204,9 @@ def person_record(p: Person, mobile_key: str | None) -> PersonRecord:
     )
 
 
-def to_conflict(r: IdentityConflictRecord) -> dict[str, Any]:
-    return {"conflict_id": r.conflict_id, "status": r.status, "opened_at": r.opened_at, "person_key": r.person_key,
+def to_conflict(r: PersonRecord) -> dict[str, Any]:
+    return {"conflict_id": r.subject.removeprefix(CONFLICT), "status": r.conflict_status, "opened_at": r.opened_at,
+            "person_key": r.claim_key,
             "id_number": r.id_number, "holder": r.holder, "claimant": r.claimant,
             "evidence": _plain(r.evidence) or {}, "resolution": _plain(r.resolution) if r.resolution else None}
 

@@ -225,9 +225,18 @@ class PersonRecord(_Table):
     verified_at = UnicodeAttribute(null=True)
     # An item "id#{person_key}" (kind "id_claim", name = the holder's subject) is the one binding of
     # an ID number to a login: written with a does-not-exist condition, so two claims never both bind.
+    # An item "conflict#{id}" (kind "identity_conflict") is a case for staff: two verified logins claim
+    # one ID number (holder, claimant, the evidence); open ones are listed through by_conflict.
+    conflict_status = UnicodeAttribute(null=True)  # open | resolved (conflict items only)
+    opened_at = UnicodeAttribute(null=True)
+    holder = UnicodeAttribute(null=True)
+    claimant = UnicodeAttribute(null=True)
+    evidence = MapAttribute(null=True)
+    resolution = MapAttribute(null=True)  # {"winner", "reason", "by", "at"}
 
     by_mobile = _gsi("by_mobile", "mobile_key", "subject", IncludeProjection(["name", "kind"]))()
     by_person = _gsi("by_person", "person_key", "subject", IncludeProjection(["name", "kind"]))()
+    by_conflict = _gsi("by_conflict", "conflict_status", "opened_at")()
 
 
 # --- households (家庭) ---------------------------------------------------------------------------
@@ -730,24 +739,3 @@ class LeaseRecord(_Table):
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
 
-
-# --- identity conflicts (身份争议): two verified logins claim one ID number (docs/decisions/0016) ---------
-class IdentityConflictRecord(_Table):
-    """A case for staff: both sides (subjects, how each was verified, when) and the evidence."""
-
-    logical_name = "identity_conflicts"
-    conflict_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute()  # open | resolved
-    opened_at = UnicodeAttribute()
-    person_key = UnicodeAttribute()  # the disputed ID number's key (the number itself is in id_number)
-    id_number = UnicodeAttribute()
-    holder = UnicodeAttribute()  # the login that holds the binding
-    claimant = UnicodeAttribute()  # the login that verified second
-    evidence = MapAttribute(default=dict)
-    resolution = MapAttribute(null=True)  # {"winner", "reason", "by", "at"}
-    version = NumberAttribute(default=1)
-
-    by_status = _gsi("by_status", "status", "opened_at")()
-
-
-MODELS = MODELS + (IdentityConflictRecord,)
