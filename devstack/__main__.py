@@ -164,6 +164,8 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
         "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, lottery, leases)",
         "  departments " + (f"simulator {stack.departments.base_url} (devstack/seed_data/registry.json); submits"
                             " start the verification state machine" if stack.departments else "off (--no-verification)"),
+        f"  real name   check simulator {stack.realname.base_url}: POST /v1/me answers real_name.face.sdk_url;"
+        " POST {\"outcome\": \"pass\"} there, then POST /v1/me/real-name-check (docs/decisions/0016)",
         f"  notices     recorded, not sent: {_shown(OUTBOX_FILE)}  (tail -f; queue workers poll every"
         f" {DRAIN_INTERVAL_S}s)",
         "  Ctrl-C stops everything.",
