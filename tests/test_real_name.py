@@ -329,3 +329,20 @@ def test_a_provider_that_vouches_verifies_at_once_and_refuses_a_different_body(
     status, _ = call(client, "PUT", "/v1/me/household", headers, {"members": [
         {"relation": "self", "name": "黎明远", "id_number": mine}]})
     assert status == 200
+
+
+# --- the adapter and its simulator ---------------------------------------------------------------------------
+def test_the_adapter_signs_and_a_wrong_key_is_unavailable_not_a_pass(stack: Any, monkeypatch: Any) -> None:
+    from chalicelib import errors
+    from chalicelib.realname import HttpRealNameCheck
+
+    adapter = HttpRealNameCheck(stack.realname.base_url, None, 2.0)
+    stack.realname.enrol("440703199001010011", "甄实名")
+    started = adapter.start("甄实名", "440703199001010011", face=True, request_id="t")
+    assert started.result == "match" and started.face and started.face["biz_token"]
+    assert adapter.result(started.check_id).status == "pending"  # the SDK has not run: not passed
+    monkeypatch.setenv("REALNAME_KEY", "not-the-key")
+    with pytest.raises(errors.RealNameCheckUnavailable):
+        adapter.start("甄实名", "440703199001010011", face=True, request_id="t")
+    with pytest.raises(errors.RealNameCheckUnavailable):  # nobody listening
+        HttpRealNameCheck("http://127.0.0.1:9", None, 1.0).result("rnc_x")
