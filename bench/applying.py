@@ -13,7 +13,7 @@ CITIZENS = 20
 def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS,
                         on_person: Any = None) -> list[tuple[dict[str, str], str, int]]:
     """Citizens with a household, an application, accepted documents and consent: ready to submit."""
-    from tests.applying import Citizen, call, upload
+    from tests.applying import Citizen, call, register, upload
 
     ready = []
     for i in range(citizens):
@@ -21,8 +21,7 @@ def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS,
         if on_person is not None:
             on_person(person)
         h = person.headers()
-        status, me = call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})
-        assert status == 201, me
+        register(client, person)
         assert call(client, "PUT", "/v1/me/household", h, {"members": [person.member()]})[0] == 200
         status, app = call(client, "POST", "/v1/applications", h, {"kind": "individual"})
         assert status == 201, app

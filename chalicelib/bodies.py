@@ -389,3 +389,14 @@ class SelectionStartIn(Body):
 class ChoiceIn(Body):
     unit_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,159}$")] = Field(
         description="所选房源编号（本轮房源、空置、户型适合本户）")
+
+
+class RealNameCheckIn(Body):
+    check_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="实名登记时返回的 real_name.check_id（人脸核验完成后提交，由服务端向核验方查询结果）")
+
+
+class IdentityConflictResolveIn(Body):
+    winner: Literal["holder", "claimant"] = Field(description="身份证号归属：holder 原持有账号，claimant 后核验账号")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] = Field(
+        description="处理理由（记入审计）")

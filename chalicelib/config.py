@@ -31,6 +31,10 @@ class IdentitySettings:
     default_role: str | None = "applicant"  # a real-name citizen with no role claim
     leeway_seconds: int = 30
     jwks_cache_seconds: int = 3600
+    # Real-name claims (实名): set where the identity provider vouches for the person's name and ID
+    # number (the provincial government platform); unset, registration waits for a RealNameCheck.
+    name_claim: str | None = None
+    id_number_claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class Settings:
     verification_state_machine_arn: str | None = None  # the joint verification workflow (issue 4)
     departments_base_url: str | None = None  # overrides every department endpoint (local simulator)
     department_timeout_s: float = 3.0  # one department HTTP call
+    realname_base_url: str | None = None  # the real-name check provider (RealNameCheck); local simulator
+    realname_secret_arn: str | None = None  # its credentials in Secrets Manager
+    realname_face: bool = True  # the provider's face check (活体人脸核身) is required to complete
+    realname_timeout_s: float = 5.0
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]
@@ -91,6 +99,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         default_role=get("AUTH_DEFAULT_ROLE", "applicant") or None,
         leeway_seconds=int(get("AUTH_LEEWAY_SECONDS", "30")),
         jwks_cache_seconds=int(get("AUTH_JWKS_CACHE_SECONDS", "3600")),
+        name_claim=env.get("AUTH_NAME_CLAIM") or None,
+        id_number_claim=env.get("AUTH_ID_NUMBER_CLAIM") or None,
     )
     return Settings(
         city_code=city,
@@ -112,6 +122,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         verification_state_machine_arn=env.get("VERIFICATION_STATE_MACHINE_ARN") or None,
         departments_base_url=env.get("DEPARTMENTS_BASE_URL") or None,
         department_timeout_s=float(get("DEPARTMENT_TIMEOUT_S", "3")),
+        realname_base_url=env.get("REALNAME_BASE_URL") or None,
+        realname_secret_arn=env.get("REALNAME_SECRET_ARN") or None,
+        realname_face=get("REALNAME_FACE", "true").lower() != "false",
+        realname_timeout_s=float(get("REALNAME_TIMEOUT_S", "5")),
     )
 
 

@@ -334,3 +334,44 @@ class LeaseAlreadyConfirmed(Conflict):
 
 class ContractNotReady(Conflict):
     """The lease has no signed contract yet (still a draft)."""
+
+
+# --- real-name identity (实名, issue 9 §1) ------------------------------------------------------------
+class RealNamePending(Forbidden):
+    """The caller's registration waits for the real-name check: nothing bound to the ID number yet."""
+
+
+class RealNameMismatch(Conflict):
+    """The name and ID number do not belong together (the check or the verified token says otherwise)."""
+
+
+class RealNameNotFound(Conflict):
+    """The provider has no valid identity for this ID number (unknown, cancelled, deceased)."""
+
+
+class FaceCheckFailed(Conflict):
+    """The provider's face check did not pass; the registration stays pending."""
+
+
+class FaceCheckNotDone(Conflict):
+    """The face check has not been completed yet."""
+
+
+class RealNameCheckNotFound(NotFound):
+    """No pending real-name check of the caller with this id."""
+
+
+class RealNameCheckUnavailable(ServiceUnavailable):
+    """The real-name check provider could not be reached or answered garbage; safe to retry."""
+
+
+class IdNumberInDispute(Conflict):
+    """Another verified login holds this ID number: staff decide (identity conflict case)."""
+
+
+class IdentityConflictNotFound(NotFound):
+    pass
+
+
+class IdentityConflictResolved(Conflict):
+    """The identity conflict was resolved already."""

@@ -141,7 +141,14 @@ _GRANT = _obj({"grant_id": S, "delegate_name": NS, "grantor_name": NS, "scopes":
                "status": {"type": "string", "enum": ["active", "expired", "revoked"]}})
 RESPONSE_SCHEMAS.update({
     "Person": _obj({"kind": S, "name": S, "id_number": NS, "mobile": NS, "credit_code": NS, "household_id": NS,
-                    "registered_at": S, "version": INT}),
+                    "registered_at": S, "version": INT, "real_name": {
+                        "type": ["object", "null"], "description": "实名核验（单位账号为 null）",
+                        "properties": {
+                            "status": {"type": "string", "enum": ["pending", "verified", "disputed", "unverified"]},
+                            "check_id": NS, "verified_by": NS, "verified_at": NS,
+                            "face": {"type": ["object", "null"], "description": "交给核验方人脸 SDK 的参数",
+                                     "additionalProperties": S}},
+                        "required": ["status"]}}),
     "Member": _obj({"member_id": S, "relation": S, "relation_name": S, "name": S, "id_number": S,
                     "birth_date": NS, "sex": S, "age": INT, "adult": B, "hukou": S,
                     "monthly_income": {"type": ["integer", "null"]}, "disability": B, "veteran": B,
@@ -350,4 +357,14 @@ RESPONSE_SCHEMAS.update({
     "LeaseList": _list(_ref("Lease")),
     "Choice": _obj({"selection": _obj(_MY_SELECTION), "lease": _ref("Lease")}),
     "ContractLink": _obj({"lease_id": S, "content_type": S, "download": _obj({"url": S, "expires_at": S})}),
+})
+
+RESPONSE_SCHEMAS.update({
+    "IdentityConflict": _obj({
+        "conflict_id": S, "status": {"type": "string", "enum": ["open", "resolved"]}, "opened_at": S,
+        "id_number": {**S, "description": "已遮盖"}, "holder": S, "claimant": S,
+        "evidence": {"type": "object", "description": "双方的登记与核验情况（手机号已遮盖）"},
+        "resolution": {"type": ["object", "null"], "properties": {"winner": S, "reason": S, "by": S, "at": S}}},
+        ["conflict_id", "status", "opened_at", "id_number", "holder", "claimant", "evidence"]),
+    "IdentityConflictPage": _page("IdentityConflict"),
 })

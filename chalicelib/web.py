@@ -265,6 +265,7 @@ class Api:
         status: int = 200,
         response: str | None = None,
         body_schema: str | None = None,
+        pending_ok: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
@@ -285,6 +286,10 @@ class Api:
                         from chalicelib.auth import authenticate  # jwt stays off public routes
 
                         actor = authenticate(request.headers.get("authorization"), allowed)
+                        if not pending_ok and actor.has("applicant"):  # 实名: nothing while pending
+                            from chalicelib.domain.real_name import require_verified
+
+                            require_verified(actor)
                     call = Call(request, parse_query(declared, request.query_params), actor, body)
                     key = request.headers.get("idempotency-key")
                     if key and method == "POST" and actor is not None:
@@ -394,4 +399,15 @@ ERRORS.update({
 ERRORS.update({
     errors.RawFileForbidden: (403, "RAW_FILE_FORBIDDEN", "证件材料原件仅本人、经授权的受托人和工作人员可以查看"),
     errors.FilesOutsideGrant: (403, "DOCUMENTS_OUTSIDE_GRANT", "您获得的授权不包括查看证件材料原件，请联系委托人授予“查看证件材料原件”权限"),
+    errors.RealNamePending: (403, "REAL_NAME_PENDING", "您的实名核验尚未完成，请先完成人脸核验后再办理"),
+    errors.RealNameMismatch: (409, "REAL_NAME_MISMATCH", "姓名与身份证号不一致，请核对后重新填写"),
+    errors.RealNameNotFound: (409, "REAL_NAME_NOT_FOUND", "未能核验该身份证号（号码不存在或已注销），请到窗口办理"),
+    errors.FaceCheckFailed: (409, "FACE_CHECK_FAILED", "人脸核验未通过，请重新进行人脸核验"),
+    errors.FaceCheckNotDone: (409, "FACE_CHECK_NOT_DONE", "人脸核验尚未完成，请先完成人脸核验"),
+    errors.RealNameCheckNotFound: (404, "REAL_NAME_CHECK_NOT_FOUND", "未找到该实名核验，请重新实名登记"),
+    errors.RealNameCheckUnavailable: (503, "REAL_NAME_CHECK_UNAVAILABLE", "实名核验服务暂时不可用，请稍后重试"),
+    errors.IdNumberInDispute: (409, "ID_NUMBER_IN_DISPUTE",
+                               "该身份证号已由其他账号实名核验，已转工作人员核查，工作人员将与您联系，您也可携带身份证到窗口办理"),
+    errors.IdentityConflictNotFound: (404, "IDENTITY_CONFLICT_NOT_FOUND", "未找到该身份争议"),
+    errors.IdentityConflictResolved: (409, "IDENTITY_CONFLICT_RESOLVED", "该身份争议已处理，请勿重复处理"),
 })

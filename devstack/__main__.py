@@ -133,6 +133,7 @@ def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]
         "pool_id": stack.identity.pool_id,
         "client_id": stack.identity.client_id,
         "users": stack.identity.users,
+        "realname": stack.realname.base_url,  # the real-name check simulator (walkthrough, demo)
     }, ensure_ascii=False, indent=2))
 
 
@@ -164,6 +165,8 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
         "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, lottery, leases)",
         "  departments " + (f"simulator {stack.departments.base_url} (devstack/seed_data/registry.json); submits"
                             " start the verification state machine" if stack.departments else "off (--no-verification)"),
+        f"  real name   check simulator {stack.realname.base_url}: POST /v1/me answers real_name.face.sdk_url;"
+        " POST {\"outcome\": \"pass\"} there, then POST /v1/me/real-name-check (docs/decisions/0016)",
         f"  notices     recorded, not sent: {_shown(OUTBOX_FILE)}  (tail -f; queue workers poll every"
         f" {DRAIN_INTERVAL_S}s)",
         "  Ctrl-C stops everything.",

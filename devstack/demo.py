@@ -71,8 +71,7 @@ class Demo(Walk):
             self.say(f"{main['name']}: 已有申请 {app['application_id']}（{app['status_name']}）")
             return {"token": token, "application_id": app["application_id"], "household": household,
                     "name": main["name"]}
-        self.call("POST", "/v1/me", token, {"name": main["name"], "id_number": main["id_number"]}, 201,
-                  f"{main['name']} 实名登记")
+        self.register(token, main["name"], main["id_number"], f"{main['name']} 实名登记")
         self.call("PUT", "/v1/me/household", token, {"members": members}, 200, household["label"])
         app = self.call("POST", "/v1/applications", token,
                         {"kind": household["kind"], "declared": household.get("declared") or None}, 201)

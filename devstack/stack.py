@@ -44,6 +44,7 @@ class LocalStack:
     #: answers through the real adapter). Off for most tests: they drive the steps directly.
     verification: bool = False
     departments: Any = None  # the DepartmentSimulator, when verification is on
+    realname: Any = None  # the RealNameSimulator (always on: registration completes through it)
     state_machine_arn: str | None = None
     _lambda: Any = None
     _server: Any = None
@@ -94,6 +95,11 @@ class LocalStack:
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
             document_queue_url=self.queues["documents"], local_outbox=self.outbox,
         )
+        if self.realname is None:
+            from devstack.realname import RealNameSimulator
+
+            self.realname = RealNameSimulator().start()
+        self.environment["REALNAME_BASE_URL"] = self.realname.base_url
         self._apply_environment()
         if self.verification:
             self.enable_verification()
@@ -247,6 +253,9 @@ class LocalStack:
         if self.departments is not None:
             self.departments.stop()
             self.departments = None
+        if self.realname is not None:
+            self.realname.stop()
+            self.realname = None
         if self._server is not None:
             self._server.stop()
             self._server = None

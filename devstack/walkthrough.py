@@ -51,6 +51,20 @@ class Walk:
         first = f"440703{born}{self.rng.randrange(1000):03d}"
         return first + id_check_digit(first)
 
+    def register(self, token: str, name: str, id_number: str, title: str = "实名登记") -> Any:
+        """Real-name registration (docs/decisions/0016): the person is in the simulator's registry (the
+        population registry vouches for them), registers (pending), passes the face check as the
+        phone's SDK would, and the server asks the provider for the result."""
+        simulator = self.state.get("realname")
+        if simulator:
+            requests.post(f"{simulator}/registry", json={"id_number": id_number, "name": name}, timeout=10)
+        me = self.call("POST", "/v1/me", token, {"name": name, "id_number": id_number}, 201, title)
+        if me["real_name"]["status"] == "pending":
+            requests.post(me["real_name"]["face"]["sdk_url"], json={"outcome": "pass"}, timeout=10)
+            me = self.call("POST", "/v1/me/real-name-check", token, {"check_id": me["real_name"]["check_id"]},
+                           200, "人脸核验完成，服务端向核验方确认")
+        return me
+
     # --- HTTP --------------------------------------------------------------------------------
     def call(self, method: str, path: str, token: str | None = None, data: Any = None, expect: int = 200,
              title: str = "") -> Any:
@@ -104,8 +118,8 @@ class Walk:
         self.step("2. 实名登记、填写家庭")
         main, spouse = self.user("applicant"), self.user("applicant")
         main_id, spouse_id = self.id_number("19880808"), self.id_number("19900909")
-        self.call("POST", "/v1/me", main["token"], {"name": "周明华", "id_number": main_id}, 201, "申请人登记")
-        self.call("POST", "/v1/me", spouse["token"], {"name": "吴丽", "id_number": spouse_id}, 201, "配偶登记")
+        self.register(main["token"], "周明华", main_id, "申请人实名登记")
+        self.register(spouse["token"], "吴丽", spouse_id, "配偶实名登记")
         self.call("PUT", "/v1/me/household", main["token"], {"members": [
             {"relation": "self", "name": "周明华", "id_number": main_id, "monthly_income": 250000},
             {"relation": "spouse", "name": "吴丽", "id_number": spouse_id, "monthly_income": 150000},
@@ -142,7 +156,7 @@ class Walk:
 
         self.step("5. 授权子女查看，再撤销")
         child = self.user("applicant")
-        self.call("POST", "/v1/me", child["token"], {"name": "周晓", "id_number": self.id_number("19990101")}, 201)
+        self.register(child["token"], "周晓", self.id_number("19990101"))
         grant = self.call("POST", "/v1/me/grants", main["token"], {
             "delegate_mobile": child["mobile"], "scopes": ["view"],
             "expires_at": time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.localtime(time.time() + 30 * 86400))}, 201)
@@ -180,7 +194,7 @@ class Walk:
         result = self.call("POST", f"/v1/employer/groups/{g}/employees/import", employer["token"], {"csv": csv},
                            title="CSV：有效行保留，错误逐行报告")
         self.say(f"created {len(result['created'])}, errors {[e['row'] for e in result['errors']]}")
-        self.call("POST", "/v1/me", worker["token"], {"name": "邓工", "id_number": worker_id}, 201, "职工实名登记")
+        self.register(worker["token"], "邓工", worker_id, "职工实名登记")
         self.call("POST", f"/v1/applications/{member['application_id']}/consent", worker["token"],
                   {"text_version": "2026-01", "agree": True}, title="职工本人授权")
         for doc_type in ("id_card", "labour_contract", "commitment"):

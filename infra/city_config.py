@@ -24,7 +24,8 @@ MIN_LOG_RETENTION_DAYS_CN = 180
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION = re.compile(r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
-_TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability", "notifications"}
+_TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability", "notifications",
+             "real_name"}
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _LIMIT_DEFAULTS: dict[str, int] = {
     "log_retention_days": 365,
@@ -52,6 +53,18 @@ class Identity:
     roles_claim: str = "cognito:groups"
     city_claim: str = "custom:city"
     token_use: str | None = "id"
+    # real-name claims the provider vouches for (实名, docs/decisions/0016); None: it does not
+    name_claim: str | None = None
+    id_number_claim: str | None = None
+
+
+@dataclass(frozen=True)
+class RealName:
+    """The real-name check provider (实名核验 + 人脸核身) for logins whose token carries no real name;
+    its credentials in the Secrets Manager secret ``{city}/real-name`` (written by the operator)."""
+
+    endpoint: str | None = None
+    face: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class CityConfig:
     departments: dict[str, Any] = field(default_factory=dict)
     observability: dict[str, Any] = field(default_factory=dict)
     notifications: Notifications = field(default_factory=Notifications)
+    real_name: RealName = field(default_factory=RealName)
 
     @property
     def partition(self) -> str:
@@ -133,6 +147,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
     limits = _parse_limits(raw.get("limits", {}), in_china, err)
     observability = _parse_observability(raw.get("observability", {}), err)
     notifications = _parse_notifications(raw.get("notifications"), in_china, err)
+    real_name = _parse_real_name(raw.get("real_name"), err)
 
     departments = raw.get("departments", {})
     if not isinstance(departments, dict):
@@ -151,6 +166,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
         departments=departments,
         observability=observability,
         notifications=notifications,
+        real_name=real_name,
     )
 
 
@@ -177,7 +193,7 @@ def _parse_identity(value: Any, in_china: bool, err: Any) -> Identity | None:
         )
     if provider == "oidc":
         required = ("issuer", "jwks_url", "audience", "roles_claim", "city_claim", "token_use")
-        allowed = {"provider", *required}
+        allowed = {"provider", "realname_claims", *required}
         for key in sorted(set(value) - allowed):
             err(f"identity.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
         for key in required:
@@ -192,7 +208,14 @@ def _parse_identity(value: Any, in_china: bool, err: Any) -> Identity | None:
         token_use = value.get("token_use")
         if token_use is not None and (not isinstance(token_use, str) or not token_use):
             err("identity.token_use", "must be null (the issuer sets no token_use claim) or a string")
+        claims = value.get("realname_claims")
+        if claims is not None and (not isinstance(claims, dict) or set(claims) != {"name", "id_number"}
+                                   or not all(isinstance(v, str) and v.strip() for v in claims.values())):
+            err("identity.realname_claims", 'an object {"name": claim, "id_number": claim} (the provider vouches)')
+            claims = None
         return Identity(
+            name_claim=claims["name"] if claims else None,
+            id_number_claim=claims["id_number"] if claims else None,
             provider="oidc",
             issuer=value.get("issuer"),
             jwks_url=value.get("jwks_url"),
@@ -280,3 +303,18 @@ def _parse_notifications(value: Any, in_china: bool, err: Any) -> Notifications:
         return Notifications("http_sms", endpoint, secret)
     err("notifications.channel", 'must be "sns" or "http_sms"')
     return Notifications()
+
+
+def _parse_real_name(value: Any, err: Any) -> RealName:
+    if value is None:
+        return RealName()
+    if not isinstance(value, dict):
+        err("real_name", "must be an object")
+        return RealName()
+    for key in sorted(set(value) - {"endpoint", "face"}):
+        err(f"real_name.{key}", "unknown key (allowed: endpoint, face)")
+    if not _https_url(value.get("endpoint")):
+        err("real_name.endpoint", "required: the real-name check provider's https:// URL")
+    if not isinstance(value.get("face", True), bool):
+        err("real_name.face", "must be true or false")
+    return RealName(value.get("endpoint"), bool(value.get("face", True)))

@@ -357,6 +357,8 @@ class CityStack(cdk.Stack):
                 "AUTH_TOKEN_USE": ident.token_use or "",
                 "AUTH_ROLES_CLAIM": ident.roles_claim,
                 "AUTH_CITY_CLAIM": ident.city_claim,
+                **({"AUTH_NAME_CLAIM": ident.name_claim, "AUTH_ID_NUMBER_CLAIM": ident.id_number_claim}
+                   if ident.name_claim and ident.id_number_claim else {}),
             }
         if self.city.in_china:  # the loader refuses this too; Cognito user pools are not in aws-cn
             raise RuntimeError("Cognito user pools do not exist in the China partition")
@@ -430,6 +432,10 @@ class CityStack(cdk.Stack):
         if city.notifications.channel == "http_sms":
             env["SMS_ENDPOINT"] = city.notifications.sms_endpoint or ""
             env["SMS_SECRET_ARN"] = self.sms_secret_arn or ""
+        if city.real_name.endpoint:  # the real-name check (docs/decisions/0016); its key: {city}/real-name
+            env["REALNAME_BASE_URL"] = city.real_name.endpoint
+            env["REALNAME_FACE"] = "true" if city.real_name.face else "false"
+            env["REALNAME_SECRET_ARN"] = f"{city.code}/real-name"
         return env
 
     def _chalice_app(self, identity_env: dict[str, str]) -> PackagedChalice:
@@ -545,6 +551,12 @@ class CityStack(cdk.Stack):
         )
         self.key.grant(self.role, *KEY_ACTIONS)
         self.role.add_to_principal_policy(self._send_notices())
+        if self.city.real_name.endpoint:  # the real-name check provider's key (written by the operator)
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                sid="RealNameCredentials", actions=["secretsmanager:GetSecretValue"],
+                resources=[self.format_arn(service="secretsmanager", resource="secret",
+                                           resource_name=f"{self.city.code}/real-name-??????",
+                                           arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)]))
 
         # the verification workflow's steps: the tables, notices; the departments' credentials below
         self.steps_role.add_to_principal_policy(

@@ -37,6 +37,7 @@ class Citizen:
     _mobiles = itertools.count(13900000000 + (hash("applying") % 1000) * 1000)
 
     def __init__(self, stack: Any, name: str = "张三明", role: str = "applicant", born: str = "19900101") -> None:
+        self.stack = stack  # its real-name simulator vouches for the citizen (register() below)
         self.mobile = str(next(self._mobiles))
         self.username = stack.add_user(self.mobile, role)
         self.token = stack.token_for(self.username)
@@ -79,8 +80,20 @@ def upload(client: Any, headers: dict[str, str], application_id: str, doc_type: 
 
 def register(client: Any, person: "Citizen", name: str | None = None, id_number: str | None = None) -> dict[str, Any]:
     """Real-name registration of a test citizen (POST /v1/me) until it is complete: the one way tests
-    register a person, so a change in how registration completes is made here once."""
-    status, body = call(client, "POST", "/v1/me", person.headers(),
-                        {"name": name or person.name, "id_number": id_number or person.id_number})
+    register a person, so a change in how registration completes is made here once.
+
+    The person is enrolled in the real-name simulator's registry (the population registry vouches
+    for them), registers (pending), passes the face check as the phone's SDK would, and the app
+    asks the server to complete the check (docs/decisions/0016)."""
+    name, id_number = name or person.name, id_number or person.id_number
+    person.stack.realname.enrol(id_number, name)
+    status, body = call(client, "POST", "/v1/me", person.headers(), {"name": name, "id_number": id_number})
     assert status == 201, body
+    if body["real_name"]["status"] == "pending":
+        face = body["real_name"]["face"]
+        assert requests.post(face["sdk_url"], json={"outcome": "pass"}, timeout=10).status_code == 200
+        status, body = call(client, "POST", "/v1/me/real-name-check", person.headers(),
+                            {"check_id": body["real_name"]["check_id"]})
+        assert status == 200, body
+    assert body["real_name"]["status"] == "verified", body
     return body

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.applying import EXE, PDF, PNG, Citizen, call, id_number, upload
+from tests.applying import EXE, PDF, PNG, Citizen, call, id_number, register, upload
 
 
 @pytest.fixture()
@@ -14,9 +14,7 @@ def family(stack: Any, client: Any) -> dict[str, Any]:
     """A registered main applicant with a spouse (registered too) and a child."""
     main, spouse = Citizen(stack, "张三明"), Citizen(stack, "李四芳")
     for person in (main, spouse):
-        status, body = call(client, "POST", "/v1/me", person.headers(),
-                            {"name": person.name, "id_number": person.id_number})
-        assert status == 201, body
+        register(client, person)
     child_id = id_number("20150601")
     status, household = call(client, "PUT", "/v1/me/household", main.headers(), {"members": [
         main.member(), spouse.member("spouse"),

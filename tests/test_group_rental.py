@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.idnumbers import credit_check_char, id_check_digit
-from tests.applying import Citizen, call, credit_code, upload
+from tests.applying import Citizen, call, credit_code, register, upload
 
 GROUP_DOCUMENTS = ("id_card", "labour_contract", "commitment")
 HEADER = "姓名,身份证号,手机号,户籍,月收入（分）"
@@ -43,8 +43,7 @@ def make_group(client: Any, employer: Citizen, name: str = "2026 年第一批") 
 def registered_citizen(stack: Any, client: Any, name: str) -> Citizen:
     person = Citizen(stack, name)
     person.id_number = id_number()
-    status, body = call(client, "POST", "/v1/me", person.headers(), {"name": person.name, "id_number": person.id_number})
-    assert status == 201, body
+    register(client, person)
     return person
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.applying import Citizen, call
+from tests.applying import register as register_citizen
 from tests.test_publicity import approved
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,8 +262,7 @@ def test_registration_refusals(client: Any, stack: Any, tokens: Any, households:
     # not qualified: registered but no application; not registered at all
     status, r = new_round(client, tokens, vacant["1b1l"][:1])
     stranger = Citizen(stack, "未申请")
-    assert call(client, "POST", "/v1/me", stranger.headers(), {"name": stranger.name,
-                                                              "id_number": stranger.id_number})[0] == 201
+    register_citizen(client, stranger)
     status, body = register(client, stranger, r["round_id"])
     assert status == 409 and body["error"]["code"] == "NOT_QUALIFIED"
     status, body = register(client, Citizen(stack), r["round_id"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.departments import DEPARTMENTS
 from devstack.departments import default_facts
-from tests.applying import Citizen, call, upload
+from tests.applying import Citizen, call, register, upload
 
 DEPTS = DEPARTMENTS
 CLEAN = default_facts("jiangmen")  # a clean local citizen, as the department simulator answers
@@ -30,7 +30,7 @@ def submitted(client: Any, stack: Any, declared: dict[str, Any] | None = None,
               person: Citizen | None = None) -> tuple[Citizen, dict[str, Any]]:
     person = person or Citizen(stack, "审核测")
     h = person.headers()
-    assert call(client, "POST", "/v1/me", h, {"name": person.name, "id_number": person.id_number})[0] == 201
+    register(client, person)
     assert call(client, "PUT", "/v1/me/household", h, {"members": [person.member()]})[0] == 200
     status, app = call(client, "POST", "/v1/applications", h, {"kind": "individual", "declared": declared})
     assert status == 201, app

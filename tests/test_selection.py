@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.applying import Citizen, call
+from tests.applying import Citizen, call, register
 
 STATE: dict[str, Any] = {}
 SLOT = timedelta(minutes=30)
@@ -162,8 +162,7 @@ def test_choose_in_turn_and_the_refusals(client: Any, stack: Any, tokens: Any, w
     status, body = _choose(client, first, round_id, world["outside"])
     assert status == 409 and body["error"]["code"] == "UNIT_NOT_AVAILABLE", body
     stranger = Citizen(stack, "路人甲")
-    assert call(client, "POST", "/v1/me", stranger.headers(), {"name": stranger.name,
-                                                              "id_number": stranger.id_number})[0] == 201
+    register(client, stranger)
     status, body = _choose(client, stranger, round_id, fitting[0])
     assert status == 404 and body["error"]["code"] == "SELECTION_NOT_FOUND", body
     assert call(client, "GET", f"/v1/me/rounds/{round_id}/selection", stranger.headers())[0] == 404
@@ -341,7 +340,7 @@ def test_a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, 
 
     first, lease = world["order"][0], world["lease"]
     child = Citizen(stack, "王小明")
-    assert call(client, "POST", "/v1/me", child.headers(), {"name": child.name, "id_number": child.id_number})[0] == 201
+    register(client, child)
     status, me = call(client, "GET", "/v1/me", child.headers())
     status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
         "delegate_mobile": child.mobile, "scopes": ["view"], "expires_at": (now() + timedelta(days=30)).isoformat()})

@@ -25,7 +25,7 @@ def test_walkthrough_runs_end_to_end(server: str, stack: Any, capsys: Any) -> No
     from devstack.walkthrough import Walk
 
     state = {"endpoint": stack.endpoint, "pool_id": stack.identity.pool_id, "client_id": stack.identity.client_id,
-             "users": stack.identity.users, "city": stack.city}
+             "users": stack.identity.users, "city": stack.city, "realname": stack.realname.base_url}
     Walk(server, state).run()
     out = capsys.readouterr().out
     assert "完成" in out and "-> 500" not in out
@@ -46,7 +46,8 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     stack.enable_verification()
     try:
         state = {"endpoint": stack.endpoint, "pool_id": stack.identity.pool_id,
-                 "client_id": stack.identity.client_id, "users": stack.identity.users, "city": stack.city}
+                 "client_id": stack.identity.client_id, "users": stack.identity.users, "city": stack.city,
+                 "realname": stack.realname.base_url}
         Demo(server, state).run()
     finally:
         stack.disable_verification()

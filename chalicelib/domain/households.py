@@ -79,22 +79,12 @@ class Person:
     created_at: str = ""
     updated_at: str = ""
     version: int = 1
-
-
-def register(actor: Actor, body: dict[str, Any]) -> Person:
-    """Real-name registration of a citizen's login (name + resident ID); claims a household staff
-    created for them at a counter (代办), if there is one."""
-    city = deps().settings.city_code
-    id_number = parse_id_number(body["id_number"]).value
-    mobile = _mobile_of(actor, body.get("mobile"))
-    at = now_iso()
-    person = Person(actor.subject, "citizen", body["name"], id_number, key_of(city, id_number), mobile,
-                    created_at=at, updated_at=at)
-    household = deps().people.household_by_main(person.person_key)  # type: ignore[arg-type]
-    if household is not None and household.owner is None:
-        person = replace(person, household_id=household.household_id)
-    deps().people.register(person, mobile_key(city, mobile) if mobile else None, claim=household)
-    return person
+    # real name (chalicelib/domain/real_name.py): pending | verified | disputed | None (legacy)
+    real_name: str | None = None
+    claim_key: str | None = None  # the claimed ID number's key while not bound (person_key is None)
+    check_id: str | None = None
+    verified_by: str | None = None  # token | check | staff
+    verified_at: str | None = None
 
 
 def register_employer(actor: Actor, body: dict[str, Any]) -> Person:
@@ -117,17 +107,20 @@ def _mobile_of(actor: Actor, given: str | None) -> str | None:
     return parse_mobile(given) if given else None
 
 
-def me(actor: Actor) -> Person:
-    """The caller's registration (403 REGISTRATION_REQUIRED without one)."""
+def me(actor: Actor, *, pending_ok: bool = False) -> Person:
+    """The caller's registration (403 REGISTRATION_REQUIRED without one; 403 REAL_NAME_PENDING while
+    the real-name check has not passed, unless ``pending_ok``)."""
     person = deps().people.get(actor.subject)
     if person is None:
         raise errors.RegistrationRequired()
+    if not pending_ok and person.kind == "citizen" and person.real_name in ("pending", "disputed"):
+        raise errors.RealNamePending()
     return person
 
 
 def find_by_mobile(mobile: str) -> Person:
     found = deps().people.by_mobile(mobile_key(deps().settings.city_code, parse_mobile(mobile, "delegate_mobile")))
-    if found is None:
+    if found is None or (found.kind == "citizen" and found.real_name in ("pending", "disputed")):
         raise errors.DelegateNotRegistered()
     return found
 
@@ -269,10 +262,14 @@ def present_household(h: Household, *, full: bool = True) -> dict[str, Any]:
             "version": h.version}
 
 
-def present_person(p: Person) -> dict[str, Any]:
+def present_person(p: Person, face: dict[str, str] | None = None) -> dict[str, Any]:
+    status = (p.real_name or "unverified") if p.kind == "citizen" else None
+    real_name = None if status is None else {
+        "status": status, "check_id": p.check_id if status == "pending" else None, "face": face,
+        "verified_by": p.verified_by, "verified_at": p.verified_at}
     return {"kind": p.kind, "name": p.name, "id_number": p.id_number, "mobile": mask_mobile(p.mobile),
             "credit_code": p.credit_code, "household_id": p.household_id, "registered_at": p.created_at,
-            "version": p.version}
+            "version": p.version, "real_name": real_name}
 
 
 def my_household_of(subject: str) -> Household:

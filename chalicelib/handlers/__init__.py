@@ -10,6 +10,7 @@ from chalicelib.handlers import (
     meta,
     policies,
     publicity,
+    real_name,
     review,
     rule_versions,
     schedules,
@@ -27,3 +28,4 @@ BLUEPRINTS = [
     lottery.bp, selection.bp,
     workers.bp, schedules.bp,
 ]
+BLUEPRINTS.insert(BLUEPRINTS.index(me.bp) + 1, real_name.bp)

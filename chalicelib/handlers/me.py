@@ -13,21 +13,24 @@ from chalicelib.web import Api, Call
 apps = lazy.module("chalicelib.domain.applications")
 grants = lazy.module("chalicelib.domain.grants")
 hh = lazy.module("chalicelib.domain.households")
+real_name = lazy.module("chalicelib.domain.real_name")
 
 bp = Blueprint(__name__)
 api = Api(bp, "me")
 ANYONE = CITIZEN + EMPLOYER
 
 
-@api.route("/v1/me", summary="我的实名登记信息", roles=ANYONE, response="Person")
+@api.route("/v1/me", summary="我的实名登记信息（含实名核验状态）", roles=ANYONE, response="Person", pending_ok=True)
 def get_me(call: Call) -> dict[str, Any]:
-    return hh.present_person(hh.me(call.actor))
+    return hh.present_person(hh.me(call.actor, pending_ok=True))
 
 
-@api.route("/v1/me", "POST", summary="实名登记（姓名与身份证号；工作人员代办的家庭随之归入本人）",
-           roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person")
+@api.route("/v1/me", "POST", summary="实名登记：身份提供方已实名的直接核验；否则先核验姓名与身份证号，再按 real_name.face "
+           "进行人脸核验（状态 pending），完成后调用 /v1/me/real-name-check；核验通过后工作人员代办的家庭随之归入本人",
+           roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person", pending_ok=True)
 def register(call: Call) -> dict[str, Any]:
-    return hh.present_person(hh.register(call.actor, call.body()))
+    person, face = real_name.register(call.actor, call.body())
+    return hh.present_person(person, face)
 
 
 @api.route("/v1/me/employer", "POST", summary="单位登记（名称与统一社会信用代码）", roles=EMPLOYER,

@@ -75,3 +75,7 @@ TEMPLATES.update({
     "unit_chosen": "您已选定{estate_name}{building_name}{number}房（{layout_name}），请登录公租房APP确认租赁合同。",
     "lease_confirmed": "您的公租房租赁合同（编号{lease_id}）已确认，租期{start_date}至{end_date}，月租金{monthly_rent}元。合同文本可在公租房APP中查看。",
 })
+
+TEMPLATES.update({
+    "real_name_displaced": "您账号登记的身份证号已由本人通过实名核验，您的账号已解除与该身份证号的绑定。如有疑问，请携带身份证到窗口办理。",
+})

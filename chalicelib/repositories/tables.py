@@ -215,9 +215,28 @@ class PersonRecord(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    # real-name (实名, docs/decisions/0016): pending | verified | disputed; None = registered before
+    # the check existed (legacy). Until verified, person_key is unset (nothing bound to the ID
+    # number) and claim_key holds the claimed ID number's key.
+    real_name = UnicodeAttribute(null=True)
+    claim_key = UnicodeAttribute(null=True)
+    check_id = UnicodeAttribute(null=True)  # the provider's pending check
+    verified_by = UnicodeAttribute(null=True)  # token | check: what vouched for the name and ID number
+    verified_at = UnicodeAttribute(null=True)
+    # An item "id#{person_key}" (kind "id_claim", name = the holder's subject) is the one binding of
+    # an ID number to a login: written with a does-not-exist condition, so two claims never both bind.
+    # An item "conflict#{id}" (kind "identity_conflict") is a case for staff: two verified logins claim
+    # one ID number (holder, claimant, the evidence); open ones are listed through by_conflict.
+    conflict_status = UnicodeAttribute(null=True)  # open | resolved (conflict items only)
+    opened_at = UnicodeAttribute(null=True)
+    holder = UnicodeAttribute(null=True)
+    claimant = UnicodeAttribute(null=True)
+    evidence = MapAttribute(null=True)
+    resolution = MapAttribute(null=True)  # {"winner", "reason", "by", "at"}
 
     by_mobile = _gsi("by_mobile", "mobile_key", "subject", IncludeProjection(["name", "kind"]))()
     by_person = _gsi("by_person", "person_key", "subject", IncludeProjection(["name", "kind"]))()
+    by_conflict = _gsi("by_conflict", "conflict_status", "opened_at")()
 
 
 # --- households (家庭) ---------------------------------------------------------------------------
@@ -719,3 +738,4 @@ class LeaseRecord(_Table):
 
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
+

@@ -104,6 +104,9 @@ def test_a_valid_city_parses() -> None:
         (_with(notifications__sms_secret_name="arn:aws-cn:secretsmanager:x"), "not an ARN"),
         (_with(notifications__channel="wechat"), 'notifications.channel: must be "sns" or "http_sms"'),
         (_with(notifications__push=True), "notifications.push: unknown key"),
+        (_with(identity__realname_claims={"name": "name"}), "identity.realname_claims"),
+        (_with(real_name={"endpoint": "http://rn.example.gov.cn"}), "real_name.endpoint: required"),
+        (_with(real_name={"endpoint": "https://rn.example.gov.cn", "face": "yes"}), "real_name.face"),
     ],
 )
 def test_bad_city_files_name_the_problem(raw: dict[str, Any], message: str) -> None:
@@ -121,3 +124,12 @@ def test_errors_are_reported_together_with_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     with pytest.raises(CityConfigError, match="not valid JSON"):
         load_city("broken", directory=tmp_path)
+
+
+def test_real_name_settings_parse() -> None:
+    """实名 (docs/decisions/0016): the claims the provider vouches for; the check provider otherwise."""
+    city = parse_city(_with(identity__realname_claims={"name": "name", "id_number": "id_card_no"},
+                            real_name={"endpoint": "https://rn.example.gov.cn/v1", "face": False}))
+    assert (city.identity.name_claim, city.identity.id_number_claim) == ("name", "id_card_no")
+    assert city.real_name.endpoint == "https://rn.example.gov.cn/v1" and city.real_name.face is False
+    assert parse_city(copy.deepcopy(OIDC_CITY)).real_name.endpoint is None

@@ -155,6 +155,13 @@ def test_every_function_runs_python313_with_its_settings(synthesized: dict[str, 
         assert len(groups) == 1 and isinstance(groups[0]["RetentionInDays"], int), lid
 
 
+@pytest.mark.parametrize("city", ["jiangmen", "xining"])
+def test_the_provincial_platform_vouches_for_real_names(synthesized: dict[str, Synth], city: str) -> None:
+    """The China cities' identity platforms carry real-name claims (docs/decisions/0016)."""
+    env = _function_env(synthesized[city])
+    assert env["AUTH_NAME_CLAIM"] and env["AUTH_ID_NUMBER_CLAIM"]
+
+
 def _function_env(s: Synth) -> dict[str, Any]:
     return s.resources("AWS::Serverless::Function")["APIHandler"]["Properties"]["Environment"]["Variables"]
 
