@@ -166,6 +166,10 @@ row("GET /v1/employer/groups/{group_id}/employees", GROUPS)
 row("GET /v1/me", "401 A A A A A A A 403 403 403 403 403 403")
 row("POST /v1/me", CITIZEN, body={}, role_only=True)
 row("POST /v1/me/employer", EMPLOYER, body={}, role_only=True)
+row("POST /v1/me/real-name-check", CITIZEN, body={}, role_only=True)
+# identity conflicts (docs/decisions/0016): staff of this city decide, with a reason
+row("GET /v1/staff/identity-conflicts", CASE_STAFF, query="?reason=%E6%A0%B8%E6%9F%A5")
+row("POST /v1/staff/identity-conflicts/{conflict_id}/resolve", CASE_STAFF, body={}, role_only=True)
 row("GET /v1/me/household", CITIZEN)
 row("PUT /v1/me/household", CITIZEN, body={"members": []}, role_only=True)
 row("GET /v1/me/consents", CITIZEN)
@@ -352,7 +356,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     policy_id = catalogue["policies"][0].policy_id
     common = {"area_id": "pengjiang", "estate_id": estate_id, "building_id": "b1", "facility_id": "bus-fuze",
               "unit_id": unit_id, "policy_id": policy_id, "round_id": "rnd_matrix", "batch_id": "pub_matrix",
-              "objection_id": "obj_matrix", "target_kind": "application"}
+              "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix"}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "target_id": own_app},
