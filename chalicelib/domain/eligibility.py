@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.departments.contract import DEPARTMENTS
 
 CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
 FACT_TYPES = ("integer", "boolean", "money", "area")
@@ -195,6 +194,8 @@ def parse(data: dict[str, Any]) -> RuleBook:
 
 def _no_record(spec: Any) -> dict[str, str]:
     """Every department named once with what its "no record" means; anything else fails loading."""
+    from chalicelib.departments.contract import DEPARTMENTS  # here: the app's import stays without the adapters
+
     if not isinstance(spec, dict):
         raise InvalidRules("no_record must map each department to one of " + ", ".join(NO_RECORD_MEANINGS))
     for department, meaning in spec.items():
