@@ -334,7 +334,7 @@ def test_each_seeded_household_gets_its_documented_recommendation(sim: Departmen
                                                                   household: dict[str, Any]) -> None:
     from chalicelib.domain import eligibility
     from chalicelib.domain.idnumbers import parse_id_number
-    from chalicelib.domain.verification import assemble
+    from chalicelib.domain.verification import assemble, recommend
 
     ids = [m["id_number"] for m in household["members"]]
     asked = persons(ids)
@@ -347,7 +347,28 @@ def test_each_seeded_household_gets_its_documented_recommendation(sim: Departmen
     book = eligibility.rule_book("jiangmen")
     assessment = eligibility.evaluate(book, book.in_force(datetime.fromisoformat("2026-11-24T10:00:00+08:00")),
                                       household["kind"], facts, sources)
-    recommendation = {"eligible": "pass", "not_eligible": "fail"}.get(assessment.verdict.value, "manual_review")
-    if recommendation == "pass" and flags:
-        recommendation = "manual_review"
+    recommendation = recommend(assessment.verdict, flags)  # the decision step's own rule
     assert recommendation == household["expected"], (household["why"], facts, flags)
+    checks = household.get("checks") or {}
+    results = {o.rule_id: o.result.value for o in assessment.outcomes}
+    for rule_id, result in (checks.get("rules") or {}).items():
+        assert results[rule_id] == result, (household["why"], rule_id, results)
+    if "flags" in checks:  # exactly these flags (fact, department, reason), each with a zh-CN note
+        assert sorted((f["fact"], f["department"], f["reason"]) for f in flags) == sorted(
+            (f["fact"], f["department"], f["reason"]) for f in checks["flags"]), (household["why"], flags)
+        assert all(f["note"] for f in flags)
+
+
+def test_the_registry_seeds_each_no_record_case() -> None:
+    """Issue 9 §6: the simulator holds a household for each meaning of "no record" in the city's rules."""
+    from chalicelib.domain.eligibility import rule_book
+
+    by_id = {h["id"]: h for h in SEED["households"]}
+    main = {h["id"]: SEED["persons"].get(h["members"][0]["id_number"], {"facts": {}})["facts"] for h in by_id.values()}
+    assert "public_security" not in main["sun"] and by_id["sun"]["expected"] == "manual_review"
+    assert "social_insurance" not in main["zhao"] and by_id["zhao"]["declared"]["social_insurance_months"] == 24
+    assert "provident_fund" not in main["qian"] and by_id["qian"]["expected"] == "manual_review"
+    assert not {"real_estate", "vehicles", "business"} & set(main["ma"]) and by_id["ma"]["expected"] == "pass"
+    assert rule_book("jiangmen").no_record == {
+        "public_security": "unconfirmed", "real_estate": "answer", "civil_affairs": "answer", "vehicles": "answer",
+        "social_insurance": "unknown", "business": "answer", "veterans": "answer", "provident_fund": "unknown"}

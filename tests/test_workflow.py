@@ -209,3 +209,33 @@ def test_an_identity_public_security_does_not_vouch_for_is_never_a_clean_pass(cl
     v = decided(client, workflow, tokens, app)["verification"]
     assert v["recommendation"] != "pass"
     assert any(f["fact"] == "identity_valid" for f in v["flags"]), v["flags"]
+
+
+# --- issue 9 §6: a department's "no record" means what the city's rules say ----------------------------
+def test_public_security_no_record_is_manual_review_flagged_not_a_non_local_fail(client: Any, workflow: Any,
+                                                                               tokens: Any) -> None:
+    person = applicant(workflow, public_security=None)  # public security has no record of this person
+    _, app = submitted(client, workflow, declared={"hukou_local": True}, person=person)
+    v = decided(client, workflow, tokens, app)["verification"]
+    assert v["status"] == "decided" and v["recommendation"] == "manual_review", v
+    residence = next(o for o in v["outcomes"] if o["rule_id"] == "residence")
+    assert residence["result"] == "unknown", residence  # not "failed as non-local"
+    reasons = {(f["fact"], f["department"], f["reason"]) for f in v["flags"]}
+    assert ("identity", "public_security", "unconfirmed") in reasons, v["flags"]
+    assert ("hukou_local", "public_security", "no_record") in reasons, v["flags"]
+    ps = by_department(v)["public_security"]
+    assert ps["status"] == "answered" and ps["no_record"]["means"] == "unconfirmed", ps
+
+
+def test_social_insurance_no_record_is_unknown_not_zero_months(client: Any, workflow: Any, tokens: Any) -> None:
+    person = applicant(workflow, social_insurance=None,  # non-local with a permit: residence rests on the months
+                       public_security={"hukou_city": "maoming", "residence_permit_city": "jiangmen"})
+    _, app = submitted(client, workflow, declared={"social_insurance_months": 24}, person=person)
+    v = decided(client, workflow, tokens, app)["verification"]
+    assert v["status"] == "decided" and v["recommendation"] == "manual_review", v
+    residence = next(o for o in v["outcomes"] if o["rule_id"] == "residence")
+    assert residence["result"] == "unknown", residence  # not "0 months: failed"
+    assert "social_insurance" not in residence["sources"].values(), residence  # it gave no value
+    flag = next(f for f in v["flags"] if f["fact"] == "social_insurance_months")
+    assert (flag["department"], flag["reason"], flag["declared"]) == ("social_insurance", "no_record", 24)
+    assert "社保" in flag["note"] and "无记录" in flag["note"]

@@ -6,7 +6,8 @@ One function, one HTTP contract for all eight departments (docs/decisions/0011-d
 
 ``persons`` are what the verification's Start step hands over (member_id, id_number, name, consent).
 The answer is ``{"department", "status": "answered", "answered_at", "persons": [{"member_id",
-"found", "facts"}]}``; "no record" is ``found: false``, an answer. Failures raise a
+"found", "facts"}]}``; "no record" is ``found: false``, an answer (what it means for the rules is
+the city's ``no_record``: docs/decisions/0019-no-record.md). Failures raise a
 ``DepartmentError`` whose class NAME the state machine acts on: ``DepartmentUnavailable`` (retried),
 ``DepartmentTimeout``, ``DepartmentGarbage`` and ``DepartmentRejected``.
 

@@ -24,6 +24,11 @@ FACT_TYPES = ("integer", "boolean", "money", "area")
 OPS = {"==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 MAX_DEPTH = 12  # nested all/any in one rule: deep enough for any real clause, far from recursion limits
+#: What a department's "no record" (found: false) means, per department in the city file's ``no_record``
+#: (docs/decisions/0019-no-record.md): ``answer`` the empty value (owns nothing, no car, no company);
+#: ``unconfirmed`` the identity is not confirmed (manual review, flagged); ``unknown`` the facts the
+#: department gives are unknown (the rules that need them are unknown, not failed).
+NO_RECORD_MEANINGS = ("answer", "unconfirmed", "unknown")
 
 
 class Result(str, enum.Enum):
@@ -87,6 +92,7 @@ class RuleBook:
     versions: tuple[RuleVersion, ...]  # oldest first
     priority: tuple[dict[str, Any], ...]
     next_steps: dict[str, list[str]]
+    no_record: dict[str, str] = field(default_factory=dict)  # department -> one of NO_RECORD_MEANINGS
 
     def in_force(self, at: datetime) -> RuleVersion:
         """The version in force at ``at`` (an application is judged by the one of its submission)."""
@@ -182,7 +188,25 @@ def parse(data: dict[str, Any]) -> RuleBook:
     steps = data.get("next_steps", {})
     if set(steps) != {v.value for v in Verdict}:
         raise InvalidRules("next_steps must name every verdict")
-    return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps)
+    return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps,
+                    _no_record(data.get("no_record")))
+
+
+def _no_record(spec: Any) -> dict[str, str]:
+    """Every department named once with what its "no record" means; anything else fails loading."""
+    from chalicelib.departments.contract import DEPARTMENTS  # here: the app's import stays without the adapters
+
+    if not isinstance(spec, dict):
+        raise InvalidRules("no_record must map each department to one of " + ", ".join(NO_RECORD_MEANINGS))
+    for department, meaning in spec.items():
+        if department not in DEPARTMENTS:
+            raise InvalidRules(f"no_record.{department}: unknown department (one of {', '.join(DEPARTMENTS)})")
+        if not isinstance(meaning, str) or meaning not in NO_RECORD_MEANINGS:
+            raise InvalidRules(f"no_record.{department}: {meaning!r} is not one of {', '.join(NO_RECORD_MEANINGS)}")
+    missing = [d for d in DEPARTMENTS if d not in spec]
+    if missing:
+        raise InvalidRules(f"no_record.{missing[0]}: missing (every department says what its no record means)")
+    return {d: spec[d] for d in DEPARTMENTS}
 
 
 def _check_header(v: dict[str, Any], where: str) -> None:

@@ -24,13 +24,28 @@ DEPARTMENT_NAMES = {
     "social_insurance": "人社（社保）", "business": "市场监管", "veterans": "退役军人事务",
     "provident_fund": "住房公积金",
 }
-#: Declared answers a department can contradict, and how far apart counts as disagreeing.
-CHECKED = {
-    "hukou_local": "public_security", "homes_owned_in_city": "real_estate", "housing_floor_area": "real_estate",
-    "subsistence_allowance": "civil_affairs", "max_vehicle_value": "vehicles",
-    "social_insurance_months": "social_insurance", "max_company_capital": "business", "veteran": "veterans",
-    "household_monthly_income": "provident_fund",
+#: The rule facts each department gives. When its "no record" means ``unknown`` (or ``unconfirmed``) and
+#: the member those facts read has none, they are unknown (None), never a value nor the declaration.
+GIVES: dict[str, tuple[str, ...]] = {
+    "public_security": ("hukou_local", "residence_permit"), "real_estate": ("homes_owned_in_city", "housing_floor_area"),
+    "civil_affairs": ("subsistence_allowance",), "vehicles": ("max_vehicle_value",),
+    "social_insurance": ("social_insurance_months", "employed_in_city"), "business": ("max_company_capital",),
+    "veterans": ("veteran",), "provident_fund": ("household_monthly_income",),
 }
+#: Departments whose rule facts read the main applicant's record only (the others add up the household).
+MAIN_ONLY = ("public_security", "social_insurance")
+#: Declared answers a department can contradict or fail to confirm: every fact a department gives.
+CHECKED = {fact: dept for dept, given in GIVES.items() for fact in given}
+#: How a flag names a declared fact (zh-CN).
+FACT_NAMES = {
+    "hukou_local": "本市户籍", "residence_permit": "本市居住证", "homes_owned_in_city": "本市住房套数",
+    "housing_floor_area": "本市住房建筑面积", "subsistence_allowance": "低保或特困", "max_vehicle_value": "车辆价值",
+    "social_insurance_months": "本市社保缴纳月数", "employed_in_city": "在本市就业", "max_company_capital": "企业注册资本",
+    "veteran": "退役军人或优抚对象", "household_monthly_income": "家庭月收入",
+}
+NO_RECORD_NAMES = {"answer": "无记录即无（按空值计）", "unconfirmed": "无记录即身份未核实（转人工审核）",
+                   "unknown": "无记录即情况不明（相关条件无法判断）"}
+ADULT_AGE = 18
 TOLERANCE = 0.10  # money and areas: a declared figure within 10 % of the department's is not flagged
 
 
@@ -99,13 +114,10 @@ def decide(application_id: str, run_id: str, answers: list[dict[str, Any]]) -> d
             book, version = rules_version(city, app.rules_version) if app.rules_version else rules_in_force(city)
         except errors.NotFound:
             book, version = rules_in_force(city)
-        facts, sources, flags, departments = assemble(app, answers, city)
+        facts, sources, flags, departments = assemble(app, answers, city, book.no_record)
         assessment = eligibility.evaluate(book, version, "graduate" if app.kind == "graduate" else "individual",
                                           facts, sources)
-        recommendation = {"eligible": "pass", "not_eligible": "fail"}.get(assessment.verdict.value,
-                                                                          "manual_review")
-        if recommendation == "pass" and flags:
-            recommendation = "manual_review"  # a department contradicted the citizen: a person looks
+        recommendation = recommend(assessment.verdict, flags)
         verification = {
             **(app.verification or {}), "status": "decided", "decided_at": now_iso(),
             "recommendation": recommendation, "verdict": assessment.verdict.value,
@@ -220,22 +232,54 @@ def rerun(application_id: str, actor: Actor, version: int, reason: str) -> Appli
 
 
 # --- department facts -> rule facts ---------------------------------------------------------------
-def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tuple[
+def recommend(verdict: eligibility.Verdict, flags: list[dict[str, Any]]) -> str:
+    """The engine's verdict as a recommendation: a pass with any flag (a department contradicting or
+    unable to confirm the citizen, a department unavailable) is a manual review, and an identity a
+    department could not confirm (``unconfirmed``) is a manual review whatever the rules say."""
+    if any(f.get("reason") == "unconfirmed" for f in flags):
+        return "manual_review"
+    recommendation = {"eligible": "pass", "not_eligible": "fail"}.get(verdict.value, "manual_review")
+    return "manual_review" if recommendation == "pass" and flags else recommendation
+
+
+def assemble(app: Application, answers: list[dict[str, Any]], city: str,
+             no_record: dict[str, str] | None = None) -> tuple[
         dict[str, Any], dict[str, str], list[dict[str, Any]], dict[str, Any]]:
-    """Facts for the rules, where each came from, what disagrees with the declaration, and the
-    departments' answers as staff see them."""
+    """Facts for the rules, where each came from, what the declaration says that a department
+    contradicts or cannot confirm, and the departments' answers as staff see them. ``no_record``:
+    what each department's "no record" means (the city's rule book; docs/decisions/0019-no-record.md)."""
+    if no_record is None:
+        no_record = eligibility.rule_book(city).no_record
     by_dept = {a.get("department"): a for a in answers if isinstance(a, dict)}
     departments: dict[str, Any] = {}
     people: dict[str, dict[str, dict[str, Any]]] = {}
+    today = now().date()
+    adults = {m["member_id"] for m in app.members if _age(m, today) >= ADULT_AGE}
+    main_id = app.main()["member_id"]
+    unknown_from: dict[str, list[str]] = {}  # department -> members whose missing record makes its facts unknown
+    unconfirmed: dict[str, list[str]] = {}  # department -> members whose identity it did not confirm
     for dept in DEPARTMENT_NAMES:
         answer = by_dept.get(dept) or {"status": "unavailable", "error": "no answer"}
-        if answer.get("status") == "answered":
-            people[dept] = {p["member_id"]: p for p in answer.get("persons", [])}
-            departments[dept] = {"status": "answered", "answered_at": answer.get("answered_at"),
-                                 "persons": answer.get("persons", [])}
-        else:
+        if answer.get("status") != "answered":
             departments[dept] = {"status": "unavailable", "error": str(answer.get("error") or "")[:300]}
-    main_id = app.main()["member_id"]
+            continue
+        people[dept] = {p["member_id"]: p for p in answer.get("persons", [])}
+        departments[dept] = {"status": "answered", "answered_at": answer.get("answered_at"),
+                             "persons": answer.get("persons", [])}
+        means = no_record.get(dept, "answer")
+        # Members with no record whose absence matters: under "unknown" a minor's no record is the
+        # empty value (children pay no insurance and hold no fund of their own); under
+        # "unconfirmed" everyone's identity counts.
+        missing = [m["member_id"] for m in app.members
+                   if not (people[dept].get(m["member_id"]) or {}).get("found")
+                   and (means == "unconfirmed" or (means == "unknown" and m["member_id"] in adults))]
+        if missing:
+            departments[dept]["no_record"] = {"means": means, "means_name": NO_RECORD_NAMES[means], "members": missing}
+            read = [main_id] if dept in MAIN_ONLY else [m["member_id"] for m in app.members]
+            if any(member in read for member in missing):
+                unknown_from[dept] = missing
+            if means == "unconfirmed":
+                unconfirmed[dept] = missing
     facts: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
@@ -246,7 +290,6 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tupl
         return [p.get("facts") or {} for p in people.get(dept, {}).values() if p.get("found")]
 
     put("household_size", len(app.members), "household")
-    today = now().date()
     put("member_over_60", any(_age(m, today) >= 60 for m in app.members), "id_number")
     if "public_security" in people:
         main = people["public_security"].get(main_id) or {}
@@ -277,6 +320,9 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tupl
     if "provident_fund" in people:
         put("household_monthly_income", sum(int(f.get("monthly_deposit_base", 0)) for f in each("provident_fund")),
             "provident_fund")
+    for dept in unknown_from:  # no record that is not an answer: unknown, not the empty value
+        for fact in GIVES[dept]:
+            put(fact, None, dept)
     declared = dict(app.data.get("declared") or {})
     for m in app.members:  # circumstances declared per member count for the household
         for flag in ("disability", "serious_illness", "model_worker", "frontline_worker"):
@@ -285,22 +331,35 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str) -> tupl
     for fact, value in declared.items():
         if fact not in facts and value is not None:
             put(fact, value, "declared")
-    flags = []
+    flags: list[dict[str, Any]] = []
+    for dept, members in unconfirmed.items():  # nobody is judged on an identity a department cannot vouch for
+        flags.append({"fact": "identity", "declared": None, "found": None, "department": dept, "members": members,
+                      "reason": "unconfirmed",
+                      "note": f"{DEPARTMENT_NAMES[dept]}无此人记录，身份未核实：请人工核实身份证件"})
     invalid = [m["member_id"] for m in app.members
                if (people.get("public_security", {}).get(m["member_id"]) or {}).get("found")
                and ((people["public_security"][m["member_id"]].get("facts") or {}).get("identity_valid") is False)]
     if invalid:  # an ID number public security does not vouch for: never a clean pass
         flags.append({"fact": "identity_valid", "declared": True, "found": False, "department": "public_security",
-                      "members": invalid, "note": "公安身份核验未通过，请核实身份证件"})
+                      "members": invalid, "reason": "identity_invalid", "note": "公安身份核验未通过，请核实身份证件"})
     for fact, dept in CHECKED.items():
         said = declared.get(fact)
-        if said is None or sources.get(fact) != dept or _close(said, facts[fact]):
+        if said is None:
             continue
-        flags.append({"fact": fact, "declared": said, "found": facts[fact], "department": dept,
-                      "note": f"申报与{DEPARTMENT_NAMES[dept]}数据不一致"})
+        name, dept_name = FACT_NAMES[fact], DEPARTMENT_NAMES[dept]
+        if departments[dept]["status"] != "answered":
+            flags.append({"fact": fact, "declared": said, "found": None, "department": dept, "reason": "unavailable",
+                          "note": f"申报的{name}未能核实：{dept_name}暂时无法核查"})
+        elif sources.get(fact) == dept and facts.get(fact) is None:
+            flags.append({"fact": fact, "declared": said, "found": None, "department": dept, "reason": "no_record",
+                          "note": f"申报的{name}未能核实：{dept_name}无记录"})
+        elif sources.get(fact) == dept and not _close(said, facts[fact]):
+            flags.append({"fact": fact, "declared": said, "found": facts[fact], "department": dept,
+                          "reason": "contradicted", "note": f"申报的{name}与{dept_name}数据不一致"})
     for dept, d in departments.items():
         if d["status"] != "answered":
-            flags.append({"fact": None, "department": dept, "note": f"{DEPARTMENT_NAMES[dept]}暂时无法核查"})
+            flags.append({"fact": None, "department": dept, "reason": "unavailable",
+                          "note": f"{DEPARTMENT_NAMES[dept]}暂时无法核查"})
     return facts, sources, flags, departments
 
 
