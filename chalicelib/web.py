@@ -241,6 +241,7 @@ class Operation:
     status: int
     response: str | None
     body_schema: str | None = None  # a documented body checked by the domain (not a pydantic model)
+    raises: tuple[type[errors.DomainError], ...] = ()  # answers the declaration alone does not imply
 
 
 OPERATIONS: list[Operation] = []
@@ -265,10 +266,12 @@ class Api:
         status: int = 200,
         response: str | None = None,
         body_schema: str | None = None,
+        raises: Iterable[type[errors.DomainError]] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
-        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema)
+        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
+                       tuple(raises))
         OPERATIONS.append(op)
         bp = self.blueprint
 

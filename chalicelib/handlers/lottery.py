@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.domain.round_status import STATUS_NAMES, RoundStatus
 from chalicelib.handlers.roles import ADMIN, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
@@ -122,7 +122,7 @@ def register(call: Call, round_id: str) -> dict[str, Any]:
     return present_registration(r, g)
 
 
-@api.route("/v1/me/rounds/{round_id}", summary="我的摇号报名（摇号后含排序号）", roles=CITIZEN,
+@api.route("/v1/me/rounds/{round_id}", raises=(errors.RegistrationNotFound,), summary="我的摇号报名（摇号后含排序号）", roles=CITIZEN,
            response="Registration")
 def my_registration(call: Call, round_id: str) -> dict[str, Any]:
     r, g = lottery.my_registration(round_id, call.actor)
