@@ -60,6 +60,10 @@ def build_city(stack: Any, app: Any) -> dict[str, Any]:
 
     stack.reset()
     made = build_catalogue()
+    from chalicelib.domain import estates
+
+    estates.create({"estate_id": "xinyuan", "name": "新苑", "area_id": "jianghai", "street_id": "waihai",
+                    "address": "新苑路2号", "lat": 22.57, "lng": 113.12})  # no manager yet, no description
     applicant, employer = Citizen(stack, "周明华"), Citizen(stack, "江门示范制造有限公司", role="employer")
     with Client(app) as client:
         register(client, applicant)
@@ -76,7 +80,7 @@ def build_city(stack: Any, app: Any) -> dict[str, Any]:
     unit = made["units"][1]
     return {
         "tokens": {"applicant": applicant.token, "employer": employer.token},
-        "ids": {"area_id": "pengjiang", "estate_id": unit.estate_id, "building_id": unit.building_id,
+        "ids": {"area_id": "jianghai", "estate_id": "xinyuan", "building_id": unit.building_id,
                 "unit_id": unit.unit_id, "facility_id": "bus-fuze", "policy_id": made["policies"][0].policy_id,
                 "application_id": application["application_id"], "group_id": group["group_id"],
                 "target_kind": "application", "target_id": application["application_id"]},
