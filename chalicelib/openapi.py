@@ -37,7 +37,7 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "street_id": errors.StreetNotFound, "street": errors.StreetNotFound,
     "estate_id": errors.EstateNotFound, "estate": errors.EstateNotFound,
     "building_id": errors.BuildingNotFound,
-    "unit_id": errors.UnitNotFound,
+    "unit_id": errors.UnitNotFound, "unit_ids": errors.UnitNotFound,
     "facility_id": errors.FacilityNotFound,
     "policy_id": errors.PolicyNotFound,
     "application_id": errors.ApplicationNotFound,

@@ -10,6 +10,7 @@ parallel workers share it; this module holds the run itself.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -65,6 +66,7 @@ def build_city(stack: Any, app: Any) -> dict[str, Any]:
     estates.create({"estate_id": "xinyuan", "name": "新苑", "area_id": "jianghai", "street_id": "waihai",
                     "address": "新苑路2号", "lat": 22.57, "lng": 113.12})  # no manager yet, no description
     applicant, employer = Citizen(stack, "周明华"), Citizen(stack, "江门示范制造有限公司", role="employer")
+    admin = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('admin')}"}
     with Client(app) as client:
         register(client, applicant)
         status, household = call(client, "PUT", "/v1/me/household", applicant.headers(),
@@ -77,14 +79,26 @@ def build_city(stack: Any, app: Any) -> dict[str, Any]:
         assert status == 201, org
         status, group = call(client, "POST", "/v1/employer/groups", employer.headers(), {"name": "第一批"})
         assert status == 201, group
+        status, lottery = call(client, "POST", "/v1/admin/rounds", admin, {
+            "title": "2026 年第 1 批公租房摇号", "unit_ids": [made["units"][1].unit_id],
+            "registration_opens_at": _at(timedelta(minutes=-1)), "registration_closes_at": _at(timedelta(days=1)),
+            "randomness_source": "2026年12月31日中国福利彩票“双色球”开奖号码"})
+        assert status == 201, lottery
     unit = made["units"][1]
     return {
         "tokens": {"applicant": applicant.token, "employer": employer.token},
         "ids": {"area_id": "jianghai", "estate_id": "xinyuan", "building_id": unit.building_id,
                 "unit_id": unit.unit_id, "facility_id": "bus-fuze", "policy_id": made["policies"][0].policy_id,
                 "application_id": application["application_id"], "group_id": group["group_id"],
-                "target_kind": "application", "target_id": application["application_id"]},
+                "target_kind": "application", "target_id": application["application_id"],
+                "round_id": lottery["round_id"]},
     }
+
+
+def _at(delta: timedelta) -> str:
+    from chalicelib.domain import common
+
+    return (common.now() + delta).isoformat(timespec="seconds")
 
 
 def _strategy(operation: Any, ids: dict[str, str]) -> Any:

@@ -133,7 +133,7 @@ def confirm_lease(call: Call, lease_id: str) -> dict[str, Any]:
     return present_lease(leases.confirm(lease_id, call.actor, call.body()["version"], device))
 
 
-@api.route("/v1/leases/{lease_id}/contract", summary="合同文本（PDF）的短期下载链接：承租人、受托人、工作人员（记入审计）",
+@api.route("/v1/leases/{lease_id}/contract", raises=(errors.ContractNotReady,), summary="合同文本（PDF）的短期下载链接：承租人、受托人、工作人员（记入审计）",
            roles=CONTRACT_READERS, params=[REASON], response="ContractLink")
 def contract(call: Call, lease_id: str) -> dict[str, Any]:
     lease, link = leases.contract_link(lease_id, call.actor, call.params["reason"])
