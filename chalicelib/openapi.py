@@ -77,6 +77,11 @@ def reads_body(op: Operation) -> bool:
 EXHAUSTIVE = frozenset({401, 404, 413, 415, 500, 503})
 
 
+def _codes_of(status: int) -> list[str]:
+    """Every code the error table answers with this status (for statuses any route may give)."""
+    return sorted({code for s, code, _ in ERRORS.values() if s == status})
+
+
 def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, list[str]]:
     """Every error status the operation can answer, with its codes, derived from its declaration:
     every route refuses an unknown query parameter (400), fails safe (500) and may find a dependency
@@ -84,7 +89,7 @@ def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, l
     body fields naming a record (``estate_id``) add its 404 too; what the declaration cannot show, the
     route declares (``raises=``)."""
     out: dict[int, list[str]] = {400: [answer(errors.InvalidInput)[1]], 500: [INTERNAL[1]],
-                                 503: [answer(errors.ServiceUnavailable)[1]]}
+                                 503: _codes_of(503)}
 
     def add(cls: type[errors.DomainError]) -> None:
         status, code = answer(cls)
@@ -96,8 +101,8 @@ def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, l
     if any(p.name == "cursor" for p in op.params):
         add(errors.InvalidCursor)
     if op.roles is not None:
-        for cls in (errors.NotAuthenticated, errors.InvalidToken, errors.Forbidden):
-            add(cls)
+        out[401] = _codes_of(401)  # every way a token can fail
+        add(errors.Forbidden)
     for name in names:
         if name in NOT_FOUND_BY_PARAM:
             add(NOT_FOUND_BY_PARAM[name])
