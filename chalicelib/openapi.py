@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Iterable
 
-from chalicelib.web import ERRORS, INTERNAL, OPERATIONS, Operation
+from chalicelib import errors
+from chalicelib.web import ERRORS, INTERNAL, OPERATIONS, Operation, resolve
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -30,32 +31,132 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+#: What an unknown id in a parameter of this name answers (path ids, and query filters naming a record).
+NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
+    "area_id": errors.AreaNotFound, "area": errors.AreaNotFound,
+    "street_id": errors.StreetNotFound, "street": errors.StreetNotFound,
+    "estate_id": errors.EstateNotFound, "estate": errors.EstateNotFound,
+    "building_id": errors.BuildingNotFound,
+    "unit_id": errors.UnitNotFound, "unit_ids": errors.UnitNotFound,
+    "facility_id": errors.FacilityNotFound,
+    "policy_id": errors.PolicyNotFound,
+    "application_id": errors.ApplicationNotFound,
+    "document_id": errors.DocumentNotFound,
+    "grant_id": errors.GrantNotFound,
+    "group_id": errors.GroupNotFound,
+    "batch_id": errors.PublicityNotFound,
+    "objection_id": errors.ObjectionNotFound,
+    "round_id": errors.RoundNotFound,
+    "lease_id": errors.LeaseNotFound,
+}
+DESCRIPTIONS = {
+    400: "参数不正确", 401: "未登录或凭证无效", 403: "无权限", 404: "不存在",
+    409: "冲突（重复、版本过期或状态不允许）", 413: "请求内容过大", 415: "内容类型不支持",
+    500: "系统错误", 503: "依赖的服务暂时不可用，请按 Retry-After 稍后重试",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "同一请求编号只执行一次，重复提交返回第一次的结果（24 小时内）",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+}
+
+
+def answer(cls: type[errors.DomainError]) -> tuple[int, str]:
+    """The status and code a domain error is answered with (as chalicelib/web.py maps it)."""
+    status, code, _ = next((ERRORS[k] for k in cls.__mro__ if k in ERRORS), INTERNAL)  # type: ignore[index]
+    return status, code
+
+
+def reads_body(op: Operation) -> bool:
+    """A declared body, or a POST by a signed-in caller (an Idempotency-Key makes it read the body)."""
+    return bool(op.body or op.body_schema) or (op.method == "POST" and op.roles is not None)
+
+
+#: Statuses whose codes the derivation lists completely; for the others the list is the codes known from
+#: the declaration, and the domain may answer a more specific one (e.g. INVALID_ID_NUMBER for a 400).
+EXHAUSTIVE = frozenset({401, 404, 413, 415, 500, 503})
+
+
+def _codes_of(status: int) -> list[str]:
+    """Every code the error table answers with this status (for statuses any route may give)."""
+    return sorted({code for s, code, _ in ERRORS.values() if s == status})
+
+
+def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, list[str]]:
+    """Every error status the operation can answer, with its codes, derived from its declaration:
+    every route refuses an unknown query parameter (400), fails safe (500) and may find a dependency
+    busy (503); roles add 401/403, ids add 404 with the record's code, writes 409, bodies 413/415;
+    body fields naming a record (``estate_id``) add its 404 too; what the declaration cannot show, the
+    route declares (``raises=``)."""
+    out: dict[int, list[str]] = {400: [answer(errors.InvalidInput)[1]], 500: [INTERNAL[1]],
+                                 503: _codes_of(503)}
+
+    def add(cls: type[errors.DomainError]) -> None:
+        status, code = answer(cls)
+        codes = out.setdefault(status, [])
+        if code not in codes:
+            codes.append(code)
+
+    names = re.findall(r"{(\w+)}", op.path) + [p.name for p in op.params] + list(body_fields)
+    if any(p.name == "cursor" for p in op.params):
+        add(errors.InvalidCursor)
+    if op.roles is not None:
+        out[401] = _codes_of(401)  # every way a token can fail
+        add(errors.Forbidden)
+    for name in names:
+        if name in NOT_FOUND_BY_PARAM:
+            add(NOT_FOUND_BY_PARAM[name])
+        elif "{" + name + "}" in op.path:
+            add(errors.NotFound)
+    if op.method != "GET":
+        add(errors.Conflict)
+    if reads_body(op):
+        for cls in (errors.InvalidJson, errors.BodyTooLarge, errors.UnsupportedMediaType):
+            add(cls)
+    if op.method == "POST" and op.roles is not None:
+        for cls in (errors.IdempotencyKeyReused, errors.RequestInProgress):
+            add(cls)
+    for cls in op.raises:
+        add(cls)
+    return dict(sorted(out.items()))
+
+
+def body_fields(op: Operation) -> list[str]:
+    """The top-level field names of the operation's body (its pydantic model, or its documented schema)."""
+    from chalicelib.schemas import RESPONSE_SCHEMAS
+
+    if op.body:
+        return list(resolve(op.body).model_fields)
+    if op.body_schema:
+        return list(RESPONSE_SCHEMAS.get(op.body_schema, {}).get("properties", {}))
+    return []
+
+
 def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
     path_params = re.findall(r"{(\w+)}", op.path)
     params: list[dict[str, Any]] = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in path_params
     ]
     params += [p.openapi() for p in op.params]
+    if op.method == "POST" and op.roles is not None:
+        params.append(IDEMPOTENCY_KEY)
     ok: dict[str, Any] = {"description": "成功"}
     if op.response:
         ok["content"] = {"application/json": {"schema": _ref(op.response)}}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): ok}
-    err = {"content": {"application/json": {"schema": _ref("Error")}}}
-    has_body = bool(op.body or op.body_schema)
-    if op.params or has_body or path_params:
-        responses["400"] = {"description": "参数不正确", **err}
-    if op.roles is not None:
-        responses["401"] = {"description": "未登录或凭证无效", **err}
-        responses["403"] = {"description": "无权限", **err}
-    if path_params:
-        responses["404"] = {"description": "不存在", **err}
-    if has_body:
-        responses["409"] = {"description": "冲突（重复、版本过期或状态不允许）", **err}
-        responses["413"] = {"description": "请求内容过大", **err}
-        responses["415"] = {"description": "内容类型不支持", **err}
-    responses["500"] = {"description": "系统错误", **err}
+    for status, codes in error_answers(op, body_fields(op)).items():
+        responses[str(status)] = {
+            "description": f"{DESCRIPTIONS.get(status, '错误')}（{', '.join(codes)}"
+                           f"{'' if status in EXHAUSTIVE else ' 等'}）",
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        if status in EXHAUSTIVE:
+            responses[str(status)]["x-error-codes"] = codes
+        if status == 503:
+            responses[str(status)]["headers"] = {"Retry-After": {
+                "description": "建议多少秒后重试", "schema": {"type": "integer", "minimum": 0}}}
     out: dict[str, Any] = {
         "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower()).strip('_')}",
         "summary": op.summary,

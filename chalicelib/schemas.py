@@ -63,7 +63,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     "Building": _obj({"building_id": S, "name": S, "floors": INT, "elevator": B}),
     "Estate": _obj({
         "estate_id": S, "name": S, "area_id": S, "street_id": S, "address": S, "lat": N, "lng": N,
-        "description": NS, "manager": {"$ref": "#/components/schemas/Manager"},
+        "description": NS, "manager": {"anyOf": [{"$ref": "#/components/schemas/Manager"}, {"type": "null"}]},
         "buildings": {"type": "array", "items": {"$ref": "#/components/schemas/Building"}},
         "unit_mix": {"$ref": "#/components/schemas/UnitMix"}, "units_total": INT, "units_vacant": INT,
         "nearby": {"type": "array", "items": {"$ref": "#/components/schemas/Nearby"}},

@@ -241,6 +241,7 @@ class Operation:
     status: int
     response: str | None
     body_schema: str | None = None  # a documented body checked by the domain (not a pydantic model)
+    raises: tuple[type[errors.DomainError], ...] = ()  # answers the declaration alone does not imply
 
 
 OPERATIONS: list[Operation] = []
@@ -266,10 +267,12 @@ class Api:
         response: str | None = None,
         body_schema: str | None = None,
         pending_ok: bool = False,
+        raises: Iterable[type[errors.DomainError]] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
-        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema)
+        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
+                       tuple(raises))
         OPERATIONS.append(op)
         bp = self.blueprint
 

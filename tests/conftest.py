@@ -181,3 +181,13 @@ def catalogue(stack: Any) -> dict[str, Any]:
     """A fresh local AWS with a small city, once per test module."""
     stack.reset()
     return build_catalogue()
+
+
+# --- every answer the suite gets is one the OpenAPI document describes (tests/documented.py) ----
+@pytest.fixture(scope="session", autouse=True)
+def answers_match_the_document() -> Iterator[None]:
+    from tests.documented import install
+
+    with pytest.MonkeyPatch.context() as patch:
+        install(patch)
+        yield

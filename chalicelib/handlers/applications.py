@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES
 from chalicelib.handlers.roles import CASE_ACTORS, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
@@ -88,7 +88,7 @@ def my_applications(call: Call) -> dict[str, Any]:
     return {"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
-@api.route("/v1/applications", "POST", summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
+@api.route("/v1/applications", "POST", raises=(errors.HouseholdNotFound,), summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
            body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
 def create_application(call: Call) -> dict[str, Any]:
     return present(apps.create(call.actor, call.body()), apps.Access("applicant"))
@@ -101,7 +101,7 @@ def get_application(call: Call, application_id: str) -> dict[str, Any]:
     return present(app, access)
 
 
-@api.route("/v1/applications/{application_id}", "PATCH", summary="修改申请（草稿或待补正）", roles=CASE_ACTORS,
+@api.route("/v1/applications/{application_id}", "PATCH", raises=(errors.HouseholdNotFound,), summary="修改申请（草稿或待补正）", roles=CASE_ACTORS,
            body="chalicelib.bodies:ApplicationPatch", response="Application")
 def update_application(call: Call, application_id: str) -> dict[str, Any]:
     return present(apps.update(application_id, call.actor, call.body()))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.domain.round_status import STATUS_NAMES, RoundStatus
 from chalicelib.handlers.roles import ADMIN, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
@@ -95,17 +95,17 @@ def get_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_round(lottery.get_round(round_id))
 
 
-@api.route("/v1/rounds/{round_id}/commitment.json", summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）")
+@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）")
 def commitment_file(call: Call, round_id: str) -> Response:
     return _file(lottery.commitment_file(round_id), f"{round_id}-commitment.json")
 
 
-@api.route("/v1/rounds/{round_id}/result.json", summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）")
+@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）")
 def result_file(call: Call, round_id: str) -> Response:
     return _file(lottery.result_file(round_id), f"{round_id}-result.json")
 
 
-@api.route("/v1/rounds/{round_id}/ranks", summary="摇号结果名单：排序、报名编号、分组，姓名与身份证号已遮盖（公布后）",
+@api.route("/v1/rounds/{round_id}/ranks", raises=(errors.RoundNotPublished,), summary="摇号结果名单：排序、报名编号、分组，姓名与身份证号已遮盖（公布后）",
            params=[CURSOR, RANKS_LIMIT], response="RankPage")
 def ranks(call: Call, round_id: str) -> dict[str, Any]:
     r, page = lottery.ranks_page(round_id, call.params["cursor"], call.params["limit"])
@@ -122,7 +122,7 @@ def register(call: Call, round_id: str) -> dict[str, Any]:
     return present_registration(r, g)
 
 
-@api.route("/v1/me/rounds/{round_id}", summary="我的摇号报名（摇号后含排序号）", roles=CITIZEN,
+@api.route("/v1/me/rounds/{round_id}", raises=(errors.RegistrationNotFound,), summary="我的摇号报名（摇号后含排序号）", roles=CITIZEN,
            response="Registration")
 def my_registration(call: Call, round_id: str) -> dict[str, Any]:
     r, g = lottery.my_registration(round_id, call.actor)

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.handlers.applications import present_event, summary
 from chalicelib.handlers.roles import CITIZEN, EMPLOYER
 from chalicelib.web import Api, Call
@@ -39,7 +39,7 @@ def register_employer(call: Call) -> dict[str, Any]:
     return hh.present_person(hh.register_employer(call.actor, call.body()))
 
 
-@api.route("/v1/me/household", summary="我的家庭（申请人与家庭成员）", roles=CITIZEN, response="Household")
+@api.route("/v1/me/household", raises=(errors.HouseholdNotFound,), summary="我的家庭（申请人与家庭成员）", roles=CITIZEN, response="Household")
 def get_household(call: Call) -> dict[str, Any]:
     return hh.present_household(hh.my_household(call.actor))
 
@@ -67,7 +67,7 @@ def present_grant(g: dict[str, Any], *, mine: bool) -> dict[str, Any]:
     return out
 
 
-@api.route("/v1/me/grants", "POST", summary="授权他人（已实名登记的手机号）查看或代办，至指定日期", roles=CITIZEN,
+@api.route("/v1/me/grants", "POST", raises=(errors.DelegateNotRegistered,), summary="授权他人（已实名登记的手机号）查看或代办，至指定日期", roles=CITIZEN,
            body="chalicelib.bodies:GrantIn", status=201, response="Grant")
 def create_grant(call: Call) -> dict[str, Any]:
     return present_grant(grants.create(call.actor, call.body()), mine=True)
@@ -109,14 +109,14 @@ def delegated_applications(call: Call, grant_id: str) -> dict[str, Any]:
     return {"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
-@api.route("/v1/delegations/{grant_id}/household", summary="受托人：委托人的家庭（证件号码已遮盖）", roles=CITIZEN,
+@api.route("/v1/delegations/{grant_id}/household", raises=(errors.HouseholdNotFound,), summary="受托人：委托人的家庭（证件号码已遮盖）", roles=CITIZEN,
            response="Household")
 def delegated_household(call: Call, grant_id: str) -> dict[str, Any]:
     grant = grants.usable(call.actor, grant_id, "view")
     return hh.present_household(hh.my_household_of(grant["grantor"]), full=False)
 
 
-@api.route("/v1/delegations/{grant_id}/household", "PUT", summary="受托人：代为修改委托人的家庭成员",
+@api.route("/v1/delegations/{grant_id}/household", "PUT", raises=(errors.HouseholdNotFound,), summary="受托人：代为修改委托人的家庭成员",
            roles=CITIZEN, body="chalicelib.bodies:HouseholdIn", response="Household")
 def delegated_put_household(call: Call, grant_id: str) -> dict[str, Any]:
     body = call.body()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.domain import common
 from chalicelib.handlers.roles import ADMIN, CITIZEN
 from chalicelib.identity import Role
@@ -85,7 +85,7 @@ def start_selection(call: Call, round_id: str) -> dict[str, Any]:
             "slot_minutes": meta.slot_minutes, "slot_size": meta.slot_size, "first_ends_at": meta.first_ends_at}
 
 
-@api.route("/v1/admin/rounds/{round_id}/selection/advance", "POST",
+@api.route("/v1/admin/rounds/{round_id}/selection/advance", "POST", raises=(errors.SelectionNotFound,),
            summary="推进选房：过号、末尾补选、无人可邀或无房时结束", roles=ADMIN, response="SelectionAdvance")
 def advance_selection_now(call: Call, round_id: str) -> dict[str, Any]:
     return selection.advance(round_id, call.actor)
@@ -97,7 +97,7 @@ def availability(call: Call, round_id: str) -> dict[str, Any]:
     return present_availability(selection.availability(round_id))
 
 
-@api.route("/v1/me/rounds/{round_id}/selection", summary="我的选房：时段、状态、适合本户的可选房源", roles=CITIZEN,
+@api.route("/v1/me/rounds/{round_id}/selection", raises=(errors.SelectionNotFound,), summary="我的选房：时段、状态、适合本户的可选房源", roles=CITIZEN,
            response="MySelection")
 def my_selection(call: Call, round_id: str) -> dict[str, Any]:
     h, registrant, avail = selection.mine(round_id, call.actor)
@@ -113,7 +113,7 @@ def my_selection(call: Call, round_id: str) -> dict[str, Any]:
     return me | {"units": [present_unit(u) for u in avail.units]}
 
 
-@api.route("/v1/rounds/{round_id}/choices", "POST", summary="选房：在本户时段内选定一套房源（生成待确认的租赁合同）",
+@api.route("/v1/rounds/{round_id}/choices", "POST", raises=(errors.SelectionNotFound,), summary="选房：在本户时段内选定一套房源（生成待确认的租赁合同）",
            roles=CITIZEN, body="chalicelib.bodies:ChoiceIn", status=201, response="Choice")
 def choose(call: Call, round_id: str) -> dict[str, Any]:
     h, lease = selection.choose(round_id, call.actor, call.body()["unit_id"])
@@ -133,7 +133,7 @@ def confirm_lease(call: Call, lease_id: str) -> dict[str, Any]:
     return present_lease(leases.confirm(lease_id, call.actor, call.body()["version"], device))
 
 
-@api.route("/v1/leases/{lease_id}/contract", summary="合同文本（PDF）的短期下载链接：承租人、受托人、工作人员（记入审计）",
+@api.route("/v1/leases/{lease_id}/contract", raises=(errors.ContractNotReady,), summary="合同文本（PDF）的短期下载链接：承租人、受托人、工作人员（记入审计）",
            roles=CONTRACT_READERS, params=[REASON], response="ContractLink")
 def contract(call: Call, lease_id: str) -> dict[str, Any]:
     lease, link = leases.contract_link(lease_id, call.actor, call.params["reason"])

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import lazy
+from chalicelib import errors, lazy
 from chalicelib.domain.application_status import Status
 from chalicelib.handlers.applications import present, summary
 from chalicelib.handlers.roles import CASE_STAFF, OVERSIGHT
@@ -42,7 +42,7 @@ def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
     return present(apps.request_supplement(application_id, call.actor, call.body()), apps.Access("staff"))
 
 
-@api.route("/v1/staff/applications/{application_id}/consents", "POST",
+@api.route("/v1/staff/applications/{application_id}/consents", "POST", raises=(errors.ConsentNotFound,),
            summary="登记家庭成员的书面授权（已上传签字授权书）", roles=CASE_STAFF,
            body="chalicelib.bodies:PaperConsentIn", response="Application")
 def paper_consent(call: Call, application_id: str) -> dict[str, Any]:
