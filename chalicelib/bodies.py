@@ -4,15 +4,47 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.units import Layout, UnitStatus
 
+
+
+def _plain_text(value: str) -> str:
+    """NFC, and no character that changes how a text reads (control, bidi override, zero-width)."""
+    import unicodedata
+
+    from chalicelib.domain.names import unsafe_character
+
+    value = unicodedata.normalize("NFC", value)
+    problem = unsafe_character(value, allow_newlines=True)
+    if problem:
+        raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": problem})
+    return value
+
+
+def _one_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": "不能包含控制字符"})
+    return value
+
+
+def _person_name(value: str) -> str:
+    from chalicelib.domain.names import person_name_problem
+
+    normalised, problem = person_name_problem(value)
+    if problem:
+        raise PydanticCustomError("zh_person_name", "{problem}", {"problem": problem})
+    return normalised
+
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_plain_text), AfterValidator(_one_line)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_plain_text)]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|400-?\d{3}-?\d{4})$")]
 Lat = Annotated[float, Field(ge=3, le=54, allow_inf_nan=False)]
 Lng = Annotated[float, Field(ge=73, le=135.5, allow_inf_nan=False)]
@@ -20,8 +52,19 @@ Photo = Annotated[str, StringConstraints(max_length=512)]
 Version = Annotated[int, Field(ge=0, description="读取时的 version，用于防止并发覆盖")]
 
 
+def _titles(schema: dict[str, object], model: type) -> None:
+    """Each property's title is its Chinese label (chalicelib/messages.py), as the messages use it."""
+    from chalicelib.messages import label
+
+    for name, prop in dict(schema.get("properties") or {}).items():  # type: ignore[call-overload]
+        title = label(model, name)
+        if title and isinstance(prop, dict):
+            prop["title"] = title
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: true is not 1, 1 and "yes" are not true, 1.0 and "1" are not integers (JSON input)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, json_schema_extra=_titles)
 
 
 class AreaIn(Body):
@@ -154,7 +197,8 @@ class PolicyStatusIn(Body):
 
 # --- applying ------------------------------------------------------------------------------------
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+PersonName = Annotated[str, StringConstraints(max_length=200), AfterValidator(_person_name),
+                      Field(description="姓名：2-30 个汉字、字母、“·”或空格")]
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
 Answers = Annotated[dict[str, int | float | bool | None], Field(max_length=40)]

@@ -329,7 +329,7 @@ def test_csv_import_keeps_valid_rows_and_reports_each_bad_row(client: Any, emplo
 
 def test_csv_with_english_headers_bom_and_quotes(client: Any, employer: Citizen, group: dict[str, Any]) -> None:
     csv = ("\ufeffid_number,name,mobile,monthly_income\r\n"
-           f"{id_number().lower()},\"欧阳, 娜娜\",+8613712345678,\"1,200\"\r\n"
+           f"{id_number().lower()},\"欧阳·娜娜\",+8613712345678,\"1,200\"\r\n"
            f"{id_number()},Zhang Wei,13712345679,\r\n")
     status, result = call(client, "POST", f"/v1/employer/groups/{group['group_id']}/employees/import",
                           employer.headers(), {"csv": csv})
@@ -358,7 +358,7 @@ def test_csv_that_cannot_be_read_as_a_whole_writes_nothing(client: Any, employer
 
 def test_progress_is_paginated(client: Any, employer: Citizen, group: dict[str, Any]) -> None:
     g = group["group_id"]
-    csv = HEADER + "\n" + "\n".join(f"职工{i},{id_number('19900303')},1361234567{i},本市,0" for i in range(3))
+    csv = HEADER + "\n" + "\n".join(f"职工{'甲乙丙'[i]},{id_number('19900303')},1361234567{i},本市,0" for i in range(3))
     status, result = call(client, "POST", f"/v1/employer/groups/{g}/employees/import", employer.headers(), {"csv": csv})
     assert status == 200 and len(result["created"]) == 3, result
     seen, cursor = [], ""
@@ -380,7 +380,7 @@ def test_rows_not_started_in_time_are_reported_not_lost(client: Any, employer: C
     from chalicelib.domain import groups
 
     actor = authenticate(f"Bearer {employer.token}", ("employer",))
-    csv = HEADER + "\n" + "\n".join(f"职工{i},{id_number()},1361234567{i},本市,0" for i in range(2))
+    csv = HEADER + "\n" + "\n".join(f"职工{'甲乙'[i]},{id_number()},1361234567{i},本市,0" for i in range(2))
     result = groups.import_csv(group["group_id"], actor, csv, budget_s=1e-9)
     assert result.created == [] and [(n, type(e)) for n, e in result.failed] == [
         (2, errors.ServiceUnavailable), (3, errors.ServiceUnavailable)]

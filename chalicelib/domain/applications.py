@@ -194,7 +194,8 @@ def _declared(kind: str, answers: Any) -> dict[str, Any]:
     try:
         self_assessment.assess(city, kind, answers, rules_in_force(city))
     except errors.InvalidInput as exc:
-        raise errors.InvalidInput(str(exc), field=f"declared.{(exc.field or '').removeprefix('answers.')}") from None
+        raise errors.InvalidInput(exc.detail, field=f"declared.{(exc.field or '').removeprefix('answers.')}",
+                                  message=exc.message) from None
     return dict(answers)
 
 

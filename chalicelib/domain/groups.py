@@ -29,6 +29,7 @@ from chalicelib.domain import applications as apps
 from chalicelib.domain import households as hh
 from chalicelib.domain.common import Page, new_id, now_iso
 from chalicelib.domain.idnumbers import parse_id_number, parse_mobile
+from chalicelib.domain.names import parse_person_name
 from chalicelib.identity import Actor
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ COLUMNS = {
 REQUIRED_COLUMNS = ("name", "id_number", "mobile")
 HUKOU = {"": "local", "local": "local", "本市": "local", "本市户籍": "local",
          "non_local": "non_local", "非本市": "non_local", "非本市户籍": "non_local"}
-MAX_NAME = 50
 _FEN = re.compile(r"([0-9]{1,12})(?:\.0+)?")
 MAX_INCOME = 100_000_000
 
@@ -138,11 +138,9 @@ def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> apps.Appl
 
 def employee(raw: dict[str, Any]) -> Employee:
     """Validate one employee; errors name the employee's own fields (id_number, mobile, ...)."""
-    name = str(raw.get("name") or "").strip()
-    if not name:
+    if not str(raw.get("name") or "").strip():
         raise errors.ValueRequired(field="name")
-    if len(name) > MAX_NAME:
-        raise errors.InvalidInput(f"at most {MAX_NAME} characters", field="name")
+    name = parse_person_name(str(raw.get("name")), field="name", label="职工姓名")
     id_number = str(raw.get("id_number") or "").strip()
     if not id_number:
         raise errors.ValueRequired(field="id_number")
@@ -153,13 +151,14 @@ def employee(raw: dict[str, Any]) -> Employee:
     mobile = parse_mobile(mobile_raw, "mobile")
     hukou = HUKOU.get(str(raw.get("hukou") or "").strip().lower())
     if hukou is None:
-        raise errors.InvalidInput("本市 / 非本市 (local / non_local)", field="hukou")
+        raise errors.InvalidInput("本市 / 非本市 (local / non_local)", field="hukou",
+                                  message="户籍应为“本市”或“非本市”（local / non_local）")
     income = _income(raw.get("monthly_income"))
     try:
         member = hh.normalise_members([{"relation": "self", "name": name, "id_number": id_number, "hukou": hukou,
                                         "monthly_income": income}])[0]
     except errors.InvalidInput as exc:  # e.g. not an adult: what the ID number says
-        raise type(exc)(exc.detail, field="id_number") from None
+        raise type(exc)(exc.detail, field="id_number", message=exc.message) from None
     return Employee(member, mobile, raw.get("declared"))
 
 
