@@ -2,9 +2,9 @@
 read path); referenced from routes as "chalicelib.bodies:Name"."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
@@ -14,15 +14,28 @@ from chalicelib.domain.units import Layout, UnitStatus
 
 
 def _plain_text(value: str) -> str:
-    """NFC, and no character that changes how a text reads (control, bidi override, zero-width)."""
+    """NFC (one spelling of each character: names compare and mask the same)."""
     import unicodedata
 
-    from chalicelib.domain.names import unsafe_character
+    return unicodedata.normalize("NFC", value)
 
-    value = unicodedata.normalize("NFC", value)
-    problem = unsafe_character(value, allow_newlines=True)
-    if problem:
-        raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": problem})
+
+def _visible(value: Any) -> Any:
+    """No string anywhere in a body carries a control character, a bidi override or a zero-width
+    character (they make one text look like another on a screen, in a list, in a log line)."""
+    from chalicelib.domain.names import unsafe_in_text
+
+    if isinstance(value, str):
+        problem = unsafe_in_text(value)
+        if problem:
+            raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": problem})
+    elif isinstance(value, list):
+        for item in value:
+            _visible(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _visible(key)
+            _visible(item)
     return value
 
 
@@ -65,6 +78,11 @@ def _titles(schema: dict[str, object], model: type) -> None:
 class Body(BaseModel):
     # strict: true is not 1, 1 and "yes" are not true, 1.0 and "1" are not integers (JSON input)
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, json_schema_extra=_titles)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_invisible_characters(cls, value: Any) -> Any:
+        return _visible(value)
 
 
 class AreaIn(Body):
@@ -262,9 +280,15 @@ class DocumentIn(Body):
     member_id: Ref | None = None
 
 
+def _agreed(value: bool) -> bool:
+    if value is not True:  # Literal[True] would take 1 from JSON: an agreement is the JSON true only
+        raise PydanticCustomError("zh_must_agree", "{problem}", {"problem": "应为 true（阅读并同意后提交）"})
+    return value
+
+
 class ConsentIn(Body):
     text_version: Annotated[str, StringConstraints(max_length=32)]
-    agree: Literal[True]
+    agree: Annotated[bool, AfterValidator(_agreed), Field(json_schema_extra={"const": True})]
 
 
 class ConfirmIn(Body):

@@ -152,8 +152,6 @@ def from_pydantic(model: type, error: dict[str, Any]) -> tuple[str | None, str]:
     ctx = dict(error.get("ctx") or {})
     if kind.startswith("zh_"):  # our own validators say it in Chinese already (names, ...)
         return field, label_at(model, loc) + str(ctx.get("problem", "不正确"))
-    if kind == "literal_error" and loc and _only_true(model, loc):
-        return field, f"请确认{label_at(model, loc)}（应为 true）"
     if any(_is_union_tag(p) for p in loc if not isinstance(p, int)) and kind.endswith("_type"):
         return field, f"{label_at(model, loc)}的类型不正确"
     if kind == "literal_error" or kind == "enum":
@@ -165,9 +163,3 @@ def from_pydantic(model: type, error: dict[str, Any]) -> tuple[str | None, str]:
         return field, template.format(**values)
     except (KeyError, IndexError, ValueError):
         return field, DEFAULT_TEMPLATE.format(label=values["label"])
-
-
-def _only_true(model: type, loc: tuple[Any, ...]) -> bool:
-    fields = getattr(model, "model_fields", {})
-    info = fields.get(loc[-1]) if len(loc) == 1 else None
-    return info is not None and get_args(info.annotation) == (True,)

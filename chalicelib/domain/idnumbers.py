@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from chalicelib.errors import InvalidCreditCode, InvalidIdNumber, InvalidMobile
 
-_ID = re.compile(r"^\d{17}[\dX]$")
+_ID = re.compile(r"^[0-9]{17}[0-9X]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -66,7 +67,8 @@ def parse_id_number(raw: str, field: str = "id_number", today: date | None = Non
     """Validate an 18-digit ID (lower-case x accepted) and read birth date and sex from it.
 
     Each failure has its own zh-CN message: format, division code, birth date, check digit."""
-    value = (raw or "").strip().upper() if isinstance(raw, str) else ""
+    # NFKC: full-width digits from a Chinese keyboard are the same digits; other scripts' are not
+    value = unicodedata.normalize("NFKC", raw).strip().upper() if isinstance(raw, str) else ""
     if not _ID.fullmatch(value):
         raise InvalidIdNumber("18 digits, the last may be X", field=field, message=ID_FORMAT)
     if not region_exists(value[:6]):

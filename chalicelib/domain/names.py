@@ -22,6 +22,18 @@ ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
 _SPACES = re.compile(r"\s+")
 
 
+# What free text may not carry either (a fast scan; names are checked character by character).
+_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                             "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]")
+
+
+def unsafe_in_text(value: str) -> str | None:
+    """For multi-line free text: the zh-CN reason it carries an invisible or direction-changing
+    character, or None (tabs and line breaks are text; a leading byte-order mark is tolerated)."""
+    found = _UNSAFE_IN_TEXT.search(value, 1 if value.startswith("\ufeff") else 0)
+    return unsafe_character(found.group()) if found else None
+
+
 def unsafe_character(value: str, *, allow_newlines: bool = False) -> str | None:
     """The zh-CN reason a text carries a character that changes how it reads, or None."""
     for ch in value:
