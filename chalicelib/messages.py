@@ -67,6 +67,12 @@ def label(model: type | None, field: str) -> str | None:
     return LABELS.get(field)
 
 
+def field_message(path: str) -> str:
+    """For an error that names a field but brings no sentence of its own: "<label>不正确"."""
+    name = next((p for p in reversed(path.split(".")) if not p.isdigit()), path)
+    return f"{label(None, name) or name}不正确"
+
+
 def _models_in(annotation: Any) -> Iterable[type]:
     from pydantic import BaseModel
 

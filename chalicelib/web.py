@@ -63,6 +63,10 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     status, code, message = next(
         (ERRORS[k] for k in type(exc).__mro__ if k in ERRORS), INTERNAL  # type: ignore[index]
     )
+    if code == "INVALID_PARAMETER" and exc.field and not getattr(exc, "message", None):
+        from chalicelib.messages import field_message  # a field named without its own sentence
+
+        message = field_message(exc.field)
     err: dict[str, Any] = {"code": code, "message": getattr(exc, "message", None) or message}
     if exc.field:
         err["field"] = exc.field

@@ -139,15 +139,15 @@ def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> apps.Appl
 def employee(raw: dict[str, Any]) -> Employee:
     """Validate one employee; errors name the employee's own fields (id_number, mobile, ...)."""
     if not str(raw.get("name") or "").strip():
-        raise errors.ValueRequired(field="name")
+        raise errors.ValueRequired(field="name", message="职工姓名为必填项")
     name = parse_person_name(str(raw.get("name")), field="name", label="职工姓名")
     id_number = str(raw.get("id_number") or "").strip()
     if not id_number:
-        raise errors.ValueRequired(field="id_number")
+        raise errors.ValueRequired(field="id_number", message="职工身份证号码为必填项")
     parse_id_number(id_number, field="id_number")
     mobile_raw = str(raw.get("mobile") or "").strip()
     if not mobile_raw:
-        raise errors.ValueRequired(field="mobile")
+        raise errors.ValueRequired(field="mobile", message="职工手机号码为必填项")
     mobile = parse_mobile(mobile_raw, "mobile")
     hukou = HUKOU.get(str(raw.get("hukou") or "").strip().lower())
     if hukou is None:
@@ -166,16 +166,18 @@ def _income(raw: Any) -> int:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return 0
     if isinstance(raw, bool):
-        raise errors.InvalidAmount(field="monthly_income")
+        raise errors.InvalidAmount(field="monthly_income", message="月收入（分）应为以分为单位的非负整数")
     if isinstance(raw, int):
         value = raw
     else:
         match = _FEN.fullmatch(str(raw).strip().replace(",", ""))  # spreadsheets write 1,200 or 1200.00
         if match is None:
-            raise errors.InvalidAmount("a whole number of fen, e.g. 350000", field="monthly_income")
+            raise errors.InvalidAmount("a whole number of fen, e.g. 350000", field="monthly_income",
+                                       message="月收入（分）应为以分为单位的非负整数，如 350000")
         value = int(match.group(1))
     if not 0 <= value <= MAX_INCOME:
-        raise errors.InvalidAmount(f"0 to {MAX_INCOME}", field="monthly_income")
+        raise errors.InvalidAmount(f"0 to {MAX_INCOME}", field="monthly_income",
+                                   message=f"月收入（分）应在 0 到 {MAX_INCOME} 之间")
     return value
 
 
@@ -216,12 +218,14 @@ def import_csv(group_id: str, actor: Actor, text: str, budget_s: float | None = 
     for number, cells in rows:
         try:
             if len(cells) > len(header):
-                raise errors.InvalidInput(f"{len(cells)} cells, the header has {len(header)} columns")
+                raise errors.InvalidInput(f"{len(cells)} cells, the header has {len(header)} columns",
+                                          message=f"该行有 {len(cells)} 列，表头只有 {len(header)} 列")
             raw = {f: cells[i] for i, f in enumerate(header) if f is not None and i < len(cells)}
             emp = employee(raw)
             key = emp.member["person_key"]
             if key in first_row:
-                raise errors.DuplicateRow(f"same ID number as row {first_row[key]}", field="id_number")
+                raise errors.DuplicateRow(f"same ID number as row {first_row[key]}", field="id_number",
+                                          message=f"与第 {first_row[key]} 行的职工身份证号码相同，已按第一次出现的行处理")
             first_row[key] = number
             valid.append((number, emp))
         except errors.DomainError as exc:
@@ -266,11 +270,12 @@ def _read(text: str) -> tuple[list[str | None], list[tuple[int, list[str]]], lis
     try:
         records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True))
     except csv.Error as exc:
-        raise errors.InvalidCsv(str(exc), field="csv") from None
+        raise errors.InvalidCsv(str(exc), field="csv", message="导入文件不是有效的 CSV 文本") from None
     numbered = [(i, [c.strip() for c in r]) for i, r in enumerate(records, start=1)]
     numbered = [(i, r) for i, r in numbered if any(r)]
     if not numbered:
-        raise errors.InvalidCsv("empty: a header row and at least one employee", field="csv")
+        raise errors.InvalidCsv("empty: a header row and at least one employee", field="csv",
+                                message="导入文件应有表头行和至少一行职工")
     (_, names), rows = numbered[0], numbered[1:]
     header: list[str | None] = []
     ignored: list[str] = []
@@ -286,9 +291,10 @@ def _read(text: str) -> tuple[list[str | None], list[tuple[int, list[str]]], lis
     if missing:
         raise errors.InvalidCsv(f"header row lacks {', '.join(missing)} "
                                 "(姓名,身份证号,手机号,户籍,月收入（分） or name,id_number,mobile,hukou,monthly_income)",
-                                field="csv")
+                                field="csv", message=f"导入文件的表头缺少：{'、'.join(missing)}（模板表头：姓名,身份证号,手机号,户籍,月收入（分））")
     if not rows:
-        raise errors.InvalidCsv("no employee rows under the header", field="csv")
+        raise errors.InvalidCsv("no employee rows under the header", field="csv", message="导入文件的表头下没有职工行")
     if len(rows) > MAX_CSV_ROWS:
-        raise errors.InvalidCsv(f"{len(rows)} rows, at most {MAX_CSV_ROWS} per file", field="csv")
+        raise errors.InvalidCsv(f"{len(rows)} rows, at most {MAX_CSV_ROWS} per file", field="csv",
+                                message=f"导入文件共 {len(rows)} 行职工，每次最多 {MAX_CSV_ROWS} 行")
     return header, rows, ignored
