@@ -124,6 +124,11 @@ class Param:
                 raise self._bad("bad format", f"{self.zh}格式不正确")
             if not raw.strip():
                 raise self._bad("empty", f"{self.zh}不能为空")
+            from chalicelib.domain.names import unsafe_in_text
+
+            problem = unsafe_in_text(raw)
+            if problem:
+                raise self._bad("invisible or control character", f"{self.zh}{problem}")
             return raw
         if self.kind == "enum":
             if raw not in self.choices:

@@ -152,6 +152,9 @@ def bad_values(param: Param) -> Iterator[str]:
         yield from ("1,2,3", "a,b,c,d")
     if param.kind == "string" and param.pattern:
         yield "!! bad !!"
+    if param.kind == "string":
+        yield "查\u202e看"  # a bidi override
+        yield "a\x00b"
 
 
 @pytest.mark.parametrize("path,method,param", PARAMS, ids=lambda x: getattr(x, "name", x))
