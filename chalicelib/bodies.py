@@ -2,9 +2,9 @@
 read path); referenced from routes as "chalicelib.bodies:Name"."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
@@ -79,10 +79,12 @@ class Body(BaseModel):
     # strict: true is not 1, 1 and "yes" are not true, 1.0 and "1" are not integers (JSON input)
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, json_schema_extra=_titles)
 
+    checked_per_row: ClassVar[frozenset[str]] = frozenset()  # text whose parts are judged one by one
+
     @field_validator("*", mode="before")
     @classmethod
-    def _no_invisible_characters(cls, value: Any) -> Any:
-        return _visible(value)
+    def _no_invisible_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name in cls.checked_per_row else _visible(value)
 
 
 class AreaIn(Body):
@@ -338,6 +340,7 @@ class EmployeeIn(Body):
 
 
 class EmployeeImportIn(Body):
+    checked_per_row: ClassVar[frozenset[str]] = frozenset({"csv"})  # each row's cells: the import's report
     csv: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)] = Field(
         description="CSV 文本（UTF-8）：表头 姓名,身份证号,手机号,户籍,月收入（分） 或 "
                     "name,id_number,mobile,hukou,monthly_income；每次最多 500 行")
