@@ -117,6 +117,7 @@ def _n(value: Any) -> str:
 # One template per pydantic error type; {label} is the field's Chinese name.
 TEMPLATES: dict[str, str] = {
     "missing": "{label}为必填项",
+    "empty": "{label}不能为空",
     "extra_forbidden": "不支持的字段：{field}",
     "bool_type": "{label}应为 true 或 false",
     "bool_parsing": "{label}应为 true 或 false",
@@ -162,6 +163,8 @@ def from_pydantic(model: type, error: dict[str, Any]) -> tuple[str | None, str]:
         return field, f"{label_at(model, loc)}的类型不正确"
     if kind == "literal_error" or kind == "enum":
         ctx["choices"] = _choices(ctx)
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        kind = "empty"
     template = TEMPLATES.get(kind, DEFAULT_TEMPLATE)
     values = {k: _n(v) for k, v in ctx.items()}
     values.update(label=label_at(model, loc), field=field or "")
