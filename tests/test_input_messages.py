@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from datetime import date
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -384,3 +385,18 @@ def test_self_assessment_answers_are_strict_and_named(client: Any, tokens: Any, 
                                 body=json.dumps({"kind": "individual", "answers": {answer: value}}))
     err = json.loads(response.body)["error"]
     assert response.status_code == 400 and (err["field"], err["message"]) == (f"answers.{answer}", message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["440703", "110101", "650102", "540102", "810000"]),
+       st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31)),
+       st.integers(min_value=0, max_value=999), st.integers(min_value=0, max_value=16),
+       st.integers(min_value=1, max_value=9))
+def test_a_real_number_passes_and_any_one_digit_changed_is_refused(region: str, born: Any, seq: int, at: int,
+                                                                   delta: int) -> None:
+    good = _id(f"{region}{born:%Y%m%d}{seq:03d}")
+    assert parse_id_number(good).birth_date == born
+    digits = list(good)
+    digits[at] = str((int(digits[at]) + delta) % 10)
+    with pytest.raises(errors.InvalidIdNumber):
+        parse_id_number("".join(digits))  # the check digit catches every single-digit slip
