@@ -2,17 +2,62 @@
 read path); referenced from routes as "chalicelib.bodies:Name"."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.units import Layout, UnitStatus
 
+
+
+def _plain_text(value: str) -> str:
+    """NFC (one spelling of each character: names compare and mask the same)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", value)
+
+
+def _visible(value: Any) -> Any:
+    """No string anywhere in a body carries a control character, a bidi override or a zero-width
+    character (they make one text look like another on a screen, in a list, in a log line)."""
+    from chalicelib.domain.names import unsafe_in_text
+
+    if isinstance(value, str):
+        problem = unsafe_in_text(value)
+        if problem:
+            raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": problem})
+    elif isinstance(value, list):
+        for item in value:
+            _visible(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _visible(key)
+            _visible(item)
+    return value
+
+
+def _one_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise PydanticCustomError("zh_unsafe_text", "{problem}", {"problem": "不能包含控制字符"})
+    return value
+
+
+def _person_name(value: str) -> str:
+    from chalicelib.domain.names import person_name_problem
+
+    normalised, problem = person_name_problem(value)
+    if problem:
+        raise PydanticCustomError("zh_person_name", "{problem}", {"problem": problem})
+    return normalised
+
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_plain_text), AfterValidator(_one_line)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_plain_text)]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|400-?\d{3}-?\d{4})$")]
 Lat = Annotated[float, Field(ge=3, le=54, allow_inf_nan=False)]
 Lng = Annotated[float, Field(ge=73, le=135.5, allow_inf_nan=False)]
@@ -20,8 +65,26 @@ Photo = Annotated[str, StringConstraints(max_length=512)]
 Version = Annotated[int, Field(ge=0, description="读取时的 version，用于防止并发覆盖")]
 
 
+def _titles(schema: dict[str, object], model: type) -> None:
+    """Each property's title is its Chinese label (chalicelib/messages.py), as the messages use it."""
+    from chalicelib.messages import label
+
+    for name, prop in dict(schema.get("properties") or {}).items():  # type: ignore[call-overload]
+        title = label(model, name)
+        if title and isinstance(prop, dict):
+            prop["title"] = title
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: true is not 1, 1 and "yes" are not true, 1.0 and "1" are not integers (JSON input)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, json_schema_extra=_titles)
+
+    checked_per_row: ClassVar[frozenset[str]] = frozenset()  # text whose parts are judged one by one
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_invisible_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if info.field_name in cls.checked_per_row else _visible(value)
 
 
 class AreaIn(Body):
@@ -154,7 +217,8 @@ class PolicyStatusIn(Body):
 
 # --- applying ------------------------------------------------------------------------------------
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+PersonName = Annotated[str, StringConstraints(max_length=200), AfterValidator(_person_name),
+                      Field(description="姓名：2-30 个汉字、字母、“·”或空格")]
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
 Answers = Annotated[dict[str, int | float | bool | None], Field(max_length=40)]
@@ -218,9 +282,15 @@ class DocumentIn(Body):
     member_id: Ref | None = None
 
 
+def _agreed(value: bool) -> bool:
+    if value is not True:  # Literal[True] would take 1 from JSON: an agreement is the JSON true only
+        raise PydanticCustomError("zh_must_agree", "{problem}", {"problem": "应为 true（阅读并同意后提交）"})
+    return value
+
+
 class ConsentIn(Body):
     text_version: Annotated[str, StringConstraints(max_length=32)]
-    agree: Literal[True]
+    agree: Annotated[bool, AfterValidator(_agreed), Field(json_schema_extra={"const": True})]
 
 
 class ConfirmIn(Body):
@@ -270,6 +340,7 @@ class EmployeeIn(Body):
 
 
 class EmployeeImportIn(Body):
+    checked_per_row: ClassVar[frozenset[str]] = frozenset({"csv"})  # each row's cells: the import's report
     csv: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)] = Field(
         description="CSV 文本（UTF-8）：表头 姓名,身份证号,手机号,户籍,月收入（分） 或 "
                     "name,id_number,mobile,hukou,monthly_income；每次最多 500 行")

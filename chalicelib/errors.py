@@ -6,10 +6,11 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base of every error a citizen, clerk or operator may be told about."""
 
-    def __init__(self, detail: str = "", *, field: str | None = None) -> None:
+    def __init__(self, detail: str = "", *, field: str | None = None, message: str | None = None) -> None:
         super().__init__(detail or self.__class__.__name__)
         self.detail = detail
         self.field = field
+        self.message = message  # a precise zh-CN sentence (which field, what is wrong); else the table's
 
 
 # --- input -----------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def run_once(scope: str, caller: str, key: str, payload: Any, work: Callable[[],
     )
 
     if not KEY_PATTERN.fullmatch(key):
-        raise errors.InvalidInput("8-64 letters, digits, - or _", field="Idempotency-Key")
+        raise errors.InvalidInput("8-64 letters, digits, - or _", field="Idempotency-Key",
+                                  message="请求编号（Idempotency-Key）应为 8-64 个字母、数字、- 或 _")
     config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="payload",
                                expires_after_seconds=EXPIRES_AFTER_SECONDS)
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):

@@ -9,15 +9,19 @@ from chalicelib.web import resolve
 
 def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a body against ``module:Model``; the first problem is a 400 naming its field."""
+    import json
+
     from pydantic import ValidationError
 
+    from chalicelib.messages import from_pydantic
+
     model = resolve(dotted)
-    try:
-        return model.model_validate(data).model_dump(mode="json")
+    try:  # as JSON: strict mode then takes enums from their strings, and nothing else loosely
+        return model.model_validate_json(json.dumps(data)).model_dump(mode="json")
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise errors.InvalidInput(first.get("msg", "invalid"), field=field) from None
+        field, message = from_pydantic(model, dict(first))
+        raise errors.InvalidInput(first.get("msg", "invalid"), field=field, message=message) from None
 
 
 def json_schema(dotted: str) -> dict[str, Any]:

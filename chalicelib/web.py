@@ -63,7 +63,11 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     status, code, message = next(
         (ERRORS[k] for k in type(exc).__mro__ if k in ERRORS), INTERNAL  # type: ignore[index]
     )
-    err: dict[str, Any] = {"code": code, "message": message}
+    if code == "INVALID_PARAMETER" and exc.field and not getattr(exc, "message", None):
+        from chalicelib.messages import field_message  # a field named without its own sentence
+
+        message = field_message(exc.field)
+    err: dict[str, Any] = {"code": code, "message": getattr(exc, "message", None) or message}
     if exc.field:
         err["field"] = exc.field
     if exc.detail and status < 500:  # a dependency's own words stay in the logs
@@ -101,50 +105,66 @@ class Param:
     max_length: int = 64
     choices: tuple[str, ...] = ()
     default: Any = None
+    label: str = ""  # the Chinese name messages use; default: the description up to its first aside
+
+    @property
+    def zh(self) -> str:
+        """The parameter's Chinese name, as a message says it ("每页条数不能超过 100")."""
+        return self.label or re.split(r"[（(，,；;：:]", self.description, maxsplit=1)[0].strip() or self.name
+
+    def _bad(self, detail: str, message: str) -> errors.InvalidInput:
+        return errors.InvalidInput(detail, field=self.name, message=message)
 
     def parse(self, raw: str) -> Any:
-        if len(raw) > max(self.max_length, 256 if self.kind == "bbox" else 0):
-            raise errors.InvalidInput("too long", field=self.name)
+        limit = max(self.max_length, 256 if self.kind == "bbox" else 0)
+        if len(raw) > limit:
+            raise self._bad("too long", f"{self.zh}不能超过 {limit} 个字符")
         if self.kind == "string":
             if self.pattern and not re.fullmatch(self.pattern, raw):
-                raise errors.InvalidInput("bad format", field=self.name)
+                raise self._bad("bad format", f"{self.zh}格式不正确")
             if not raw.strip():
-                raise errors.InvalidInput("empty", field=self.name)
+                raise self._bad("empty", f"{self.zh}不能为空")
+            from chalicelib.domain.names import unsafe_in_text
+
+            problem = unsafe_in_text(raw)
+            if problem:
+                raise self._bad("invisible or control character", f"{self.zh}{problem}")
             return raw
         if self.kind == "enum":
             if raw not in self.choices:
-                raise errors.InvalidInput(f"one of {', '.join(self.choices)}", field=self.name)
+                raise self._bad(f"one of {', '.join(self.choices)}", f"{self.zh}应为以下之一：{'、'.join(self.choices)}")
             return raw
         if self.kind == "integer":
             if not re.fullmatch(r"-?\d{1,15}", raw):
-                raise errors.InvalidInput("not an integer", field=self.name)
+                raise self._bad("not an integer", f"{self.zh}应为整数")
             return self._in_range(int(raw))
         if self.kind == "number":
             try:
                 value = float(raw)
             except ValueError:
-                raise errors.InvalidInput("not a number", field=self.name) from None
+                raise self._bad("not a number", f"{self.zh}应为数字") from None
             if not math.isfinite(value):
-                raise errors.InvalidInput("not a number", field=self.name)
+                raise self._bad("not a number", f"{self.zh}应为有限的数字")
             return self._in_range(value)
         if self.kind == "bbox":
+            bbox = f"{self.zh}应为“最小经度,最小纬度,最大经度,最大纬度”四个数字"
             parts = raw.split(",")
             if len(parts) != 4:
-                raise errors.InvalidInput("minLng,minLat,maxLng,maxLat", field=self.name)
+                raise self._bad("minLng,minLat,maxLng,maxLat", bbox)
             try:
                 values = tuple(float(p) for p in parts)
             except ValueError:
-                raise errors.InvalidInput("minLng,minLat,maxLng,maxLat", field=self.name) from None
+                raise self._bad("minLng,minLat,maxLng,maxLat", bbox) from None
             if not all(math.isfinite(v) for v in values):
-                raise errors.InvalidInput("not a number", field=self.name)
+                raise self._bad("not a number", bbox)
             return values
         raise AssertionError(self.kind)
 
     def _in_range(self, value: float) -> Any:
         if self.minimum is not None and value < self.minimum:
-            raise errors.InvalidInput(f">= {self.minimum:g}", field=self.name)
+            raise self._bad(f">= {self.minimum:g}", f"{self.zh}不能小于 {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
-            raise errors.InvalidInput(f"<= {self.maximum:g}", field=self.name)
+            raise self._bad(f"<= {self.maximum:g}", f"{self.zh}不能超过 {self.maximum:g}")
         return value
 
     def openapi(self) -> dict[str, Any]:
@@ -169,19 +189,19 @@ def parse_query(declared: Iterable[Param], raw: dict[str, str] | None) -> dict[s
     raw = dict(raw or {})
     for name in raw:
         if name not in by_name:
-            raise errors.InvalidInput("unknown parameter", field=name)
+            raise errors.InvalidInput("unknown parameter", field=name, message=f"不支持的查询参数：{name}")
     values: dict[str, Any] = {}
     for name, param in by_name.items():
         if name in raw and raw[name] != "":
             values[name] = param.parse(raw[name])
         elif param.required:
-            raise errors.InvalidInput("required", field=name)
+            raise errors.InvalidInput("required", field=name, message=f"{param.zh}为必填项")
         else:
             values[name] = param.default
     return values
 
 
-CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048)
+CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048, label="分页标记")
 LIMIT = Param("limit", "integer", "每页条数", minimum=1, maximum=100, default=20)
 
 

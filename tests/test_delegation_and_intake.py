@@ -213,10 +213,11 @@ def test_supplement_request_answer_and_reminder(client: Any, stack: Any, tokens:
 def test_registration_bad_input(client: Any, stack: Any) -> None:
     person = Citizen(stack)
     bad = person.id_number[:-1] + ("0" if person.id_number[-1] != "0" else "1")
-    for data, code in (({"name": "甲", "id_number": bad}, "INVALID_ID_NUMBER"),
-                       ({"name": "甲", "id_number": "44070319901301123X"}, "INVALID_ID_NUMBER"),
+    for data, code in (({"name": "甲乙", "id_number": bad}, "INVALID_ID_NUMBER"),
+                       ({"name": "甲乙", "id_number": "44070319901301123X"}, "INVALID_ID_NUMBER"),
                        ({"name": "", "id_number": person.id_number}, "INVALID_PARAMETER"),
-                       ({"name": "甲", "id_number": person.id_number, "extra": 1}, "INVALID_PARAMETER")):
+                       ({"name": "甲", "id_number": person.id_number}, "INVALID_PARAMETER"),
+                       ({"name": "甲乙", "id_number": person.id_number, "extra": 1}, "INVALID_PARAMETER")):
         status, body = call(client, "POST", "/v1/me", person.headers(), data)
         assert status == 400 and body["error"]["code"] == code, (data, body)
     status, body = call(client, "GET", "/v1/me", person.headers())
@@ -233,7 +234,7 @@ def test_registration_bad_input(client: Any, stack: Any) -> None:
 
 def test_household_bad_input(client: Any, stack: Any) -> None:
     person = registered(stack, client)
-    child = {"relation": "child", "name": "小", "id_number": id_number("20200101")}
+    child = {"relation": "child", "name": "小明", "id_number": id_number("20200101")}
     cases = [
         ({"members": []}, "INVALID_PARAMETER"),
         ({"members": [child]}, "INVALID_PARAMETER"),  # no main applicant

@@ -328,7 +328,7 @@ def test_csv_import_keeps_valid_rows_and_reports_each_bad_row(client: Any, emplo
 
 def test_csv_with_english_headers_bom_and_quotes(client: Any, employer: Citizen, group: dict[str, Any]) -> None:
     csv = ("\ufeffid_number,name,mobile,monthly_income\r\n"
-           f"{id_number().lower()},\"欧阳, 娜娜\",+8613712345678,\"1,200\"\r\n"
+           f"{id_number().lower()},\"欧阳·娜娜\",+8613712345678,\"1,200\"\r\n"
            f"{id_number()},Zhang Wei,13712345679,\r\n")
     status, result = call(client, "POST", f"/v1/employer/groups/{group['group_id']}/employees/import",
                           employer.headers(), {"csv": csv})
@@ -357,7 +357,7 @@ def test_csv_that_cannot_be_read_as_a_whole_writes_nothing(client: Any, employer
 
 def test_progress_is_paginated(client: Any, employer: Citizen, group: dict[str, Any]) -> None:
     g = group["group_id"]
-    csv = HEADER + "\n" + "\n".join(f"职工{i},{id_number('19900303')},1361234567{i},本市,0" for i in range(3))
+    csv = HEADER + "\n" + "\n".join(f"职工{'甲乙丙'[i]},{id_number('19900303')},1361234567{i},本市,0" for i in range(3))
     status, result = call(client, "POST", f"/v1/employer/groups/{g}/employees/import", employer.headers(), {"csv": csv})
     assert status == 200 and len(result["created"]) == 3, result
     seen, cursor = [], ""
@@ -379,7 +379,7 @@ def test_rows_not_started_in_time_are_reported_not_lost(client: Any, employer: C
     from chalicelib.domain import groups
 
     actor = authenticate(f"Bearer {employer.token}", ("employer",))
-    csv = HEADER + "\n" + "\n".join(f"职工{i},{id_number()},1361234567{i},本市,0" for i in range(2))
+    csv = HEADER + "\n" + "\n".join(f"职工{'甲乙'[i]},{id_number()},1361234567{i},本市,0" for i in range(2))
     result = groups.import_csv(group["group_id"], actor, csv, budget_s=1e-9)
     assert result.created == [] and [(n, type(e)) for n, e in result.failed] == [
         (2, errors.ServiceUnavailable), (3, errors.ServiceUnavailable)]
@@ -413,3 +413,20 @@ def test_an_employee_with_an_active_application_of_their_own_is_refused(stack: A
     assert employees_of(client, employer, group["group_id"])["items"] == []
     status, mine = call(client, "GET", "/v1/me/applications", person.headers())
     assert [(a["application_id"], a["status"]) for a in mine["items"]] == [(own["application_id"], "submitted")]
+
+
+def test_csv_rows_are_refused_precisely_in_chinese(client: Any, employer: Citizen, group: dict[str, Any]) -> None:
+    """Names and ID numbers of CSV rows follow the same rules as the bodies (issue 9 §4)."""
+    nowhere = "000000198801010" + "12"
+    nowhere += id_check_digit(nowhere)
+    lines = [HEADER, f"周\u202e华明,{id_number()},13612345670,本市,0", f"周明1,{id_number()},13612345671,本市,0",
+             f"周明华,{nowhere},13612345672,本市,0", f"周明华,{id_number()[:-1] + 'Y'},13612345673,本市,0",
+             f"周明华,{id_number()},13612345674,本市,1.5"]
+    status, result = call(client, "POST", f"/v1/employer/groups/{group['group_id']}/employees/import",
+                          employer.headers(), {"csv": "\n".join(lines)})
+    assert status == 200 and result["created"] == [], result
+    said = {e["row"]: (e["field"], e["message"]) for e in result["errors"]}
+    assert said == {2: ("name", "职工姓名不能包含文字方向控制字符"), 3: ("name", "职工姓名只能包含汉字、字母、“·”和空格"),
+                    4: ("id_number", "身份证号码的地区代码不存在"),
+                    5: ("id_number", "身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X"),
+                    6: ("monthly_income", "月收入（分）应为以分为单位的非负整数，如 350000")}, result["errors"]

@@ -70,8 +70,15 @@ def _city_units() -> list[Any]:
 
 # --- the seed data on its own ------------------------------------------------------------------
 def test_seed_data_is_what_the_admin_api_accepts() -> None:
-    from chalicelib import bodies
+    from types import SimpleNamespace
 
+    from chalicelib import bodies as models
+
+    def accepted(model: Any) -> Any:  # validated as the API validates a body: JSON, strict
+        return lambda **data: model.model_validate_json(json.dumps(data))
+
+    bodies = SimpleNamespace(**{name: accepted(getattr(models, name)) for name in (
+        "AreaIn", "StreetIn", "FacilityIn", "EstateIn", "BuildingIn", "UnitIn", "PolicyIn")})
     data = seed_module.load("jiangmen")
     for area in data["areas"]:
         bodies.AreaIn(**{k: area[k] for k in ("area_id", "name", "district")})

@@ -137,7 +137,8 @@ def create(actor: Actor, body: dict[str, Any]) -> Application:
     """A draft from the caller's household (a snapshot: later household edits need a refresh)."""
     kind = body["kind"]
     if kind not in ("individual", "graduate"):
-        raise errors.InvalidInput("individual or graduate (group applications come from employers)", field="kind")
+        raise errors.InvalidInput("individual or graduate (group applications come from employers)", field="kind",
+                                  message="申请类别应为 individual（个人）或 graduate（新就业人员），团租由单位申请")
     person = hh.me(actor)
     if not person.household_id:
         raise errors.HouseholdNotFound("build the household first")
@@ -153,7 +154,8 @@ def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
 
     kind = body["kind"]
     if kind not in ("individual", "graduate"):
-        raise errors.InvalidInput("individual or graduate", field="kind")
+        raise errors.InvalidInput("individual or graduate", field="kind",
+                                  message="申请类别应为 individual（个人）或 graduate（新就业人员）")
     members = hh.normalise_members(body["members"])
     household = hh.create_unowned_household(members, actor.subject)
     owner = deps().people.by_person_key(household.main_key)
@@ -201,7 +203,8 @@ def _declared(kind: str, answers: Any) -> dict[str, Any]:
     try:
         self_assessment.assess(city, kind, answers, rules_in_force(city))
     except errors.InvalidInput as exc:
-        raise errors.InvalidInput(str(exc), field=f"declared.{(exc.field or '').removeprefix('answers.')}") from None
+        raise errors.InvalidInput(exc.detail, field=f"declared.{(exc.field or '').removeprefix('answers.')}",
+                                  message=exc.message) from None
     return dict(answers)
 
 
@@ -324,7 +327,8 @@ def request_supplement(application_id: str, actor: Actor, body: dict[str, Any]) 
     cfg = hh.config()
     unknown = [t for t in body["documents"] if t not in cfg.document_types]
     if unknown:
-        raise errors.InvalidInput(f"unknown document types {unknown}", field="documents")
+        raise errors.InvalidInput(f"unknown document types {unknown}", field="documents",
+                                  message=f"补正材料中有不存在的材料类型：{'、'.join(unknown)}")
     deadline = _deadline(body.get("deadline"), cfg.supplement_days_default)
     app = deps().applications.get(application_id)
     expect_version(app.version, body["version"])
@@ -348,11 +352,12 @@ def _deadline(raw: str | None, default_days: int) -> str:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise errors.InvalidInput("ISO 8601 date-time with offset", field="deadline") from None
+        raise errors.InvalidInput("ISO 8601 date-time with offset", field="deadline",
+                                  message="补正期限应为带时区的 ISO 8601 时间，如 2027-01-01T17:00:00+08:00") from None
     if value.tzinfo is None:
-        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="deadline")
+        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="deadline", message="补正期限应带时区，如 +08:00")
     if value <= now() or value > now() + timedelta(days=90):
-        raise errors.InvalidInput("in the future, within 90 days", field="deadline")
+        raise errors.InvalidInput("in the future, within 90 days", field="deadline", message="补正期限应在今后 90 天之内")
     return value.astimezone(CHINA_TZ).isoformat()
 
 
@@ -417,7 +422,8 @@ def give_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> App
     """An adult member consents in the app under their own login (text version must be current)."""
     cfg = hh.config()
     if body["text_version"] != cfg.consent_version:
-        raise errors.InvalidInput(f"the current text is {cfg.consent_version}", field="text_version")
+        raise errors.InvalidInput(f"the current text is {cfg.consent_version}", field="text_version",
+                                  message=f"授权书版本应为当前版本 {cfg.consent_version}，请阅读最新的授权书")
     person = hh.me(actor)
     app = deps().applications.get(application_id)
     member = next((m for m in app.members if m["person_key"] == person.person_key), None)

@@ -15,7 +15,8 @@ MAX_REASON = 200
 def record(actor: Actor, target: str, action: str, reason: str | None) -> None:
     """Write before the data is served: no reason, no read (a 400 naming ``reason``)."""
     if not reason or not reason.strip():
-        raise errors.InvalidInput("staff must say why they read personal data", field="reason")
+        raise errors.InvalidInput("staff must say why they read personal data", field="reason",
+                                  message="工作人员查看个人信息须填写查看事由")
     at = f"{now_iso()}#{new_id('aud')}"
     role = sorted(r.value for r in actor.roles)[0] if actor.roles else "unknown"
     entry = {"target": target, "at": at, "actor": actor.subject, "actor_role": role, "action": action,

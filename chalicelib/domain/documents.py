@@ -31,9 +31,11 @@ def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tup
     cfg = hh.config()
     doc_type, content_type = body["type"], body["content_type"]
     if doc_type not in cfg.document_types:
-        raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type")
+        raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type",
+                                  message=f"材料类型应为以下之一：{'、'.join(cfg.document_types)}")
     if content_type not in CONTENT_TYPES:
-        raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type")
+        raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type",
+                                  message="文件格式应为 image/jpeg、image/png 或 application/pdf")
     size = body.get("size")
     if size is not None and size > deps().settings.max_document_bytes:
         raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
@@ -50,7 +52,7 @@ def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tup
             raise errors.TooManyDocuments(str(cfg.max_documents))
         member_id = body.get("member_id")
         if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
-            raise errors.InvalidInput("not a member of this application", field="member_id")
+            raise errors.InvalidInput("not a member of this application", field="member_id", message="家庭成员编号不是本申请的家庭成员")
         doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,
                "status": "awaiting_upload", "reason": None, "key": key, "size": None,
                "uploaded_by": actor.subject, "uploaded_as": access.as_role, "created_at": now_iso(),

@@ -98,7 +98,7 @@ class RuleBook:
         """The version in force at ``at`` (an application is judged by the one of its submission)."""
         current = [v for v in self.versions if v.effective_from <= at]
         if not current:
-            raise errors.InvalidInput("no eligibility rules in force at that time", field="at")
+            raise errors.InvalidInput("no eligibility rules in force at that time", field="at", message="该时间没有施行中的准入条件")
         return current[-1]
 
 

@@ -55,7 +55,7 @@ def list_estates(area: str | None, street: str | None, cursor: str | None, limit
     if street:  # a street names its area: one read validates both
         found = deps().areas.get_street(street)
         if area and found.area_id != area:
-            raise errors.InvalidInput("street is not in area", field="street")
+            raise errors.InvalidInput("street is not in area", field="street", message="所选街道不属于所选片区")
     elif area:
         deps().areas.get_area(area)
     # A validation read spends one of the request's two DynamoDB reads.
@@ -71,7 +71,7 @@ def in_box(bbox: tuple[float, float, float, float], limit: int) -> tuple[list[Es
 def create(data: dict[str, Any]) -> Estate:
     street = deps().areas.get_street(data["street_id"])
     if street.area_id != data["area_id"]:
-        raise errors.InvalidInput("street is not in area", field="street_id")
+        raise errors.InvalidInput("street is not in area", field="street_id", message="街道编号不属于所选片区")
     geo.check_point(data["lat"], data["lng"])
     stamp = now_iso()
     estate = Estate(

@@ -22,13 +22,15 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 def check_point(lat: float, lng: float, field: str = "lat,lng") -> None:
     if not (CHINA_LAT[0] <= lat <= CHINA_LAT[1] and CHINA_LNG[0] <= lng <= CHINA_LNG[1]):
-        raise errors.InvalidInput("outside China", field=field)
+        raise errors.InvalidInput("outside China", field=field,
+                                  message=("地图范围" if field == "bbox" else "坐标") + "应在中国境内")
 
 
 def check_bbox(bbox: tuple[float, float, float, float]) -> None:
     min_lng, min_lat, max_lng, max_lat = bbox
     if min_lng > max_lng or min_lat > max_lat:
-        raise errors.InvalidInput("inverted box: minLng,minLat,maxLng,maxLat", field="bbox")
+        raise errors.InvalidInput("inverted box: minLng,minLat,maxLng,maxLat", field="bbox",
+                                  message="地图范围的最小经度、纬度应小于最大经度、纬度")
     check_point(min_lat, min_lng, "bbox")
     check_point(max_lat, max_lng, "bbox")
 

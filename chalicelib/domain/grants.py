@@ -32,12 +32,13 @@ def create(actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     grantor = hh.me(actor)
     delegate = hh.find_by_mobile(body["delegate_mobile"])
     if delegate.subject == actor.subject:
-        raise errors.InvalidInput("you cannot delegate to yourself", field="delegate_mobile")
+        raise errors.InvalidInput("you cannot delegate to yourself", field="delegate_mobile", message="不能授权给自己")
     if delegate.kind != "citizen":
-        raise errors.InvalidInput("delegates are citizens", field="delegate_mobile")
+        raise errors.InvalidInput("delegates are citizens", field="delegate_mobile", message="受托人应为个人用户（不能是单位）")
     scopes = sorted(set(body["scopes"]))
     if not scopes or any(s not in SCOPES for s in scopes):
-        raise errors.InvalidInput("view, act and/or documents", field="scopes")
+        raise errors.InvalidInput("view, act and/or documents", field="scopes",
+                                  message="授权范围应为 view（查看）、act（代办）和/或 documents（查看证件材料原件）")
     scopes = sorted(set(scopes) | {"view"})  # acting or opening files needs seeing
     expires = _expiry(body["expires_at"])
     grant = {"grant_id": new_id("grt"), "grantor": actor.subject, "delegate": delegate.subject,
@@ -52,11 +53,13 @@ def _expiry(raw: str) -> str:
     try:
         value = datetime.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise errors.InvalidInput("ISO 8601 date-time with offset", field="expires_at") from None
+        raise errors.InvalidInput("ISO 8601 date-time with offset", field="expires_at",
+                                  message="授权截止时间应为带时区的 ISO 8601 时间，如 2027-01-01T00:00:00+08:00") from None
     if value.tzinfo is None:
-        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="expires_at")
+        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="expires_at", message="授权截止时间应带时区，如 +08:00")
     if value <= now() or value > now() + timedelta(days=MAX_DAYS):
-        raise errors.InvalidInput(f"in the future, within {MAX_DAYS} days", field="expires_at")
+        raise errors.InvalidInput(f"in the future, within {MAX_DAYS} days", field="expires_at",
+                                  message=f"授权截止时间应在今后 {MAX_DAYS} 天之内")
     return value.astimezone(CHINA_TZ).isoformat()
 
 

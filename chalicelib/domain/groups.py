@@ -29,6 +29,7 @@ from chalicelib.domain import applications as apps
 from chalicelib.domain import households as hh
 from chalicelib.domain.common import Page, new_id, now_iso
 from chalicelib.domain.idnumbers import parse_id_number, parse_mobile
+from chalicelib.domain.names import parse_person_name
 from chalicelib.identity import Actor
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ COLUMNS = {
 REQUIRED_COLUMNS = ("name", "id_number", "mobile")
 HUKOU = {"": "local", "local": "local", "本市": "local", "本市户籍": "local",
          "non_local": "non_local", "非本市": "non_local", "非本市户籍": "non_local"}
-MAX_NAME = 50
 _FEN = re.compile(r"([0-9]{1,12})(?:\.0+)?")
 MAX_INCOME = 100_000_000
 
@@ -138,28 +138,27 @@ def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> apps.Appl
 
 def employee(raw: dict[str, Any]) -> Employee:
     """Validate one employee; errors name the employee's own fields (id_number, mobile, ...)."""
-    name = str(raw.get("name") or "").strip()
-    if not name:
-        raise errors.ValueRequired(field="name")
-    if len(name) > MAX_NAME:
-        raise errors.InvalidInput(f"at most {MAX_NAME} characters", field="name")
+    if not str(raw.get("name") or "").strip():
+        raise errors.ValueRequired(field="name", message="职工姓名为必填项")
+    name = parse_person_name(str(raw.get("name")), field="name", label="职工姓名")
     id_number = str(raw.get("id_number") or "").strip()
     if not id_number:
-        raise errors.ValueRequired(field="id_number")
+        raise errors.ValueRequired(field="id_number", message="职工身份证号码为必填项")
     parse_id_number(id_number, field="id_number")
     mobile_raw = str(raw.get("mobile") or "").strip()
     if not mobile_raw:
-        raise errors.ValueRequired(field="mobile")
+        raise errors.ValueRequired(field="mobile", message="职工手机号码为必填项")
     mobile = parse_mobile(mobile_raw, "mobile")
     hukou = HUKOU.get(str(raw.get("hukou") or "").strip().lower())
     if hukou is None:
-        raise errors.InvalidInput("本市 / 非本市 (local / non_local)", field="hukou")
+        raise errors.InvalidInput("本市 / 非本市 (local / non_local)", field="hukou",
+                                  message="户籍应为“本市”或“非本市”（local / non_local）")
     income = _income(raw.get("monthly_income"))
     try:
         member = hh.normalise_members([{"relation": "self", "name": name, "id_number": id_number, "hukou": hukou,
                                         "monthly_income": income}])[0]
     except errors.InvalidInput as exc:  # e.g. not an adult: what the ID number says
-        raise type(exc)(exc.detail, field="id_number") from None
+        raise type(exc)(exc.detail, field="id_number", message=exc.message) from None
     return Employee(member, mobile, raw.get("declared"))
 
 
@@ -167,16 +166,18 @@ def _income(raw: Any) -> int:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return 0
     if isinstance(raw, bool):
-        raise errors.InvalidAmount(field="monthly_income")
+        raise errors.InvalidAmount(field="monthly_income", message="月收入（分）应为以分为单位的非负整数")
     if isinstance(raw, int):
         value = raw
     else:
         match = _FEN.fullmatch(str(raw).strip().replace(",", ""))  # spreadsheets write 1,200 or 1200.00
         if match is None:
-            raise errors.InvalidAmount("a whole number of fen, e.g. 350000", field="monthly_income")
+            raise errors.InvalidAmount("a whole number of fen, e.g. 350000", field="monthly_income",
+                                       message="月收入（分）应为以分为单位的非负整数，如 350000")
         value = int(match.group(1))
     if not 0 <= value <= MAX_INCOME:
-        raise errors.InvalidAmount(f"0 to {MAX_INCOME}", field="monthly_income")
+        raise errors.InvalidAmount(f"0 to {MAX_INCOME}", field="monthly_income",
+                                   message=f"月收入（分）应在 0 到 {MAX_INCOME} 之间")
     return value
 
 
@@ -217,12 +218,14 @@ def import_csv(group_id: str, actor: Actor, text: str, budget_s: float | None = 
     for number, cells in rows:
         try:
             if len(cells) > len(header):
-                raise errors.InvalidInput(f"{len(cells)} cells, the header has {len(header)} columns")
+                raise errors.InvalidInput(f"{len(cells)} cells, the header has {len(header)} columns",
+                                          message=f"该行有 {len(cells)} 列，表头只有 {len(header)} 列")
             raw = {f: cells[i] for i, f in enumerate(header) if f is not None and i < len(cells)}
             emp = employee(raw)
             key = emp.member["person_key"]
             if key in first_row:
-                raise errors.DuplicateRow(f"same ID number as row {first_row[key]}", field="id_number")
+                raise errors.DuplicateRow(f"same ID number as row {first_row[key]}", field="id_number",
+                                          message=f"与第 {first_row[key]} 行的职工身份证号码相同，已按第一次出现的行处理")
             first_row[key] = number
             valid.append((number, emp))
         except errors.DomainError as exc:
@@ -267,11 +270,12 @@ def _read(text: str) -> tuple[list[str | None], list[tuple[int, list[str]]], lis
     try:
         records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True))
     except csv.Error as exc:
-        raise errors.InvalidCsv(str(exc), field="csv") from None
+        raise errors.InvalidCsv(str(exc), field="csv", message="导入文件不是有效的 CSV 文本") from None
     numbered = [(i, [c.strip() for c in r]) for i, r in enumerate(records, start=1)]
     numbered = [(i, r) for i, r in numbered if any(r)]
     if not numbered:
-        raise errors.InvalidCsv("empty: a header row and at least one employee", field="csv")
+        raise errors.InvalidCsv("empty: a header row and at least one employee", field="csv",
+                                message="导入文件应有表头行和至少一行职工")
     (_, names), rows = numbered[0], numbered[1:]
     header: list[str | None] = []
     ignored: list[str] = []
@@ -287,9 +291,10 @@ def _read(text: str) -> tuple[list[str | None], list[tuple[int, list[str]]], lis
     if missing:
         raise errors.InvalidCsv(f"header row lacks {', '.join(missing)} "
                                 "(姓名,身份证号,手机号,户籍,月收入（分） or name,id_number,mobile,hukou,monthly_income)",
-                                field="csv")
+                                field="csv", message=f"导入文件的表头缺少：{'、'.join(missing)}（模板表头：姓名,身份证号,手机号,户籍,月收入（分））")
     if not rows:
-        raise errors.InvalidCsv("no employee rows under the header", field="csv")
+        raise errors.InvalidCsv("no employee rows under the header", field="csv", message="导入文件的表头下没有职工行")
     if len(rows) > MAX_CSV_ROWS:
-        raise errors.InvalidCsv(f"{len(rows)} rows, at most {MAX_CSV_ROWS} per file", field="csv")
+        raise errors.InvalidCsv(f"{len(rows)} rows, at most {MAX_CSV_ROWS} per file", field="csv",
+                                message=f"导入文件共 {len(rows)} 行职工，每次最多 {MAX_CSV_ROWS} 行")
     return header, rows, ignored

@@ -16,6 +16,7 @@ from chalicelib.deps import deps
 from chalicelib.domain.common import expect_version, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name, mobile_key, parse_id_number, parse_mobile
 from chalicelib.domain.idnumbers import person_key as key_of
+from chalicelib.domain.names import parse_person_name
 from chalicelib.identity import Actor
 
 CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
@@ -146,22 +147,24 @@ def normalise_members(raw: list[dict[str, Any]], today: date | None = None) -> l
     cfg, city = config(), deps().settings.city_code
     today = today or now().date()
     if not raw:
-        raise errors.InvalidInput("at least the main applicant", field="members")
+        raise errors.InvalidInput("at least the main applicant", field="members", message="家庭成员至少应有申请人本人")
     if len(raw) > cfg.max_members:
-        raise errors.InvalidInput(f"at most {cfg.max_members} members", field="members")
+        raise errors.InvalidInput(f"at most {cfg.max_members} members", field="members",
+                                  message=f"家庭成员不能超过 {cfg.max_members} 人")
     out, seen = [], set()
     for i, m in enumerate(raw):
         where = f"members.{i}"
         parsed = parse_id_number(m["id_number"], field=f"{where}.id_number")
         if parsed.value in seen:
-            raise errors.InvalidInput("the same ID number twice", field=f"{where}.id_number")
+            raise errors.InvalidInput("the same ID number twice", field=f"{where}.id_number",
+                                      message="家庭成员的身份证号码重复")
         seen.add(parsed.value)
         key = key_of(city, parsed.value)
         age = parsed.age_on(today)
         out.append({
             "member_id": "mem_" + key[1:13],
             "relation": m["relation"],
-            "name": m["name"],
+            "name": parse_person_name(m["name"], field=f"{where}.name", label="家庭成员姓名"),
             "id_number": parsed.value,
             "person_key": key,
             "birth_date": parsed.birth_date.isoformat(),
@@ -174,9 +177,11 @@ def normalise_members(raw: list[dict[str, Any]], today: date | None = None) -> l
         })
     mains = [m for m in out if m["relation"] == "self"]
     if len(mains) != 1:
-        raise errors.InvalidInput("exactly one member with relation self (本人)", field="members")
+        raise errors.InvalidInput("exactly one member with relation self (本人)", field="members",
+                                  message="家庭成员中应有且只有一位申请人本人（relation 为 self）")
     if not mains[0]["adult"]:
-        raise errors.InvalidInput("the main applicant must be an adult", field="members")
+        raise errors.InvalidInput("the main applicant must be an adult", field="members",
+                                  message="申请人本人应已成年")
     return out
 
 
@@ -201,7 +206,8 @@ def save_my_household(actor: Actor, body: dict[str, Any]) -> Household:
         raise errors.Forbidden("employers apply through group applications")
     members = normalise_members(body["members"])
     if members[[m["relation"] for m in members].index("self")]["person_key"] != person.person_key:
-        raise errors.InvalidInput("the main applicant (本人) must be you", field="members")
+        raise errors.InvalidInput("the main applicant (本人) must be you", field="members",
+                                  message="家庭成员中的申请人本人应为您自己")
     return _save(person.household_id, person.subject, members, body.get("version"), actor.subject, person)
 
 
@@ -210,7 +216,8 @@ def save_household_for(household_id: str, actor_subject: str, owner: str, body: 
     current = get_household(household_id)
     members = normalise_members(body["members"])
     if next(m for m in members if m["relation"] == "self")["person_key"] != current.main_key:
-        raise errors.InvalidInput("the main applicant (本人) cannot change", field="members")
+        raise errors.InvalidInput("the main applicant (本人) cannot change", field="members",
+                                  message="不能更换申请人本人")
     return _save(household_id, owner, members, body.get("version"), actor_subject, None)
 
 
@@ -224,7 +231,8 @@ def _save(household_id: str | None, owner: str | None, members: list[dict[str, A
         return household
     current = get_household(household_id)
     if version is None:
-        raise errors.InvalidInput("required when changing a household", field="version")
+        raise errors.InvalidInput("required when changing a household", field="version",
+                                  message="修改已有家庭时版本号为必填项")
     expect_version(current.version, version)
     updated = replace(current, members=members, updated_at=at, version=current.version + 1)
     deps().people.save_household(updated, current.version)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from chalicelib.errors import InvalidCreditCode, InvalidIdNumber, InvalidMobile
 
-_ID = re.compile(r"^\d{17}[\dX]$")
+_ID = re.compile(r"^[0-9]{17}[0-9X]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -40,19 +41,46 @@ def id_check_digit(first17: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
 
 
-def parse_id_number(raw: str, field: str = "id_number") -> IdNumber:
-    """Validate an 18-digit ID (lower-case x accepted) and read birth date and sex from it."""
-    value = (raw or "").strip().upper()
+# GB/T 2260 province-level codes (the first two digits). 71 is Taiwan in the standard; 81, 82 and 83
+# head the numbers of residence permits for Hong Kong, Macao and Taiwan residents (810000, 820000,
+# 830000), the only numbers whose remaining four digits are zeros.
+PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                       50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83})
+RESIDENCE_PERMITS = frozenset({"810000", "820000", "830000"})
+EARLIEST_BIRTH_YEAR = 1900
+
+ID_FORMAT = "身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X"
+ID_REGION = "身份证号码的地区代码不存在"
+ID_BIRTH_DATE = "身份证号码中的出生日期不正确"
+ID_CHECK_DIGIT = "身份证号码校验位不正确"
+
+
+def region_exists(region: str) -> bool:
+    """A person's issuing division code: a real province, and a city part that is not a placeholder
+    (xx0000 and xx00yy are provinces and their own offices, never a person's county)."""
+    if region in RESIDENCE_PERMITS:
+        return True
+    return int(region[:2]) in PROVINCES and region[:2] not in ("81", "82", "83") and region[2:4] != "00"
+
+
+def parse_id_number(raw: str, field: str = "id_number", today: date | None = None) -> IdNumber:
+    """Validate an 18-digit ID (lower-case x accepted) and read birth date and sex from it.
+
+    Each failure has its own zh-CN message: format, division code, birth date, check digit."""
+    # NFKC: full-width digits from a Chinese keyboard are the same digits; other scripts' are not
+    value = unicodedata.normalize("NFKC", raw).strip().upper() if isinstance(raw, str) else ""
     if not _ID.fullmatch(value):
-        raise InvalidIdNumber("18 digits, the last may be X", field=field)
-    if id_check_digit(value[:17]) != value[17]:
-        raise InvalidIdNumber("check digit does not match", field=field)
+        raise InvalidIdNumber("18 digits, the last may be X", field=field, message=ID_FORMAT)
+    if not region_exists(value[:6]):
+        raise InvalidIdNumber("no such administrative division code", field=field, message=ID_REGION)
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidIdNumber("no such birth date", field=field) from None
-    if born.year < 1900 or born > date.today():
-        raise InvalidIdNumber("no such birth date", field=field)
+        raise InvalidIdNumber("no such birth date", field=field, message=ID_BIRTH_DATE) from None
+    if born.year < EARLIEST_BIRTH_YEAR or born > (today or date.today()):
+        raise InvalidIdNumber("birth date before 1900 or in the future", field=field, message=ID_BIRTH_DATE)
+    if id_check_digit(value[:17]) != value[17]:
+        raise InvalidIdNumber("check digit does not match", field=field, message=ID_CHECK_DIGIT)
     return IdNumber(value, born, "male" if int(value[16]) % 2 else "female", value[:6])
 
 
@@ -65,9 +93,10 @@ def parse_credit_code(raw: str, field: str = "credit_code") -> str:
     """Validate a unified social credit code (统一社会信用代码) including its check character."""
     value = (raw or "").strip().upper()
     if not _CC.fullmatch(value):
-        raise InvalidCreditCode("18 characters of 0-9 and A-Y without I, O, S, V, Z", field=field)
+        raise InvalidCreditCode("18 characters of 0-9 and A-Y without I, O, S, V, Z", field=field,
+                                message="统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）")
     if credit_check_char(value[:17]) != value[17]:
-        raise InvalidCreditCode("check character does not match", field=field)
+        raise InvalidCreditCode("check character does not match", field=field, message="统一社会信用代码校验位不正确")
     return value
 
 
@@ -76,7 +105,7 @@ def parse_mobile(raw: str, field: str = "mobile") -> str:
     if value.startswith("+86"):
         value = value[3:]
     if not _MOBILE.fullmatch(value):
-        raise InvalidMobile("11 digits starting with 1", field=field)
+        raise InvalidMobile("11 digits starting with 1", field=field, message="手机号码应为以 1 开头的 11 位数字")
     return value
 
 

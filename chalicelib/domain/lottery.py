@@ -26,6 +26,7 @@ from chalicelib.domain.round_status import (
     check_transition,
 )
 from chalicelib.identity import Actor
+from chalicelib.messages import label
 
 R = RoundStatus
 GENERAL = "general"
@@ -135,19 +136,22 @@ def check_layouts_by_size(data: Any, where: str = "layouts_by_size") -> dict[str
     from chalicelib.domain.units import Layout
 
     if not isinstance(data, dict) or not data:
-        raise errors.InvalidInput("household sizes to layouts, e.g. {\"1\": [\"studio\"]}", field=where)
+        raise errors.InvalidInput("household sizes to layouts, e.g. {\"1\": [\"studio\"]}", field=where,
+                                  message="各人数可选户型应为 家庭人数 -> 户型列表，如 {\"1\": [\"studio\"]}")
     out: dict[str, list[str]] = {}
     for key, layouts in data.items():
         size = str(key)
         number = size.removesuffix("+")
         if not number.isdigit() or not 1 <= int(number) <= 20:
-            raise errors.InvalidInput("a household size 1-20, or e.g. \"5+\"", field=f"{where}.{size}")
+            raise errors.InvalidInput("a household size 1-20, or e.g. \"5+\"", field=f"{where}.{size}",
+                                      message="各人数可选户型中的家庭人数应为 1-20，或如 \"5+\" 表示 5 人及以上")
         if not isinstance(layouts, list) or not layouts:
-            raise errors.InvalidInput("a list of layouts", field=f"{where}.{size}")
+            raise errors.InvalidInput("a list of layouts", field=f"{where}.{size}", message="各人数可选户型中每个人数应对应一个户型列表")
         try:
             out[size] = list(dict.fromkeys(Layout(x).value for x in layouts))
         except ValueError:
-            raise errors.InvalidInput(f"layouts: {', '.join(x.value for x in Layout)}", field=f"{where}.{size}") \
+            raise errors.InvalidInput(f"layouts: {', '.join(x.value for x in Layout)}", field=f"{where}.{size}",
+                                      message=f"户型应为以下之一：{'、'.join(x.value for x in Layout)}") \
                 from None
     return out
 
@@ -165,9 +169,12 @@ def _when(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(str(raw))
     except ValueError:
-        raise errors.InvalidInput("ISO 8601 date-time with offset", field=name) from None
+        raise errors.InvalidInput("ISO 8601 date-time with offset", field=name,
+                                  message=f"{label(None, name) or name}应为带时区的 ISO 8601 时间，"
+                                          "如 2027-01-01T09:00:00+08:00") from None
     if value.tzinfo is None:
-        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field=name)
+        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field=name,
+                                  message=f"{label(None, name) or name}应带时区，如 +08:00")
     return value
 
 
@@ -176,15 +183,16 @@ def create_round(actor: Actor, body: dict[str, Any]) -> Round:
     opens = _when(body["registration_opens_at"], "registration_opens_at")
     closes = _when(body["registration_closes_at"], "registration_closes_at")
     if closes <= opens:
-        raise errors.InvalidInput("after registration_opens_at", field="registration_closes_at")
+        raise errors.InvalidInput("after registration_opens_at", field="registration_closes_at",
+                                  message="报名截止时间应晚于报名开始时间")
     if closes <= common.now():
-        raise errors.InvalidInput("in the future", field="registration_closes_at")
+        raise errors.InvalidInput("in the future", field="registration_closes_at", message="报名截止时间应在将来")
     groups = _priority_groups(city, body.get("priority_groups"))
     layouts_by_size = (check_layouts_by_size(body["layouts_by_size"]) if body.get("layouts_by_size")
                        else city_layouts_by_size(city))
     unit_ids = list(dict.fromkeys(body["unit_ids"]))
     if not 1 <= len(unit_ids) <= MAX_UNITS:
-        raise errors.InvalidInput(f"1-{MAX_UNITS} units", field="unit_ids")
+        raise errors.InvalidInput(f"1-{MAX_UNITS} units", field="unit_ids", message=f"房源列表应为 1-{MAX_UNITS} 套房源")
     mix = _layout_mix(unit_ids)
     at = _now_iso()
     r = Round(new_id("rnd"), body["title"], R.OPEN, 1, unit_ids, layouts_by_size, groups,
@@ -203,12 +211,13 @@ def _priority_groups(city: str, given: list[str] | None) -> list[str]:
         return [*known, GENERAL]
     groups = list(given)
     if len(set(groups)) != len(groups):
-        raise errors.InvalidInput("a group appears twice", field="priority_groups")
+        raise errors.InvalidInput("a group appears twice", field="priority_groups", message="优先组顺序中有重复的组")
     for g in groups:
         if g != GENERAL and g not in known:
-            raise errors.InvalidInput(f"unknown group {g}: {', '.join(known)}", field="priority_groups")
+            raise errors.InvalidInput(f"unknown group {g}: {', '.join(known)}", field="priority_groups",
+                                      message=f"优先组 {g} 不存在，可选：{'、'.join(known)}")
     if GENERAL in groups and groups[-1] != GENERAL:
-        raise errors.InvalidInput("general comes last", field="priority_groups")
+        raise errors.InvalidInput("general comes last", field="priority_groups", message="普通组 general 应排在最后")
     return groups if groups[-1] == GENERAL else [*groups, GENERAL]
 
 
@@ -297,7 +306,8 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
     if not waiting:
         raise errors.NotQualified("no qualified application on the waiting list", field="application_id")
     if len(waiting) > 1:
-        raise errors.InvalidInput("more than one application on the waiting list: name one", field="application_id")
+        raise errors.InvalidInput("more than one application on the waiting list: name one", field="application_id",
+                                  message="您有多个正在轮候的申请，请填写要报名的申请编号")
     app = deps().applications.get(waiting[0].application_id)
     if app.status != S.QUALIFIED:
         raise errors.NotQualified(f"status {app.status.value}", field="application_id")
@@ -346,7 +356,7 @@ def close(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
         if not body.get("force"):
             raise errors.RegistrationWindowOpen(f"until {r.registration_closes_at[:16]}", field="force")
         if not reason:
-            raise errors.InvalidInput("a forced close needs a reason", field="reason")
+            raise errors.InvalidInput("a forced close needs a reason", field="reason", message="强制截止须写明理由")
     audit.record(actor, f"round#{round_id}", "close_round", reason or "报名期满，截止报名")
     return _move(r, body["version"], R.CLOSED, closed_at=_now_iso(), close_reason=reason)
 
@@ -429,7 +439,7 @@ def run_draw(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
     try:
         result = draw.draw(commitment, body["public_value"])
     except draw.DrawError as exc:
-        raise errors.InvalidInput(str(exc), field="public_value") from None
+        raise errors.InvalidInput(str(exc), field="public_value", message="公开随机数的格式与事先公布的来源不符") from None
     data = draw.canonical_bytes(result)
     digest = draw.sha256_hex(data)
     key = f"lottery/{round_id}/result-{digest}.json"

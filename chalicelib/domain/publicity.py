@@ -172,7 +172,8 @@ def publish(actor: Actor, body: dict[str, Any]) -> tuple[Batch, list[dict[str, A
 
     ids = list(dict.fromkeys(body["application_ids"]))
     if len(ids) > MAX_BATCH:
-        raise errors.InvalidInput(f"at most {MAX_BATCH} at once", field="application_ids")
+        raise errors.InvalidInput(f"at most {MAX_BATCH} at once", field="application_ids",
+                                  message=f"一次最多公示 {MAX_BATCH} 个申请")
     starts, ends, days, demo = _period(body)
     at = _iso(starts)
     batch = Batch(new_id("pub"), body.get("title"), "open", at, _iso(ends), days, demo, 0, actor.subject, at, at)
@@ -208,25 +209,30 @@ def _period(body: dict[str, Any]) -> tuple[datetime, datetime, int | None, bool]
     if minutes is not None or ends_raw is not None:
         name = "minutes" if minutes is not None else "ends_at"
         if not demo_mode():
-            raise errors.InvalidInput("a shortened period only in demo mode", field=name)
+            raise errors.InvalidInput("a shortened period only in demo mode", field=name,
+                                      message=f"{'公示分钟数' if name == 'minutes' else '公示截止时间'}仅在演示模式下可用")
         if minutes is not None and ends_raw is not None:
-            raise errors.InvalidInput("minutes or ends_at, not both", field="ends_at")
+            raise errors.InvalidInput("minutes or ends_at, not both", field="ends_at", message="公示分钟数和公示截止时间只能填写一项")
         if minutes is not None:
             if not 1 <= int(minutes) <= MAX_DEMO_MINUTES:
-                raise errors.InvalidInput(f"1-{MAX_DEMO_MINUTES}", field="minutes")
+                raise errors.InvalidInput(f"1-{MAX_DEMO_MINUTES}", field="minutes",
+                                          message=f"公示分钟数应为 1-{MAX_DEMO_MINUTES}")
             return start, start + timedelta(minutes=int(minutes)), None, True
         try:
             end = datetime.fromisoformat(str(ends_raw))
         except ValueError:
-            raise errors.InvalidInput("ISO 8601 date-time with offset", field="ends_at") from None
+            raise errors.InvalidInput("ISO 8601 date-time with offset", field="ends_at",
+                                      message="公示截止时间应为带时区的 ISO 8601 时间，如 2027-01-01T17:00:00+08:00") from None
         if end.tzinfo is None:
-            raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="ends_at")
+            raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="ends_at", message="公示截止时间应带时区，如 +08:00")
         if end <= start or end > start + timedelta(days=cfg.max_days + 1):
-            raise errors.InvalidInput(f"in the future, within {cfg.max_days} days", field="ends_at")
+            raise errors.InvalidInput(f"in the future, within {cfg.max_days} days", field="ends_at",
+                                      message=f"公示截止时间应在今后 {cfg.max_days} 天之内")
         return start, end, None, True
     d = cfg.days if days is None else int(days)
     if not cfg.min_days <= d <= cfg.max_days:
-        raise errors.InvalidInput(f"{cfg.min_days}-{cfg.max_days} days", field="days")
+        raise errors.InvalidInput(f"{cfg.min_days}-{cfg.max_days} days", field="days",
+                                  message=f"公示天数应为 {cfg.min_days}-{cfg.max_days} 天")
     last = (start + timedelta(days=d)).date()
     return start, datetime(last.year, last.month, last.day, 23, 59, 59, 999000, tzinfo=CHINA_TZ), d, False
 
@@ -319,7 +325,8 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
         raise errors.OutsidePublicityPeriod(f"{batch.starts_at[:16]} - {batch.ends_at[:16]}", field="batch_id")
     entry_id, application_id = body.get("entry_id"), body.get("application_id")
     if bool(entry_id) == bool(application_id):
-        raise errors.InvalidInput("entry_id or application_id, one of them", field="entry_id")
+        raise errors.InvalidInput("entry_id or application_id, one of them", field="entry_id",
+                                  message="请填写公示对象编号或申请编号（二选一）")
     if application_id:
         try:
             app = deps().applications.get(application_id)
@@ -334,7 +341,7 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
         raise errors.OutsidePublicityPeriod("no longer listed", field="entry_id")
     reason = body["reason"].strip()
     if not 10 <= len(reason) <= 500:
-        raise errors.InvalidInput("10-500 characters", field="reason")
+        raise errors.InvalidInput("10-500 characters", field="reason", message="异议理由应为 10-500 个字")
     at = _now_iso()
     role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
     objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
@@ -355,9 +362,10 @@ def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
     keeps it, and after the period's end qualifies it at once if nothing else is open."""
     decision, reason = body["decision"], body["reason"].strip()
     if decision not in DECISIONS:
-        raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision")
+        raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision",
+                                  message="处理结果应为 upheld（异议成立）或 dismissed（异议不成立）")
     if len(reason) < 5:
-        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason")
+        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason", message="处理理由至少 5 个字")
     repo = deps().publicity
     current = repo.get_objection(objection_id)
     expect_version(current.version, body["version"])

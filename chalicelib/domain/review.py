@@ -49,7 +49,7 @@ def approve_many(actor: Actor, items: list[dict[str, Any]]) -> list[dict[str, An
     from chalicelib.web import error_body
 
     if len(items) > MAX_BULK:
-        raise errors.InvalidInput(f"at most {MAX_BULK} at once", field="items")
+        raise errors.InvalidInput(f"at most {MAX_BULK} at once", field="items", message=f"一次最多审核 {MAX_BULK} 个申请")
     results = []
     for item in items:
         try:
@@ -66,7 +66,8 @@ def approve_many(actor: Actor, items: list[dict[str, Any]]) -> list[dict[str, An
 def reject(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
     code = body["reason_code"]
     if code not in REJECT_REASONS:
-        raise errors.InvalidInput(f"one of {', '.join(REJECT_REASONS)}", field="reason_code")
+        raise errors.InvalidInput(f"one of {', '.join(REJECT_REASONS)}", field="reason_code",
+                                  message=f"不通过原因应为以下之一：{'、'.join(REJECT_REASONS)}")
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         expect_version(app.version, body["version"])
@@ -87,9 +88,10 @@ def override(application_id: str, actor: Actor, body: dict[str, Any]) -> Applica
     """Staff replace the recommendation; never without a written reason (audited, on the timeline)."""
     target, reason = body["recommendation"], body["reason"].strip()
     if target not in RECOMMENDATIONS:
-        raise errors.InvalidInput(f"one of {', '.join(RECOMMENDATIONS)}", field="recommendation")
+        raise errors.InvalidInput(f"one of {', '.join(RECOMMENDATIONS)}", field="recommendation",
+                                  message="核查建议应为 pass、fail 或 manual_review")
     if len(reason) < 5:
-        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason")
+        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason", message="改变建议的理由至少 5 个字")
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         expect_version(app.version, body["version"])

@@ -98,24 +98,27 @@ def publish(actor: Actor, body: dict[str, Any]) -> RuleVersion:
         raise errors.BodyTooLarge(f"a rules version is at most {MAX_DOCUMENT_CHARS} characters")
     for name in ("version", "effective_from", "rules"):
         if name not in body:
-            raise errors.InvalidInput("required", field=name)
+            raise errors.InvalidInput("required", field=name,
+                                      message=f"{ {'version': '版本号', 'effective_from': '生效时间'}.get(name, '准入规则') }为必填项")
     if not isinstance(body["version"], str) or not body["version"].strip() or len(body["version"]) > 32:
-        raise errors.InvalidInput("1-32 characters", field="version")
+        raise errors.InvalidInput("1-32 characters", field="version", message="版本号应为 1-32 个字符")
     try:
         effective = datetime.fromisoformat(str(body["effective_from"]))
     except ValueError:
         raise errors.InvalidInput("ISO 8601 with an offset, e.g. 2027-01-01T00:00:00+08:00",
-                                  field="effective_from") from None
+                                  field="effective_from",
+                                  message="生效时间应为带时区的 ISO 8601 时间，如 2027-01-01T00:00:00+08:00") from None
     if effective.tzinfo is None:
-        raise errors.InvalidInput("needs an offset (+08:00)", field="effective_from")
+        raise errors.InvalidInput("needs an offset (+08:00)", field="effective_from", message="生效时间应带时区，如 +08:00")
     if effective <= now() + timedelta(seconds=MIN_NOTICE_SECONDS):
         raise errors.InvalidInput(
             f"at least {MIN_NOTICE_SECONDS // 60} minutes ahead: a version in force is never changed, and every "
-            "process must have seen a new one before it takes effect", field="effective_from")
+            "process must have seen a new one before it takes effect", field="effective_from",
+            message=f"生效时间至少应在 {MIN_NOTICE_SECONDS // 60} 分钟之后（施行中的版本不能修改）")
     try:
         version = parse_version(city, body)
     except InvalidRules as exc:
-        raise errors.InvalidInput(str(exc), field="rules") from None
+        raise errors.InvalidInput(str(exc), field="rules", message="准入规则不正确（原因见 detail）") from None
     merged, _ = book(city)
     if any(v.version == version.version for v in merged.versions):
         raise errors.AlreadyExists(f"version {version.version}", field="version")

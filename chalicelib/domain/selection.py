@@ -149,11 +149,12 @@ def _start_time(raw: str | None) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise errors.InvalidInput("ISO 8601 date-time with offset", field="starts_at") from None
+        raise errors.InvalidInput("ISO 8601 date-time with offset", field="starts_at",
+                                  message="选房开始时间应为带时区的 ISO 8601 时间，如 2027-01-01T09:00:00+08:00") from None
     if value.tzinfo is None:
-        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="starts_at")
+        raise errors.InvalidInput("with a UTC offset, e.g. +08:00", field="starts_at", message="选房开始时间应带时区，如 +08:00")
     if value > common.now() + timedelta(days=60):
-        raise errors.InvalidInput("within 60 days", field="starts_at")
+        raise errors.InvalidInput("within 60 days", field="starts_at", message="选房开始时间应在今后 60 天之内")
     return value
 
 

@@ -5,6 +5,7 @@ Nothing is stored: the answers are judged and returned, and never logged.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from chalicelib import errors
@@ -27,32 +28,43 @@ def assess(city: str, kind: str, answers: Any,
     passes the city's merged book, published versions included)."""
     book, version = rules or questions(city)
     if kind not in KINDS:
-        raise errors.InvalidInput(f"one of {', '.join(KINDS)}", field="kind")
+        raise errors.InvalidInput(f"one of {', '.join(KINDS)}", field="kind",
+                                  message=f"申请类别应为以下之一：{'、'.join(KINDS)}")
     facts = _validated(book, answers)
     return eligibility.evaluate(book, version, kind, facts, dict.fromkeys(facts, DECLARED))
 
 
 def _validated(book: RuleBook, answers: Any) -> dict[str, Any]:
+    """Strict: a boolean question takes only true/false, an integer or money question only a JSON
+    integer (not 1.0, not "1", not true), an area any finite number; messages name the question."""
     if not isinstance(answers, dict):
-        raise errors.InvalidInput("an object of answers", field="answers")
+        raise errors.InvalidInput("an object of answers", field="answers", message="问卷回答应为对象（问题 id -> 回答）")
     facts: dict[str, Any] = {}
     for name, value in answers.items():
         fact = book.facts.get(name)
+        label = re.split(r"[（(]", fact.label, maxsplit=1)[0] if fact is not None else name
         where = f"answers.{name}"
         if fact is None or not fact.asked:
-            raise errors.InvalidInput("not a question of this city", field=where)
+            raise errors.InvalidInput("not a question of this city", field=where,
+                                      message=f"“{name}”不是本市资格自评的问题")
         if value is None:
             continue  # skipped: the rules that need it say "unknown"
         if fact.type == "boolean":
             if not isinstance(value, bool):
-                raise errors.InvalidInput("true or false", field=where)
+                raise errors.InvalidInput("true or false", field=where, message=f"{label}应为 true 或 false")
         else:
             whole = fact.type in ("integer", "money")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
-                raise errors.InvalidInput("an integer" if whole else "a number", field=where)
-            if not math.isfinite(value) or (fact.minimum is not None and value < fact.minimum) or (
-                    fact.maximum is not None and value > fact.maximum):
-                raise errors.InvalidInput(f"between {fact.minimum:g} and {fact.maximum:g}", field=where)
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+                raise errors.InvalidInput("an integer" if whole else "a number", field=where,
+                                          message=f"{label}应为{'整数' if whole else '数字'}")
+            if not math.isfinite(value):
+                raise errors.InvalidInput("a finite number", field=where, message=f"{label}应为有限的数字")
+            if fact.minimum is not None and value < fact.minimum:
+                raise errors.InvalidInput(f">= {fact.minimum:g}", field=where,
+                                          message=f"{label}不能小于 {fact.minimum:g}")
+            if fact.maximum is not None and value > fact.maximum:
+                raise errors.InvalidInput(f"<= {fact.maximum:g}", field=where,
+                                          message=f"{label}不能超过 {fact.maximum:g}")
             value = int(value) if whole else round(float(value), 2)
         facts[name] = value
     return facts

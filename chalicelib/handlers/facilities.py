@@ -23,7 +23,7 @@ def present(f: Facility) -> dict[str, Any]:
 
 
 @api.route("/v1/map/estates", summary="地图：范围内的项目及空置房源数", response="MapEstates", params=[
-    Param("bbox", "bbox", "minLng,minLat,maxLng,maxLat（WGS84）", required=True),
+    Param("bbox", "bbox", "minLng,minLat,maxLng,maxLat（WGS84）", required=True, label="地图范围"),
     Param("limit", "integer", "最多返回条数", minimum=1, maximum=200, default=200),
 ])
 def map_estates(call: Call) -> dict[str, Any]:

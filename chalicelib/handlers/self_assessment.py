@@ -50,7 +50,7 @@ def post_assessment(call: Call) -> dict[str, Any]:
     body = read_json_body(call.request)
     unknown = set(body) - {"kind", "answers"}
     if unknown:
-        raise errors.InvalidInput("unknown field", field=sorted(unknown)[0])
+        raise errors.InvalidInput("unknown field", field=sorted(unknown)[0], message=f"不支持的字段：{sorted(unknown)[0]}")
     city = settings().city_code
     return present(self_assessment.assess(city, body.get("kind", "individual"), body.get("answers", {}),
                                           rules_in_force(city)))
