@@ -35,6 +35,7 @@ LABELS: dict[str, str] = {
     "note": "备注", "content_type": "文件格式", "size": "文件大小", "member_id": "家庭成员编号",
     "text_version": "授权书版本", "agree": "同意授权",
     "contact_mobile": "联系手机号码", "documents": "补正材料", "deadline": "补正期限",
+    "check_id": "实名核验编号", "winner": "身份证号归属",
     "delegate_mobile": "受托人手机号码", "scopes": "授权范围", "expires_at": "授权截止时间",
     "credit_code": "统一社会信用代码", "csv": "导入文件内容",
     "EmployerRegisterIn.name": "单位名称", "EmployerRegisterIn.mobile": "联系手机号码",

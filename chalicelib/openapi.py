@@ -44,6 +44,7 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "document_id": errors.DocumentNotFound,
     "grant_id": errors.GrantNotFound,
     "group_id": errors.GroupNotFound,
+    "check_id": errors.RealNameCheckNotFound, "conflict_id": errors.IdentityConflictNotFound,
     "batch_id": errors.PublicityNotFound,
     "objection_id": errors.ObjectionNotFound,
     "round_id": errors.RoundNotFound,
@@ -103,6 +104,9 @@ def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, l
     if op.roles is not None:
         out[401] = _codes_of(401)  # every way a token can fail
         add(errors.Forbidden)
+        if "applicant" in op.roles and not op.pending_ok:  # the real-name gate (docs/decisions/0016)
+            add(errors.RealNamePending)
+            add(errors.IdNumberInDispute)
     for name in names:
         if name in NOT_FOUND_BY_PARAM:
             add(NOT_FOUND_BY_PARAM[name])

@@ -262,6 +262,7 @@ class Operation:
     response: str | None
     body_schema: str | None = None  # a documented body checked by the domain (not a pydantic model)
     raises: tuple[type[errors.DomainError], ...] = ()  # answers the declaration alone does not imply
+    pending_ok: bool = False  # open to a citizen whose real-name check is not complete (docs/decisions/0016)
 
 
 OPERATIONS: list[Operation] = []
@@ -292,7 +293,7 @@ class Api:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
         op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
-                       tuple(raises))
+                       tuple(raises), pending_ok)
         OPERATIONS.append(op)
         bp = self.blueprint
 
@@ -303,7 +304,9 @@ class Api:
                 try:
                     for name, value in path_args.items():  # ids are short and plain, or not ids
                         if not PATH_ID.fullmatch(value):
-                            raise errors.InvalidInput("malformed id", field=name)
+                            from chalicelib.messages import field_message
+
+                            raise errors.InvalidInput("malformed id", field=name, message=field_message(name))
                     actor = None
                     if allowed is not None:
                         from chalicelib.auth import authenticate  # jwt stays off public routes

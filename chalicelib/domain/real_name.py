@@ -231,7 +231,7 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
         raise errors.IdentityConflictResolved(conflict_id)
     winner, reason = body["winner"], str(body["reason"]).strip()
     if not reason:
-        raise errors.InvalidInput("staff must say why", field="reason")
+        raise errors.InvalidInput("staff must say why", field="reason", message="请写明处理理由")
     audit.record(actor, f"identity_conflict#{conflict_id}", f"identity_conflict_resolved_{winner}", reason)
     resolution = {"winner": winner, "reason": reason, "by": actor.subject, "at": now_iso()}
     claimant = people.get(conflict["claimant"])
