@@ -73,6 +73,21 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     return status, {"error": err}
 
 
+#: Seconds a client should wait before retrying a 503 (a throttled or unreachable dependency).
+RETRY_AFTER_SECONDS = 2
+
+
+def error_response(exc: errors.DomainError, request_id: str, path: str) -> Response:
+    """The error envelope for a domain error; a 503 also tells the client when to retry."""
+    code, payload = error_body(exc, request_id)
+    headers: dict[str, str] = {}
+    if code >= 500:
+        logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
+    if code == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return json_response(payload, code, headers)
+
+
 def request_id_of(request: Request | None) -> str:
     """API Gateway's request id; where there is none (local), one made up once per request."""
     if request is None:
@@ -297,11 +312,13 @@ class Api:
                         result = view(call, **path_args)
                     return result if isinstance(result, Response) else json_response(result, status)
                 except errors.DomainError as exc:
-                    code, payload = error_body(exc, request_id)
-                    if code >= 500:
-                        logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
-                    return json_response(payload, code)
-                except Exception:  # anything unplanned: a 500 with a correlation id, no internals
+                    return error_response(exc, request_id, path)
+                except Exception as exc:  # an AWS failure is a 409/503; anything else a 500
+                    from chalicelib.repositories.failures import as_domain_error
+
+                    known = as_domain_error(exc)
+                    if known is not None:
+                        return error_response(known, request_id, path)
                     logger.exception("unhandled error", extra={"path": path, "method": method})
                     return json_response(
                         {"error": {"code": INTERNAL[1], "message": INTERNAL[2], "request_id": request_id}},
@@ -389,4 +406,12 @@ ERRORS.update({
     errors.UnitNotAvailable: (409, "UNIT_NOT_AVAILABLE", "该房源不在本轮可选范围内，或户型与您的家庭人数不符"),
     errors.LeaseAlreadyConfirmed: (409, "LEASE_ALREADY_CONFIRMED", "该租赁合同已确认，请勿重复确认"),
     errors.ContractNotReady: (409, "CONTRACT_NOT_READY", "租赁合同尚未确认，暂无合同文本"),
+})
+
+ERRORS.update({
+    errors.WriteConflict: (409, "WRITE_CONFLICT", "数据刚被同时修改，本次操作未生效，请刷新后重试"),
+    errors.RouteNotFound: (404, "ROUTE_NOT_FOUND", "请求的接口不存在"),
+    errors.MethodNotAllowed: (405, "METHOD_NOT_ALLOWED", "该接口不支持此请求方法"),
+    errors.DraftExists: (409, "DRAFT_EXISTS", "该家庭已有同类申请草稿，请继续填写原草稿"),
+    errors.GrantExists: (409, "GRANT_EXISTS", "您已授权此人，如需调整请先撤销原授权"),
 })
