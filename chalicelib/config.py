@@ -55,6 +55,8 @@ class Settings:
     verification_state_machine_arn: str | None = None  # the joint verification workflow (issue 4)
     departments_base_url: str | None = None  # overrides every department endpoint (local simulator)
     department_timeout_s: float = 3.0  # one department HTTP call
+    cursor_secret: str | None = None  # signs pagination cursors (local stack: made at start)
+    cursor_secret_arn: str | None = None  # deployed: the per-stack secret in Secrets Manager
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]
@@ -112,6 +114,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         verification_state_machine_arn=env.get("VERIFICATION_STATE_MACHINE_ARN") or None,
         departments_base_url=env.get("DEPARTMENTS_BASE_URL") or None,
         department_timeout_s=float(get("DEPARTMENT_TIMEOUT_S", "3")),
+        cursor_secret=env.get("CURSOR_SECRET") or None,
+        cursor_secret_arn=env.get("CURSOR_SECRET_ARN") or None,
     )
 
 

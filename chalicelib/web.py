@@ -107,7 +107,7 @@ class Param:
     """One query parameter: parsed, range-checked and documented from this single declaration."""
 
     name: str
-    kind: str = "string"  # string | integer | number | enum | bbox
+    kind: str = "string"  # string | integer | number | enum | bbox | cursor
     description: str = ""
     required: bool = False
     pattern: str | None = None
@@ -125,6 +125,11 @@ class Param:
                 raise errors.InvalidInput("bad format", field=self.name)
             if not raw.strip():
                 raise errors.InvalidInput("empty", field=self.name)
+            return raw
+        if self.kind == "cursor":  # signed by this stack: a forged one is refused before any lookup
+            from chalicelib.repositories.paging import check_signature
+
+            check_signature(raw)
             return raw
         if self.kind == "enum":
             if raw not in self.choices:
@@ -163,7 +168,8 @@ class Param:
         return value
 
     def openapi(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": {"enum": "string", "bbox": "string"}.get(self.kind, self.kind)}
+        schema: dict[str, Any] = {"type": {"enum": "string", "bbox": "string", "cursor": "string"}.get(
+            self.kind, self.kind)}
         if self.pattern:
             schema["pattern"] = self.pattern
         if self.choices:
@@ -196,7 +202,7 @@ def parse_query(declared: Iterable[Param], raw: dict[str, str] | None) -> dict[s
     return values
 
 
-CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048)
+CURSOR = Param("cursor", "cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048)
 LIMIT = Param("limit", "integer", "每页条数", minimum=1, maximum=100, default=20)
 
 
