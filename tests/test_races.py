@@ -165,3 +165,115 @@ def test_parallel_resolutions_of_one_objection_resolve_it_once(client: Any, stac
     assert status == 200
     entry = next(e for e in view["items"] if e["entry_id"] == entry_id)
     assert entry["objections_open"] == 0, entry  # decremented once, not ten times
+
+
+# --- allocation: register for a round, choose a unit, confirm the lease ---------------------------
+def _admin(client: Any, tokens: Any, method: str, path: str, data: Any = None) -> tuple[int, Any]:
+    return call(client, method, path, tokens.headers("admin"), data)
+
+
+def _round_version(client: Any, tokens: Any, round_id: str) -> int:
+    status, r = _admin(client, tokens, "GET", f"/v1/admin/rounds/{round_id}")
+    assert status == 200, r
+    return int(r["version"])
+
+
+def _vacant_one_rooms(count: int) -> list[str]:
+    from chalicelib.domain import units
+    from tests.conftest import build_catalogue
+
+    found = [u.unit_id for u in build_catalogue()["units"]
+             if u.layout.value == "1b1l" and units.get(u.unit_id).status.value == "vacant"]
+    assert len(found) >= count, found
+    return found[:count]
+
+
+@pytest.fixture(scope="module")
+def allocation(stack: Any, tokens: Any, app: Any, local_server: str) -> dict[str, Any]:
+    """Four qualified one-person households racing: all four register for a round of one 一房一厅
+    at once, then (the round drawn, published and started, all four invited in one slot) all
+    four choose that unit at once."""
+    from chalice.test import Client
+
+    from chalicelib.domain.common import now
+    from tests.test_publicity import approved, close, publish
+
+    stack.reset()
+    with Client(app) as client, pytest.MonkeyPatch.context() as mp:
+        made = [approved(client, stack, tokens) for _ in range(4)]
+        mp.setenv("PUBLICITY_DEMO_MINUTES_ALLOWED", "1")
+        status, result = publish(client, tokens, [a["application_id"] for _, a in made], minutes=5)
+        assert status == 201, result
+        status, body = close(client, tokens, result["batch"]["batch_id"])
+        assert status == 200, body
+        unit_id = _vacant_one_rooms(1)[0]
+        at = now()
+        status, rnd = _admin(client, tokens, "POST", "/v1/admin/rounds", {
+            "title": "2026年第5批公租房摇号", "unit_ids": [unit_id],
+            "registration_opens_at": (at - timedelta(minutes=1)).isoformat(),
+            "registration_closes_at": (at + timedelta(days=1)).isoformat(),
+            "randomness_source": "2026-12-15 中国福利彩票双色球第2026145期开奖号码", "slot_minutes": 30,
+            "slot_size": 4})
+        assert status == 201, rnd
+    return {"people": [p for p, _ in made], "round_id": rnd["round_id"], "unit_id": unit_id}
+
+
+def test_parallel_registrations_of_one_household_register_it_once(client: Any, tokens: Any, local_server: str,
+                                                                    allocation: dict[str, Any]) -> None:
+    round_id = allocation["round_id"]
+    first = allocation["people"][0]
+    path = f"/v1/rounds/{round_id}/registrations"
+    one_winner(race(local_server, 10, "POST", path, first.headers(), {}), 201, {"ALREADY_REGISTERED"})
+    # the others, each once, all at once
+    barrier = threading.Barrier(3)
+
+    def register_one(person: Citizen) -> int:
+        barrier.wait(timeout=30)
+        return requests.post(local_server + path, headers=person.headers(), data="{}", timeout=120).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(register_one, allocation["people"][1:])) == [201, 201, 201]
+    from chalicelib.deps import deps
+
+    registered = [r.application_id for r in deps().lottery.registrations(round_id)]
+    assert len(registered) == len(set(registered)) == 4, registered
+
+
+def test_four_households_choosing_one_unit_at_once_one_wins_then_confirms_once(
+        client: Any, tokens: Any, local_server: str, allocation: dict[str, Any]) -> None:
+    from chalicelib.deps import deps
+    from chalicelib.domain import units
+
+    round_id, unit_id, people = allocation["round_id"], allocation["unit_id"], allocation["people"]
+    _admin(client, tokens, "POST", f"/v1/admin/rounds/{round_id}/close",
+           {"version": _round_version(client, tokens, round_id), "force": True, "reason": "测试提前截止报名"})
+    for step, extra in (("commit", {}), ("draw", {"public_value": "03 11 17 22 28 31 + 09"}), ("publish", {}),
+                        ("selection/start", {})):
+        status, body = _admin(client, tokens, "POST", f"/v1/admin/rounds/{round_id}/{step}",
+                              {"version": _round_version(client, tokens, round_id), **extra})
+        assert status == 200, (step, body)
+
+    barrier = threading.Barrier(len(people))
+
+    def choose(person: Citizen) -> tuple[int, Any]:
+        barrier.wait(timeout=30)
+        r = requests.post(f"{local_server}/v1/rounds/{round_id}/choices", headers=person.headers(),
+                          data=json.dumps({"unit_id": unit_id}), timeout=120)
+        return r.status_code, r.json()
+
+    with ThreadPoolExecutor(len(people)) as pool:
+        results = list(pool.map(choose, people))
+    chosen = one_winner(results, 201, {"UNIT_TAKEN"})
+    leases = deps().selection.leases_of_round(round_id)
+    assert [x.unit_id for x in leases] == [unit_id]  # one lease, nothing half-written
+    assert units.get(unit_id).status.value == "reserved"
+
+    winner = next(p for p, (s, _) in zip(people, results) if s == 201)
+    lease = chosen["lease"]
+    path = f"/v1/me/lease/{lease['lease_id']}/confirm"
+    answers = race(local_server, 8, "POST", path, winner.headers(), {"version": lease["version"]})
+    # a repeated confirm of the same version is the same request (a double tap): one confirmation
+    assert sorted(s for s, _ in answers) == [200] * 8, answers
+    assert {(b["status"], b["version"]) for _, b in answers} == {("confirmed", lease["version"] + 1)}, answers
+    stale = race(local_server, 4, "POST", path, winner.headers(), {"version": lease["version"] + 1})
+    assert {(s, b["error"]["code"]) for s, b in stale} == {(409, "LEASE_ALREADY_CONFIRMED")}, stale
