@@ -97,3 +97,14 @@ def test_every_paginated_route_refuses_forged_cursors(client: Any, tokens: Any, 
 
 def test_the_sweep_covers_the_lists(client: Any) -> None:
     assert len(PAGED) >= 10 and {"/v1/units", "/v1/estates", "/v1/staff/review"} <= {op.path for op in PAGED}
+
+
+def test_cursors_are_made_in_one_place() -> None:
+    """Every cursor comes from repositories/paging.py (encode_cursor, or sign for a composite one):
+    a hand-made base64 cursor elsewhere would be unsigned, and refused by the check at the edge."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "chalicelib"
+    sources = {p: p.read_text(encoding="utf-8") for p in root.rglob("*.py") if p.name != "paging.py"}
+    makers = [str(p.relative_to(root)) for p, text in sources.items() if "b64encode" in text and "cursor" in text]
+    assert makers == [], makers

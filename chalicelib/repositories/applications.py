@@ -199,24 +199,17 @@ REVIEW_ORDER = ("pass", "manual_review", "fail")
 
 
 def _encode_review_cursor(index: int, inner: str | None) -> str:
-    import base64
-    import json
+    from chalicelib.repositories.paging import sign
 
-    raw = json.dumps({"p": index, "c": inner or ""}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return sign({"p": index, "c": inner or ""})  # signed like every cursor (issue 9 §3)
 
 
 def _decode_review_cursor(cursor: str | None, parts: int) -> tuple[int, str | None]:
-    import base64
-    import binascii
-    import json
+    from chalicelib.repositories.paging import unsign
 
     if not cursor:
         return 0, None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise errors.InvalidCursor(field="cursor") from None
+    data = unsign(cursor)
     if (not isinstance(data, dict) or not isinstance(data.get("p"), int) or not 0 <= data["p"] < parts
             or not isinstance(data.get("c"), str) or len(data["c"]) > 2048):
         raise errors.InvalidCursor(field="cursor")
