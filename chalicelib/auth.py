@@ -17,6 +17,10 @@ from chalicelib.config import IdentitySettings, settings
 from chalicelib.identity import CITY_BOUND_ROLES, Actor, Role
 
 ALGORITHMS = ["RS256", "ES256"]  # asymmetric only: "none" and HMAC tokens never verify
+#: The one algorithm each key type verifies (JWK ``kty``).
+KEY_ALGORITHM = {"RSA": "RS256", "EC": "ES256"}
+#: Longer than any real ID token (Cognito's are ~1-2 KB, a government platform's a few KB).
+MAX_TOKEN_CHARS = 16_384
 
 
 class TokenVerifier:
@@ -30,26 +34,42 @@ class TokenVerifier:
         self.keys = jwt.PyJWKClient(config.jwks_url, lifespan=config.jwks_cache_seconds, timeout=5)
 
     def verify(self, token: str) -> Actor:
+        """The verified caller; any token that does not verify, however malformed, is InvalidToken."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise errors.InvalidToken("token too long")
+        try:
+            return self._verify(token)
+        except errors.DomainError:
+            raise
+        except Exception as exc:  # a token PyJWT or cryptography chokes on is still only a bad token
+            raise errors.InvalidToken(f"malformed token ({type(exc).__name__})") from None
+
+    def _verify(self, token: str) -> Actor:
         cfg = self.config
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise errors.InvalidToken("malformed token") from None
-        if header.get("alg") not in ALGORITHMS or not header.get("kid"):
+        alg, kid = header.get("alg"), header.get("kid")
+        if not isinstance(alg, str) or alg not in ALGORITHMS or not isinstance(kid, str) or not kid:
             raise errors.InvalidToken("unsupported token")
         try:
-            key = self.keys.get_signing_key(str(header["kid"])).key
+            jwk = self.keys.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError:
             raise errors.ServiceUnavailable("identity keys unavailable") from None
         except jwt.PyJWKClientError:
             raise errors.InvalidToken("unknown signing key") from None
+        # The header's algorithm must be the one the key is for (an RSA kid with ES256 is a forgery).
+        if KEY_ALGORITHM.get(jwk.key_type) != alg:
+            raise errors.InvalidToken("algorithm does not match the key")
+        key = jwk.key
         # Cognito access tokens carry client_id instead of aud; everything else must name us in aud.
         check_aud = cfg.token_use != "access"
         try:
             claims = jwt.decode(
                 token,
                 key=key,
-                algorithms=ALGORITHMS,
+                algorithms=[alg],
                 issuer=cfg.issuer,
                 audience=cfg.audience if check_aud else None,
                 leeway=cfg.leeway_seconds,

@@ -63,6 +63,8 @@ class Settings:
     realname_secret_arn: str | None = None  # its credentials in Secrets Manager
     realname_face: bool = True  # the provider's face check (活体人脸核身) is required to complete
     realname_timeout_s: float = 5.0
+    cursor_secret: str | None = None  # signs pagination cursors (local stack: made at start)
+    cursor_secret_arn: str | None = None  # deployed: the per-stack secret in Secrets Manager
 
     def table(self, logical: str) -> str:
         return self.table_names[logical]
@@ -126,6 +128,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         realname_secret_arn=env.get("REALNAME_SECRET_ARN") or None,
         realname_face=get("REALNAME_FACE", "true").lower() != "false",
         realname_timeout_s=float(get("REALNAME_TIMEOUT_S", "5")),
+        cursor_secret=env.get("CURSOR_SECRET") or None,
+        cursor_secret_arn=env.get("CURSOR_SECRET_ARN") or None,
     )
 
 

@@ -83,7 +83,7 @@ class Deps:
     def grants(self) -> GrantRepository:
         from chalicelib.repositories.grants import GrantRepository
 
-        return GrantRepository()
+        return GrantRepository(self.settings)
 
     @cached_property
     def audit(self) -> AuditRepository:

@@ -376,3 +376,23 @@ class IdentityConflictNotFound(NotFound):
 
 class IdentityConflictResolved(Conflict):
     """The identity conflict was resolved already."""
+
+# --- failure answers (issue 9 §3): races and unknown routes ----------------------------------
+class WriteConflict(Conflict):
+    """A conditional write lost a race no repository named: nothing was written; re-read, retry."""
+
+
+class RouteNotFound(NotFound):
+    """No route has this path."""
+
+
+class MethodNotAllowed(DomainError):
+    """The path exists, but not with this method."""
+
+
+class DraftExists(Conflict):
+    """The household already has a live draft application of this kind."""
+
+
+class GrantExists(Conflict):
+    """The grantor already has a live grant to this delegate."""

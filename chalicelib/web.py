@@ -77,6 +77,21 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     return status, {"error": err}
 
 
+#: Seconds a client should wait before retrying a 503 (a throttled or unreachable dependency).
+RETRY_AFTER_SECONDS = 2
+
+
+def error_response(exc: errors.DomainError, request_id: str, path: str) -> Response:
+    """The error envelope for a domain error; a 503 also tells the client when to retry."""
+    code, payload = error_body(exc, request_id)
+    headers: dict[str, str] = {}
+    if code >= 500:
+        logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
+    if code == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return json_response(payload, code, headers)
+
+
 def request_id_of(request: Request | None) -> str:
     """API Gateway's request id; where there is none (local), one made up once per request."""
     if request is None:
@@ -96,7 +111,7 @@ class Param:
     """One query parameter: parsed, range-checked and documented from this single declaration."""
 
     name: str
-    kind: str = "string"  # string | integer | number | enum | bbox
+    kind: str = "string"  # string | integer | number | enum | bbox | cursor
     description: str = ""
     required: bool = False
     pattern: str | None = None
@@ -129,6 +144,11 @@ class Param:
             problem = unsafe_in_text(raw)
             if problem:
                 raise self._bad("invisible or control character", f"{self.zh}{problem}")
+            return raw
+        if self.kind == "cursor":  # signed by this stack: a forged one is refused before any lookup
+            from chalicelib.repositories.paging import check_signature
+
+            check_signature(raw)
             return raw
         if self.kind == "enum":
             if raw not in self.choices:
@@ -168,7 +188,8 @@ class Param:
         return value
 
     def openapi(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": {"enum": "string", "bbox": "string"}.get(self.kind, self.kind)}
+        schema: dict[str, Any] = {"type": {"enum": "string", "bbox": "string", "cursor": "string"}.get(
+            self.kind, self.kind)}
         if self.pattern:
             schema["pattern"] = self.pattern
         if self.choices:
@@ -201,7 +222,7 @@ def parse_query(declared: Iterable[Param], raw: dict[str, str] | None) -> dict[s
     return values
 
 
-CURSOR = Param("cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048, label="分页标记")
+CURSOR = Param("cursor", "cursor", description="上一页返回的 next_cursor（不透明）", max_length=2048, label="分页标记")
 LIMIT = Param("limit", "integer", "每页条数", minimum=1, maximum=100, default=20)
 
 
@@ -328,11 +349,13 @@ class Api:
                         result = view(call, **path_args)
                     return result if isinstance(result, Response) else json_response(result, status)
                 except errors.DomainError as exc:
-                    code, payload = error_body(exc, request_id)
-                    if code >= 500:
-                        logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
-                    return json_response(payload, code)
-                except Exception:  # anything unplanned: a 500 with a correlation id, no internals
+                    return error_response(exc, request_id, path)
+                except Exception as exc:  # an AWS failure is a 409/503; anything else a 500
+                    from chalicelib.repositories.failures import as_domain_error
+
+                    known = as_domain_error(exc)
+                    if known is not None:
+                        return error_response(known, request_id, path)
                     logger.exception("unhandled error", extra={"path": path, "method": method})
                     return json_response(
                         {"error": {"code": INTERNAL[1], "message": INTERNAL[2], "request_id": request_id}},
@@ -436,4 +459,9 @@ ERRORS.update({
                                "该身份证号已由其他账号实名核验，已转工作人员核查，工作人员将与您联系，您也可携带身份证到窗口办理"),
     errors.IdentityConflictNotFound: (404, "IDENTITY_CONFLICT_NOT_FOUND", "未找到该身份争议"),
     errors.IdentityConflictResolved: (409, "IDENTITY_CONFLICT_RESOLVED", "该身份争议已处理，请勿重复处理"),
+    errors.WriteConflict: (409, "WRITE_CONFLICT", "数据刚被同时修改，本次操作未生效，请刷新后重试"),
+    errors.RouteNotFound: (404, "ROUTE_NOT_FOUND", "请求的接口不存在"),
+    errors.MethodNotAllowed: (405, "METHOD_NOT_ALLOWED", "该接口不支持此请求方法"),
+    errors.DraftExists: (409, "DRAFT_EXISTS", "该家庭已有同类申请草稿，请继续填写原草稿"),
+    errors.GrantExists: (409, "GRANT_EXISTS", "您已授权此人，如需调整请先撤销原授权"),
 })

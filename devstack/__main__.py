@@ -120,8 +120,13 @@ def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]
     factory = CLIFactory(str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="dev")
     app = factory.load_chalice_app()
-    server = factory.create_local_server(app, config, host, port)
-    return server
+    from chalice import local
+
+    from devstack.gateway import EdgeRequestHandler, EdgeServer
+
+    local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)  # as create_local_server does
+    app.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(app, config, host, port, handler_cls=EdgeRequestHandler, server_cls=EdgeServer)
 
 
 def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]

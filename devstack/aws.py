@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,6 +209,7 @@ def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucke
     return {
         **{k: v for k, v in optional.items() if v},
         "NOTIFY_CHANNEL": "local",  # messages are recorded (LOCAL_OUTBOX), not sent
+        "CURSOR_SECRET": secrets.token_urlsafe(32),  # signs cursors; made at each start, never stored
         **FAKE_CREDENTIALS,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": REGION,

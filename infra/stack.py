@@ -24,6 +24,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import (
+    aws_apigateway as apigateway,
     aws_cognito as cognito,
     aws_dynamodb as dynamodb,
     aws_iam as iam,
@@ -81,6 +82,31 @@ _PROJECTIONS = {
     "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
     "INCLUDE": dynamodb.ProjectionType.INCLUDE,
 }
+
+
+def _gateway_answers() -> dict[str, tuple[str | None, str, str]]:
+    """API Gateway response type -> (status, code, zh-CN message), the codes and messages taken
+    from the app's one error table where the app has them."""
+    from chalicelib import errors
+    from chalicelib.web import ERRORS, INTERNAL
+
+    def of(cls: type[errors.DomainError]) -> tuple[str | None, str, str]:
+        status, code, message = ERRORS[cls]
+        return str(status), code, message
+
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": of(errors.RouteNotFound),
+        "INCOMPLETE_SIGNATURE": of(errors.RouteNotFound),
+        "RESOURCE_NOT_FOUND": of(errors.RouteNotFound),
+        "REQUEST_TOO_LARGE": of(errors.BodyTooLarge),
+        "UNSUPPORTED_MEDIA_TYPE": of(errors.UnsupportedMediaType),
+        "THROTTLED": ("429", "TOO_MANY_REQUESTS", "请求过于频繁，请稍后重试"),
+        "QUOTA_EXCEEDED": ("429", "TOO_MANY_REQUESTS", "请求过于频繁，请稍后重试"),
+        "INTEGRATION_TIMEOUT": ("504", "SERVICE_UNAVAILABLE", ERRORS[errors.ServiceUnavailable][2]),
+        # the gateway's own status stays (None): only the body becomes the envelope
+        "DEFAULT_4XX": (None, "BAD_REQUEST", "请求无法处理，请检查后重试"),
+        "DEFAULT_5XX": (None, INTERNAL[1], INTERNAL[2]),
+    }
 
 
 def stack_name(city: CityConfig) -> str:
@@ -173,6 +199,7 @@ class CityStack(cdk.Stack):
         self._announce_uploads()
         self.sms_secret_arn, self.sms_secret_resource = self._sms_secret()
         identity_env = self._identity()
+        self.cursor_secret = self._cursor_secret()
 
         self.role = iam.Role(
             self,
@@ -196,7 +223,12 @@ class CityStack(cdk.Stack):
             description=f"{SERVICE} {city.code}: the joint verification workflow's steps",
         )
         self.chalice = self._chalice_app(identity_env)
+        self._gateway_responses()
         self._permissions()
+        # The API signs and checks pagination cursors: reading that one secret, in a policy of its
+        # own (the role's main policy is near IAM's inline size limit).
+        iam.Policy(self, "CursorKeyRead", roles=[self.role], statements=[iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue"], resources=[self.cursor_secret.secret_arn])])
         self._event_sources()
         self._verification()
 
@@ -346,6 +378,39 @@ class CityStack(cdk.Stack):
         cdk.CfnOutput(self, "SmsCredentialsSecret", value=created.secret_arn)
         return created.secret_arn, created.secret_arn
 
+    def _cursor_secret(self) -> secretsmanager.Secret:
+        """The per-stack key pagination cursors are signed with (HMAC-SHA256; issue 9 §3). Rotating
+        it only makes outstanding cursors a 400 (clients start again from the first page)."""
+        return secretsmanager.Secret(
+            self,
+            "CursorSigningKey",
+            description=f"{SERVICE} {self.city.code}: signs pagination cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+
+    def _gateway_responses(self) -> None:
+        """What API Gateway answers itself (no route, throttled, its own failures) in the API's
+        error envelope, as the local stack does (devstack/gateway.py). An unknown path or method
+        reaches no Lambda: API Gateway calls it MISSING_AUTHENTICATION_TOKEN (or, with a bearer
+        header, INCOMPLETE_SIGNATURE, whose default message echoes the header): both are 404
+        ROUTE_NOT_FOUND here. No template refers to the request, so nothing of it is echoed."""
+        api_id = self.chalice.get_resource("RestAPI").ref
+        for response_type, (status, code, message) in _gateway_answers().items():
+            body = {"error": {"code": code, "message": message, "request_id": "$context.requestId"}}
+            headers = {"gatewayresponse.header.Content-Type": "'application/json; charset=utf-8'"}
+            if status in ("429", "503", "504"):  # the client may retry, a little later
+                headers["gatewayresponse.header.Retry-After"] = "'2'"
+            apigateway.CfnGatewayResponse(
+                self,
+                f"GatewayResponse{_camel(response_type.lower())}",
+                rest_api_id=api_id,
+                response_type=response_type,
+                status_code=status,
+                response_parameters=headers,
+                response_templates={"application/json": json.dumps(body, ensure_ascii=False)},
+            )
+
     # --- identity ---------------------------------------------------------------------------
     def _identity(self) -> dict[str, str]:
         ident = self.city.identity
@@ -424,6 +489,7 @@ class CityStack(cdk.Stack):
             "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
             "NOTIFY_CHANNEL": city.notifications.channel,
             "VERIFICATION_STATE_MACHINE_ARN": self.verification_arn,
+            "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": obs["log_level"],

@@ -55,6 +55,12 @@ def test_grant_view_then_act_then_revoke(client: Any, grantor_and_delegate: Any)
     status, listed = call(client, "GET", f"/v1/delegations/{grant['grant_id']}/applications", child.headers())
     assert status == 200 and listed["items"][0]["application_id"] == app["application_id"]
 
+    # one live grant per grantor and delegate: widening it means revoking the old one first
+    status, body = call(client, "POST", "/v1/me/grants", elder.headers(),
+                        {"delegate_mobile": child.mobile, "scopes": ["act"], "expires_at": in_days(60)})
+    assert status == 409 and body["error"]["code"] == "GRANT_EXISTS", body
+    status, revoked = call(client, "POST", f"/v1/me/grants/{grant['grant_id']}/revoke", elder.headers())
+    assert status == 200 and revoked["status"] == "revoked"
     status, acting = call(client, "POST", "/v1/me/grants", elder.headers(),
                           {"delegate_mobile": child.mobile, "scopes": ["act"], "expires_at": in_days(60)})
     assert status == 201 and acting["scopes"] == ["act", "view"]
@@ -67,9 +73,8 @@ def test_grant_view_then_act_then_revoke(client: Any, grantor_and_delegate: Any)
     status, timeline = call(client, "GET", f"{path}/timeline", elder.headers())
     assert timeline["items"][-1]["by_delegate"] is True and timeline["items"][-1]["actor_role"] == "delegate"
 
-    for g in (grant, acting):
-        status, revoked = call(client, "POST", f"/v1/me/grants/{g['grant_id']}/revoke", elder.headers())
-        assert status == 200 and revoked["status"] == "revoked"
+    status, revoked = call(client, "POST", f"/v1/me/grants/{acting['grant_id']}/revoke", elder.headers())
+    assert status == 200 and revoked["status"] == "revoked"
     status, body = call(client, "GET", path, child.headers())
     assert status == 403 and body["error"]["code"] == "GRANT_REVOKED"
     status, body = call(client, "POST", f"/v1/me/grants/{grant['grant_id']}/revoke", elder.headers())

@@ -145,7 +145,7 @@ def create(actor: Actor, body: dict[str, Any]) -> Application:
     household = hh.get_household(person.household_id)
     app = _new(kind, household.main_key, actor.subject, household.household_id, household.members,
                person.mobile, _declared(kind, body.get("declared")))
-    return _create(app, Access("applicant"), actor, "created")
+    return _create(app, Access("applicant"), actor, "created", one_draft_of=household.household_id)
 
 
 def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
@@ -177,9 +177,11 @@ def _new(kind: str, owner_key: str, owner: str | None, household_id: str, member
                        consents=consents, data={"declared": declared}, created_at=at, updated_at=at)
 
 
-def _create(app: Application, access: Access, actor: Actor, event_type: str, note: str | None = None) -> Application:
+def _create(app: Application, access: Access, actor: Actor, event_type: str, note: str | None = None,
+            one_draft_of: str | None = None) -> Application:
     _refuse_active_members(app)
-    deps().applications.create(app, access.event(actor, event_type, to_status=S.DRAFT.value, note=note))
+    deps().applications.create(app, access.event(actor, event_type, to_status=S.DRAFT.value, note=note),
+                               one_draft_of=one_draft_of)
     return app
 
 

@@ -44,7 +44,7 @@ def create(actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     grant = {"grant_id": new_id("grt"), "grantor": actor.subject, "delegate": delegate.subject,
              "delegate_name": mask_name(delegate.name), "grantor_name": mask_name(grantor.name), "scopes": scopes,
              "expires_at": expires, "revoked_at": None, "created_at": now_iso()}
-    deps().grants.create(grant)
+    deps().grants.create(grant, now=grant["created_at"])
     _notify(delegate.subject, delegate.mobile, "grant_created", {"grantor_name": grant["grantor_name"] or ""})
     return grant
 

@@ -158,13 +158,21 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
         raise errors.LeaseAlreadyConfirmed(lease.confirmed_at or "", field="lease_id")
     expect_version(lease.version, version)
     at = common.now_iso()
-    key = f"leases/{lease_id}/contract.pdf"
+    # One object per attempt: a confirm that loses a race never overwrites the winner's contract.
+    key = f"leases/{lease_id}/contract-{new_id('c')}.pdf"
     confirmed = replace(lease, status=CONFIRMED, confirmed_at=at, confirmed_device=(device or "unknown")[:200],
                         contract_key=key, updated_at=at, version=lease.version + 1)
     from chalicelib.domain.contract_pdf import render
 
     repo.put_contract(key, render(contract_fields(confirmed)))
-    repo.confirm(confirmed, lease, actor)
+    try:
+        repo.confirm(confirmed, lease, actor)
+    except errors.Conflict:
+        deps().storage.delete(key)  # this attempt's contract: never referenced
+        again = repo.get_lease(lease_id)
+        if again.status == CONFIRMED and again.version == version + 1:
+            return again  # a double tap raced us and won: the same confirmation (its contract stands)
+        raise
     _after_confirm(confirmed)
     return confirmed
 

@@ -16,7 +16,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.applications import Application, Event, Status, _RevisionMoved
 from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.idnumbers import mask_name
-from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure
+from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, transaction
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.people import _plain
 from chalicelib.repositories.tables import ApplicationRecord, ConsentRecord, EventRecord, PersonLockRecord
@@ -34,10 +34,36 @@ class ApplicationRepository:
         except ApplicationRecord.DoesNotExist:
             raise errors.ApplicationNotFound(application_id) from None
 
-    def create(self, app: Application, event: Event) -> None:
+    def create(self, app: Application, event: Event, *, one_draft_of: str | None = None) -> None:
+        if one_draft_of is not None:
+            return self._create_only_draft(app, event, one_draft_of)
         items = [(record_of(app), ApplicationRecord.application_id.does_not_exist())]
         self._write(items, [event_record(app.application_id, event)],
                     consents=[consent_record(app, m) for m in app.members if m["member_id"] in app.consents])
+
+    def _create_only_draft(self, app: Application, event: Event, household_id: str) -> None:
+        """The draft, its event and consents, and the household's draft-lock for this kind, in one
+        transaction. The lock may be taken if free or if the application it names is no longer a
+        draft; of parallel creates one wins, the others are 409 DRAFT_EXISTS (nothing written)."""
+        key = f"draft#{household_id}#{app.kind}"
+        try:
+            previous: str | None = PersonLockRecord.get(key, consistent_read=True).application_id
+        except PersonLockRecord.DoesNotExist:
+            previous = None
+        lock = PersonLockRecord(key, application_id=app.application_id, since=app.created_at)
+        with transaction(self.settings, errors.DraftExists(previous or "", field="kind")) as tx:
+            if previous is None:
+                tx.save(lock, condition=PersonLockRecord.person_key.does_not_exist())
+            else:
+                tx.condition_check(ApplicationRecord, previous,
+                                   condition=(ApplicationRecord.status != Status.DRAFT.value)
+                                   | ApplicationRecord.application_id.does_not_exist())
+                tx.save(lock, condition=PersonLockRecord.application_id == previous)
+            tx.save(record_of(app), condition=ApplicationRecord.application_id.does_not_exist())
+            tx.save(event_record(app.application_id, event))
+            for member in app.members:
+                if member["member_id"] in app.consents:
+                    tx.save(consent_record(app, member))
 
     def save(self, app: Application, expected_rev: int, events: list[Event], *, lock: list[str] = (),
              unlock: list[str] = (), consents: list[dict[str, Any]] = ()) -> None:
@@ -173,24 +199,17 @@ REVIEW_ORDER = ("pass", "manual_review", "fail")
 
 
 def _encode_review_cursor(index: int, inner: str | None) -> str:
-    import base64
-    import json
+    from chalicelib.repositories.paging import sign
 
-    raw = json.dumps({"p": index, "c": inner or ""}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return sign({"p": index, "c": inner or ""})  # signed like every cursor (issue 9 §3)
 
 
 def _decode_review_cursor(cursor: str | None, parts: int) -> tuple[int, str | None]:
-    import base64
-    import binascii
-    import json
+    from chalicelib.repositories.paging import unsign
 
     if not cursor:
         return 0, None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise errors.InvalidCursor(field="cursor") from None
+    data = unsign(cursor)
     if (not isinstance(data, dict) or not isinstance(data.get("p"), int) or not 0 <= data["p"] < parts
             or not isinstance(data.get("c"), str) or len(data["c"]) > 2048):
         raise errors.InvalidCursor(field="cursor")

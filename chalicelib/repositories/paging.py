@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
+from functools import cache
 from typing import Any, Iterable
 
 from pynamodb.expressions.condition import Condition
@@ -20,22 +22,28 @@ from chalicelib import errors
 REQUEST_BUDGET = 2
 
 
+#: A cursor is ``base64url(payload) "." base64url(HMAC-SHA256(stack secret, payload))``: the start
+#: key is the client's to carry, not to choose (a forged or edited cursor is a 400).
+_SEPARATOR = "."
+
+
 def encode_cursor(key: dict[str, Any] | None, scope: str) -> str | None:
     if not key:
         return None
     flat = {name: value["S"] for name, value in key.items()}
     payload = {"k": flat, "s": _scope_tag(scope)}
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _b64(raw) + _SEPARATOR + _b64(_signature(raw))
 
 
 def decode_cursor(cursor: str | None, scope: str, key_names: Iterable[str]) -> dict[str, Any] | None:
-    """The start key a cursor stands for; a cursor from another query or a forged one is a 400."""
+    """The start key a cursor stands for; a cursor from another query, edited or forged is a 400."""
     if not cursor:
         return None
+    raw = check_signature(cursor)
     try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
         raise errors.InvalidCursor(field="cursor") from None
     key = payload.get("k") if isinstance(payload, dict) else None
     if (
@@ -46,6 +54,67 @@ def decode_cursor(cursor: str | None, scope: str, key_names: Iterable[str]) -> d
     ):
         raise errors.InvalidCursor(field="cursor")
     return {name: {"S": value} for name, value in key.items()}
+
+
+def sign(payload: dict[str, Any]) -> str:
+    """Any cursor-like token (a composite cursor, e.g. the review queue's) signed like a cursor."""
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return _b64(raw) + _SEPARATOR + _b64(_signature(raw))
+
+
+def unsign(cursor: str) -> Any:
+    """The payload of a token made by :func:`sign`; InvalidCursor if not signed by this stack."""
+    try:
+        return json.loads(check_signature(cursor))
+    except (ValueError, UnicodeDecodeError):
+        raise errors.InvalidCursor(field="cursor") from None
+
+
+def check_signature(cursor: str) -> bytes:
+    """The cursor's payload if this stack signed it; else InvalidCursor (400)."""
+    body, _, signature = cursor.partition(_SEPARATOR)
+    try:
+        raw = _unb64(body)
+        valid = hmac.compare_digest(_unb64(signature), _signature(raw))
+    except (binascii.Error, ValueError):
+        raise errors.InvalidCursor(field="cursor") from None
+    if not valid:
+        raise errors.InvalidCursor("not issued by this service", field="cursor")
+    return raw
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or len(text) > 4096:
+        raise ValueError("empty or too long")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(raw: bytes) -> bytes:
+    return hmac.new(_cursor_key(), raw, hashlib.sha256).digest()
+
+
+def _cursor_key() -> bytes:
+    from chalicelib.config import settings
+
+    s = settings()
+    return _key_of(s.cursor_secret, s.cursor_secret_arn, s.region, s.endpoint_url)
+
+
+@cache
+def _key_of(secret: str | None, arn: str | None, region: str, endpoint: str | None) -> bytes:
+    """The stack's cursor secret: given (local stack), or read once from Secrets Manager (deployed)."""
+    if secret:
+        return secret.encode()
+    if arn:
+        import boto3
+
+        client = boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint)
+        return str(client.get_secret_value(SecretId=arn)["SecretString"]).encode()
+    raise RuntimeError("no cursor secret: set CURSOR_SECRET or CURSOR_SECRET_ARN")
 
 
 def _scope_tag(scope: str) -> str:

@@ -319,6 +319,9 @@ class PersonLockRecord(_Table):
     person_key = UnicodeAttribute(hash_key=True)
     application_id = UnicodeAttribute()
     since = UnicodeAttribute()
+    # Live-locks share this table (issue 9 §4): "draft#{household}#{kind}" -> the one live draft,
+    # "grant#{grantor}#{delegate}" -> the one live grant (application_id holds its id) until expires_at.
+    expires_at = UnicodeAttribute(null=True)
 
 
 class ConsentRecord(_Table):

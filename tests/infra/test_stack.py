@@ -386,7 +386,12 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
 
     # The API (and the app's other functions) only put notices on the queue.
     assert api["sqs:SendMessage"] == [notifications] and "sqs:ReceiveMessage" not in api
-    assert not {a for a in api if a.startswith(("sns:", "secretsmanager:"))}
+    assert not {a for a in api if a.startswith("sns:")}
+    cursor_key = next(k for k, v in s.resources("AWS::SecretsManager::Secret").items()
+                      if "cursor" in v["Properties"].get("Description", ""))
+    # its one secret: the key it signs pagination cursors with (issue 9 §3)
+    assert {a: r for a, r in api.items() if a.startswith("secretsmanager:")} == {
+        "secretsmanager:GetSecretValue": [{"Ref": cursor_key}]}
     # send_notifications consumes its queue, and has its channel and nothing else.
     assert notify["sqs:ReceiveMessage"] == [notifications] and notify["sqs:DeleteMessage"] == [notifications]
     assert not {a for a in notify if a.startswith(("dynamodb:", "s3:"))} and "sqs:SendMessage" not in notify
@@ -397,7 +402,7 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     assert not {a for a in check if a.startswith(("sns:", "secretsmanager:"))}
 
     if city in CHINA:
-        secrets = s.resources("AWS::SecretsManager::Secret")
+        secrets = {k: v for k, v in s.resources("AWS::SecretsManager::Secret").items() if k != cursor_key}
         (secret_id,) = secrets
         assert env["NOTIFY_CHANNEL"] == "http_sms" and env["SMS_ENDPOINT"].startswith("https://")
         assert env["SMS_SECRET_ARN"] == {"Ref": secret_id}
@@ -406,7 +411,7 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     else:
         assert env["NOTIFY_CHANNEL"] == "sns" and "SMS_ENDPOINT" not in env and "SMS_SECRET_ARN" not in env
         assert notify["sns:Publish"] == ["*"] and "secretsmanager:GetSecretValue" not in notify
-        assert not s.resources("AWS::SecretsManager::Secret")
+        assert set(s.resources("AWS::SecretsManager::Secret")) == {cursor_key}
 
 
 # --- the code package -----------------------------------------------------------------------------
@@ -528,3 +533,45 @@ def test_the_verification_state_machine_is_the_file_the_local_stack_runs(synthes
         role = s.template["Resources"][props["RoleArn"]["Fn::GetAtt"][0]]
         assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"] \
             == "states.amazonaws.com"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_gateway_answers_in_the_error_envelope(synthesized: dict[str, Synth], city: str) -> None:
+    """What API Gateway answers itself (an unknown route or method reaches no Lambda) is the API's
+    envelope with a stable code and a zh-CN message; no template echoes anything of the request."""
+    s = synthesized[city]
+    apis = s.resources("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
+    assert len(apis) == 1
+    api_id = next(iter(apis))
+    answers = {r["Properties"]["ResponseType"]: r["Properties"] for r in
+               s.resources("AWS::ApiGateway::GatewayResponse").values()}
+    expected = {"MISSING_AUTHENTICATION_TOKEN": ("404", "ROUTE_NOT_FOUND"),
+                "INCOMPLETE_SIGNATURE": ("404", "ROUTE_NOT_FOUND"),
+                "THROTTLED": ("429", "TOO_MANY_REQUESTS"),
+                "DEFAULT_4XX": (None, "BAD_REQUEST"), "DEFAULT_5XX": (None, "INTERNAL_ERROR")}
+    for response_type, (status, code) in expected.items():
+        answer = answers[response_type]
+        assert answer["RestApiId"] == {"Ref": api_id}, answer
+        assert answer.get("StatusCode") == status, (response_type, answer)
+        template = answer["ResponseTemplates"]["application/json"]
+        body = json.loads(template.replace("$context.requestId", "r-1"))
+        assert body["error"]["code"] == code and not body["error"]["message"].isascii(), body
+        assert body["error"]["request_id"] == "r-1"
+        assert "$input" not in template and "$context.authorizer" not in template  # nothing echoed
+        assert "header" not in template.lower() and "$util" not in template
+    for answer in answers.values():
+        assert answer["ResponseParameters"]["gatewayresponse.header.Content-Type"].startswith("'application/json")
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_cursors_are_signed_with_a_secret_of_the_stack(synthesized: dict[str, Synth], city: str) -> None:
+    s = synthesized[city]
+    secrets = {k for k, v in s.resources("AWS::SecretsManager::Secret").items() if "cursor" in
+               v["Properties"].get("Description", "")}
+    assert len(secrets) == 1
+    secret = next(iter(secrets))
+    assert "GenerateSecretString" in s.template["Resources"][secret]["Properties"]  # made by AWS, never committed
+    api = next(fn for lid, fn in s.functions().items() if lid == "APIHandler")
+    assert api["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": secret}
+    role = _function_roles(s)["APIHandler"]
+    assert {"Ref": secret} in _grants(s, role).get("secretsmanager:GetSecretValue", [])
