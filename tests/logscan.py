@@ -4,7 +4,7 @@ digit, an 11-digit mainland mobile, or the name of a seeded or test person.
 
 What is read: pytest's captured stdout and stderr (Powertools JSON lines go to stdout; the local
 server's access log and moto's go to stderr) and its captured log records, phase by phase
-(setup, call, teardown). Request bodies and responses are not read: only what is printed or logged.
+(setup, call, teardown), and what a test reads itself with ``capsys.readouterr()``. Request bodies and responses are not read: only what is printed or logged.
 It runs wherever the test runs (under xdist, in the worker). tests/conftest.py imports the hook;
 tests/test_personal_data.py proves it bites.
 """
@@ -91,13 +91,32 @@ def known_names() -> frozenset[str]:
     return frozenset(n for n in names if _PERSON_NAME.fullmatch(n))
 
 
+_READ_BY_THE_TEST = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(autouse=True)
+def _scan_what_capsys_hands_the_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output a test reads with ``capsys.readouterr()`` never reaches the report: scan it there."""
+    from _pytest.capture import CaptureFixture
+
+    seen = request.node.stash.setdefault(_READ_BY_THE_TEST, [])
+    original = CaptureFixture.readouterr
+
+    def readouterr(self: Any) -> Any:
+        result = original(self)
+        seen.extend(f"output read with capsys: {leak}" for leak in find_leaks(f"{result.out}\n{result.err}"))
+        return result
+
+    monkeypatch.setattr(CaptureFixture, "readouterr", readouterr)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
     if not report.passed:
         return
-    leaks = []
+    leaks = list(item.stash.get(_READ_BY_THE_TEST, [])) if report.when == "call" else []
     for title, content in report.sections:
         if title.endswith(f" {report.when}") and content:
             leaks += [f"{title}: {leak}" for leak in find_leaks(content)]
