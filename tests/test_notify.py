@@ -146,8 +146,17 @@ def test_local_outbox_records_in_process_and_in_a_file(configure: Callable[..., 
 
 
 def test_sns_sms_publishes_to_the_mobile(stack: Any, configure: Callable[..., None]) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    from chalicelib.config import settings
+
     configure(NOTIFY_CHANNEL="sns")
-    SnsSms().send(MOBILE, "【江门市公租房】测试")  # moto's SNS accepts an SMS to +8613800000001
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][settings().region]  # moto's server runs in this process
+    before = set(backend.sms_messages)
+    SnsSms().send(MOBILE, "【江门市公租房】测试")
+    sent = [backend.sms_messages[m] for m in backend.sms_messages if m not in before]
+    assert sent == [(f"+86{MOBILE}", "【江门市公租房】测试")]
 
 
 def test_without_a_mobile_number_sms_channels_skip(configure: Callable[..., None], log_lines: io.StringIO) -> None:
