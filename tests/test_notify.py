@@ -140,6 +140,7 @@ def test_local_outbox_records_in_process_and_in_a_file(configure: Callable[..., 
     assert first["mobile"] == "138****0001" and first["recipient"] == "sub-1" and first["application_id"] == "A7"
     assert first["text"] == "【江门市公租房】您的公租房申请（编号A7）状态已更新为：审核中。详情请登录公租房APP查看。"
     assert second["mobile"] is None and second["template"] == "consent_requested"
+    assert MOBILE not in outbox.read_text(encoding="utf-8")  # the outbox keeps the mobile masked
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert [entry["text"] for entry in lines] == [first["text"], second["text"]]
     assert first["at"].endswith("+08:00")
