@@ -25,7 +25,11 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?(1[3-9]\d{9})(?![0-9A-Za-z])")
-_PERSON_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
+#: A person's name: two to four characters, the first a common surname (test placeholders such as
+#: 路人甲 or 未申请 are words a log line may well contain, not names).
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+             "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+_PERSON_NAME = re.compile(rf"^[{_SURNAMES}][\u4e00-\u9fff]{{1,3}}$")
 
 
 def _valid_id(value: str) -> bool:
@@ -61,11 +65,15 @@ def _seeded_names() -> Iterator[str]:
 
 
 def _fixture_names(path: Path) -> Iterator[str]:
-    """Names given to people in code: ``name="..."`` keyword arguments and ``{"name": ...}`` in a
-    dict that also has an ``id_number`` (a person, not an estate or a policy)."""
+    """Names given to people in code: ``name="..."`` keyword arguments and defaults, a test
+    ``Citizen``'s name, and ``{"name": ...}`` in a dict that also has an ``id_number`` (a person,
+    not an estate or a policy)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if called == "Citizen" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                yield str(node.args[1].value)  # Citizen(stack, "王五")
             for kw in node.keywords:
                 if kw.arg == "name" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                     yield kw.value.value
