@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
+from chalicelib.domain.idnumbers import mask_free_text
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.units import Layout, UnitStatus
 
@@ -54,10 +55,15 @@ def _person_name(value: str) -> str:
     return normalised
 
 
+#: Free text is stored with the personal numbers in it masked (ID numbers, bank cards, mobiles:
+#: docs/decisions/0020). Every free-text field carries this; tests/test_personal_data.py fails on a
+#: string field that neither carries it, has a pattern, nor is listed there as personal data by design.
+MASKED = AfterValidator(mask_free_text)
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                 AfterValidator(_plain_text), AfterValidator(_one_line)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_plain_text)]
+                 AfterValidator(_plain_text), AfterValidator(_one_line), MASKED]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_plain_text), MASKED]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|400-?\d{3}-?\d{4})$")]
 Lat = Annotated[float, Field(ge=3, le=54, allow_inf_nan=False)]
 Lng = Annotated[float, Field(ge=73, le=135.5, allow_inf_nan=False)]
@@ -190,8 +196,8 @@ class Attachment(Body):
 
 
 class PolicyIn(Body):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    body: Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), MASKED]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=200_000), MASKED]
     category: PolicyCategory
     summary: Text | None = None
     issuer: Name | None = None
@@ -201,8 +207,8 @@ class PolicyIn(Body):
 
 class PolicyPatch(Body):
     version: Version
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    body: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), MASKED] | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=200_000), MASKED] | None = None
     category: PolicyCategory | None = None
     summary: Text | None = None
     issuer: Name | None = None
@@ -308,7 +314,7 @@ class AssistedIn(Body):
 class SupplementIn(Body):
     version: Version
     documents: Annotated[list[Slug], Field(min_length=1, max_length=10)]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), MASKED]
     deadline: Annotated[str, StringConstraints(max_length=40)] | None = Field(
         None, description="补正期限（ISO 8601，含时区）；缺省为城市设定的天数")
 
@@ -347,7 +353,7 @@ class EmployeeImportIn(Body):
 
 
 # --- review --------------------------------------------------------------------------------------
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), MASKED]
 
 
 class ApproveIn(Body):
@@ -395,7 +401,7 @@ class PublishIn(Body):
 class ObjectionIn(Body):
     application_id: Ref | None = Field(None, description="申请编号（与 entry_id 二选一）")
     entry_id: Ref | None = Field(None, description="公示名单中的编号")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)] = Field(
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500), MASKED] = Field(
         description="异议事实与理由（10-500 字）")
     contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
         None, description="联系方式（选填）")
@@ -404,7 +410,7 @@ class ObjectionIn(Body):
 class ResolveIn(Body):
     version: Version
     decision: Literal["upheld", "dismissed"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] = Field(
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="处理理由（记入审计与办理进度）")
 
 
@@ -423,7 +429,7 @@ class RoundIn(Body):
         None, description="优先组顺序（城市规则中的优先项 id）；最后总是普通组 general。缺省：城市规则的顺序")
     layouts_by_size: dict[SizeKey, Annotated[list[Layout], Field(min_length=1, max_length=6)]] | None = Field(
         None, description="家庭人数（\"1\"…，\"5+\" 表示 5 人及以上）-> 可选户型；缺省：城市设定")
-    randomness_source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300)] = Field(
+    randomness_source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300), MASKED] = Field(
         description="事先公布的公开随机数来源，如“2026-12-15 中国福利彩票双色球第2026145期开奖号码”")
     slot_minutes: int = Field(30, ge=5, le=240, description="每个选房时段的分钟数")
     slot_size: int = Field(10, ge=1, le=500, description="每个时段的选房户数")
@@ -436,12 +442,12 @@ class RegistrationIn(Body):
 class RoundCloseIn(Body):
     version: Version
     force: bool = Field(False, description="报名截止前强制截止（须写明理由）")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] | None = None
 
 
 class RoundCancelIn(Body):
     version: Version
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED]
 
 
 class DrawIn(Body):

@@ -1,19 +1,18 @@
 """Powertools Logger, Metrics and Tracer, set up once; personal data is masked in every line."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
+import logging
 import os
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from chalicelib.domain.idnumbers import mask_free_text
+
 SERVICE = "public-housing"
 
-# 18-digit resident ID numbers (last may be X) and 11-digit mainland mobile numbers, standing alone.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 #: Keys whose values are personal data however they look (names cannot be recognised by shape).
 SENSITIVE_KEYS = frozenset(
     {"name", "full_name", "real_name", "id_number", "phone", "mobile", "applicant_name", "contact_name"}
@@ -21,9 +20,9 @@ SENSITIVE_KEYS = frozenset(
 
 
 def mask_text(text: str) -> str:
-    """Mask ID numbers (4407**********1234) and mobile numbers (138****5678) in free text."""
-    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    """Mask ID numbers (4407**********1234), bank-card-like numbers and mobile numbers (138****5678)
+    in free text: the same function that masks free text before it is stored."""
+    return mask_free_text(text)
 
 
 def mask_value(value: Any) -> Any:
@@ -34,7 +33,9 @@ def mask_value(value: Any) -> Any:
         return [mask_value(v) for v in value]
     if isinstance(value, str):
         return mask_text(value)
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return mask_text(str(value))  # an exception, a date...: serialised as its text anyway
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):
@@ -44,7 +45,27 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
         return super().serialize(mask_value(log))
 
 
+class MaskingFilter(logging.Filter):
+    """Masks the record itself (message, args, extra keys) before any handler sees it: the
+    Powertools handler, and any handler the record propagates to (Lambda's or a test runner's
+    root handler, which would otherwise format the raw message)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) or record.args:
+            record.msg = mask_text(record.getMessage())
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        for key, value in list(record.__dict__.items()):
+            if key not in _RECORD_FIELDS and not key.startswith("_"):
+                record.__dict__[key] = "***" if key in SENSITIVE_KEYS and value else mask_value(value)
+        return True
+
+
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+logger.addFilter(MaskingFilter())
 metrics = Metrics(namespace="PublicHousing", service=SERVICE)
 
 

@@ -116,17 +116,41 @@ def _scheduled_event(name: str) -> dict[str, object]:
 
 def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]
     from chalice.cli.factory import CLIFactory
+    from chalice.local import LocalDevServer
 
     factory = CLIFactory(str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="dev")
     app = factory.load_chalice_app()
     from chalice import local
 
-    from devstack.gateway import EdgeRequestHandler, EdgeServer
+    from devstack.gateway import EdgeServer
 
     local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)  # as create_local_server does
     app.__class__ = local.CustomLocalChalice
-    return local.LocalDevServer(app, config, host, port, handler_cls=EdgeRequestHandler, server_cls=EdgeServer)
+    return local.LocalDevServer(app, config, host, port, handler_cls=_request_handler(), server_cls=EdgeServer)
+
+
+def _request_handler() -> type:
+    """Chalice's request handler with an access log that carries no personal data: method, path
+    (personal numbers masked) and status only. http.server's default line is the raw request line,
+    query string included (``?reason=...``, ``?id_number=...``), and its error lines quote it too."""
+    from http import HTTPStatus
+    from urllib.parse import unquote, urlsplit
+
+    from chalicelib.domain.idnumbers import mask_free_text
+    from devstack.gateway import EdgeRequestHandler  # unknown routes and methods in the error envelope
+
+    class AccessLogHandler(EdgeRequestHandler):  # type: ignore[misc]
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            status = code.value if isinstance(code, HTTPStatus) else code
+            path = mask_free_text(unquote(urlsplit(getattr(self, "path", "") or "").path))
+            self.log_message('"%s %s" %s', getattr(self, "command", None) or "-", path, status)
+
+        def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+            code = args[0] if args and isinstance(args[0], int) else "-"
+            self.log_message("request refused before routing (%s)", code)
+
+    return AccessLogHandler
 
 
 def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]

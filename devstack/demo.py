@@ -67,6 +67,7 @@ class Demo(Walk):
         """Register, household, application, documents, consent, submit (or reuse what is there)."""
         who = self.demo_user(index)
         token = who["token"]
+        self.private_names.update(p["name"] for p in persons.values())
         members = [{"relation": m["relation"], "name": persons[m["id_number"]]["name"],
                     "id_number": m["id_number"]} for m in household["members"]]
         main = members[0]

@@ -26,6 +26,8 @@ class Walk:
     def __init__(self, base: str, state: dict[str, Any], quiet: bool = False) -> None:
         self.base, self.state, self.quiet = base.rstrip("/"), state, quiet
         self.rng = random.Random()
+        #: People's names the journey uses: printed masked (张*明), like every log line.
+        self.private_names: set[str] = set()
 
     # --- people ------------------------------------------------------------------------------
     def user(self, role: str) -> dict[str, str]:
@@ -81,7 +83,15 @@ class Walk:
 
     def say(self, line: str, title: str = "") -> None:
         if not self.quiet:
-            print(f"  {line}" + (f"   # {title}" if title else ""), flush=True)
+            print(self.masked(f"  {line}" + (f"   # {title}" if title else "")), flush=True)
+
+    def masked(self, text: str) -> str:
+        """Names, ID numbers and mobiles in what the journey prints, masked."""
+        from chalicelib.domain.idnumbers import mask_free_text, mask_name
+
+        for name in sorted(self.private_names, key=len, reverse=True):
+            text = text.replace(name, mask_name(name) or "")
+        return mask_free_text(text)
 
     def step(self, title: str) -> None:
         if not self.quiet:

@@ -196,11 +196,9 @@ def test_supplement_request_answer_and_reminder(client: Any, stack: Any, tokens:
 
     # the reminder goes out once, before the deadline
     from chalicelib.domain.applications import remind_supplements
-    from chalicelib.notify import adapters
 
-    before = len(adapters.RECORDED) if hasattr(adapters, "RECORDED") else 0
-    assert remind_supplements() >= 1
-    assert remind_supplements() == 0 or True  # other tests' applications may be due as well
+    assert remind_supplements() >= 1  # this one, and any other test's application that is due
+    assert remind_supplements() == 0  # each is reminded once: nothing is left to remind
     stack.drain()
 
     status, body = call(client, "POST", f"{path}/submit", person.headers(), {"version": requested["version"]})
@@ -211,8 +209,7 @@ def test_supplement_request_answer_and_reminder(client: Any, stack: Any, tokens:
     assert status == 200 and resubmitted["status"] == "submitted"
     status, timeline = call(client, "GET", f"{path}/timeline", person.headers())
     types = [e["type"] for e in timeline["items"]]
-    assert "supplement_requested" in types and "supplement_reminded" in types and types[-1] == "resubmitted"
-    assert before is not None
+    assert "supplement_requested" in types and types.count("supplement_reminded") == 1 and types[-1] == "resubmitted"
 
 
 def test_registration_bad_input(client: Any, stack: Any) -> None:

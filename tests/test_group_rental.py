@@ -342,9 +342,11 @@ def test_csv_that_cannot_be_read_as_a_whole_writes_nothing(client: Any, employer
     path = f"/v1/employer/groups/{group['group_id']}/employees/import"
     row = f"陈工,{id_number()},13612345678,本市,300000"
     too_many = HEADER + "\n" + "\n".join(f"陈工{i},{id_number()},13612345678,本市,0" for i in range(501))
-    for csv in ("\n\n", f"姓名,手机号\n{row}", f"{HEADER}\n", "a,b,c\n1,2,3", too_many, 'x,"unclosed\n'):
+    for csv, code in (("\n\n", "INVALID_PARAMETER"),  # blank: the body's csv is required, before any reading
+                      (f"姓名,手机号\n{row}", "INVALID_CSV"), (f"{HEADER}\n", "INVALID_CSV"),
+                      ("a,b,c\n1,2,3", "INVALID_CSV"), (too_many, "INVALID_CSV"), ('x,"unclosed\n', "INVALID_CSV")):
         status, body = call(client, "POST", path, employer.headers(), {"csv": csv})
-        assert status == 400 and body["error"]["code"] in ("INVALID_CSV", "INVALID_PARAMETER"), (csv[:30], body)
+        assert (status, body["error"]["code"]) == (400, code), (csv[:30], body)
         assert body["error"]["field"] == "csv"
     status, body = call(client, "POST", path, employer.headers(), {"csv": too_many})
     assert body["error"]["code"] == "INVALID_CSV" and "501" in body["error"]["detail"]

@@ -35,3 +35,19 @@ def test_public_reads_and_enforced_tokens_over_http(server: str, tokens: Any) ->
     assert status == 401 and err["error"]["code"] == "INVALID_TOKEN"
     assert _get(f"{server}/v1/admin/policies", tokens("applicant"))[0] == 403
     assert _get(f"{server}/v1/admin/policies", tokens("admin"))[0] == 200
+
+
+def test_the_access_log_has_no_query_string_and_no_personal_number(server: str, capsys: Any) -> None:
+    """`make run`'s access log: method, path and status; never the query string (``?reason=``,
+    a citizen's number) that http.server's default line would carry."""
+    from tests.applying import id_number
+
+    person = id_number()
+    capsys.readouterr()
+    assert _get(f"{server}/v1/units?area=pengjiang")[0] == 200
+    assert _get(f"{server}/v1/units?area=pengjiang&reason=%E5%B8%82%E6%B0%91{person}")[0] == 400  # unknown
+    assert _get(f"{server}/v1/estates/{person}")[0] == 404
+    err = capsys.readouterr().err
+    assert '"GET /v1/units" 200' in err and '"GET /v1/units" 400' in err, err
+    assert f'"GET /v1/estates/{person[:4]}{"*" * 10}{person[-4:]}" 404' in err, err
+    assert person not in err and "area=" not in err and "reason" not in err

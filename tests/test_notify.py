@@ -137,17 +137,27 @@ def test_local_outbox_records_in_process_and_in_a_file(configure: Callable[..., 
                          application_id="A7")) is True
     assert notify(Notice("consent_requested", recipient="sub-2")) is True  # no mobile: still recorded
     (first, second) = RECORDED
-    assert first["mobile"] == MOBILE and first["recipient"] == "sub-1" and first["application_id"] == "A7"
+    assert first["mobile"] == "138****0001" and first["recipient"] == "sub-1" and first["application_id"] == "A7"
     assert first["text"] == "【江门市公租房】您的公租房申请（编号A7）状态已更新为：审核中。详情请登录公租房APP查看。"
     assert second["mobile"] is None and second["template"] == "consent_requested"
+    assert MOBILE not in outbox.read_text(encoding="utf-8")  # the outbox keeps the mobile masked
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert [entry["text"] for entry in lines] == [first["text"], second["text"]]
     assert first["at"].endswith("+08:00")
 
 
 def test_sns_sms_publishes_to_the_mobile(stack: Any, configure: Callable[..., None]) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    from chalicelib.config import settings
+
     configure(NOTIFY_CHANNEL="sns")
-    SnsSms().send(MOBILE, "【江门市公租房】测试")  # moto's SNS accepts an SMS to +8613800000001
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][settings().region]  # moto's server runs in this process
+    before = set(backend.sms_messages)
+    SnsSms().send(MOBILE, "【江门市公租房】测试")
+    sent = [backend.sms_messages[m] for m in backend.sms_messages if m not in before]
+    assert sent == [(f"+86{MOBILE}", "【江门市公租房】测试")]
 
 
 def test_without_a_mobile_number_sms_channels_skip(configure: Callable[..., None], log_lines: io.StringIO) -> None:

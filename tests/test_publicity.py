@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from chalicelib.domain.idnumbers import mask_mobile
 from tests.applying import Citizen, call
 from tests.test_review import review, submitted, verify
 
@@ -199,7 +200,7 @@ def test_upheld_sends_the_application_back_to_review_and_off_the_list(client: An
     stack.drain()
     assert any(n["template"] == "publicity_objection_upheld" and n["application_id"] == app["application_id"]
                for n in RECORDED)
-    told = [n for n in RECORDED if n["template"] == "objection_result" and n["mobile"] == neighbour.mobile]
+    told = [n for n in RECORDED if n["template"] == "objection_result" and n["mobile"] == mask_mobile(neighbour.mobile)]
     assert told and "异议成立" in told[-1]["text"]
 
 
@@ -290,7 +291,7 @@ def test_an_open_objection_keeps_the_entry_in_publicity_until_dismissed(client: 
     status, trail = call(client, "GET", f"/v1/audit/objection/{filed['objection_id']}", tokens.headers("auditor"))
     assert [e["action"] for e in trail["items"]] == ["objection_dismissed"]
     stack.drain()
-    told = [n for n in RECORDED if n["template"] == "objection_result" and n["mobile"] == neighbour.mobile]
+    told = [n for n in RECORDED if n["template"] == "objection_result" and n["mobile"] == mask_mobile(neighbour.mobile)]
     assert told and "异议不成立" in told[-1]["text"]
 
 

@@ -1,31 +1,33 @@
 """Online unit selection (选房) and leases (租赁合同), through the routes with real tokens, on a
 round brought to `published` by the real lottery flow (qualified households register, the admin
-closes, commits, draws and publishes). The tests of this module run in order on one round; time
-moves by patching ``chalicelib.domain.common.now``."""
+closes, commits, draws and publishes). The round goes through steps (start, choices, a race, the
+end, the lease); each test is one step and first plays the steps before it that have not been played,
+so each test passes alone as in the whole module. Time moves by patching
+``chalicelib.domain.common.now``."""
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 
 from tests.applying import Citizen, call, register
 
-STATE: dict[str, Any] = {}
 SLOT = timedelta(minutes=30)
 
 
 @pytest.fixture()
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, timedelta]]:
+def clock(monkeypatch: pytest.MonkeyPatch, world: dict[str, Any]) -> Iterator[dict[str, timedelta]]:
+    """The round's clock: where the previous step left it (kept in the round's world)."""
     from chalicelib.domain import common
 
     real = common.now
-    state = {"offset": STATE.get("offset", timedelta(0))}
+    state = {"offset": world.get("offset", timedelta(0))}
     monkeypatch.setattr(common, "now", lambda: real() + state["offset"])
     yield state
-    STATE["offset"] = state["offset"]
+    world["offset"] = state["offset"]
 
 
 def _qualified(client: Any, stack: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch,
@@ -98,6 +100,24 @@ def world(stack: Any, tokens: Any, app: Any) -> dict[str, Any]:
             "apps": {p.username: a["application_id"] for p, a in households}}
 
 
+# --- the steps, in order ------------------------------------------------------------------------
+STEPS: list[Callable[..., None]] = []
+
+
+def step(fn: Callable[..., None]) -> Callable[..., None]:
+    STEPS.append(fn)
+    return fn
+
+
+def _through(last: Callable[..., None], **fixtures: Any) -> None:
+    """Play every step up to ``last`` that this round has not played yet, then ``last``."""
+    played = fixtures["world"].setdefault("played", [])
+    for fn in STEPS[:STEPS.index(last) + 1]:
+        if fn.__name__ not in played:
+            played.append(fn.__name__)  # a failed step is not played twice
+            fn(**fixtures)
+
+
 def _choose(client: Any, person: Any, round_id: str, unit_id: str) -> tuple[int, Any]:
     return call(client, "POST", f"/v1/rounds/{round_id}/choices", person.headers(), {"unit_id": unit_id})
 
@@ -114,8 +134,9 @@ def _free(client: Any, round_id: str) -> dict[str, Any]:
     return json.loads(response.body)
 
 
-def test_start_invites_in_rank_order_with_slots(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
-                                                clock: dict[str, timedelta], no_scans: list[str]) -> None:
+@step
+def _start_invites_in_rank_order_with_slots(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+        clock: dict[str, timedelta], no_scans: list[str]) -> None:
     from chalicelib.notify import RECORDED
 
     round_id, order = world["round_id"], world["order"]
@@ -149,8 +170,9 @@ def test_start_invites_in_rank_order_with_slots(client: Any, stack: Any, tokens:
     assert {n["application_id"] for n in invited} == set(world["apps"].values())
 
 
-def test_choose_in_turn_and_the_refusals(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
-                                         clock: dict[str, timedelta]) -> None:
+@step
+def _choose_in_turn_and_the_refusals(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+        clock: dict[str, timedelta], no_scans: list[str]) -> None:
     from chalicelib.domain import units
 
     round_id, order, fitting = world["round_id"], world["order"], world["fitting"]
@@ -189,8 +211,9 @@ def test_choose_in_turn_and_the_refusals(client: Any, stack: Any, tokens: Any, w
     world["lease"] = lease
 
 
-def test_two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, tokens: Any,
-                                                           world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+@step
+def _two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+        clock: dict[str, timedelta], no_scans: list[str]) -> None:
     """The second slot: the fourth household's choice lands between the third's checks and its
     transaction (interleaved on purpose: moto's tables are not thread-safe, so real threads would
     test moto, not us). The unit goes to one household; the loser is told UNIT_TAKEN."""
@@ -235,8 +258,9 @@ def test_two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: A
     assert _free(client, round_id)["units_free"] == 2  # fitting[2] and the 两房一厅
 
 
-def test_passed_over_then_reinvited_at_the_end_then_finished(client: Any, stack: Any, tokens: Any,
-                                                             world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+@step
+def _passed_over_then_reinvited_at_the_end_then_finished(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+        clock: dict[str, timedelta], no_scans: list[str]) -> None:
     from chalicelib.domain import lottery, units
     from chalicelib.notify import RECORDED
 
@@ -273,11 +297,12 @@ def test_passed_over_then_reinvited_at_the_end_then_finished(client: Any, stack:
     assert lottery.get_round(round_id).status == "finished"
     assert units.get(world["other"]).status.value == "vacant"
     status, body = _choose(client, second, round_id, world["other"])
-    assert status == 409 and body["error"]["code"] in ("ALREADY_CHOSEN", "SELECTION_NOT_OPEN")
+    assert (status, body["error"]["code"]) == (409, "SELECTION_NOT_OPEN")  # the round has finished
 
 
-def test_confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, tokens: Any,
-                                                          world: dict[str, Any], clock: dict[str, timedelta]) -> None:
+@step
+def _confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
+        clock: dict[str, timedelta], no_scans: list[str]) -> None:
     from chalicelib.deps import deps
     from chalicelib.domain import units
     from chalicelib.notify import RECORDED
@@ -334,8 +359,9 @@ def test_confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any
     assert any(n["template"] == "lease_confirmed" and n["application_id"] == application_id for n in RECORDED)
 
 
-def test_a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, stack: Any, world: dict[str, Any],
-                                                                   clock: dict[str, timedelta]) -> None:
+@step
+def _a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, stack: Any, tokens: Any,
+        world: dict[str, Any], clock: dict[str, timedelta], no_scans: list[str]) -> None:
     from chalicelib.domain.common import now
 
     first, lease = world["order"][0], world["lease"]
@@ -357,3 +383,34 @@ def test_a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, 
     # a delegate does not sign for the tenant
     status, body = call(client, "POST", f"/v1/me/lease/{lease['lease_id']}/confirm", child.headers(), {"version": 1})
     assert status == 403, body
+
+
+# --- the tests: each one step, after the steps before it -----------------------------------------
+@pytest.fixture()
+def fixtures(client: Any, stack: Any, tokens: Any, world: dict[str, Any], clock: dict[str, timedelta],
+             no_scans: list[str]) -> dict[str, Any]:
+    return {"client": client, "stack": stack, "tokens": tokens, "world": world, "clock": clock, "no_scans": no_scans}
+
+
+def test_start_invites_in_rank_order_with_slots(fixtures: dict[str, Any]) -> None:
+    _through(_start_invites_in_rank_order_with_slots, **fixtures)
+
+
+def test_choose_in_turn_and_the_refusals(fixtures: dict[str, Any]) -> None:
+    _through(_choose_in_turn_and_the_refusals, **fixtures)
+
+
+def test_two_households_choosing_one_unit_at_once_one_wins(fixtures: dict[str, Any]) -> None:
+    _through(_two_households_choosing_one_unit_at_once_one_wins, **fixtures)
+
+
+def test_passed_over_then_reinvited_at_the_end_then_finished(fixtures: dict[str, Any]) -> None:
+    _through(_passed_over_then_reinvited_at_the_end_then_finished, **fixtures)
+
+
+def test_confirm_the_lease_stores_the_contract_privately(fixtures: dict[str, Any]) -> None:
+    _through(_confirm_the_lease_stores_the_contract_privately, **fixtures)
+
+
+def test_a_delegate_reads_the_contract_only_with_a_documents_grant(fixtures: dict[str, Any]) -> None:
+    _through(_a_delegate_reads_the_contract_only_with_a_documents_grant, **fixtures)

@@ -90,7 +90,7 @@ def test_a_declaration_the_department_contradicts_is_flagged(client: Any, workfl
     person = applicant(workflow, social_insurance={"months_in_city": 3, "employer_in_city": True})
     _, app = submitted(client, workflow, declared={"social_insurance_months": 48}, person=person)
     v = decided(client, workflow, tokens, app)["verification"]
-    assert v["recommendation"] in ("fail", "manual_review")
+    assert v["recommendation"] == "manual_review", v  # a contradiction is for a person to weigh
     assert any(f["fact"] == "social_insurance_months" and f["department"] == "social_insurance" for f in v["flags"])
 
 
@@ -108,7 +108,7 @@ def test_a_department_down_for_the_whole_run_then_a_rerun_completes(client: Any,
     workflow.departments.reset_modes()
     status, rerun = call(client, "POST", f"/v1/staff/applications/{app['application_id']}/verification",
                          tokens.headers("staff"), {"version": page["version"], "reason": "车管所已恢复，重新核查"})
-    assert status in (200, 202), rerun
+    assert status == 200, rerun
     new_run = review(client, tokens, app)["verification"]["run_id"]
     deadline = time.monotonic() + 30
     while True:
@@ -165,7 +165,7 @@ def test_a_decision_step_that_raises_leaves_a_failed_run_staff_can_see(client: A
     monkeypatch.undo()
     status, rerun = call(client, "POST", f"/v1/staff/applications/{app['application_id']}/verification",
                          tokens.headers("staff"), {"version": page["version"], "reason": "修复后重新核查"})
-    assert status in (200, 202), rerun
+    assert status == 200, rerun
     page = decided(client, workflow, tokens, {**app}, timeout_s=30)
     deadline = time.monotonic() + 30
     while page["verification"].get("status") != "decided" and time.monotonic() < deadline:

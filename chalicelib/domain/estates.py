@@ -105,7 +105,8 @@ def update(estate_id: str, changes: dict[str, Any], version: int) -> Estate:
 
 
 def put_building(estate_id: str, building: dict[str, Any], version: int) -> Estate:
-    """Add or replace one building (楼栋) of an estate."""
+    """Add or replace one building (楼栋) of an estate (no lift unless said: ``elevator`` false)."""
+    building = {**building, "elevator": bool(building.get("elevator", False))}
     current = get(estate_id)
     expect_version(current.version, version)
     others = [b for b in current.buildings if b["building_id"] != building["building_id"]]

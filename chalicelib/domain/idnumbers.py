@@ -137,6 +137,23 @@ def mask_credit_code(value: str | None) -> str | None:
     return value[:6] + "*" * 8 + value[-4:]
 
 
+# Personal numbers inside free text (docs/decisions/0020): a run of 15-19 digits standing alone
+# (18-digit ID numbers, the last may be X; old 15-digit ones; bank cards), and mainland mobiles
+# (optionally +86 / 86, optionally split by spaces or dashes: 138 1234 5678).
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})(\d{7,11})(\d{4}|\d{3}[Xx])(?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z+])(\+?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?![0-9A-Za-z])")
+
+
+def mask_free_text(text: str) -> str:
+    """Mask every ID number (``4407**********1234``), bank-card-like number and mobile
+    (``138****5678``) inside free text: what staff and citizens write is stored and logged this way.
+    Names cannot be recognised in free text; they are kept out of logs by key (observability)."""
+    if not text:
+        return text
+    text = _LONG_NUMBER.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(3)}", text)
+
+
 def person_key(city: str, id_number: str) -> str:
     """A stable key for a person that is not their ID number (keys and indexes show up in logs
     and metrics; the number itself stays in attributes only)."""

@@ -25,6 +25,16 @@ bp = Blueprint(__name__)
 DEPARTMENTS = ("public_security", "real_estate", "civil_affairs", "vehicles", "social_insurance", "business",
                "veterans", "provident_fund")
 
+#: The exceptions each step raises that a retry may cure, by class name: the names the state
+#: machine's Retry must list for that step, and the only names it may list besides States.* and
+#: Lambda.* (tests/test_workflow_errors.py holds every infra/workflows/*.asl.json to this).
+RETRY_ON: dict[str, tuple[str, ...]] = {
+    "verify_start": ("ServiceUnavailable",),  # chalicelib.errors: DynamoDB throttled or unreachable
+    **{f"dept_{d}": ("DepartmentUnavailable", "DepartmentTimeout") for d in DEPARTMENTS},  # departments.contract
+    "verify_decide": ("ServiceUnavailable", "StaleVersion"),  # a concurrent write to the application
+    "verify_failed": (),
+}
+
 
 @bp.lambda_function(name="verify_start")
 def verify_start(event: dict[str, Any], context: Any) -> dict[str, Any]:

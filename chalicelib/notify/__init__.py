@@ -71,8 +71,8 @@ def deliver(notice: Notice) -> None:
     mobile = _normalised_mobile(notice.mobile)
     channel = adapter()
     record = getattr(channel, "record", None)
-    if record is not None:  # the local outbox keeps what a developer wants to see
-        record({"template": notice.template, "recipient": notice.recipient, "mobile": mobile,
+    if record is not None:  # the local outbox keeps what a developer wants to see, the mobile masked
+        record({"template": notice.template, "recipient": notice.recipient, "mobile": mask_mobile(mobile),
                 "application_id": notice.application_id, "text": text})
     elif mobile is None:
         # Nothing to send to: retrying would not help. A later channel (app push) may use the recipient.

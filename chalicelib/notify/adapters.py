@@ -2,7 +2,7 @@
 
 - ``SnsSms``: Amazon SNS SMS (global regions only: the China partition has no SNS SMS);
 - ``HttpSms``: the city's SMS provider over HTTPS (China), credentials from Secrets Manager;
-- ``LocalOutbox``: the local stack records messages (a JSON-lines file and ``RECORDED``).
+- ``LocalOutbox``: the local stack records messages (a JSON-lines file and ``RECORDED``), mobiles masked.
 
 boto3 is imported only where a client is built (it costs ~100 ms of cold start).
 """
@@ -151,7 +151,16 @@ class LocalOutbox:
         self.record({"mobile": mobile, "text": text})
 
     def record(self, entry: dict[str, Any]) -> None:
+        """The mobile is kept masked (``138****0001``) and the text with personal numbers masked:
+        a file on a developer's disk is no place for citizens' numbers in clear."""
+        from chalicelib.domain.idnumbers import mask_free_text, mask_mobile
+
         entry = {"at": datetime.now(CST).isoformat(timespec="seconds"), **entry}
+        mobile = entry.get("mobile")
+        if mobile and "*" not in mobile:
+            entry["mobile"] = mask_mobile(mobile)
+        if isinstance(entry.get("text"), str):
+            entry["text"] = mask_free_text(entry["text"])
         with _lock:
             RECORDED.append(entry)
             if self.path:
