@@ -17,7 +17,7 @@ def _ready_applications(stack: Any, client: Any, citizens: int = CITIZENS,
 
     ready = []
     for i in range(citizens):
-        person = Citizen(stack, f"测试{i:02d}号")
+        person = Citizen(stack, "测试" + "".join("零一二三四五六七八九"[int(d)] for d in f"{i:03d}"))  # names have no digits
         if on_person is not None:
             on_person(person)
         h = person.headers()
