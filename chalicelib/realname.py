@@ -24,6 +24,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib import errors
@@ -33,7 +34,17 @@ if TYPE_CHECKING:
 
 LOCAL_KEY = "local-simulator-key"
 RESULTS = ("match", "name_mismatch", "not_found", "invalid")
-STATUSES = ("pending", "passed", "failed")
+
+
+class CheckStatus(StrEnum):
+    """The provider's answer about a check (its value, not a lifecycle of ours)."""
+
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+STATUSES = tuple(CheckStatus)
 MAX_ANSWER = 64 * 1024
 
 
@@ -47,7 +58,7 @@ class CheckStarted:
 @dataclass(frozen=True)
 class CheckResult:
     check_id: str
-    status: str  # one of STATUSES
+    status: CheckStatus
     name: str
     id_number: str
 
@@ -82,7 +93,7 @@ class HttpRealNameCheck:
         status = answer.get("status")
         if answer.get("check_id") != check_id or status not in STATUSES:
             raise errors.RealNameCheckUnavailable("answer outside the contract")
-        return CheckResult(check_id, str(status), str(answer.get("name") or ""), str(answer.get("id_number") or ""))
+        return CheckResult(check_id, CheckStatus(status), str(answer.get("name") or ""), str(answer.get("id_number") or ""))
 
     # --- the wire ----------------------------------------------------------------------------------
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 import: the staff routes declare their status filter from it)."""
 from __future__ import annotations
 
-import enum
+from enum import StrEnum
 
-from chalicelib import errors
+from chalicelib.domain.lifecycle import Lifecycle
 
 
-class Status(str, enum.Enum):
+class Status(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     VERIFYING = "verifying"
@@ -48,9 +48,11 @@ KINDS = {"individual": "家庭申请", "graduate": "人才/新就业申请", "gr
 CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
 
+APPLICATIONS: Lifecycle[Status] = Lifecycle("application", S.DRAFT, TRANSITIONS, names=STATUS_NAMES)
+
+
 def check_transition(current: Status, target: Status) -> None:
-    if target not in TRANSITIONS[current]:
-        raise errors.IllegalTransition(f"{current.value} -> {target.value}", field="status")
+    APPLICATIONS.move(current, target)
 
 
 #: Why an application is rejected (stable codes for statistics; the note to the citizen says more).

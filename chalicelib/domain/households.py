@@ -114,16 +114,23 @@ def me(actor: Actor, *, pending_ok: bool = False) -> Person:
     person = deps().people.get(actor.subject)
     if person is None:
         raise errors.RegistrationRequired()
-    if not pending_ok and person.kind == "citizen" and person.real_name in ("pending", "disputed"):
+    if not pending_ok and _blocked(person):
         raise errors.RealNamePending()
     return person
 
 
 def find_by_mobile(mobile: str) -> Person:
     found = deps().people.by_mobile(mobile_key(deps().settings.city_code, parse_mobile(mobile, "delegate_mobile")))
-    if found is None or (found.kind == "citizen" and found.real_name in ("pending", "disputed")):
+    if found is None or _blocked(found):
         raise errors.DelegateNotRegistered()
     return found
+
+
+def _blocked(person: Person) -> bool:
+    """A citizen whose real name is pending or disputed: nothing bound to the ID number yet."""
+    from chalicelib.domain.real_name import BLOCKED, status_of  # real_name imports this module
+
+    return person.kind == "citizen" and status_of(person) in BLOCKED
 
 
 # --- households ----------------------------------------------------------------------------------
@@ -271,9 +278,11 @@ def present_household(h: Household, *, full: bool = True) -> dict[str, Any]:
 
 
 def present_person(p: Person, face: dict[str, str] | None = None) -> dict[str, Any]:
-    status = (p.real_name or "unverified") if p.kind == "citizen" else None
+    from chalicelib.domain.real_name import RealNameStatus, status_of  # real_name imports this module
+
+    status = status_of(p) if p.kind == "citizen" else None
     real_name = None if status is None else {
-        "status": status, "check_id": p.check_id if status == "pending" else None, "face": face,
+        "status": status.value, "check_id": p.check_id if status is RealNameStatus.PENDING else None, "face": face,
         "verified_by": p.verified_by, "verified_at": p.verified_at}
     return {"kind": p.kind, "name": p.name, "id_number": p.id_number, "mobile": mask_mobile(p.mobile),
             "credit_code": p.credit_code, "household_id": p.household_id, "registered_at": p.created_at,

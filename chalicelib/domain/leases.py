@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -18,10 +19,21 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import common
 from chalicelib.domain.common import expect_version, new_id
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
 
-DRAFT, CONFIRMED = "draft", "confirmed"
+
+
+class LeaseStatus(StrEnum):
+    DRAFT = "draft"  # drafted by the unit choice, waiting for the tenant
+    CONFIRMED = "confirmed"  # confirmed by the tenant: the contract is signed, the unit leased
+
+
+DRAFT, CONFIRMED = LeaseStatus.DRAFT, LeaseStatus.CONFIRMED
 STATUS_NAMES = {DRAFT: "待确认", CONFIRMED: "已确认"}
+LEASES: Lifecycle[LeaseStatus] = Lifecycle(
+    "lease", DRAFT, {DRAFT: {CONFIRMED}, CONFIRMED: set()}, names=STATUS_NAMES,
+    refusals=[Refusal(frozenset({CONFIRMED}), frozenset({CONFIRMED}), errors.LeaseAlreadyConfirmed, "lease_id")])
 CONTRACT_TYPE = "application/pdf"
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
@@ -82,7 +94,7 @@ class Lease:
     manager: dict[str, Any] | None
     landlord: str
     clauses: list[str] = field(default_factory=list)
-    status: str = DRAFT
+    status: LeaseStatus = DRAFT
     confirmed_at: str | None = None
     confirmed_device: str | None = None
     contract_key: str | None = None
@@ -151,16 +163,15 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
         if deps().grants.between(lease.owner, actor.subject) is not None:
             raise errors.Forbidden("only the tenant confirms the lease")
         raise errors.LeaseNotFound(lease_id)
-    if lease.status == CONFIRMED:
-        if lease.version == version + 1:
-            _after_confirm(lease)
-            return lease
-        raise errors.LeaseAlreadyConfirmed(lease.confirmed_at or "", field="lease_id")
+    if lease.status == CONFIRMED and lease.version == version + 1:
+        _after_confirm(lease)
+        return lease
+    to = LEASES.move(lease.status, CONFIRMED)  # confirmed already: 409 LEASE_ALREADY_CONFIRMED
     expect_version(lease.version, version)
     at = common.now_iso()
     # One object per attempt: a confirm that loses a race never overwrites the winner's contract.
     key = f"leases/{lease_id}/contract-{new_id('c')}.pdf"
-    confirmed = replace(lease, status=CONFIRMED, confirmed_at=at, confirmed_device=(device or "unknown")[:200],
+    confirmed = replace(lease, status=to, confirmed_at=at, confirmed_device=(device or "unknown")[:200],
                         contract_key=key, updated_at=at, version=lease.version + 1)
     from chalicelib.domain.contract_pdf import render
 

@@ -22,6 +22,7 @@ from chalicelib.domain.round_status import (
     COMMITTED_OR_LATER,
     DRAWN_OR_LATER,
     PUBLISHED_OR_LATER,
+    ROUNDS,
     RoundStatus,
     check_transition,
 )
@@ -275,14 +276,14 @@ def ranks_page(round_id: str, cursor: str | None, limit: int) -> tuple[Round, Pa
     return r, deps().lottery.ranks_page(round_id, cursor, limit)
 
 
-def set_status(round_id: str, from_status: str, to_status: str) -> Round:
+def set_status(round_id: str, from_status: RoundStatus | str, to_status: RoundStatus | str) -> Round:
     """Move a round ``from_status`` -> ``to_status`` if it is still in ``from_status`` (selection uses
     published -> selection and selection -> finished); anything else is 409 ILLEGAL_TRANSITION."""
-    check_transition(from_status, to_status)
+    from_status, to = ROUNDS.parse(from_status), ROUNDS.move(from_status, to_status)
     return deps().lottery.update_round(
-        round_id, expected_status=RoundStatus(from_status).value, expected_version=None,
-        conflict=errors.IllegalTransition(f"not {RoundStatus(from_status).value}", field="status"),
-        status=RoundStatus(to_status).value, updated_at=_now_iso())
+        round_id, expected_status=from_status.value, expected_version=None,
+        conflict=errors.IllegalTransition(f"not {from_status.value}", field="status"),
+        status=to.value, updated_at=_now_iso())
 
 
 # --- the citizen: registering -------------------------------------------------------------------------

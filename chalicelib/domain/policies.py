@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import enum
+from enum import StrEnum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.common import Page, edits, expect_version, new_id, now_iso
 from chalicelib.deps import deps
+from chalicelib.domain.lifecycle import Lifecycle
 
 
-class PolicyStatus(str, enum.Enum):
+class PolicyStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
@@ -41,6 +43,8 @@ TRANSITIONS: dict[PolicyStatus, frozenset[PolicyStatus]] = {
     PolicyStatus.PUBLISHED: frozenset({PolicyStatus.WITHDRAWN}),
     PolicyStatus.WITHDRAWN: frozenset({PolicyStatus.PUBLISHED}),
 }
+STATUS_NAMES = {PolicyStatus.DRAFT: "草稿", PolicyStatus.PUBLISHED: "已发布", PolicyStatus.WITHDRAWN: "已撤回"}
+POLICIES: Lifecycle[PolicyStatus] = Lifecycle("policy", PolicyStatus.DRAFT, TRANSITIONS, names=STATUS_NAMES)
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,7 @@ def update(policy_id: str, changes: dict[str, Any], version: int) -> Policy:
 def change_status(policy_id: str, to: PolicyStatus, version: int, published_at: str | None = None) -> Policy:
     current = get(policy_id)
     expect_version(current.version, version)
-    if to not in TRANSITIONS[current.status]:
-        raise errors.IllegalTransition(f"{current.status.value} -> {to.value}", field="status")
+    to = POLICIES.move(current.status, to)
     stamp = now_iso()
     when = current.published_at if to is PolicyStatus.WITHDRAWN else (published_at or stamp)
     return deps().policies.save(current, replace(current, status=to, published_at=when, updated_at=stamp))

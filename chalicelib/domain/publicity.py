@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -25,18 +26,60 @@ from chalicelib.domain.application_status import S, check_transition
 from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
 from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
 
 MAX_BATCH = 200
 DEMO_ENV = "PUBLICITY_DEMO_MINUTES_ALLOWED"
 MAX_DEMO_MINUTES = 24 * 60
-DECISIONS = {"upheld": "异议成立", "dismissed": "异议不成立"}
-#: Entry states. Listed publicly: in_publicity only.
-LISTED, QUALIFYING, QUALIFIED, REMOVING, REMOVED, DROPPED = (
-    "in_publicity", "qualifying", "qualified", "removing", "removed", "dropped")
+
+
+# --- the three lifecycles: a batch, an entry in it, an objection to an entry ----------------------------
+class BatchStatus(StrEnum):
+    OPEN = "open"  # the period runs, or has ended with an entry waiting for an objection's resolution
+    CLOSED = "closed"  # every entry settled
+
+
+BATCHES: Lifecycle[BatchStatus] = Lifecycle(
+    "publicity_batch", BatchStatus.OPEN, {BatchStatus.OPEN: {BatchStatus.CLOSED}, BatchStatus.CLOSED: set()},
+    names={BatchStatus.OPEN: "公示中", BatchStatus.CLOSED: "公示结束"})
+
+
+class EntryStatus(StrEnum):
+    """An application listed in a batch. Listed publicly: in_publicity only."""
+
+    LISTED = "in_publicity"
+    QUALIFYING = "qualifying"  # the period ended unobjected: the application is being qualified
+    QUALIFIED = "qualified"
+    REMOVING = "removing"  # an objection was upheld: the application is being sent back to review
+    REMOVED = "removed"
+    DROPPED = "dropped"  # the application never moved into the batch (its move failed)
+
+
+LISTED, QUALIFYING, QUALIFIED, REMOVING, REMOVED, DROPPED = EntryStatus
 ENTRY_STATUS_NAMES = {LISTED: "公示中", QUALIFYING: "公示期满，资格确认中", QUALIFIED: "已取得资格",
                       REMOVING: "异议成立，退回审核", REMOVED: "异议成立，已退回审核", DROPPED: "未进入公示"}
-OBJECTION_STATUS_NAMES = {"open": "待处理", **DECISIONS}
+ENTRIES: Lifecycle[EntryStatus] = Lifecycle(
+    "publicity_entry", LISTED,
+    {LISTED: {QUALIFYING, REMOVING, REMOVED}, QUALIFYING: {QUALIFIED, DROPPED}, REMOVING: {REMOVED},
+     QUALIFIED: set(), REMOVED: set(), DROPPED: set()},
+    names=ENTRY_STATUS_NAMES)
+
+
+class ObjectionStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"  # 异议成立: the application goes back to review
+    DISMISSED = "dismissed"  # 异议不成立
+
+
+DECISIONS = {ObjectionStatus.UPHELD: "异议成立", ObjectionStatus.DISMISSED: "异议不成立"}
+OBJECTION_STATUS_NAMES = {ObjectionStatus.OPEN: "待处理", **DECISIONS}
+_DECIDED = frozenset(DECISIONS)
+OBJECTIONS: Lifecycle[ObjectionStatus] = Lifecycle(
+    "objection", ObjectionStatus.OPEN,
+    {ObjectionStatus.OPEN: _DECIDED, ObjectionStatus.UPHELD: set(), ObjectionStatus.DISMISSED: set()},
+    names=OBJECTION_STATUS_NAMES,
+    refusals=[Refusal(_DECIDED, _DECIDED, errors.ObjectionAlreadyResolved, "objection_id")])
 
 
 # --- the city's settings --------------------------------------------------------------------------
@@ -81,7 +124,7 @@ def _now_iso() -> str:
 class Batch:
     batch_id: str
     title: str | None
-    status: str  # open | closed
+    status: BatchStatus
     starts_at: str
     ends_at: str
     days: int | None
@@ -97,7 +140,7 @@ class Batch:
         return datetime.fromisoformat(self.ends_at) <= common.now()
 
     def in_period(self) -> bool:
-        return self.status == "open" and datetime.fromisoformat(self.starts_at) <= common.now() and not self.ended()
+        return self.status == BatchStatus.OPEN and datetime.fromisoformat(self.starts_at) <= common.now() and not self.ended()
 
 
 @dataclass(frozen=True)
@@ -107,7 +150,7 @@ class Entry:
     batch_id: str
     entry_id: str
     application_id: str
-    status: str
+    status: EntryStatus
     masked_name: str
     masked_id: str
     household_size: int
@@ -132,7 +175,7 @@ class Objection:
     filer_role: str
     reason: str
     contact: str | None
-    status: str  # open | upheld | dismissed
+    status: ObjectionStatus
     filer_mobile: str | None = None
     decision_reason: str | None = None
     resolved_by: str | None = None
@@ -176,7 +219,7 @@ def publish(actor: Actor, body: dict[str, Any]) -> tuple[Batch, list[dict[str, A
                                   message=f"一次最多公示 {MAX_BATCH} 个申请")
     starts, ends, days, demo = _period(body)
     at = _iso(starts)
-    batch = Batch(new_id("pub"), body.get("title"), "open", at, _iso(ends), days, demo, 0, actor.subject, at, at)
+    batch = Batch(new_id("pub"), body.get("title"), BATCHES.initial, at, _iso(ends), days, demo, 0, actor.subject, at, at)
     repo = deps().publicity
     repo.create_batch(batch)
     results: list[dict[str, Any]] = []
@@ -239,9 +282,7 @@ def _period(body: dict[str, Any]) -> tuple[datetime, datetime, int | None, bool]
 
 def _publish_one(batch: Batch, application_id: str, actor: Actor) -> Entry:
     app = deps().applications.get(application_id)
-    if app.status != S.APPROVED:
-        raise errors.IllegalTransition(f"status {app.status.value}: only approved applications are published",
-                                       field="status")
+    check_transition(app.status, S.IN_PUBLICITY)  # only approved applications are published
     main = app.main()
     at = _now_iso()
     entry = Entry(batch.batch_id, new_id("pe"), app.application_id, LISTED, mask_name(main["name"]) or "",
@@ -281,7 +322,7 @@ def _street_name(street_id: str | None) -> str | None:
 # --- reading -------------------------------------------------------------------------------------------
 def open_batches() -> list[Batch]:
     """Batches whose period is running (one key query on the open batches)."""
-    return [b for b in deps().publicity.batches("open") if b.in_period()]
+    return [b for b in deps().publicity.batches(BatchStatus.OPEN) if b.in_period()]
 
 
 def public_batch(batch_id: str) -> tuple[Batch, list[Entry]]:
@@ -299,7 +340,7 @@ def staff_batch(batch_id: str, actor: Actor, reason: str | None) -> tuple[Batch,
     return batch, entries, repo.applications([e.application_id for e in entries]), repo.objections_of_batch(batch_id)
 
 
-def objections(status: str, cursor: str | None, limit: int) -> Page[Objection]:
+def objections(status: ObjectionStatus, cursor: str | None, limit: int) -> Page[Objection]:
     return deps().publicity.objections_by_status(status, cursor, limit)
 
 
@@ -345,7 +386,7 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
     at = _now_iso()
     role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
     objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
-                          (body.get("contact") or "").strip() or None, "open", _mobile_of(actor), created_at=at,
+                          (body.get("contact") or "").strip() or None, OBJECTIONS.initial, _mobile_of(actor), created_at=at,
                           updated_at=at)
     repo.file_objection(objection)
 
@@ -361,7 +402,7 @@ def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
     """Staff decide: upheld sends the application back to review (it leaves the batch); dismissed
     keeps it, and after the period's end qualifies it at once if nothing else is open."""
     decision, reason = body["decision"], body["reason"].strip()
-    if decision not in DECISIONS:
+    if decision not in _DECIDED:
         raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision",
                                   message="处理结果应为 upheld（异议成立）或 dismissed（异议不成立）")
     if len(reason) < 5:
@@ -369,16 +410,15 @@ def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
     repo = deps().publicity
     current = repo.get_objection(objection_id)
     expect_version(current.version, body["version"])
-    if current.status != "open":
-        raise errors.ObjectionAlreadyResolved(current.status, field="objection_id")
+    to = OBJECTIONS.move(current.status, decision)  # decided already: 409 OBJECTION_ALREADY_RESOLVED
     at = _now_iso()
-    note = f"{DECISIONS[decision]}：{reason}"
+    note = f"{DECISIONS[to]}：{reason}"
     audit.record(actor, f"objection#{objection_id}", f"objection_{decision}", note)
     audit.record(actor, f"application#{current.application_id}", f"objection_{decision}", note)
-    resolved = replace(current, status=decision, decision_reason=reason, resolved_by=actor.subject, resolved_at=at,
+    resolved = replace(current, status=to, decision_reason=reason, resolved_by=actor.subject, resolved_at=at,
                        updated_at=at, version=current.version + 1)
     repo.resolve_objection(resolved, current.version)
-    if decision == "upheld":
+    if to == ObjectionStatus.UPHELD:
         app = _send_back(resolved, actor)
     else:
         def change(a: Application, _: Access) -> tuple[Application, list[Event]]:
@@ -389,7 +429,7 @@ def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
     notify_citizen(app, f"publicity_objection_{decision}", {"reason": reason})
     _notify_filer(resolved)
     batch = repo.get_batch(current.batch_id)
-    if batch.status == "open" and batch.ended():
+    if batch.status == BatchStatus.OPEN and batch.ended():
         settle(batch, actor)  # after the end: a dismissal qualifies at once, and the batch may close
     return resolved
 
@@ -419,8 +459,8 @@ def _send_back(objection: Objection, actor: Actor | None) -> Application:
 
     app = mutate(objection.application_id, None, change)
     entry = deps().publicity.get_entry(objection.batch_id, objection.entry_id)
-    if entry.status in (LISTED, REMOVING):
-        deps().publicity.move_entry(entry, REMOVED, _now_iso())
+    if ENTRIES.allows(entry.status, REMOVED):
+        deps().publicity.move_entry(entry, ENTRIES.move(entry.status, REMOVED), _now_iso())
     return app
 
 
@@ -462,8 +502,7 @@ def close(batch_id: str, actor: Actor, version: int) -> tuple[Batch, dict[str, i
     repo = deps().publicity
     batch = repo.get_batch(batch_id)
     expect_version(batch.version, version)
-    if batch.status != "open":
-        raise errors.IllegalTransition("the batch is closed", field="status")
+    BATCHES.move(batch.status, BatchStatus.CLOSED)  # closed already: 409 ILLEGAL_TRANSITION
     if not batch.ended():
         if not demo_mode():
             raise errors.PublicityNotEnded(f"公示期至 {batch.ends_at[:16]}", field="batch_id")
@@ -478,7 +517,7 @@ def close(batch_id: str, actor: Actor, version: int) -> tuple[Batch, dict[str, i
 def close_due() -> dict[str, int]:
     """The scheduled job: settle every open batch whose period has ended."""
     done = {"batches": 0, "qualified": 0, "waiting": 0}
-    for batch in deps().publicity.batches("open"):
+    for batch in deps().publicity.batches(BatchStatus.OPEN):
         if not batch.ended():
             continue
         batch, counts, newly = settle(batch, None)
@@ -500,10 +539,10 @@ def settle(batch: Batch, actor: Actor | None) -> tuple[Batch, dict[str, int], in
         state = _settle_entry(batch, entry, actor)
         counts[state] = counts.get(state, 0) + 1
         newly += state == QUALIFIED and entry.status != QUALIFIED
-    if batch.status == "open" and not counts.get(LISTED):
+    if batch.status == BatchStatus.OPEN and not counts.get(LISTED):
         at = _now_iso()
         try:
-            batch = repo.update_batch(replace(batch, status="closed", closed_at=at, updated_at=at,
+            batch = repo.update_batch(replace(batch, status=BATCHES.move(batch.status, BatchStatus.CLOSED), closed_at=at, updated_at=at,
                                               version=batch.version + 1), batch.version)
         except errors.StaleVersion:
             batch = repo.get_batch(batch.batch_id)  # closed by a concurrent run
@@ -517,9 +556,10 @@ def _settle_entry(batch: Batch, entry: Entry, actor: Actor | None) -> str:
         if entry.objections_open:
             return LISTED  # waits for staff to resolve the objection
         if entry.objections_upheld:  # upheld, but the move off the list was interrupted
-            entry = replace(entry, status=REMOVING) if repo.move_entry(entry, REMOVING, at) else entry
-        elif repo.move_entry(entry, QUALIFYING, at, unobjected=True):
-            entry = replace(entry, status=QUALIFYING)
+            to = ENTRIES.move(entry.status, REMOVING)
+            entry = replace(entry, status=to) if repo.move_entry(entry, to, at) else entry
+        elif repo.move_entry(entry, to := ENTRIES.move(entry.status, QUALIFYING), at, unobjected=True):
+            entry = replace(entry, status=to)
         else:  # an objection came in (or a concurrent run moved it): decide on what is stored now
             entry = repo.get_entry(entry.batch_id, entry.entry_id)
             if entry.status == LISTED:
@@ -528,11 +568,11 @@ def _settle_entry(batch: Batch, entry: Entry, actor: Actor | None) -> str:
         return _qualify(batch, entry, actor)
     if entry.status == REMOVING:
         objection = next((o for o in repo.objections_of_batch(batch.batch_id)
-                          if o.entry_id == entry.entry_id and o.status == "upheld"), None)
+                          if o.entry_id == entry.entry_id and o.status == ObjectionStatus.UPHELD), None)
         if objection is not None:
             _send_back(objection, None)
         else:
-            repo.move_entry(entry, REMOVED, at)
+            repo.move_entry(entry, ENTRIES.move(entry.status, REMOVED), at)
         return REMOVED
     return entry.status
 
@@ -543,7 +583,7 @@ def _qualify(batch: Batch, entry: Entry, actor: Actor | None) -> str:
     app = deps().applications.get(entry.application_id)
     pub = app.data.get("publicity") or {}
     if pub.get("entry_id") != entry.entry_id:  # the application never moved into this batch
-        repo.move_entry(entry, DROPPED, _now_iso())
+        repo.move_entry(entry, ENTRIES.move(entry.status, DROPPED), _now_iso())
         return DROPPED
     if app.status == S.IN_PUBLICITY:
         qualified_at = _now_iso()
@@ -573,7 +613,8 @@ def _qualify(batch: Batch, entry: Entry, actor: Actor | None) -> str:
         app.application_id, q.get("queue", app.kind), q["sort_key"], app.owner_key, app.owner, len(app.members),
         int(q.get("priority_points") or 0), batch.batch_id, q.get("period_end", batch.ends_at),
         q.get("qualified_at", app.updated_at)))
-    repo.move_entry(entry, QUALIFIED, _now_iso())
+    if entry.status != QUALIFIED:
+        repo.move_entry(entry, ENTRIES.move(entry.status, QUALIFIED), _now_iso())
     return QUALIFIED
 
 

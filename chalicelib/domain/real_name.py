@@ -16,7 +16,7 @@ notified; a second VERIFIED claim on a held ID opens an identity conflict case f
 """
 from __future__ import annotations
 
-import enum
+from enum import StrEnum
 from dataclasses import replace
 from typing import Any
 
@@ -24,12 +24,13 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain.common import new_id, now_iso
 from chalicelib.domain.households import Person, _mobile_of
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mobile_key, parse_id_number
 from chalicelib.domain.idnumbers import person_key as key_of
 from chalicelib.identity import Actor
 
 
-class RealNameStatus(str, enum.Enum):
+class RealNameStatus(StrEnum):
     PENDING = "pending"  # claimed, waiting for the check: binds nothing
     VERIFIED = "verified"  # vouched for: holds the ID number
     DISPUTED = "disputed"  # verified, but another verified login holds the ID number: staff decide
@@ -43,8 +44,27 @@ TRANSITIONS: dict[RealNameStatus, set[RealNameStatus]] = {
     RealNameStatus.UNVERIFIED: {RealNameStatus.PENDING},
     RealNameStatus.VERIFIED: {RealNameStatus.PENDING},
 }
+
+
+class ConflictStatus(StrEnum):
+    """An identity conflict case (身份争议) for staff."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+CONFLICTS: Lifecycle[ConflictStatus] = Lifecycle(
+    "identity_conflict", ConflictStatus.OPEN, {ConflictStatus.OPEN: {ConflictStatus.RESOLVED},
+                                               ConflictStatus.RESOLVED: set()},
+    names={ConflictStatus.OPEN: "待处理", ConflictStatus.RESOLVED: "已处理"},
+    refusals=[Refusal(frozenset({ConflictStatus.RESOLVED}), frozenset({ConflictStatus.RESOLVED}),
+                      errors.IdentityConflictResolved, "conflict_id")])
 BLOCKED = frozenset({RealNameStatus.PENDING, RealNameStatus.DISPUTED})
-STATUS_NAMES = {"pending": "待实名核验", "verified": "已实名核验", "disputed": "身份争议处理中", "unverified": "未核验（旧登记）"}
+STATUS_NAMES = {RealNameStatus.PENDING: "待实名核验", RealNameStatus.VERIFIED: "已实名核验",
+                RealNameStatus.DISPUTED: "身份争议处理中", RealNameStatus.UNVERIFIED: "未核验（旧登记）"}
+#: Legacy registrations start unverified; a new one is pending at once (a claim is a move to pending).
+REAL_NAME: Lifecycle[RealNameStatus] = Lifecycle("real_name", RealNameStatus.UNVERIFIED, TRANSITIONS,
+                                                 names=STATUS_NAMES)
 
 
 def status_of(person: Person) -> RealNameStatus:
@@ -52,8 +72,7 @@ def status_of(person: Person) -> RealNameStatus:
 
 
 def check_transition(current: RealNameStatus, target: RealNameStatus) -> None:
-    if target not in TRANSITIONS.get(current, set()):
-        raise errors.IllegalTransition(f"real name {current.value} -> {target.value}")
+    REAL_NAME.move(current, target)
 
 
 def require_verified(actor: Actor) -> None:
@@ -119,12 +138,12 @@ def complete_check(actor: Actor, body: dict[str, Any]) -> Person:
         raise errors.AlreadyRegistered()
     if not person.check_id or body["check_id"] != person.check_id:
         raise errors.RealNameCheckNotFound(field="check_id")
-    from chalicelib.realname import check
+    from chalicelib.realname import CheckStatus, check
 
     result = check(deps().settings).result(person.check_id)
-    if result.status == "pending":
+    if result.status == CheckStatus.PENDING:
         raise errors.FaceCheckNotDone()
-    if result.status == "failed":
+    if result.status == CheckStatus.FAILED:
         raise errors.FaceCheckFailed()
     if result.id_number.upper() != (person.id_number or "") or result.name != person.name:
         raise errors.RealNameMismatch("the provider verified someone else", field="check_id")
@@ -190,7 +209,7 @@ def _open_conflict(actor: Actor, claimant: Person, holder_subject: str, how: str
     existing = people.open_conflict_of(claimant.subject)
     if existing is None:
         conflict = {
-            "conflict_id": new_id("idc"), "status": "open", "opened_at": now_iso(), "person_key": claimant.claim_key,
+            "conflict_id": new_id("idc"), "status": CONFLICTS.initial, "opened_at": now_iso(), "person_key": claimant.claim_key,
             "id_number": claimant.id_number, "holder": holder_subject, "claimant": claimant.subject,
             "evidence": {
                 "holder": _side(holder),
@@ -227,8 +246,7 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
     conflict = people.get_conflict(conflict_id)
     if conflict is None:
         raise errors.IdentityConflictNotFound(conflict_id)
-    if conflict["status"] != "open":
-        raise errors.IdentityConflictResolved(conflict_id)
+    resolved = CONFLICTS.move(conflict["status"], ConflictStatus.RESOLVED)  # twice: IDENTITY_CONFLICT_RESOLVED
     winner, reason = body["winner"], str(body["reason"]).strip()
     if not reason:
         raise errors.InvalidInput("staff must say why", field="reason", message="请写明处理理由")
@@ -251,7 +269,7 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
         people.close_conflict(conflict_id, resolution, None)
         if holder is not None:
             _displaced(actor, holder, conflict["person_key"])
-    return {**present_conflict({**conflict, "status": "resolved", "resolution": resolution})}
+    return {**present_conflict({**conflict, "status": resolved, "resolution": resolution})}
 
 
 def present_conflict(c: dict[str, Any]) -> dict[str, Any]:

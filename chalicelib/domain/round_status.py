@@ -2,12 +2,13 @@
 table (light to import: handlers name statuses from it). Decisions: docs/decisions/0014."""
 from __future__ import annotations
 
-import enum
+from enum import StrEnum
 
 from chalicelib import errors
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
 
 
-class RoundStatus(str, enum.Enum):
+class RoundStatus(StrEnum):
     OPEN = "open"  # registration window (报名)
     CLOSED = "closed"  # registration closed, list not yet frozen
     COMMITTED = "committed"  # the registrant list is frozen and its SHA-256 published (承诺)
@@ -16,9 +17,6 @@ class RoundStatus(str, enum.Enum):
     SELECTION = "selection"  # unit selection (选房) in rank order
     FINISHED = "finished"
     CANCELLED = "cancelled"
-
-    def __str__(self) -> str:  # "published", also in f-strings
-        return self.value
 
 
 R = RoundStatus
@@ -43,9 +41,10 @@ COMMITTED_OR_LATER = DRAWN_OR_LATER | {R.COMMITTED}
 PUBLISHED_OR_LATER = frozenset({R.PUBLISHED, R.SELECTION, R.FINISHED})
 
 
+ROUNDS: Lifecycle[RoundStatus] = Lifecycle(
+    "round", R.OPEN, TRANSITIONS, names=STATUS_NAMES,
+    refusals=[Refusal(DRAWN_OR_LATER, frozenset({R.DRAWN}), errors.AlreadyDrawn)])  # a second draw
+
+
 def check_transition(current: RoundStatus | str, target: RoundStatus | str) -> None:
-    current, target = RoundStatus(current), RoundStatus(target)
-    if target not in TRANSITIONS[current]:
-        if target == R.DRAWN and current in DRAWN_OR_LATER:
-            raise errors.AlreadyDrawn(f"{current.value} -> {target.value}", field="status")
-        raise errors.IllegalTransition(f"{current.value} -> {target.value}", field="status")
+    ROUNDS.move(current, target)

@@ -15,17 +15,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import common
 from chalicelib.domain.common import expect_version
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
+from chalicelib.domain.round_status import ROUNDS, RoundStatus
+from chalicelib.domain.units import UnitStatus
 from chalicelib.identity import Actor
 
-INVITED, CHOSEN, PASSED, CONFIRMED, WAITING = "invited", "chosen", "passed", "confirmed", "waiting"
+
+
+class SelectionStatus(StrEnum):
+    """A household's place in the unit choice (选房). ``waiting`` is shown, never stored: an invited
+    household whose slot has not begun."""
+
+    WAITING = "waiting"
+    INVITED = "invited"
+    CHOSEN = "chosen"
+    PASSED = "passed"
+    CONFIRMED = "confirmed"
+
+
+WAITING, INVITED, CHOSEN, PASSED, CONFIRMED = SelectionStatus
 STATUS_NAMES = {WAITING: "等待选房", INVITED: "请在选房时段内选房", CHOSEN: "已选房，待确认合同", PASSED: "已过号",
                 CONFIRMED: "已签约"}
+SELECTION: Lifecycle[SelectionStatus] = Lifecycle(
+    "selection_household", WAITING,
+    {WAITING: {INVITED}, INVITED: {CHOSEN, PASSED}, PASSED: {INVITED}, CHOSEN: {CONFIRMED}, CONFIRMED: set()},
+    names=STATUS_NAMES,
+    refusals=[Refusal(frozenset({CHOSEN, CONFIRMED}), frozenset({CHOSEN}), errors.AlreadyChosen, "unit_id"),
+              Refusal(frozenset({WAITING, PASSED}), frozenset({CHOSEN}), errors.NotYourTurn, "round_id")])
 STARTING, FIRST, REINVITE, FINISHED = "starting", "first", "reinvite", "finished"
 
 
@@ -61,7 +84,7 @@ class Household:
     household_size: int
     allowed_layouts: list[str]
     masked_name: str
-    status: str
+    status: SelectionStatus
     slot: int
     slot_start: str
     slot_end: str
@@ -79,7 +102,7 @@ class Household:
     def open_at(self, at: datetime) -> bool:
         return self.status == INVITED and _t(self.slot_start) <= at < _t(self.slot_end)
 
-    def shown_status(self, at: datetime) -> str:
+    def shown_status(self, at: datetime) -> SelectionStatus:
         if self.status == INVITED:
             if at < _t(self.slot_start):
                 return WAITING
@@ -121,8 +144,7 @@ def start(round_id: str, actor: Actor, version: int, starts_at: str | None = Non
     lottery = _lottery()
     rnd = lottery.get_round(round_id)
     expect_version(rnd.version, version)
-    if rnd.status != "published":
-        raise errors.IllegalTransition(f"{rnd.status} -> selection: only a published round", field="status")
+    ROUNDS.move(rnd.status, RoundStatus.SELECTION)  # only a published round
     begin = _start_time(starts_at)
     registrants = lottery.ranked(round_id)
     slot_size, slot_minutes = max(1, int(rnd.slot_size)), max(1, int(rnd.slot_minutes))
@@ -133,7 +155,7 @@ def start(round_id: str, actor: Actor, version: int, starts_at: str | None = Non
     repo = deps().selection
     repo.create_meta(meta)  # a second start is refused here
     try:
-        lottery.set_status(round_id, "published", "selection")
+        lottery.set_status(round_id, RoundStatus.PUBLISHED, RoundStatus.SELECTION)
     except Exception:
         repo.delete_meta(round_id)
         raise
@@ -198,7 +220,7 @@ def availability(round_id: str) -> Availability:
     """The round's units still vacant: one GetItem for the round, one BatchGet per 100 units."""
     rnd = _lottery().get_round(round_id)
     units = deps().selection.units(list(rnd.unit_ids))
-    free = [u for u in units if u["status"] == "vacant"]
+    free = [u for u in units if u["status"] == UnitStatus.VACANT]
     free.sort(key=lambda u: (u["estate_id"], u["building_id"], u["number"]))
     return Availability(round_id, free, len(rnd.unit_ids))
 
@@ -228,8 +250,7 @@ def choose(round_id: str, actor: Actor, unit_id: str) -> tuple[Household, Any]:
     meta = repo.get_meta(round_id)
     if meta is None or meta.phase not in (FIRST, REINVITE):
         raise errors.SelectionNotOpen(meta.phase if meta else "", field="round_id")
-    if h.status in (CHOSEN, CONFIRMED):
-        raise errors.AlreadyChosen(h.unit_id or "", field="unit_id")
+    to = SELECTION.move(h.status, CHOSEN)  # chosen already: ALREADY_CHOSEN; passed: NOT_YOUR_TURN
     at = common.now()
     if not h.open_at(at):
         raise errors.NotYourTurn(f"{h.slot_start[:16]} - {h.slot_end[:16]}", field="round_id")
@@ -237,7 +258,6 @@ def choose(round_id: str, actor: Actor, unit_id: str) -> tuple[Household, Any]:
     if unit_id not in rnd.unit_ids:
         raise errors.UnitNotAvailable("not in this round", field="unit_id")
     from chalicelib.domain import leases
-    from chalicelib.domain.units import UnitStatus
 
     for _ in range(3):
         unit = deps().units.get(unit_id)
@@ -252,7 +272,7 @@ def choose(round_id: str, actor: Actor, unit_id: str) -> tuple[Household, Any]:
         lease = leases.draft(round_id, h, app, unit, estate)
         outcome = repo.choose(h, unit, lease, actor)
         if outcome == "ok":
-            chosen = replace(h, status=CHOSEN, unit_id=unit_id, lease_id=lease.lease_id, chosen_at=lease.created_at,
+            chosen = replace(h, status=to, unit_id=unit_id, lease_id=lease.lease_id, chosen_at=lease.created_at,
                              version=h.version + 1)
             _notify_chosen(chosen, lease)
             return chosen, lease
@@ -292,14 +312,14 @@ def advance(round_id: str, actor: Actor | None = None) -> dict[str, Any]:
     lottery = _lottery()
     rnd = lottery.get_round(round_id)
     if meta.phase == STARTING:  # the start was interrupted after the round moved: finish writing
-        if rnd.status != "selection":
+        if rnd.status != RoundStatus.SELECTION:
             return done
         meta = _create_households(meta, lottery.ranked(round_id), rnd.title)
     at = common.now()
     households = repo.households(round_id)
     for i, h in enumerate(households):
         if h.status == INVITED and at >= _t(h.slot_end) and repo.pass_over(h):
-            households[i] = replace(h, status=PASSED, passed_once=h.passed_once or not h.reinvited)
+            households[i] = replace(h, status=SELECTION.move(h.status, PASSED), passed_once=h.passed_once or not h.reinvited)
             done["passed"] += 1
     first_pending = any(h.status == INVITED and not h.reinvited for h in households)
     if meta.phase == FIRST and at >= _t(meta.first_ends_at) and not first_pending:
@@ -320,14 +340,14 @@ def advance(round_id: str, actor: Actor | None = None) -> dict[str, Any]:
             start = base + timedelta(minutes=k * meta.slot_minutes)
             if at >= start + timedelta(minutes=meta.slot_minutes):
                 continue  # its extra slot is over already (the job did not run): it stays passed
-            moved_h = replace(h, status=INVITED, reinvited=True, slot=meta.slots + k, slot_start=_iso(start),
+            moved_h = replace(h, status=SELECTION.move(h.status, INVITED), reinvited=True, slot=meta.slots + k, slot_start=_iso(start),
                               slot_end=_iso(start + timedelta(minutes=meta.slot_minutes)))
             if repo.reinvite(moved_h):
                 households[households.index(h)] = moved_h
                 _notify(moved_h, "selection_reinvited", rnd.title)
                 done["reinvited"] += 1
     pending = any(h.status == INVITED for h in households)
-    free = [u["unit_id"] for u in deps().selection.units(list(rnd.unit_ids)) if u["status"] == "vacant"]
+    free = [u["unit_id"] for u in deps().selection.units(list(rnd.unit_ids)) if u["status"] == UnitStatus.VACANT]
     if not free or (meta.phase == REINVITE and not pending):
         _finish(meta, rnd, households, free)
         done["finished"] = True
@@ -342,11 +362,11 @@ def _finish(meta: Meta, rnd: Any, households: list[Household], free: list[str]) 
     for h in households:
         if h.status == INVITED:
             repo.pass_over(h)
-    if rnd.status == "selection":
+    if rnd.status == RoundStatus.SELECTION:
         try:
-            _lottery().set_status(rnd.round_id, "selection", "finished")
+            _lottery().set_status(rnd.round_id, RoundStatus.SELECTION, RoundStatus.FINISHED)
         except errors.DomainError:
-            if _lottery().get_round(rnd.round_id).status != "finished":
+            if _lottery().get_round(rnd.round_id).status != RoundStatus.FINISHED:
                 raise
     at = common.now_iso()
     try:

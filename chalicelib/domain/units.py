@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import enum
+from enum import StrEnum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.common import Page, edits, expect_version, now_iso
 from chalicelib.deps import deps
+from chalicelib.domain.lifecycle import Lifecycle
 
 
 class Layout(str, enum.Enum):
@@ -29,7 +31,7 @@ LAYOUT_NAMES = {
 }
 
 
-class UnitStatus(str, enum.Enum):
+class UnitStatus(StrEnum):
     VACANT = "vacant"
     RESERVED = "reserved"
     LEASED = "leased"
@@ -50,6 +52,7 @@ TRANSITIONS: dict[UnitStatus, frozenset[UnitStatus]] = {
     UnitStatus.LEASED: frozenset({UnitStatus.VACANT, UnitStatus.UNDER_REPAIR}),
     UnitStatus.UNDER_REPAIR: frozenset({UnitStatus.VACANT}),
 }
+UNITS: Lifecycle[UnitStatus] = Lifecycle("unit", UnitStatus.VACANT, TRANSITIONS, names=STATUS_NAMES)
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,8 @@ def change_status(
 ) -> Unit:
     current = get(unit_id)
     expect_version(current.version, version)
-    if to not in TRANSITIONS[current.status]:
-        raise errors.IllegalTransition(f"{current.status.value} -> {to.value}", field="status")
-    change = StatusChange(unit_id, now_iso(), current.status, to, actor_id, actor_role, reason)
+    change = StatusChange(unit_id, now_iso(), current.status, UNITS.move(current.status, to), actor_id, actor_role,
+                          reason)
     return deps().units.change_status(current, change)
 
 

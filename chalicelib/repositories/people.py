@@ -10,6 +10,7 @@ from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.households import Household, Person
+from chalicelib.domain.real_name import ConflictStatus, RealNameStatus
 from chalicelib.repositories.common import transaction
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ApplicationRecord, HouseholdRecord, PersonRecord
@@ -69,7 +70,7 @@ class PeopleRepository:
         pending one (a new check), never a verified or legacy one."""
         try:
             person_record(person, mobile_key).save(
-                condition=PersonRecord.subject.does_not_exist() | (PersonRecord.real_name == "pending"))
+                condition=PersonRecord.subject.does_not_exist() | (PersonRecord.real_name == RealNameStatus.PENDING.value))
         except Exception as exc:  # PutError
             from chalicelib.repositories.common import is_condition_failure
 
@@ -100,7 +101,7 @@ class PeopleRepository:
         at = person.updated_at
         claim = PersonRecord(ID_CLAIM + key, kind="id_claim", name=person.subject, created_at=at, updated_at=at)
         with transaction(self.settings, errors.IdNumberTaken(field="id_number")) as tx:
-            if loser is not None and loser.real_name == "verified":
+            if loser is not None and loser.real_name == RealNameStatus.VERIFIED:
                 tx.save(claim, condition=PersonRecord.name == loser.subject)
             else:
                 tx.save(claim, condition=PersonRecord.subject.does_not_exist())
@@ -109,7 +110,7 @@ class PeopleRepository:
             if loser is not None:
                 tx.update(PersonRecord(loser.subject), actions=[
                     PersonRecord.person_key.remove(), PersonRecord.household_id.remove(),
-                    PersonRecord.real_name.set("pending"), PersonRecord.claim_key.set(key),
+                    PersonRecord.real_name.set(RealNameStatus.PENDING.value), PersonRecord.claim_key.set(key),
                     PersonRecord.check_id.remove(), PersonRecord.updated_at.set(at), PersonRecord.version.add(1),
                 ], condition=PersonRecord.person_key == key)
             if household is not None and household.owner != person.subject:
@@ -128,22 +129,22 @@ class PeopleRepository:
         record = PersonRecord(
             CONFLICT + conflict["conflict_id"], kind="identity_conflict", name=conflict["claimant"],
             id_number=conflict["id_number"], claim_key=conflict["person_key"], created_at=conflict["opened_at"],
-            updated_at=conflict["opened_at"], conflict_status="open", opened_at=conflict["opened_at"],
+            updated_at=conflict["opened_at"], conflict_status=conflict["status"].value, opened_at=conflict["opened_at"],
             holder=conflict["holder"], claimant=conflict["claimant"], evidence=conflict["evidence"])
         with transaction(self.settings, errors.IdNumberInDispute()) as tx:
             tx.save(record, condition=PersonRecord.subject.does_not_exist())
             tx.update(PersonRecord(claimant.subject), actions=[
-                PersonRecord.real_name.set("disputed"), PersonRecord.claim_key.set(conflict["person_key"]),
+                PersonRecord.real_name.set(RealNameStatus.DISPUTED.value), PersonRecord.claim_key.set(conflict["person_key"]),
                 PersonRecord.name.set(claimant.name), PersonRecord.id_number.set(claimant.id_number),
                 PersonRecord.updated_at.set(conflict["opened_at"])])
 
     def open_conflict_of(self, claimant: str) -> dict[str, Any] | None:
         person = self.get(claimant)
-        return {"claimant": claimant} if person is not None and person.real_name == "disputed" else None
+        return {"claimant": claimant} if person is not None and person.real_name == RealNameStatus.DISPUTED else None
 
     def open_conflicts(self, cursor: str | None, limit: int) -> Page[dict[str, Any]]:
         records, next_cursor = query_page(
-            PersonRecord.by_conflict, "open", key_names=("subject", "conflict_status", "opened_at"),
+            PersonRecord.by_conflict, ConflictStatus.OPEN.value, key_names=("subject", "conflict_status", "opened_at"),
             scope="identity_conflicts|open", limit=limit, cursor=cursor)
         return Page([to_conflict(r) for r in records], next_cursor)
 
@@ -158,12 +159,13 @@ class PeopleRepository:
         """Resolved once (a second resolve is a 409); ``claimant`` given: its login back to pending."""
         with transaction(self.settings, errors.IdentityConflictResolved(conflict_id)) as tx:
             tx.update(PersonRecord(CONFLICT + conflict_id), actions=[
-                PersonRecord.conflict_status.set("resolved"), PersonRecord.resolution.set(resolution),
-                PersonRecord.updated_at.set(resolution["at"])], condition=PersonRecord.conflict_status == "open")
+                PersonRecord.conflict_status.set(ConflictStatus.RESOLVED.value),
+                PersonRecord.resolution.set(resolution), PersonRecord.updated_at.set(resolution["at"])],
+                condition=PersonRecord.conflict_status == ConflictStatus.OPEN.value)
             if claimant is not None:
                 tx.update(PersonRecord(claimant.subject), actions=[
-                    PersonRecord.real_name.set("pending"), PersonRecord.check_id.remove()],
-                    condition=PersonRecord.real_name == "disputed")
+                    PersonRecord.real_name.set(RealNameStatus.PENDING.value), PersonRecord.check_id.remove()],
+                    condition=PersonRecord.real_name == RealNameStatus.DISPUTED.value)
 
     # --- households -------------------------------------------------------------------------------
     def get_household(self, household_id: str) -> Household | None:
@@ -205,7 +207,8 @@ def person_record(p: Person, mobile_key: str | None) -> PersonRecord:
 
 
 def to_conflict(r: PersonRecord) -> dict[str, Any]:
-    return {"conflict_id": r.subject.removeprefix(CONFLICT), "status": r.conflict_status, "opened_at": r.opened_at,
+    return {"conflict_id": r.subject.removeprefix(CONFLICT), "status": ConflictStatus(r.conflict_status),
+            "opened_at": r.opened_at,
             "person_key": r.claim_key,
             "id_number": r.id_number, "holder": r.holder, "claimant": r.claimant,
             "evidence": _plain(r.evidence) or {}, "resolution": _plain(r.resolution) if r.resolution else None}

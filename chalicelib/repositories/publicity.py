@@ -15,7 +15,16 @@ from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.applications import Application
 from chalicelib.domain.common import Page
-from chalicelib.domain.publicity import Batch, Entry, Objection, Waiting
+from chalicelib.domain.publicity import (
+    ENTRIES,
+    Batch,
+    BatchStatus,
+    Entry,
+    EntryStatus,
+    Objection,
+    ObjectionStatus,
+    Waiting,
+)
 from chalicelib.repositories.common import is_condition_failure, put_new, transaction
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ApplicationRecord, ObjectionRecord, PublicityRecord, WaitingRecord
@@ -55,18 +64,19 @@ class PublicityRepository:
         entries.sort(key=lambda e: (e.created_at, e.entry_id))
         return batch, entries
 
-    def batches(self, status: str) -> list[Batch]:
+    def batches(self, status: BatchStatus) -> list[Batch]:
         """Batches in a status, oldest first (the sparse ``by_status`` index: batch items only)."""
         return [to_batch(r) for r in PublicityRecord.by_status.query(status, limit=500)]
 
     def delete_batch(self, batch_id: str) -> None:
         PublicityRecord(batch_id, BATCH).delete()
 
-    def update_batch(self, batch: Batch, expected_version: int, expected_status: str = "open") -> Batch:
+    def update_batch(self, batch: Batch, expected_version: int,
+                     expected_status: BatchStatus = BatchStatus.OPEN) -> Batch:
         """Replace the batch item if nobody changed it since (version and status as read)."""
         try:
             batch_record(batch).save(condition=(PublicityRecord.version == expected_version)
-                                     & (PublicityRecord.status == expected_status))
+                                     & (PublicityRecord.status == expected_status.value))
         except PutError as exc:
             if is_condition_failure(exc):
                 raise errors.StaleVersion("the batch changed", field="version") from None
@@ -86,15 +96,15 @@ class PublicityRepository:
         except PublicityRecord.DoesNotExist:
             raise errors.PublicityNotFound(entry_id, field="entry_id") from None
 
-    def move_entry(self, entry: Entry, to: str, at: str, *, unobjected: bool = False) -> bool:
+    def move_entry(self, entry: Entry, to: EntryStatus, at: str, *, unobjected: bool = False) -> bool:
         """Move an entry from its current status to ``to``; False if someone moved it first (or,
         with ``unobjected``, if it has an open or upheld objection)."""
-        condition = PublicityRecord.entry_status == entry.status
+        condition = PublicityRecord.entry_status == entry.status.value
         if unobjected:
             condition &= (PublicityRecord.objections_open == 0) & (PublicityRecord.objections_upheld == 0)
         try:
             PublicityRecord(entry.batch_id, entry_key(entry.entry_id)).update(
-                actions=[PublicityRecord.entry_status.set(to), PublicityRecord.settled_at.set(at),
+                actions=[PublicityRecord.entry_status.set(to.value), PublicityRecord.settled_at.set(at),
                          PublicityRecord.updated_at.set(at)], condition=condition)
         except UpdateError as exc:
             if is_condition_failure(exc):
@@ -108,28 +118,29 @@ class PublicityRepository:
         and the entry still listed (else 409 OUTSIDE_PUBLICITY_PERIOD: nothing is written)."""
         entry = PublicityRecord(objection.batch_id, entry_key(objection.entry_id))
         with transaction(self.settings, errors.OutsidePublicityPeriod("no longer listed", field="entry_id")) as tx:
-            tx.condition_check(PublicityRecord, objection.batch_id, BATCH, condition=PublicityRecord.status == "open")
+            tx.condition_check(PublicityRecord, objection.batch_id, BATCH, condition=PublicityRecord.status == BatchStatus.OPEN.value)
             tx.update(entry, actions=[PublicityRecord.objections_open.add(1), PublicityRecord.objections_total.add(1),
                                       PublicityRecord.updated_at.set(objection.created_at)],
-                      condition=PublicityRecord.entry_status == "in_publicity")
+                      condition=PublicityRecord.entry_status == EntryStatus.LISTED.value)
             tx.save(objection_record(objection), condition=ObjectionRecord.objection_id.does_not_exist())
 
     def resolve_objection(self, resolved: Objection, expected_version: int) -> None:
         """Record the decision and move the entry's counters; an upheld objection takes a listed
         entry off the list ("removing": the application is sent back to review next)."""
-        upheld = resolved.status == "upheld"
+        upheld = resolved.status == ObjectionStatus.UPHELD
         actions = [PublicityRecord.objections_open.add(-1), PublicityRecord.updated_at.set(resolved.updated_at)]
         if upheld:
             actions.append(PublicityRecord.objections_upheld.add(1))
         entry = PublicityRecord(resolved.batch_id, entry_key(resolved.entry_id))
         with transaction(self.settings, errors.StaleVersion("the objection changed", field="version")) as tx:
             tx.save(objection_record(resolved), condition=(ObjectionRecord.version == expected_version)
-                    & (ObjectionRecord.status == "open"))
+                    & (ObjectionRecord.status == ObjectionStatus.OPEN.value))
             tx.update(entry, actions=actions, condition=PublicityRecord.entry_id.exists())
         if upheld:
             try:
-                entry.update(actions=[PublicityRecord.entry_status.set("removing")],
-                             condition=PublicityRecord.entry_status == "in_publicity")
+                removing = ENTRIES.move(EntryStatus.LISTED, EntryStatus.REMOVING)
+                entry.update(actions=[PublicityRecord.entry_status.set(removing.value)],
+                             condition=PublicityRecord.entry_status == EntryStatus.LISTED.value)
             except UpdateError as exc:
                 if not is_condition_failure(exc):
                     raise  # already off the list (an earlier objection upheld): nothing to move
@@ -140,7 +151,7 @@ class PublicityRepository:
         except ObjectionRecord.DoesNotExist:
             raise errors.ObjectionNotFound(objection_id, field="objection_id") from None
 
-    def objections_by_status(self, status: str, cursor: str | None, limit: int) -> Page[Objection]:
+    def objections_by_status(self, status: ObjectionStatus, cursor: str | None, limit: int) -> Page[Objection]:
         records, next_cursor = query_page(
             ObjectionRecord.by_status, status, key_names=("objection_id", "status", "list_sort"),
             scope=f"objections|status|{status}", limit=limit, cursor=cursor)
@@ -185,14 +196,14 @@ class PublicityRepository:
 # --- records ------------------------------------------------------------------------------------
 def batch_record(b: Batch) -> PublicityRecord:
     return PublicityRecord(
-        b.batch_id, BATCH, status=b.status, list_sort=f"{b.starts_at}#{b.batch_id}", title=b.title,
+        b.batch_id, BATCH, status=b.status.value, list_sort=f"{b.starts_at}#{b.batch_id}", title=b.title,
         starts_at=b.starts_at, ends_at=b.ends_at, days=b.days, demo=1 if b.demo else 0, size=b.size,
         created_by=b.created_by, closed_at=b.closed_at, created_at=b.created_at, updated_at=b.updated_at,
         version=b.version)
 
 
 def to_batch(r: PublicityRecord) -> Batch:
-    return Batch(r.batch_id, r.title, r.status or "open", r.starts_at or "", r.ends_at or "",
+    return Batch(r.batch_id, r.title, BatchStatus(r.status or BatchStatus.OPEN), r.starts_at or "", r.ends_at or "",
                  int(r.days) if r.days is not None else None, bool(r.demo), int(r.size or 0), r.created_by or "",
                  r.created_at, r.updated_at, r.closed_at, int(r.version or 1))
 
@@ -200,14 +211,14 @@ def to_batch(r: PublicityRecord) -> Batch:
 def entry_record(e: Entry) -> PublicityRecord:
     return PublicityRecord(
         e.batch_id, entry_key(e.entry_id), entry_id=e.entry_id, application_id=e.application_id,
-        entry_status=e.status, masked_name=e.masked_name, masked_id=e.masked_id, household_size=e.household_size,
+        entry_status=e.status.value, masked_name=e.masked_name, masked_id=e.masked_id, household_size=e.household_size,
         kind=e.kind, street_id=e.street_id, street_name=e.street_name, objections_open=e.objections_open,
         objections_upheld=e.objections_upheld, objections_total=e.objections_total, settled_at=e.settled_at,
         created_at=e.created_at, updated_at=e.updated_at)
 
 
 def to_entry(r: PublicityRecord) -> Entry:
-    return Entry(r.batch_id, r.entry_id or "", r.application_id or "", r.entry_status or "in_publicity",
+    return Entry(r.batch_id, r.entry_id or "", r.application_id or "", EntryStatus(r.entry_status or EntryStatus.LISTED),
                  r.masked_name or "", r.masked_id or "", int(r.household_size or 0), r.kind or "", r.street_id,
                  r.street_name, int(r.objections_open or 0), int(r.objections_upheld or 0),
                  int(r.objections_total or 0), r.settled_at, r.created_at, r.updated_at)
@@ -216,7 +227,7 @@ def to_entry(r: PublicityRecord) -> Entry:
 def objection_record(o: Objection) -> ObjectionRecord:
     return ObjectionRecord(
         o.objection_id, batch_id=o.batch_id, entry_id=o.entry_id, application_id=o.application_id, filer=o.filer,
-        filer_role=o.filer_role, reason=o.reason, contact=o.contact, filer_mobile=o.filer_mobile, status=o.status,
+        filer_role=o.filer_role, reason=o.reason, contact=o.contact, filer_mobile=o.filer_mobile, status=o.status.value,
         decision_reason=o.decision_reason, resolved_by=o.resolved_by, resolved_at=o.resolved_at,
         list_sort=f"{o.created_at}#{o.objection_id}", created_at=o.created_at, updated_at=o.updated_at,
         version=o.version)
@@ -224,7 +235,7 @@ def objection_record(o: Objection) -> ObjectionRecord:
 
 def to_objection(r: ObjectionRecord) -> Objection:
     return Objection(r.objection_id, r.batch_id, r.entry_id, r.application_id, r.filer, r.filer_role, r.reason,
-                     r.contact, r.status, r.filer_mobile, r.decision_reason, r.resolved_by, r.resolved_at,
+                     r.contact, ObjectionStatus(r.status), r.filer_mobile, r.decision_reason, r.resolved_by, r.resolved_at,
                      r.created_at, r.updated_at, int(r.version or 1))
 
 

@@ -15,9 +15,9 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.leases import Lease
-from chalicelib.domain.selection import CHOSEN, CONFIRMED, INVITED, PASSED, Household, Meta
-from chalicelib.domain.units import StatusChange, Unit, UnitStatus
+from chalicelib.domain.leases import Lease, LeaseStatus
+from chalicelib.domain.selection import CHOSEN, CONFIRMED, INVITED, PASSED, SELECTION, Household, Meta, SelectionStatus
+from chalicelib.domain.units import UNITS, StatusChange, Unit, UnitStatus
 from chalicelib.identity import Actor
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, put_new
 from chalicelib.repositories.people import _plain
@@ -91,7 +91,7 @@ class SelectionRepository:
     def pass_over(self, h: Household) -> bool:
         """invited -> passed, only if still invited in this slot with no unit (a choice at the last
         moment wins or loses cleanly against this)."""
-        actions = [SelectionRecord.status.set(PASSED), SelectionRecord.updated_at.set(_now()),
+        actions = [SelectionRecord.status.set(SELECTION.move(h.status, PASSED).value), SelectionRecord.updated_at.set(_now()),
                    SelectionRecord.version.add(1)]
         if not h.reinvited:
             actions.append(SelectionRecord.passed_once.set(1))
@@ -100,7 +100,7 @@ class SelectionRepository:
 
     def reinvite(self, h: Household) -> bool:
         """passed -> invited with one more slot at the end (once)."""
-        actions = [SelectionRecord.status.set(INVITED), SelectionRecord.reinvited.set(1),
+        actions = [SelectionRecord.status.set(INVITED.value), SelectionRecord.reinvited.set(1),
                    SelectionRecord.slot.set(h.slot), SelectionRecord.slot_start.set(h.slot_start),
                    SelectionRecord.slot_end.set(h.slot_end), SelectionRecord.updated_at.set(_now()),
                    SelectionRecord.version.add(1)]
@@ -122,8 +122,9 @@ class SelectionRepository:
         from chalicelib.repositories.units import UnitRepository, search_key, to_record
 
         units = _units_repo(self.settings)
-        change = StatusChange(unit.unit_id, lease.created_at, unit.status, UnitStatus.RESERVED, actor.subject,
-                              "applicant", f"选房：{lease.round_id}")
+        change = StatusChange(unit.unit_id, lease.created_at, unit.status, UNITS.move(unit.status, UnitStatus.RESERVED),
+                              actor.subject, "applicant", f"选房：{lease.round_id}")
+        chosen = SELECTION.move(h.status, CHOSEN)
 
         def build(tx: TransactWrite) -> None:
             tx.update(to_record(unit, self.settings.city_code), actions=[
@@ -133,7 +134,7 @@ class SelectionRepository:
             units._count(tx, unit, total=0, vacant=-1)
             tx.save(UnitRepository._history(change))
             tx.update(SelectionRecord(h.round_id, item_key(h.rank)), actions=[
-                SelectionRecord.status.set(CHOSEN), SelectionRecord.unit_id.set(unit.unit_id),
+                SelectionRecord.status.set(chosen.value), SelectionRecord.unit_id.set(unit.unit_id),
                 SelectionRecord.lease_id.set(lease.lease_id), SelectionRecord.chosen_at.set(lease.created_at),
                 SelectionRecord.updated_at.set(lease.created_at), SelectionRecord.version.add(1)],
                 condition=(SelectionRecord.status == INVITED) & SelectionRecord.unit_id.does_not_exist()
@@ -148,29 +149,30 @@ class SelectionRepository:
         h = self.mine(draft.round_id, draft.owner)
         for _ in range(3):
             unit = _units_repo(self.settings).get(draft.unit_id)
-            if unit.status is not UnitStatus.RESERVED:
-                raise errors.IllegalTransition(f"unit {unit.status.value}", field="unit_id")
             change = StatusChange(unit.unit_id, confirmed.confirmed_at or confirmed.updated_at, unit.status,
-                                  UnitStatus.LEASED, actor.subject, "applicant", f"签约：{draft.lease_id}")
+                                  UNITS.move(unit.status, UnitStatus.LEASED), actor.subject, "applicant",
+                                  f"签约：{draft.lease_id}")
+            mine = h is not None and h.lease_id == draft.lease_id
+            h_to = SELECTION.move(h.status, CONFIRMED) if h is not None and mine else None
 
             def build(tx: TransactWrite, unit: Unit = unit, change: StatusChange = change) -> None:
                 tx.save(lease_record(confirmed), condition=(LeaseRecord.version == draft.version)
-                        & (LeaseRecord.status == "draft"))
+                        & (LeaseRecord.status == draft.status.value))
                 tx.update(to_record(unit, self.settings.city_code), actions=[
                     UnitRecord.status.set(UnitStatus.LEASED.value),
                     UnitRecord.search_key.set(search_key(UnitStatus.LEASED, unit.rent, unit.unit_id)),
                     UnitRecord.updated_at.set(change.at)], condition=UnitRecord.status == UnitStatus.RESERVED.value)
                 tx.save(UnitRepository._history(change))
-                if h is not None and h.lease_id == draft.lease_id:
+                if h is not None and h_to is not None:
                     tx.update(SelectionRecord(h.round_id, item_key(h.rank)), actions=[
-                        SelectionRecord.status.set(CONFIRMED), SelectionRecord.confirmed_at.set(change.at),
+                        SelectionRecord.status.set(h_to.value), SelectionRecord.confirmed_at.set(change.at),
                         SelectionRecord.updated_at.set(change.at), SelectionRecord.version.add(1)],
                         condition=SelectionRecord.status == CHOSEN)
 
             if self._transact(build) == "ok":
                 return
             current = self.get_lease(draft.lease_id)
-            if current.version != draft.version or current.status != "draft":
+            if current.version != draft.version or current.status != draft.status:
                 raise errors.StaleVersion("the lease changed", field="version")
         raise errors.ServiceUnavailable("busy, try again")
 
@@ -268,7 +270,7 @@ def household_record(h: Household) -> SelectionRecord:
 def to_household(r: SelectionRecord) -> Household:
     return Household(
         r.round_id, int(r.rank), r.registration_no or "", r.application_id or "", r.owner, r.owner_key or "",
-        int(r.household_size or 0), list(r.allowed_layouts or []), r.masked_name or "", r.status or INVITED,
+        int(r.household_size or 0), list(r.allowed_layouts or []), r.masked_name or "", SelectionStatus(r.status or INVITED),
         int(r.slot or 0), r.slot_start or "", r.slot_end or "", r.mobile, bool(r.reinvited), bool(r.passed_once),
         r.unit_id, r.lease_id, r.chosen_at, r.confirmed_at, r.created_at, r.updated_at, int(r.version or 1))
 
@@ -292,4 +294,5 @@ def to_lease(r: LeaseRecord) -> Lease:
     for f in ("household_size", "base_rent", "monthly_rent", "deposit", "term_months", "version"):
         values[f] = int(values[f])
     values["clauses"] = list(values["clauses"] or [])
+    values["status"] = LeaseStatus(values["status"])
     return Lease(lease_id=r.lease_id, **values)
