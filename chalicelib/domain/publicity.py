@@ -11,7 +11,6 @@ so the scheduled close (``close_due``) repairs whatever an interrupted step left
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -52,14 +51,11 @@ class PublicityConfig:
 
 @cache
 def publicity_config(city: str) -> PublicityConfig:
-    from chalicelib.domain.households import CITIES_DIR
+    """The ``publicity`` part of the city's applications.json (validated by its model)."""
+    from chalicelib.city_files import city_file
 
-    path = CITIES_DIR / city / "applications.json"
-    data = json.loads(path.read_text(encoding="utf-8")).get("publicity") or {}
-    cfg = PublicityConfig(int(data.get("days", 7)), int(data.get("min_days", 5)), int(data.get("max_days", 7)))
-    if not 1 <= cfg.min_days <= cfg.days <= cfg.max_days:
-        raise RuntimeError(f"{path}: publicity needs 1 <= min_days <= days <= max_days")
-    return cfg
+    data = city_file(city, "applications.json").publicity
+    return PublicityConfig(data.days, data.min_days, data.max_days)
 
 
 def config() -> PublicityConfig:
