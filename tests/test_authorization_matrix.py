@@ -386,8 +386,11 @@ def _values(world: dict[str, Any], template: str, obj: str, caller: str) -> dict
     return values
 
 
+REFUSALS = frozenset({401, 403})  # reported as themselves: the row's expectation names which one
+
+
 def _outcome(status: int, code: str | None, spec: Row) -> str:
-    if status in (401, 403):
+    if status in REFUSALS:
         return str(status)
     if status == 404 and (code in HIDING or code in spec.hides):
         return "404"
