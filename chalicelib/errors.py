@@ -254,6 +254,11 @@ class ObjectionAlreadyResolved(Conflict):
 class NothingToPublish(Conflict):
     """None of the applications given could be published (each one's reason is in the detail)."""
 
+    def __init__(self, detail: str = "", *, field: str | None = None, message: str | None = None,
+                 failures: list[tuple[str, DomainError]] | None = None) -> None:
+        super().__init__(detail, field=field, message=message)
+        self.failures = failures or []  # (application id, why), for the answer's detail
+
 
 # --- lottery rounds (摇号): docs/decisions/0014 ----------------------------------------------------
 class RoundNotFound(NotFound):

@@ -7,8 +7,9 @@ from chalicelib import errors
 from chalicelib.web import resolve
 
 
-def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate a body against ``module:Model``; the first problem is a 400 naming its field."""
+def parse(dotted: str, data: dict[str, Any]) -> Any:
+    """Validate a body against ``module:Model`` and return the model; the first problem is a 400
+    naming its field."""
     import json
 
     from pydantic import ValidationError
@@ -17,11 +18,16 @@ def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
 
     model = resolve(dotted)
     try:  # as JSON: strict mode then takes enums from their strings, and nothing else loosely
-        return model.model_validate_json(json.dumps(data)).model_dump(mode="json")
+        return model.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field, message = from_pydantic(model, dict(first))
         raise errors.InvalidInput(first.get("msg", "invalid"), field=field, message=message) from None
+
+
+def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a body against ``module:Model``; the body as plain JSON values."""
+    return dict(parse(dotted, data).model_dump(mode="json"))
 
 
 def json_schema(dotted: str) -> dict[str, Any]:

@@ -77,6 +77,17 @@ def error_body(exc: errors.DomainError, request_id: str | None) -> tuple[int, di
     return status, {"error": err}
 
 
+def error_code(exc: errors.DomainError) -> str:
+    """The stable machine code the error table gives this error."""
+    return str(error_body(exc, None)[1]["error"]["code"])
+
+
+def item_failure(exc: errors.DomainError) -> dict[str, Any]:
+    """One failed item of a many-at-once answer (bulk approve, publishing): its status and error."""
+    status, body = error_body(exc, None)
+    return {"ok": False, "status_code": status, "error": body["error"]}
+
+
 #: Seconds a client should wait before retrying a 503 (a throttled or unreachable dependency).
 RETRY_AFTER_SECONDS = 2
 
@@ -237,17 +248,27 @@ class Call:
     _body_model: str | None = None
 
     _body: Any = None
+    _model: Any = None
 
     def body(self) -> Any:
-        """The JSON body, validated by the route's pydantic model (imported on first use)."""
+        """The JSON body, validated by the route's pydantic model (imported on first use), as plain
+        JSON values: for the handler's own shaping; the domain gets ``model()``."""
         if self._body is None:
             data = read_json_body(self.request)
             if self._body_model is not None:
-                from chalicelib.schemas import validate  # pydantic stays off the read path
-
-                data = validate(self._body_model, data)
+                data = self.model().model_dump(mode="json")
             self._body = data
         return copy.deepcopy(self._body)  # handlers may pop fields
+
+    def model(self) -> Any:
+        """The body as the route's validated request model (``chalicelib.bodies``): what the domain receives."""
+        if self._body_model is None:
+            raise TypeError("this route declares no body model")
+        if self._model is None:
+            from chalicelib.schemas import parse  # pydantic stays off the read path
+
+            self._model = parse(self._body_model, read_json_body(self.request))
+        return self._model
 
 
 def read_json_body(request: Request) -> dict[str, Any]:

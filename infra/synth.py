@@ -24,14 +24,19 @@ OUT_ROOT = REPO_ROOT / "cdk.out"
 
 
 def synth(city: str, outdir: str | Path | None = None) -> Path:
-    """Synthesize ``city``'s stack into ``cdk.out/<city>/`` (or ``outdir``); the template's path."""
+    """Synthesize ``city``'s stack into ``cdk.out/<city>/`` (or ``outdir``); the template's path.
+    A wrong city file (infra/cities/<city>.json or chalicelib/cities/<city>/*.json) fails here,
+    naming the file and the field, before anything is built."""
+    from infra.city_config import load_city
+
+    config = load_city(city)
+    check_app_city_files(config.code)
+
     import aws_cdk as cdk
 
-    from infra.city_config import load_city
     from infra.packaging import chalice_workdir
     from infra.stack import CityStack
 
-    config = load_city(city)
     out = Path(outdir) if outdir is not None else OUT_ROOT / config.code
     with _build_lock():
         _clear(out)  # old assets would pile up
@@ -42,6 +47,13 @@ def synth(city: str, outdir: str | Path | None = None) -> Path:
         # Chalice's own output (SAM template, zip) is in the assembly now.
         shutil.rmtree(chalice_workdir(config.code), ignore_errors=True)
         return Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path)
+
+
+def check_app_city_files(city: str) -> None:
+    """The app's data for the city (rules, documents, leases...), each file through its model."""
+    from chalicelib.city_files import check_city
+
+    check_city(city)
 
 
 def _clear(out: Path) -> None:
@@ -68,6 +80,7 @@ def _build_lock() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from chalicelib.city_files import CityFileError
     from infra.city_config import CityConfigError, available_cities
 
     parser = argparse.ArgumentParser(prog="python -m infra.synth", description=(__doc__ or "").splitlines()[0])
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         path = synth(args.city, args.outdir)
-    except (CityConfigError, FileExistsError) as exc:
+    except (CityConfigError, CityFileError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

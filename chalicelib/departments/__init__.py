@@ -76,7 +76,12 @@ def city_config(city: str) -> dict[str, Any]:
     """The city's department endpoints (read once per process)."""
     if city not in _city_configs:
         path = CITIES_DIR / city / "departments.json"
-        _city_configs[city] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if path.is_file():
+            from chalicelib.city_files import parse_file  # validated by its model, file and field named
+
+            _city_configs[city] = parse_file(path).model_dump(exclude_none=True)
+        else:
+            _city_configs[city] = {}
     return _city_configs[city]
 
 

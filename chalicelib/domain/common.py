@@ -20,6 +20,20 @@ class Page(Generic[T]):
     next_cursor: str | None = None
 
 
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """One item of a many-at-once operation (bulk approve, publishing a batch): each succeeds or
+    fails on its own. The handler shapes ``error`` into the answer; the domain never does."""
+
+    application_id: str
+    result: T | None = None
+    error: errors.DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 def now() -> datetime:
     return datetime.now(CHINA_TZ)
 

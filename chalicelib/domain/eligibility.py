@@ -8,7 +8,6 @@ loaded. Evaluation is three-valued: a rule whose facts are missing is *unknown*,
 from __future__ import annotations
 
 import enum
-import json
 import math
 import string
 from dataclasses import dataclass, field
@@ -126,10 +125,10 @@ class Assessment:
 # --- loading -----------------------------------------------------------------------------------
 @cache
 def rule_book(city: str) -> RuleBook:
-    path = CITIES_DIR / city / "eligibility.json"
-    if not path.is_file():
-        raise InvalidRules(f"no eligibility rules for city {city!r}")
-    return parse(json.loads(path.read_text(encoding="utf-8")))
+    """The city's eligibility.json, validated once through its model (chalicelib/city_files.py)."""
+    from chalicelib.city_files import city_file
+
+    return parse(city_file(city, "eligibility.json").model_dump())
 
 
 def parse(data: dict[str, Any]) -> RuleBook:

@@ -4,7 +4,6 @@ Age, sex and birth date of every member come from the ID number, never from a fo
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -45,20 +44,15 @@ class ApplyingConfig:
 
 @cache
 def applying_config(city: str) -> ApplyingConfig:
-    path = CITIES_DIR / city / "applications.json"
-    if not path.is_file():
-        raise RuntimeError(f"no applications.json for city {city!r}")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    types = data["document_types"]
-    for kind, required in data["required_documents"].items():
-        unknown = [t for t in required if t not in types]
-        if unknown:
-            raise RuntimeError(f"{path}: {kind} requires unknown document types {unknown}")
-    consent = data["consent_text"]
+    """From the city's applications.json, validated once by its model (chalicelib/city_files.py)."""
+    from chalicelib.city_files import city_file
+
+    data = city_file(city, "applications.json")
+    consent = data.consent_text
     return ApplyingConfig(
-        types, data["required_documents"], consent["version"], consent["title"], consent["text"],
-        int(data.get("adult_age", 18)), int(data.get("max_members", 12)), int(data.get("max_documents", 40)),
-        int(data.get("supplement_days_default", 10)), int(data.get("supplement_reminder_days", 2)),
+        dict(data.document_types), {k: list(v) for k, v in data.required_documents.items()}, consent.version,
+        consent.title, consent.text, data.adult_age, data.max_members, data.max_documents,
+        data.supplement_days_default, data.supplement_reminder_days,
     )
 
 

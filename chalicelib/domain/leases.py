@@ -8,7 +8,6 @@ between them) completes them without doing anything twice.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -49,16 +48,12 @@ class LeaseConfig:
 
 @cache
 def lease_config(city: str) -> LeaseConfig:
-    from chalicelib.domain.households import CITIES_DIR
+    """The ``leases`` part of the city's applications.json (validated by its model: term 1-60 months)."""
+    from chalicelib.city_files import city_file
 
-    path = CITIES_DIR / city / "applications.json"
-    data = json.loads(path.read_text(encoding="utf-8")).get("leases") or {}
-    cfg = LeaseConfig(int(data.get("term_months", 36)), int(data.get("deposit_months", 2)),
-                      dict(data.get("reductions") or {}), str(data.get("landlord") or ""),
-                      [str(c) for c in data.get("clauses") or []])
-    if not 1 <= cfg.term_months <= 60:
-        raise RuntimeError(f"{path}: leases.term_months must be 1-60 (at most 5 years)")
-    return cfg
+    data = city_file(city, "applications.json").leases
+    return LeaseConfig(data.term_months, data.deposit_months,
+                       {k: r.model_dump() for k, r in data.reductions.items()}, data.landlord, list(data.clauses))
 
 
 def config() -> LeaseConfig:

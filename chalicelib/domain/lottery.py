@@ -114,11 +114,10 @@ def _now_iso() -> str:
 # --- the city's settings -------------------------------------------------------------------------------
 @cache
 def city_layouts_by_size(city: str) -> dict[str, list[str]]:
-    from chalicelib.domain.households import CITIES_DIR
+    """The city's layouts per household size (applications.json ``lottery``, checked when loaded)."""
+    from chalicelib.city_files import city_file
 
-    path = CITIES_DIR / city / "applications.json"
-    data = (json.loads(path.read_text(encoding="utf-8")).get("lottery") or {}).get("layouts_by_size") or {}
-    return check_layouts_by_size(data, where=str(path))
+    return {k: list(v) for k, v in city_file(city, "applications.json").lottery.layouts_by_size.items()}
 
 
 @cache

@@ -11,23 +11,25 @@ so the scheduled close (``close_due``) repairs whatever an interrupted step left
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit, common
 from chalicelib.domain.application_status import S, check_transition
 from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
-from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id
+from chalicelib.domain.common import CHINA_TZ, Outcome, Page, expect_version, new_id
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
+
+if TYPE_CHECKING:  # the request models; pydantic stays off the read path
+    from chalicelib.bodies import ObjectionIn, PublishIn, ResolveIn
 
 MAX_BATCH = 200
 DEMO_ENV = "PUBLICITY_DEMO_MINUTES_ALLOWED"
@@ -92,14 +94,11 @@ class PublicityConfig:
 
 @cache
 def publicity_config(city: str) -> PublicityConfig:
-    from chalicelib.domain.households import CITIES_DIR
+    """The ``publicity`` part of the city's applications.json (validated by its model)."""
+    from chalicelib.city_files import city_file
 
-    path = CITIES_DIR / city / "applications.json"
-    data = json.loads(path.read_text(encoding="utf-8")).get("publicity") or {}
-    cfg = PublicityConfig(int(data.get("days", 7)), int(data.get("min_days", 5)), int(data.get("max_days", 7)))
-    if not 1 <= cfg.min_days <= cfg.days <= cfg.max_days:
-        raise RuntimeError(f"{path}: publicity needs 1 <= min_days <= days <= max_days")
-    return cfg
+    data = city_file(city, "applications.json").publicity
+    return PublicityConfig(data.days, data.min_days, data.max_days)
 
 
 def config() -> PublicityConfig:
@@ -208,47 +207,43 @@ def waiting_sort_key(period_end: str, points: int, submitted_at: str | None, app
 
 
 # --- staff: publishing a batch -----------------------------------------------------------------------
-def publish(actor: Actor, body: dict[str, Any]) -> tuple[Batch, list[dict[str, Any]]]:
+def publish(actor: Actor, body: PublishIn) -> tuple[Batch, list[Outcome[Entry]]]:
     """A batch of approved applications; each application succeeds or fails on its own (reported
-    per item, like the bulk approve). Nothing publishable: 409 NOTHING_TO_PUBLISH, no batch."""
-    from chalicelib.web import error_body
-
-    ids = list(dict.fromkeys(body["application_ids"]))
+    per item, like the bulk approve). Nothing publishable: 409 NOTHING_TO_PUBLISH (``failures``
+    says why for each), no batch."""
+    ids = list(dict.fromkeys(body.application_ids))
     if len(ids) > MAX_BATCH:
         raise errors.InvalidInput(f"at most {MAX_BATCH} at once", field="application_ids",
                                   message=f"一次最多公示 {MAX_BATCH} 个申请")
     starts, ends, days, demo = _period(body)
     at = _iso(starts)
-    batch = Batch(new_id("pub"), body.get("title"), BATCHES.initial, at, _iso(ends), days, demo, 0, actor.subject, at, at)
+    batch = Batch(new_id("pub"), body.title, BATCHES.initial, at, _iso(ends), days, demo, 0, actor.subject, at, at)
     repo = deps().publicity
     repo.create_batch(batch)
-    results: list[dict[str, Any]] = []
+    results: list[Outcome[Entry]] = []
     for application_id in ids:
         try:
-            entry = _publish_one(batch, application_id, actor)
-            results.append({"application_id": application_id, "ok": True, "entry_id": entry.entry_id,
-                            "status": S.IN_PUBLICITY.value})
+            results.append(Outcome(application_id, _publish_one(batch, application_id, actor)))
         except errors.DomainError as exc:
-            status, err = error_body(exc, None)
-            results.append({"application_id": application_id, "ok": False, "status_code": status,
-                            "error": err["error"]})
-    published = sum(1 for r in results if r["ok"])
+            results.append(Outcome(application_id, error=exc))
+    published = sum(1 for r in results if r.ok)
     if not published:
         repo.delete_batch(batch.batch_id)
-        raise errors.NothingToPublish("; ".join(f"{r['application_id']}: {r['error']['code']}" for r in results),
-                                      field="application_ids")
+        raise errors.NothingToPublish("; ".join(f"{r.application_id}: {type(r.error).__name__}" for r in results),
+                                      field="application_ids",
+                                      failures=[(r.application_id, r.error) for r in results if r.error is not None])
     batch = repo.update_batch(replace(batch, size=published, updated_at=_now_iso(), version=batch.version + 1),
                               batch.version)
     audit.record(actor, f"publicity#{batch.batch_id}", "publish", f"公示 {published} 件，至 {batch.ends_at[:16]}")
     return batch, results
 
 
-def _period(body: dict[str, Any]) -> tuple[datetime, datetime, int | None, bool]:
+def _period(body: PublishIn) -> tuple[datetime, datetime, int | None, bool]:
     """From now to the end of the day ``days`` days later (so never shorter than ``days`` full
     days); in demo mode a staff-given ``minutes`` or ``ends_at`` instead."""
     cfg = config()
     start = common.now()
-    minutes, ends_raw, days = body.get("minutes"), body.get("ends_at"), body.get("days")
+    minutes, ends_raw, days = body.minutes, body.ends_at, body.days
     if minutes is not None or ends_raw is not None:
         name = "minutes" if minutes is not None else "ends_at"
         if not demo_mode():
@@ -358,13 +353,13 @@ def my_waiting_list(actor: Actor) -> list[dict[str, Any]]:
 
 
 # --- objections -------------------------------------------------------------------------------------
-def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
+def file_objection(batch_id: str, actor: Actor, body: ObjectionIn) -> Objection:
     """An objection to a listed entry, during the period only (409 OUTSIDE_PUBLICITY_PERIOD)."""
     repo = deps().publicity
     batch = repo.get_batch(batch_id)
     if not batch.in_period():
         raise errors.OutsidePublicityPeriod(f"{batch.starts_at[:16]} - {batch.ends_at[:16]}", field="batch_id")
-    entry_id, application_id = body.get("entry_id"), body.get("application_id")
+    entry_id, application_id = body.entry_id, body.application_id
     if bool(entry_id) == bool(application_id):
         raise errors.InvalidInput("entry_id or application_id, one of them", field="entry_id",
                                   message="请填写公示对象编号或申请编号（二选一）")
@@ -380,13 +375,13 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
     entry = repo.get_entry(batch_id, entry_id)
     if entry.status != LISTED:
         raise errors.OutsidePublicityPeriod("no longer listed", field="entry_id")
-    reason = body["reason"].strip()
+    reason = body.reason.strip()
     if not 10 <= len(reason) <= 500:
         raise errors.InvalidInput("10-500 characters", field="reason", message="异议理由应为 10-500 个字")
     at = _now_iso()
     role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
     objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
-                          (body.get("contact") or "").strip() or None, OBJECTIONS.initial, _mobile_of(actor), created_at=at,
+                          (body.contact or "").strip() or None, OBJECTIONS.initial, _mobile_of(actor), created_at=at,
                           updated_at=at)
     repo.file_objection(objection)
 
@@ -398,10 +393,10 @@ def file_objection(batch_id: str, actor: Actor, body: dict[str, Any]) -> Objecti
     return objection
 
 
-def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
+def resolve(objection_id: str, actor: Actor, body: ResolveIn) -> Objection:
     """Staff decide: upheld sends the application back to review (it leaves the batch); dismissed
     keeps it, and after the period's end qualifies it at once if nothing else is open."""
-    decision, reason = body["decision"], body["reason"].strip()
+    decision, reason = body.decision, body.reason.strip()
     if decision not in _DECIDED:
         raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision",
                                   message="处理结果应为 upheld（异议成立）或 dismissed（异议不成立）")
@@ -409,7 +404,7 @@ def resolve(objection_id: str, actor: Actor, body: dict[str, Any]) -> Objection:
         raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason", message="处理理由至少 5 个字")
     repo = deps().publicity
     current = repo.get_objection(objection_id)
-    expect_version(current.version, body["version"])
+    expect_version(current.version, body.version)
     to = OBJECTIONS.move(current.status, decision)  # decided already: 409 OBJECTION_ALREADY_RESOLVED
     at = _now_iso()
     note = f"{DECISIONS[to]}：{reason}"

@@ -3,15 +3,18 @@ with a reason code, override a recommendation only with a written reason. Everyt
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit
 from chalicelib.domain.application_status import RECOMMENDATIONS, REJECT_REASONS, STATUS_NAMES, S, check_transition
 from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
-from chalicelib.domain.common import Page, expect_version, now_iso
+from chalicelib.domain.common import Outcome, Page, expect_version, now_iso
 from chalicelib.identity import Actor
+
+if TYPE_CHECKING:  # the request models; pydantic stays off the read path
+    from chalicelib.bodies import BulkApproveIn, OverrideIn, RejectIn
 
 MAX_BULK = 50
 
@@ -44,49 +47,43 @@ def approve(application_id: str, actor: Actor, version: int, note: str | None = 
     return app
 
 
-def approve_many(actor: Actor, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def approve_many(actor: Actor, body: BulkApproveIn) -> list[Outcome[Application]]:
     """Bulk approve: each item on its own (one stale or illegal item does not stop the others)."""
-    from chalicelib.web import error_body
-
-    if len(items) > MAX_BULK:
+    if len(body.items) > MAX_BULK:
         raise errors.InvalidInput(f"at most {MAX_BULK} at once", field="items", message=f"一次最多审核 {MAX_BULK} 个申请")
-    results = []
-    for item in items:
+    results: list[Outcome[Application]] = []
+    for item in body.items:
         try:
-            app = approve(item["application_id"], actor, item["version"], item.get("note"))
-            results.append({"application_id": app.application_id, "ok": True, "status": app.status.value,
-                            "version": app.version})
+            results.append(Outcome(item.application_id, approve(item.application_id, actor, item.version, item.note)))
         except errors.DomainError as exc:
-            status, body = error_body(exc, None)
-            results.append({"application_id": item["application_id"], "ok": False, "status_code": status,
-                            "error": body["error"]})
+            results.append(Outcome(item.application_id, error=exc))
     return results
 
 
-def reject(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
-    code = body["reason_code"]
+def reject(application_id: str, actor: Actor, body: RejectIn) -> Application:
+    code = body.reason_code
     if code not in REJECT_REASONS:
         raise errors.InvalidInput(f"one of {', '.join(REJECT_REASONS)}", field="reason_code",
                                   message=f"不通过原因应为以下之一：{'、'.join(REJECT_REASONS)}")
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
-        expect_version(app.version, body["version"])
+        expect_version(app.version, body.version)
         check_transition(app.status, S.REJECTED)
         return replace(app, status=S.REJECTED, version=app.version + 1, data={
-            **app.data, "rejection": {"reason_code": code, "reason": REJECT_REASONS[code], "note": body["note"],
+            **app.data, "rejection": {"reason_code": code, "reason": REJECT_REASONS[code], "note": body.note,
                                       "at": now_iso()}}), [
             Event("rejected", actor.subject, "staff", app.status.value, S.REJECTED.value,
-                  note=f"{REJECT_REASONS[code]}：{body['note']}", changes={"reason_code": code})]
+                  note=f"{REJECT_REASONS[code]}：{body.note}", changes={"reason_code": code})]
 
-    audit.record(actor, f"application#{application_id}", "reject", f"{code}: {body['note']}")
+    audit.record(actor, f"application#{application_id}", "reject", f"{code}: {body.note}")
     app = mutate(application_id, actor, change, staff_only=True, unlock=True)  # they may apply again
     notify_citizen(app, "status_changed", {"status_name": f"{STATUS_NAMES[S.REJECTED]}（{REJECT_REASONS[code]}）"})
     return app
 
 
-def override(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+def override(application_id: str, actor: Actor, body: OverrideIn) -> Application:
     """Staff replace the recommendation; never without a written reason (audited, on the timeline)."""
-    target, reason = body["recommendation"], body["reason"].strip()
+    target, reason = body.recommendation, body.reason.strip()
     if target not in RECOMMENDATIONS:
         raise errors.InvalidInput(f"one of {', '.join(RECOMMENDATIONS)}", field="recommendation",
                                   message="核查建议应为 pass、fail 或 manual_review")
@@ -94,7 +91,7 @@ def override(application_id: str, actor: Actor, body: dict[str, Any]) -> Applica
         raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason", message="改变建议的理由至少 5 个字")
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
-        expect_version(app.version, body["version"])
+        expect_version(app.version, body.version)
         if app.status != S.UNDER_REVIEW:
             raise errors.IllegalTransition("only an application under review", field="status")
         before = app.recommendation()

@@ -33,8 +33,9 @@ _cache: dict[str, tuple[float, RuleBook, frozenset[str]]] = {}
 
 @cache
 def _shipped_data(city: str) -> dict[str, Any]:
-    path = eligibility.CITIES_DIR / city / "eligibility.json"
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    from chalicelib.city_files import city_file  # the shipped file, validated once by its model
+
+    return dict(city_file(city, "eligibility.json").model_dump())
 
 
 def parse_version(city: str, document: dict[str, Any]) -> RuleVersion:

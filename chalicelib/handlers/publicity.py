@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib import lazy
-from chalicelib.domain.application_status import KINDS, STATUS_NAMES
+from chalicelib import errors, lazy
+from chalicelib.domain.application_status import KINDS, STATUS_NAMES, S
 from chalicelib.handlers.roles import CASE_STAFF, CITIZEN
 from chalicelib.identity import Role
-from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
+from chalicelib.web import CURSOR, LIMIT, Api, Call, Param, error_code, item_failure
 
 if TYPE_CHECKING:
     from chalicelib.domain.applications import Application
@@ -82,7 +82,7 @@ def get_batch(call: Call, batch_id: str) -> dict[str, Any]:
 @api.route("/v1/publicity/{batch_id}/objections", "POST", summary="对公示对象提出异议（公示期内，需登录）",
            roles=LOGGED_IN, body="chalicelib.bodies:ObjectionIn", status=201, response="ObjectionFiled")
 def file_objection(call: Call, batch_id: str) -> dict[str, Any]:
-    o = publicity.file_objection(batch_id, call.actor, call.body())
+    o = publicity.file_objection(batch_id, call.actor, call.model())
     return {"objection_id": o.objection_id, "batch_id": o.batch_id, "entry_id": o.entry_id, "status": o.status,
             "status_name": publicity.OBJECTION_STATUS_NAMES[o.status], "created_at": o.created_at}
 
@@ -91,7 +91,15 @@ def file_objection(call: Call, batch_id: str) -> dict[str, Any]:
 @api.route("/v1/staff/publicity", "POST", summary="发布公示批次（审核通过的申请；每件单独成败）", roles=CASE_STAFF,
            body="chalicelib.bodies:PublishIn", status=201, response="PublishResult")
 def publish(call: Call) -> dict[str, Any]:
-    batch, items = publicity.publish(call.actor, call.body())
+    try:
+        batch, outcomes = publicity.publish(call.actor, call.model())
+    except errors.NothingToPublish as exc:  # the detail names each application's stable code
+        raise errors.NothingToPublish("; ".join(f"{i}: {error_code(e)}" for i, e in exc.failures) or exc.detail,
+                                      field=exc.field) from None
+    items = [{"application_id": o.application_id, **item_failure(o.error)} if o.error is not None else
+             {"application_id": o.application_id, "ok": True, "entry_id": o.result.entry_id,
+              "status": S.IN_PUBLICITY.value}
+             for o in outcomes]
     return {"batch": present_batch(batch) | {"version": batch.version}, "items": items}
 
 
@@ -122,7 +130,7 @@ def list_objections(call: Call) -> dict[str, Any]:
 @api.route("/v1/staff/objections/{objection_id}/resolve", "POST", summary="处理异议：成立（退回审核）或不成立（写明理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:ResolveIn", response="Objection")
 def resolve_objection(call: Call, objection_id: str) -> dict[str, Any]:
-    return present_objection(publicity.resolve(objection_id, call.actor, call.body()))
+    return present_objection(publicity.resolve(objection_id, call.actor, call.model()))
 
 
 # --- the citizen ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from chalicelib import lazy
 from chalicelib.domain.application_status import RECOMMENDATIONS, REJECT_REASONS
 from chalicelib.handlers.applications import present, summary
 from chalicelib.handlers.roles import CASE_STAFF
-from chalicelib.web import CURSOR, ID_PATTERN, LIMIT, Api, Call, Param
+from chalicelib.web import CURSOR, ID_PATTERN, LIMIT, Api, Call, Param, item_failure
 
 apps = lazy.module("chalicelib.domain.applications")
 idn = lazy.module("chalicelib.domain.idnumbers")
@@ -79,19 +79,27 @@ def approve(call: Call, application_id: str) -> dict[str, Any]:
 @api.route("/v1/staff/review/approve", "POST", summary="批量一键审核通过（每件单独成败）", roles=CASE_STAFF,
            body="chalicelib.bodies:BulkApproveIn", response="BulkApproveResult")
 def approve_many(call: Call) -> dict[str, Any]:
-    return {"items": review.approve_many(call.actor, call.body()["items"])}
+    items = []
+    for outcome in review.approve_many(call.actor, call.model()):
+        if outcome.error is not None:
+            items.append({"application_id": outcome.application_id, **item_failure(outcome.error)})
+        else:
+            app = outcome.result
+            items.append({"application_id": app.application_id, "ok": True, "status": app.status.value,
+                          "version": app.version})
+    return {"items": items}
 
 
 @api.route("/v1/staff/applications/{application_id}/reject", "POST", summary="不予通过：原因代码与给申请人的说明",
            roles=CASE_STAFF, body="chalicelib.bodies:RejectIn", response="Application")
 def reject(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.reject(application_id, call.actor, call.body()), apps.Access("staff"))
+    return present(review.reject(application_id, call.actor, call.model()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/override", "POST", summary="改变核查建议（必须写明理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:OverrideIn", response="Application")
 def override(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.override(application_id, call.actor, call.body()), apps.Access("staff"))
+    return present(review.override(application_id, call.actor, call.model()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/verification", "POST", summary="重新发起联合审查",

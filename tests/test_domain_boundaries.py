@@ -1,0 +1,214 @@
+"""The domain knows nothing of HTTP and receives types (issue 10 §3, docs/decisions/0022).
+
+Static scans (AST, no import of the app), so a new domain module or a new handler is covered the
+moment it is written:
+
+1. no module under chalicelib/domain imports chalicelib.web, chalicelib.handlers or chalice (at
+   the top or inside a function), nor names the web layer's error shaping (``error_body``,
+   ``item_failure``, ``json_response``, ``Response``);
+2. a request body reaches the domain as its validated model (``chalicelib.bodies``), never as a
+   dict. The rule, checked at every call a route handler makes into a chalicelib.domain function:
+   - no argument is the body dict whole: ``call.body()`` or a name bound to it (a single value
+     taken out of it, ``call.body()["version"]``, is a typed scalar and fine);
+   - an argument ``call.model()`` lands on a parameter annotated with a model of chalicelib.bodies;
+   - no parameter of the called function is annotated as a plain dict or ``Any`` and named like a
+     body (``body``, ``data``, ``payload``, ``changes``) — except the two documented bodies whose
+     shape is the city's data, not a model (self-assessment answers, a rules version: they are
+     validated by the rules engine against the city's facts).
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = ROOT / "chalicelib" / "domain"
+HANDLERS = ROOT / "chalicelib" / "handlers"
+BODIES = ROOT / "chalicelib" / "bodies.py"
+
+FORBIDDEN_IMPORTS = ("chalicelib.web", "chalicelib.handlers", "chalice")
+FORBIDDEN_NAMES = {"error_body", "error_response", "item_failure", "error_code", "json_response", "Response"}
+BODY_LIKE = {"body", "data", "payload", "changes"}
+#: Bodies documented by a schema the city's data gives (``body_schema=``), checked by the rules engine.
+CITY_SHAPED = {("self_assessment", "assess", "answers"), ("rule_versions", "publish", "body")}
+
+
+#: Ratchet (issue 10 §3, not finished in one sitting): domain functions that still take the body as a
+#: dict. The list only shrinks: a new function of the kind fails, and so does an entry that no
+#: longer needs to be here (remove it when its function takes the model).
+STILL_DICTS = {
+    "applications.confirm_assisted", "applications.create", "applications.create_assisted",
+    "applications.give_consent", "applications.paper_consent", "applications.request_supplement",
+    "applications.update", "areas.create_area", "areas.create_street", "documents.add_document",
+    "estates.create", "estates.update", "facilities.create", "facilities.update", "grants.create",
+    "groups.add_employee", "groups.create", "households.register_employer", "households.save_household_for",
+    "households.save_my_household", "lottery.cancel", "lottery.close", "lottery.commit", "lottery.create_round",
+    "lottery.publish", "lottery.register", "lottery.run_draw", "policies.create", "policies.update",
+    "real_name.complete_check", "real_name.register", "real_name.resolve", "units.create", "units.update",
+}
+
+
+def _modules(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.py"))
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        return [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "module" \
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        return [node.args[0].value]  # lazy.module("chalicelib.web")
+    return []
+
+
+def _is_forbidden(module: str) -> bool:
+    return any(module == f or module.startswith(f + ".") for f in FORBIDDEN_IMPORTS)
+
+
+def test_the_domain_imports_nothing_of_http() -> None:
+    found = []
+    modules = _modules(DOMAIN)
+    assert len(modules) > 20, "the scan must see the domain"
+    for path in modules:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            for module in _imported(node):
+                if _is_forbidden(module):
+                    found.append(f"{path.name}:{node.lineno} imports {module}")
+            if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+                found.append(f"{path.name}:{node.lineno} uses {node.id}")
+            if isinstance(node, ast.ImportFrom) and any(a.name in FORBIDDEN_NAMES for a in node.names):
+                found.append(f"{path.name}:{node.lineno} imports the web layer's {node.names[0].name}")
+    assert not found, "the domain knows nothing of HTTP: " + "; ".join(found)
+
+
+def test_the_import_scan_catches_what_it_forbids() -> None:
+    """The scan itself: each forbidden form, top level and inside a function, is seen."""
+    samples = ["from chalicelib.web import error_body", "import chalice", "from chalice import Response",
+               "def f():\n    from chalicelib.handlers.review import approve\n",
+               "x = lazy.module('chalicelib.web')"]
+    for source in samples:
+        tree = ast.parse(source)
+        assert any(_is_forbidden(m) for n in ast.walk(tree) for m in _imported(n)), source
+    assert not any(_is_forbidden(m) for n in ast.walk(ast.parse("import chalicelib.errors")) for m in _imported(n))
+
+
+# --- the domain receives types -------------------------------------------------------------------
+def _body_models() -> set[str]:
+    tree = ast.parse(BODIES.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def _domain_functions() -> dict[str, dict[str, ast.FunctionDef]]:
+    out = {}
+    for path in _modules(DOMAIN):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        out[path.stem] = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return out
+
+
+def _aliases(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """A handler module's names for domain modules (``apps`` -> applications) and functions."""
+    modules: dict[str, str] = {}
+    functions: dict[str, tuple[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            for module in _imported(node.value):
+                if module.startswith("chalicelib.domain."):
+                    modules[node.targets[0].id] = module.rsplit(".", 1)[1]
+        elif isinstance(node, ast.ImportFrom) and node.module == "chalicelib.domain":
+            for a in node.names:
+                modules[a.asname or a.name] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib.domain."):
+            for a in node.names:
+                functions[a.asname or a.name] = (node.module.rsplit(".", 1)[1], a.name)
+    return modules, functions
+
+
+def _is_call_of(node: ast.AST, method: str) -> bool:
+    """``call.body()`` / ``call.model()``."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "call")
+
+
+def _annotation(arg: ast.arg) -> str:
+    return ast.unparse(arg.annotation) if arg.annotation is not None else ""
+
+
+def _plain(annotation: str) -> bool:
+    bare = annotation.replace(" ", "").replace("|None", "")
+    return bare in ("Any", "dict", "Mapping") or bare.startswith(("dict[", "Mapping[", "Dict["))
+
+
+def _problems(handler_sources: dict[str, str]) -> list[str]:
+    models = _body_models()
+    domain = _domain_functions()
+    problems = []
+    calls = 0
+    for name, source in handler_sources.items():
+        tree = ast.parse(source)
+        modules, functions = _aliases(tree)
+        for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+            bound_to_body = {t.id for n in ast.walk(fn) if isinstance(n, ast.Assign) and _is_call_of(n.value, "body")
+                             for t in n.targets if isinstance(t, ast.Name)}
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Call):
+                    continue
+                target = None
+                if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                        and node.func.value.id in modules:
+                    target = (modules[node.func.value.id], node.func.attr)
+                elif isinstance(node.func, ast.Name) and node.func.id in functions:
+                    target = functions[node.func.id]
+                if target is None or target[1] not in domain.get(target[0], {}):
+                    continue
+                calls += 1
+                where = f"{name}.{fn.name} -> {target[0]}.{target[1]}"
+                definition = domain[target[0]][target[1]]
+                params = definition.args.posonlyargs + definition.args.args + definition.args.kwonlyargs
+                passed = list(zip(definition.args.posonlyargs + definition.args.args, node.args, strict=False))
+                passed += [(p, k.value) for k in node.keywords for p in params if p.arg == k.arg]
+                for param, value in passed:
+                    if _is_call_of(value, "body") or (isinstance(value, ast.Name) and value.id in bound_to_body):
+                        problems.append(f"{where}: the body dict passed whole as {param.arg!r} (pass call.model())")
+                    if _is_call_of(value, "model") and _annotation(param).split(" | ")[0] not in models:
+                        problems.append(f"{where}: {param.arg!r} gets the model but is annotated "
+                                        f"{_annotation(param) or 'nothing'}")
+                for param in params:
+                    if param.arg in BODY_LIKE and _plain(_annotation(param)) \
+                            and (target[0], target[1], param.arg) not in CITY_SHAPED:
+                        problems.append(f"{where}: parameter {param.arg!r} is a plain {_annotation(param)}")
+    assert calls > 50, f"the scan must see the handlers' calls into the domain (saw {calls})"
+    return problems
+
+
+def _handler_sources() -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for p in _modules(HANDLERS)}
+
+
+def _target(problem: str) -> str:
+    return problem.split(": ")[0].split(" -> ")[1]
+
+
+def test_the_domain_receives_request_models_not_dicts() -> None:
+    problems = _problems(_handler_sources())
+    new = [p for p in problems if _target(p) not in STILL_DICTS]
+    assert not new, "a request body reaches the domain as its model:\n  " + "\n  ".join(new)
+    done = STILL_DICTS - {_target(p) for p in problems}
+    assert not done, f"these take the model now: remove them from STILL_DICTS: {sorted(done)}"
+
+
+def test_the_body_scan_catches_a_dict_passed_to_the_domain() -> None:
+    """Against the real handlers with one call changed back to a dict: the rule notices."""
+    sources = _handler_sources()
+    sources["review"] = sources["review"].replace(
+        "review.reject(application_id, call.actor, call.model())",
+        "review.reject(application_id, call.actor, call.body())")
+    assert any("review.reject" in p and "passed whole" in p for p in _problems(sources))
+    sources = _handler_sources()
+    sources["review"] = sources["review"].replace(
+        "    return present(review.reject(application_id, call.actor, call.model())",
+        "    body = call.body()\n    return present(review.reject(application_id, call.actor, body)")
+    assert any("review.reject" in p and "passed whole" in p for p in _problems(sources))
