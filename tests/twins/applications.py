@@ -40,8 +40,8 @@ class ApplicationTwin:
                 if held or app.application_id in self.apps:
                     raise errors.DraftExists(previous or "", field="kind")
                 self.locks[key] = {"application_id": app.application_id, "since": app.created_at}
-            elif app.application_id in self.apps:
-                raise errors.AlreadyExists()
+            elif app.application_id in self.apps:  # as DynamoDB's: a new application has rev 0
+                raise errors.AlreadyExists() if app.rev == 0 else _RevisionMoved()
             self._apply(app, [event], consents=[m for m in app.members if m["member_id"] in app.consents])
 
     def save(self, app: Application, expected_rev: int, events: list[Event], *, lock: list[str] = (),
