@@ -9,11 +9,13 @@ from typing import Callable
 from chalice import Chalice, ConvertToMiddleware, Response
 from chalice.app import Request
 
+from chalicelib import composition
 from chalicelib.config import settings
 from chalicelib.handlers import BLUEPRINTS
 from chalicelib.observability import logger, metrics, tracing_enabled
 from chalicelib.web import request_id_of
 
+composition.install()  # the composition root: DynamoDB repositories, built on first use (0023)
 app = Chalice(app_name="public-housing")
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

@@ -51,7 +51,7 @@ class Lottery(Strict):
     @classmethod
     def _layouts(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         from chalicelib import errors
-        from chalicelib.domain.lottery import check_layouts_by_size
+        from chalicelib.domain.units import check_layouts_by_size
 
         if not value:
             return value

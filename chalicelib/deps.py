@@ -1,145 +1,55 @@
-"""Dependencies, built lazily on first use and swappable in tests (no AWS client at import).
+"""The domain's way to the current composition root (docs/decisions/0023).
 
-Each repository is built (and its module imported) the first time a request needs it: a catalogue
-read never pays for the applications code, which keeps the Lambda's cold start small.
+Domain code calls ``deps().applications`` and gets whatever the current container holds: the
+DynamoDB repositories in a Lambda or the local stack, in-memory twins in a fast domain test. The
+container is built lazily (no AWS client at import) by the factory an entry point installed
+(:func:`chalicelib.composition.install`), and can be swapped as a whole with :func:`use`.
+
+This module imports no repository and no domain module (only the settings): that is what keeps
+``chalicelib`` free of import cycles even though nearly every domain module imports it.
 """
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from chalicelib.config import Settings, settings
 
-if TYPE_CHECKING:
-    from chalicelib.repositories.applications import ApplicationRepository
-    from chalicelib.repositories.areas import AreaRepository
-    from chalicelib.repositories.audit import AuditRepository
-    from chalicelib.repositories.estates import EstateRepository
-    from chalicelib.repositories.facilities import FacilityRepository
-    from chalicelib.repositories.grants import GrantRepository
-    from chalicelib.repositories.groups import GroupRepository
-    from chalicelib.repositories.lottery import LotteryRepository
-    from chalicelib.repositories.people import PeopleRepository
-    from chalicelib.repositories.policies import PolicyRepository
-    from chalicelib.repositories.publicity import PublicityRepository
-    from chalicelib.repositories.rule_versions import RuleVersionRepository
-    from chalicelib.repositories.selection import SelectionRepository
-    from chalicelib.repositories.storage import DocumentStorage
-    from chalicelib.repositories.units import UnitRepository
+if TYPE_CHECKING:  # types only: importing the root here would close the circle again
+    from chalicelib.composition import Container
+
+_factory: Callable[[Settings], Container] | None = None
+_current: Container | None = None
 
 
-class Deps:
-    """The repositories of one stack (tables bound to ``settings``), each built on first use."""
-
-    def __init__(self, config: Settings) -> None:
-        from chalicelib.repositories import tables
-
-        tables.bind(config)
-        self.settings = config
-
-    @cached_property
-    def areas(self) -> AreaRepository:
-        from chalicelib.repositories.areas import AreaRepository
-
-        return AreaRepository(self.settings)
-
-    @cached_property
-    def estates(self) -> EstateRepository:
-        from chalicelib.repositories.estates import EstateRepository
-
-        return EstateRepository(self.settings)
-
-    @cached_property
-    def units(self) -> UnitRepository:
-        from chalicelib.repositories.units import UnitRepository
-
-        return UnitRepository(self.settings)
-
-    @cached_property
-    def facilities(self) -> FacilityRepository:
-        from chalicelib.repositories.facilities import FacilityRepository
-
-        return FacilityRepository(self.settings)
-
-    @cached_property
-    def policies(self) -> PolicyRepository:
-        from chalicelib.repositories.policies import PolicyRepository
-
-        return PolicyRepository()
-
-    @cached_property
-    def people(self) -> PeopleRepository:
-        from chalicelib.repositories.people import PeopleRepository
-
-        return PeopleRepository(self.settings)
-
-    @cached_property
-    def applications(self) -> ApplicationRepository:
-        from chalicelib.repositories.applications import ApplicationRepository
-
-        return ApplicationRepository(self.settings)
-
-    @cached_property
-    def grants(self) -> GrantRepository:
-        from chalicelib.repositories.grants import GrantRepository
-
-        return GrantRepository(self.settings)
-
-    @cached_property
-    def audit(self) -> AuditRepository:
-        from chalicelib.repositories.audit import AuditRepository
-
-        return AuditRepository()
-
-    @cached_property
-    def storage(self) -> DocumentStorage:
-        from chalicelib.repositories.storage import DocumentStorage
-
-        return DocumentStorage(self.settings)
-
-    @cached_property
-    def groups(self) -> GroupRepository:
-        from chalicelib.repositories.groups import GroupRepository
-
-        return GroupRepository(self.settings)
-
-    @cached_property
-    def rule_versions(self) -> RuleVersionRepository:
-        from chalicelib.repositories.rule_versions import RuleVersionRepository
-
-        return RuleVersionRepository()
-
-    @cached_property
-    def publicity(self) -> PublicityRepository:
-        from chalicelib.repositories.publicity import PublicityRepository
-
-        return PublicityRepository(self.settings)
-
-    @cached_property
-    def lottery(self) -> LotteryRepository:
-        from chalicelib.repositories.lottery import LotteryRepository
-
-        return LotteryRepository(self.settings)
-
-    @cached_property
-    def selection(self) -> SelectionRepository:
-        from chalicelib.repositories.selection import SelectionRepository
-
-        return SelectionRepository(self.settings)
+def install(factory: Callable[[Settings], Container]) -> None:
+    """Set how a container is built from the stage's settings (the composition root does this)."""
+    global _factory
+    _factory = factory
 
 
-_current: Deps | None = None
+def build(config: Settings) -> Container:
+    if _factory is None:
+        raise RuntimeError("no composition root installed: call chalicelib.composition.install() at the entry point")
+    return _factory(config)
 
 
-def build(config: Settings) -> Deps:
-    return Deps(config)
-
-
-def deps() -> Deps:
+def deps() -> Container:
     global _current
     if _current is None:
         _current = build(settings())
     return _current
+
+
+@contextmanager
+def use(container: Container) -> Iterator[Container]:
+    """Hand the domain ``container`` (e.g. in-memory twins) for the duration of the block."""
+    global _current
+    previous, _current = _current, container
+    try:
+        yield container
+    finally:
+        _current = previous
 
 
 def reset(config: Settings | None = None) -> None:

@@ -22,3 +22,9 @@ class LazyModule(ModuleType):
 
 def module(name: str) -> Any:
     return LazyModule(name)
+
+
+def resolve(dotted: str) -> Any:
+    """Import ``module:attr`` lazily (used for body schemas)."""
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)

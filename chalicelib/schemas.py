@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.web import resolve
+from chalicelib.lazy import resolve  # not from web: web imports this module (no cycle)
 
 
 def parse(dotted: str, data: dict[str, Any]) -> Any:

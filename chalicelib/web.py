@@ -6,7 +6,6 @@ the parameters a route validates and the parameters it documents are the same ob
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import math
 import re
@@ -18,6 +17,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import errors
+from chalicelib.lazy import resolve  # noqa: F401 - re-exported (openapi.py); schemas.py imports it from lazy
 from chalicelib.observability import logger
 
 # status, stable code, zh-CN message. The most specific class wins (looked up along the MRO).
@@ -391,11 +391,6 @@ class Api:
 
         return decorate
 
-
-def resolve(dotted: str) -> Any:
-    """Import ``module:attr`` lazily (used for body schemas)."""
-    module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 ERRORS.update({
     errors.InvalidIdNumber: (400, "INVALID_ID_NUMBER", "身份证号码不正确，请核对后重新填写"),

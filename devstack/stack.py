@@ -241,8 +241,9 @@ class LocalStack:
         for key, value in self.environment.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
-        from chalicelib import auth, deps
+        from chalicelib import auth, composition, deps
 
+        composition.install()  # the stack's repositories: DynamoDB on the local moto (0023)
         deps.reset()
         auth.verifier.cache_clear()
 

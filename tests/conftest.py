@@ -35,6 +35,11 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 
+# The composition root the app installs (app.py): tests that reach the domain without the app too.
+from chalicelib import composition  # noqa: E402
+
+composition.install()
+
 # The log scan: a test whose printed or logged output carries personal data in clear fails.
 from tests.logscan import _scan_what_capsys_hands_the_test, pytest_runtest_makereport  # noqa: E402,F401
 

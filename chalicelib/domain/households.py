@@ -122,7 +122,7 @@ def find_by_mobile(mobile: str) -> Person:
 
 def _blocked(person: Person) -> bool:
     """A citizen whose real name is pending or disputed: nothing bound to the ID number yet."""
-    from chalicelib.domain.real_name import BLOCKED, status_of  # real_name imports this module
+    from chalicelib.domain.real_name_status import BLOCKED, status_of
 
     return person.kind == "citizen" and status_of(person) in BLOCKED
 
@@ -272,7 +272,7 @@ def present_household(h: Household, *, full: bool = True) -> dict[str, Any]:
 
 
 def present_person(p: Person, face: dict[str, str] | None = None) -> dict[str, Any]:
-    from chalicelib.domain.real_name import RealNameStatus, status_of  # real_name imports this module
+    from chalicelib.domain.real_name_status import RealNameStatus, status_of
 
     status = status_of(p) if p.kind == "citizen" else None
     real_name = None if status is None else {

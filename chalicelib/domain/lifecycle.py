@@ -95,7 +95,7 @@ _MODULES = (
     "chalicelib.domain.selection",
     "chalicelib.domain.publicity",
     "chalicelib.domain.policies",
-    "chalicelib.domain.real_name",
+    "chalicelib.domain.real_name_status",
 )
 
 

@@ -132,30 +132,6 @@ def group_name(group: str) -> str:
     return GROUP_NAMES.get(group) or city_priority(deps().settings.city_code).get(group, group)
 
 
-def check_layouts_by_size(data: Any, where: str = "layouts_by_size") -> dict[str, list[str]]:
-    from chalicelib.domain.units import Layout
-
-    if not isinstance(data, dict) or not data:
-        raise errors.InvalidInput("household sizes to layouts, e.g. {\"1\": [\"studio\"]}", field=where,
-                                  message="各人数可选户型应为 家庭人数 -> 户型列表，如 {\"1\": [\"studio\"]}")
-    out: dict[str, list[str]] = {}
-    for key, layouts in data.items():
-        size = str(key)
-        number = size.removesuffix("+")
-        if not number.isdigit() or not 1 <= int(number) <= 20:
-            raise errors.InvalidInput("a household size 1-20, or e.g. \"5+\"", field=f"{where}.{size}",
-                                      message="各人数可选户型中的家庭人数应为 1-20，或如 \"5+\" 表示 5 人及以上")
-        if not isinstance(layouts, list) or not layouts:
-            raise errors.InvalidInput("a list of layouts", field=f"{where}.{size}", message="各人数可选户型中每个人数应对应一个户型列表")
-        try:
-            out[size] = list(dict.fromkeys(Layout(x).value for x in layouts))
-        except ValueError:
-            raise errors.InvalidInput(f"layouts: {', '.join(x.value for x in Layout)}", field=f"{where}.{size}",
-                                      message=f"户型应为以下之一：{'、'.join(x.value for x in Layout)}") \
-                from None
-    return out
-
-
 def layouts_for_size(layouts_by_size: dict[str, list[str]], size: int) -> list[str]:
     """The layouts a household of ``size`` may choose: its own key, else the largest "K+" with K <= size."""
     if str(size) in layouts_by_size:
@@ -187,6 +163,8 @@ def create_round(actor: Actor, body: dict[str, Any]) -> Round:
                                   message="报名截止时间应晚于报名开始时间")
     if closes <= common.now():
         raise errors.InvalidInput("in the future", field="registration_closes_at", message="报名截止时间应在将来")
+    from chalicelib.domain.units import check_layouts_by_size
+
     groups = _priority_groups(city, body.get("priority_groups"))
     layouts_by_size = (check_layouts_by_size(body["layouts_by_size"]) if body.get("layouts_by_size")
                        else city_layouts_by_size(city))

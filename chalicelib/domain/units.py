@@ -167,3 +167,25 @@ def change_status(
 def history(unit_id: str, cursor: str | None, limit: int) -> Page[StatusChange]:
     get(unit_id)
     return deps().units.history(unit_id, cursor, limit)
+
+
+def check_layouts_by_size(data: Any, where: str = "layouts_by_size") -> dict[str, list[str]]:
+    if not isinstance(data, dict) or not data:
+        raise errors.InvalidInput("household sizes to layouts, e.g. {\"1\": [\"studio\"]}", field=where,
+                                  message="各人数可选户型应为 家庭人数 -> 户型列表，如 {\"1\": [\"studio\"]}")
+    out: dict[str, list[str]] = {}
+    for key, layouts in data.items():
+        size = str(key)
+        number = size.removesuffix("+")
+        if not number.isdigit() or not 1 <= int(number) <= 20:
+            raise errors.InvalidInput("a household size 1-20, or e.g. \"5+\"", field=f"{where}.{size}",
+                                      message="各人数可选户型中的家庭人数应为 1-20，或如 \"5+\" 表示 5 人及以上")
+        if not isinstance(layouts, list) or not layouts:
+            raise errors.InvalidInput("a list of layouts", field=f"{where}.{size}", message="各人数可选户型中每个人数应对应一个户型列表")
+        try:
+            out[size] = list(dict.fromkeys(Layout(x).value for x in layouts))
+        except ValueError:
+            raise errors.InvalidInput(f"layouts: {', '.join(x.value for x in Layout)}", field=f"{where}.{size}",
+                                      message=f"户型应为以下之一：{'、'.join(x.value for x in Layout)}") \
+                from None
+    return out

@@ -11,7 +11,7 @@ The commitment and the result are S3 objects in the city's private bucket, named
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pynamodb.exceptions import UpdateError
 
@@ -30,8 +30,10 @@ def rank_key(rank: int) -> str:
 
 
 class LotteryRepository:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, storage: Callable[[], Any]) -> None:
+        """``storage``: the document storage whose S3 client writes the published files."""
         self.settings = settings
+        self._storage = storage
 
     # --- rounds -----------------------------------------------------------------------------------
     def create_round(self, r: Round) -> None:
@@ -158,9 +160,7 @@ class LotteryRepository:
             ExpiresIn=self.settings.document_url_seconds))
 
     def _s3(self) -> Any:
-        from chalicelib.deps import deps
-
-        return deps().storage.s3
+        return self._storage().s3
 
 
 # --- records ------------------------------------------------------------------------------------------

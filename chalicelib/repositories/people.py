@@ -10,7 +10,7 @@ from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.households import Household, Person
-from chalicelib.domain.real_name import ConflictStatus, RealNameStatus
+from chalicelib.domain.real_name_status import ConflictStatus, RealNameStatus
 from chalicelib.repositories.common import transaction
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ApplicationRecord, HouseholdRecord, PersonRecord

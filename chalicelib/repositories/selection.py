@@ -8,7 +8,7 @@ version), the unit reserved -> leased (history), the record chosen -> confirmed.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -32,8 +32,12 @@ def item_key(rank: int) -> str:
 
 
 class SelectionRepository:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, units: Callable[[], Any], storage: Callable[[], Any]) -> None:
+        """``units`` and ``storage`` give the unit repository (a choice reserves the unit in the same
+        transaction) and the document storage (the contract PDF), built by the composition root."""
         self.settings = settings
+        self._units = units
+        self._storage = storage
 
     # --- meta -----------------------------------------------------------------------------------
     def create_meta(self, meta: Meta) -> None:
@@ -121,7 +125,7 @@ class SelectionRepository:
         """"ok", or "conflict" when any condition failed (nothing is written then)."""
         from chalicelib.repositories.units import UnitRepository, search_key, to_record
 
-        units = _units_repo(self.settings)
+        units = self._units()
         change = StatusChange(unit.unit_id, lease.created_at, unit.status, UNITS.move(unit.status, UnitStatus.RESERVED),
                               actor.subject, "applicant", f"选房：{lease.round_id}")
         chosen = SELECTION.move(h.status, CHOSEN)
@@ -148,7 +152,7 @@ class SelectionRepository:
 
         h = self.mine(draft.round_id, draft.owner)
         for _ in range(3):
-            unit = _units_repo(self.settings).get(draft.unit_id)
+            unit = self._units().get(draft.unit_id)
             change = StatusChange(unit.unit_id, confirmed.confirmed_at or confirmed.updated_at, unit.status,
                                   UNITS.move(unit.status, UnitStatus.LEASED), actor.subject, "applicant",
                                   f"签约：{draft.lease_id}")
@@ -210,12 +214,10 @@ class SelectionRepository:
 
     def put_contract(self, key: str, pdf: bytes) -> None:
         """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
-        from chalicelib.deps import deps
-
         extra: dict[str, str] = {}
         if self.settings.document_kms_key:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.settings.document_kms_key}
-        deps().storage.s3.put_object(Bucket=self.settings.document_bucket, Key=key, Body=pdf,
+        self._storage().s3.put_object(Bucket=self.settings.document_bucket, Key=key, Body=pdf,
                                      ContentType="application/pdf", **extra)
 
     # --- units of a round --------------------------------------------------------------------------
@@ -229,12 +231,6 @@ class SelectionRepository:
                         "number": r.number, "layout": r.layout, "floor_area": round(float(r.floor_area), 2),
                         "floor": int(r.floor), "rent": int(r.rent), "status": r.status})
         return out
-
-
-def _units_repo(settings: Settings) -> Any:
-    from chalicelib.deps import deps
-
-    return deps().units
 
 
 def _now() -> str:

@@ -1,0 +1,159 @@
+"""The composition root: where the repositories and adapters of one stack are built and handed to
+the domain (docs/decisions/0023).
+
+``Container`` builds each DynamoDB/S3 repository on first use (its module imported then too, so a
+catalogue read never pays for the applications code). Any of them can be handed in instead:
+``Container(settings, applications=twin, ...)`` is how a test gives the domain in-memory
+repositories (tests/twins/). The entry points (app.py, the local stack, the tests) call
+:func:`install` once; the domain reaches the current container through :func:`chalicelib.deps.deps`.
+
+Only this module (and the entry points) may import repositories by name for the domain: nothing in
+``chalicelib`` imports it, which is what keeps the package free of import cycles
+(tests/test_import_cycles.py).
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import deps as _deps
+from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.repositories.applications import ApplicationRepository
+    from chalicelib.repositories.areas import AreaRepository
+    from chalicelib.repositories.audit import AuditRepository
+    from chalicelib.repositories.estates import EstateRepository
+    from chalicelib.repositories.facilities import FacilityRepository
+    from chalicelib.repositories.grants import GrantRepository
+    from chalicelib.repositories.groups import GroupRepository
+    from chalicelib.repositories.lottery import LotteryRepository
+    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.policies import PolicyRepository
+    from chalicelib.repositories.publicity import PublicityRepository
+    from chalicelib.repositories.rule_versions import RuleVersionRepository
+    from chalicelib.repositories.selection import SelectionRepository
+    from chalicelib.repositories.storage import DocumentStorage
+    from chalicelib.repositories.units import UnitRepository
+
+#: The names a container serves; an override must be one of them.
+NAMES = ("areas", "estates", "units", "facilities", "policies", "people", "applications", "grants", "audit",
+         "storage", "groups", "rule_versions", "publicity", "lottery", "selection")
+
+
+class Container:
+    """The repositories of one stack, each built on first use unless handed in."""
+
+    def __init__(self, config: Settings, **overrides: Any) -> None:
+        unknown = set(overrides) - set(NAMES)
+        if unknown:
+            raise TypeError(f"no such dependency: {sorted(unknown)}")
+        self.settings = config
+        # A cached_property reads the instance dict first: an override simply takes the slot.
+        self.__dict__.update(overrides)
+        if set(overrides) != set(NAMES):
+            from chalicelib.repositories import tables
+
+            tables.bind(config)
+
+    @cached_property
+    def areas(self) -> AreaRepository:
+        from chalicelib.repositories.areas import AreaRepository
+
+        return AreaRepository(self.settings)
+
+    @cached_property
+    def estates(self) -> EstateRepository:
+        from chalicelib.repositories.estates import EstateRepository
+
+        return EstateRepository(self.settings)
+
+    @cached_property
+    def units(self) -> UnitRepository:
+        from chalicelib.repositories.units import UnitRepository
+
+        return UnitRepository(self.settings)
+
+    @cached_property
+    def facilities(self) -> FacilityRepository:
+        from chalicelib.repositories.facilities import FacilityRepository
+
+        return FacilityRepository(self.settings)
+
+    @cached_property
+    def policies(self) -> PolicyRepository:
+        from chalicelib.repositories.policies import PolicyRepository
+
+        return PolicyRepository()
+
+    @cached_property
+    def people(self) -> PeopleRepository:
+        from chalicelib.repositories.people import PeopleRepository
+
+        return PeopleRepository(self.settings)
+
+    @cached_property
+    def applications(self) -> ApplicationRepository:
+        from chalicelib.repositories.applications import ApplicationRepository
+
+        return ApplicationRepository(self.settings)
+
+    @cached_property
+    def grants(self) -> GrantRepository:
+        from chalicelib.repositories.grants import GrantRepository
+
+        return GrantRepository(self.settings)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        from chalicelib.repositories.audit import AuditRepository
+
+        return AuditRepository()
+
+    @cached_property
+    def storage(self) -> DocumentStorage:
+        from chalicelib.repositories.storage import DocumentStorage
+
+        return DocumentStorage(self.settings)
+
+    @cached_property
+    def groups(self) -> GroupRepository:
+        from chalicelib.repositories.groups import GroupRepository
+
+        return GroupRepository(self.settings)
+
+    @cached_property
+    def rule_versions(self) -> RuleVersionRepository:
+        from chalicelib.repositories.rule_versions import RuleVersionRepository
+
+        return RuleVersionRepository()
+
+    @cached_property
+    def publicity(self) -> PublicityRepository:
+        from chalicelib.repositories.publicity import PublicityRepository
+
+        return PublicityRepository(self.settings)
+
+    @cached_property
+    def lottery(self) -> LotteryRepository:
+        from chalicelib.repositories.lottery import LotteryRepository
+
+        # the published files go to the document bucket through the one S3 client (handed in lazily)
+        return LotteryRepository(self.settings, storage=lambda: self.storage)
+
+    @cached_property
+    def selection(self) -> SelectionRepository:
+        from chalicelib.repositories.selection import SelectionRepository
+
+        # choosing a unit is one transaction over the unit and the selection record: both
+        # repositories come from this container (handed in lazily: a read never builds the other)
+        return SelectionRepository(self.settings, units=lambda: self.units, storage=lambda: self.storage)
+
+
+def build(config: Settings) -> Container:
+    return Container(config)
+
+
+def install() -> None:
+    """Make this root the one the domain uses (idempotent; the entry points call it at start)."""
+    _deps.install(build)
