@@ -162,7 +162,7 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
             responses[str(status)]["headers"] = {"Retry-After": {
                 "description": "建议多少秒后重试", "schema": {"type": "integer", "minimum": 0}}}
     out: dict[str, Any] = {
-        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower()).strip('_')}",
+        "operationId": op.operation_id,
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": params,

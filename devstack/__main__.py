@@ -116,7 +116,6 @@ def _scheduled_event(name: str) -> dict[str, object]:
 
 def _local_server(host: str, port: int):  # type: ignore[no-untyped-def]
     from chalice.cli.factory import CLIFactory
-    from chalice.local import LocalDevServer
 
     factory = CLIFactory(str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name="dev")

@@ -82,7 +82,7 @@ def summary(app: Application) -> dict[str, Any]:
 
 
 @api.route("/v1/me/applications", summary="我的申请", roles=CITIZEN, params=[CURSOR, LIMIT],
-           response="ApplicationPage")
+           response="ApplicationPage", operation_id="listMyApplications")
 def my_applications(call: Call) -> dict[str, Any]:
     page = apps.mine(call.actor, call.params["cursor"], call.params["limit"])
     return {"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor}
@@ -121,7 +121,7 @@ def withdraw_application(call: Call, application_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/applications/{application_id}/timeline", summary="办理进度（每一步的时间、操作人角色、变化与说明）",
-           roles=CASE_ACTORS, params=[REASON], response="Timeline")
+           roles=CASE_ACTORS, params=[REASON], response="Timeline", operation_id="getApplicationTimeline")
 def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
     events = apps.timeline(application_id, call.actor, call.params["reason"])
     return {"items": [present_event(e) for e in events]}
@@ -162,13 +162,13 @@ def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
     return present(apps.confirm_assisted(application_id, call.actor, call.body()))
 
 
-@api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText")
+@api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText", operation_id="getConsentText")
 def consent_text(call: Call) -> dict[str, Any]:
     cfg = hh.config()
     return {"version": cfg.consent_version, "title": cfg.consent_title, "text": cfg.consent_text}
 
 
-@api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements")
+@api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements", operation_id="getDocumentRequirements")
 def document_requirements(call: Call) -> dict[str, Any]:
     cfg = hh.config()
     return {"kinds": [{"kind": k, "kind_name": KINDS.get(k, k),
