@@ -53,7 +53,7 @@ INSTANTS = frozenset({"at", "deadline", "period_end", "effective_from", "slot_st
 
 def _formatted(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     types = schema.get("type")
-    if "format" in schema or (types != "string" and (not isinstance(types, list) or "string" not in types)):
+    if "format" in schema or "pattern" in schema or (types != "string" and (not isinstance(types, list) or "string" not in types)):
         return schema
     if name in INSTANTS or name.endswith("_at"):
         return {**schema, "format": "date-time"}
@@ -74,6 +74,11 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, *,
     return out
 
 
+def _maybe(props: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """An object that may be null (absent as a whole, never in part)."""
+    return {**_obj(props, **kw), "type": ["object", "null"]}
+
+
 def _enum(cls: Any, *, nullable: bool = False, **extra: Any) -> dict[str, Any]:
     """A status (or any closed set of values) as the enum the domain declares."""
     values: list[Any] = [member.value for member in cls]
@@ -84,6 +89,10 @@ def _enum(cls: Any, *, nullable: bool = False, **extra: Any) -> dict[str, Any]:
 
 S, INT, N, B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 NS = {"type": ["string", "null"]}
+
+#: The error a batch item carries when it failed (the envelope's inner object, as the error table answers).
+ITEM_ERROR = _obj({"code": S, "message": S, "field": S, "detail": S, "request_id": S},
+                  optional=("field", "detail", "request_id"))
 
 
 def _page(item: str) -> dict[str, Any]:
@@ -183,13 +192,12 @@ _GRANT = _obj({"grant_id": S, "delegate_name": NS, "grantor_name": NS, "scopes":
 RESPONSE_SCHEMAS.update({
     "Person": _obj({"kind": S, "name": S, "id_number": NS, "mobile": NS, "credit_code": NS, "household_id": NS,
                     "registered_at": S, "version": INT, "real_name": {
-                        "type": ["object", "null"], "description": "实名核验（单位账号为 null）",
-                        "properties": {
-                            "status": _enum(RealNameStatus),
-                            "check_id": NS, "verified_by": NS, "verified_at": NS,
-                            "face": {"type": ["object", "null"], "description": "交给核验方人脸 SDK 的参数",
-                                     "additionalProperties": S}},
-                        "required": ["status"]}}),
+                        **_maybe({"status": _enum(RealNameStatus), "check_id": NS, "verified_by": NS,
+                                  "verified_at": NS,
+                                  "face": {"type": ["object", "null"], "description": "交给核验方人脸 SDK 的参数",
+                                           "additionalProperties": S}},
+                                 optional=("check_id", "verified_by", "verified_at", "face")),
+                        "description": "实名核验（单位账号为 null）"}}),
     "Member": _obj({"member_id": S, "relation": S, "relation_name": S, "name": S, "id_number": S,
                     "birth_date": NS, "sex": S, "age": INT, "adult": B, "hukou": S,
                     "monthly_income": {"type": ["integer", "null"]}, "disability": B, "veteran": B,
@@ -209,14 +217,14 @@ RESPONSE_SCHEMAS.update({
         "required_documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "accepted": B})},
         "consents": {"type": "array", "items": _obj({"member_id": S, "status": S, "name": NS, "method": NS,
                                                       "at": NS, "text_version": NS})},
-        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": OBJN, "declared": OBJ,
+        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": _maybe({"name": NS}), "declared": OBJ,
         "rules_version": NS, "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT, "as": NS}),
     "Event": _EVENT,
     "Timeline": _list(_ref("Event")),
     "DocumentUpload": _obj({"document": _ref("Document"), "version": INT, "upload": _obj(
         {"url": S, "fields": {"type": "object", "additionalProperties": S}, "max_bytes": INT, "expires_at": S})}),
     "DocumentLink": _obj({"document": _ref("Document"),
-                          "download": {"type": ["object", "null"], "properties": {"url": S, "expires_at": S}}}),
+                          "download": _maybe({"url": S, "expires_at": S})}),
     "ConsentResult": _obj({"application_id": S, "member_id": S, "status": S, "method": S, "at": S,
                            "text_version": S}),
     "ConsentText": _obj({"version": S, "title": S, "text": S}),
@@ -228,7 +236,10 @@ RESPONSE_SCHEMAS.update({
     "Grant": _GRANT,
     "GrantList": _list(_ref("Grant")),
     "GrantActivity": _list(_EVENT),
-    "AuditTrail": _list(_obj({"target": S, "at": S, "actor": S, "actor_role": S, "action": S, "reason": NS,
+    "AuditTrail": _list(_obj({"target": S, "at": {
+        **S, "pattern": "^\\d{4}-\\d{2}-\\d{2}T[^#]+#aud_\\w+$",
+        "description": "时间#记录编号（记录的唯一排序键；digest 按此值计算，故原样返回）",
+        "examples": ["2026-03-02T09:30:00.000+08:00#aud_5d1c0b2e"]}, "actor": S, "actor_role": S, "action": S, "reason": NS,
                               "day": S, "digest": S})),
 })
 
@@ -244,9 +255,9 @@ RESPONSE_SCHEMAS.update({
         "consent": _obj({"status": S, "status_name": S, "method": NS, "at": NS}),
         "documents": _obj({"required": INT, "accepted": INT, "checking": INT, "rejected": INT,
                            "missing": {"type": "array", "items": _TYPE}}),
-        "supplement": {"type": ["object", "null"], "properties": {
+        "supplement": _maybe({
             "documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "uploaded": B})},
-            "note": S, "deadline": S, "requested_at": S}},
+            "note": S, "deadline": S, "requested_at": S}),
         "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT}),
     "GroupEmployeePage": _page("GroupEmployee"),
     "GroupImport": _obj({
@@ -294,8 +305,9 @@ RESPONSE_SCHEMAS.update({
                               "started_at": NS, "decided_at": NS, "failed_at": NS,
                               "history": {"type": "array", "items": OBJ}}),
         "reject_reasons": {"type": "array", "items": _obj({"code": S, "name": S})}})]},
-    "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": S, "version": INT,
-                                     "status_code": INT, "error": OBJ})),
+    "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": _enum(ApplicationStatus), "version": INT,
+                                     "status_code": INT, "error": ITEM_ERROR},
+                                     optional=("status", "version", "status_code", "error"))),
 })
 
 
@@ -318,7 +330,8 @@ RESPONSE_SCHEMAS.update({
     "Objection": _obj(_OBJECTION),
     "ObjectionPage": _page("Objection"),
     "PublishResult": _obj({"batch": _obj({**_BATCH, "version": INT}), "items": {"type": "array", "items": _obj({
-        "application_id": S, "ok": B, "entry_id": S, "status": S, "status_code": INT, "error": OBJ})}}),
+        "application_id": S, "ok": B, "entry_id": S, "status": _enum(ApplicationStatus), "status_code": INT,
+        "error": ITEM_ERROR}, optional=("entry_id", "status", "status_code", "error"))}}),
     "StaffPublicity": _obj({**_BATCH, "version": INT, "demo": B, "closed_at": NS, "items": {"type": "array", "items": _obj({
         **_PUBLIC_ENTRY, "application_id": S, "status": S, "status_name": S, "objections_open": INT,
         "objections_upheld": INT, "objections_total": INT, "settled_at": NS, "application": _obj({
@@ -390,9 +403,9 @@ RESPONSE_SCHEMAS.update({
         "unit": _obj({"unit_id": S, "building_id": S, "building_name": S, "number": S, "layout": S,
                       "layout_name": S, "floor_area": N}),
         "estate": _obj({"estate_id": S, "name": S, "address": S}),
-        "manager": {"type": ["object", "null"], "properties": {"company": S, "contact": NS, "phone": S}},
+        "manager": _maybe({"company": S, "contact": NS, "phone": S}),
         "landlord": S, "base_rent": {**INT, "description": "分/月"}, "monthly_rent": {**INT, "description": "分/月"},
-        "reduction": {"type": ["object", "null"], "properties": {"key": S, "percent": INT, "note": S}},
+        "reduction": _maybe({"key": S, "percent": INT, "note": S}),
         "deposit": {**INT, "description": "分"}, "term_months": INT, "start_date": S, "end_date": S,
         "clauses": {"type": "array", "items": S}, "confirmed_at": NS, "confirmed_device": NS, "has_contract": B,
         "created_at": S, "version": INT}),
@@ -406,7 +419,24 @@ RESPONSE_SCHEMAS.update({
         "conflict_id": S, "status": {"type": "string", "enum": ["open", "resolved"]}, "opened_at": S,
         "id_number": {**S, "description": "已遮盖"}, "holder": S, "claimant": S,
         "evidence": {"type": "object", "description": "双方的登记与核验情况（手机号已遮盖）"},
-        "resolution": {"type": ["object", "null"], "properties": {"winner": S, "reason": S, "by": S, "at": S}}},
+        "resolution": _maybe({"winner": S, "reason": S, "by": S, "at": S})},
         ["conflict_id", "status", "opened_at", "id_number", "holder", "claimant", "evidence"]),
     "IdentityConflictPage": _page("IdentityConflict"),
+})
+
+
+# --- the files a round publishes, and the document itself ---------------------------------------------
+RESPONSE_SCHEMAS.update({
+    "RoundCommitment": _obj({
+        "format": S, "round_id": S, "title": S, "algorithm": S, "groups": {"type": "array", "items": S},
+        "randomness_source": S, "committed_at": S,
+        "registrants": {"type": "array", "items": _obj(
+            {"registration_no": S, "priority_group": S, "masked_name": S, "masked_id": S})}}),
+    "RoundResult": _obj({
+        "format": S, "round_id": S, "algorithm": S, "commitment_sha256": S, "public_value": S, "seed": S,
+        "ranks": {"type": "array", "items": _obj({"rank": INT, "registration_no": S, "priority_group": S})}}),
+    "OpenApiDocument": _obj({"openapi": S, "info": _obj({"title": S, "version": S, "description": S}),
+                             "servers": {"type": "array", "items": _obj({"url": S})},
+                             "paths": {"type": "object", "additionalProperties": {"type": "object"}},
+                             "components": {"type": "object", "additionalProperties": {"type": "object"}}}),
 })

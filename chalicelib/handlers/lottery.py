@@ -95,12 +95,12 @@ def get_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_round(lottery.get_round(round_id))
 
 
-@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）", operation_id="getRoundCommitment")
+@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）", response="RoundCommitment", operation_id="getRoundCommitment")
 def commitment_file(call: Call, round_id: str) -> Response:
     return _file(lottery.commitment_file(round_id), f"{round_id}-commitment.json")
 
 
-@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）", operation_id="getRoundResult")
+@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）", response="RoundResult", operation_id="getRoundResult")
 def result_file(call: Call, round_id: str) -> Response:
     return _file(lottery.result_file(round_id), f"{round_id}-result.json")
 

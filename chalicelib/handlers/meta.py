@@ -17,7 +17,7 @@ def health(call: Call) -> dict[str, Any]:
     return {"status": "ok", "city": settings().city_code}
 
 
-@api.route("/v1/openapi.json", summary="OpenAPI 3 接口文档", operation_id="getOpenApiDocument")
+@api.route("/v1/openapi.json", summary="OpenAPI 3 接口文档", response="OpenApiDocument", operation_id="getOpenApiDocument")
 def openapi(call: Call) -> dict[str, Any]:
     from chalicelib.openapi import document
 
