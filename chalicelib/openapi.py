@@ -143,7 +143,11 @@ ROLE_NAMES = {"applicant": "申请人（含受托人）", "employer": "单位", 
 def description(op: Operation) -> str:
     """One line for the SDK's docs: what the operation does and who may call it."""
     who = "无需登录" if op.roles is None else "调用者：" + "、".join(ROLE_NAMES.get(r, r) for r in op.roles)
-    return f"{op.description.rstrip('。')}。{who}。"
+    line = f"{op.description.rstrip('。')}。{who}。"
+    if any(p.name == "reason" and not p.required for p in op.params) and op.roles and "staff" in op.roles:
+        # optional for the citizen, required of staff: one schema cannot say "required for a role"
+        line += "工作人员必须填写 reason（查看事由，记入审计），否则 400 INVALID_PARAMETER。"
+    return line
 
 
 #: Values an example answer shows for a field of this name (everything else follows from the schema).
