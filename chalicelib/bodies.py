@@ -469,11 +469,11 @@ class ChoiceIn(Body):
 
 
 class RealNameCheckIn(Body):
-    check_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+    check_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] = Field(
         description="实名登记时返回的 real_name.check_id（人脸核验完成后提交，由服务端向核验方查询结果）")
 
 
 class IdentityConflictResolveIn(Body):
     winner: Literal["holder", "claimant"] = Field(description="身份证号归属：holder 原持有账号，claimant 后核验账号")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] = Field(
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="处理理由（记入审计）")
