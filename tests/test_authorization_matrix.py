@@ -386,8 +386,12 @@ def _values(world: dict[str, Any], template: str, obj: str, caller: str) -> dict
     return values
 
 
+#: Refusals the matrix records by status alone.
+REFUSED = frozenset({401, 403})
+
+
 def _outcome(status: int, code: str | None, spec: Row) -> str:
-    if status in (401, 403):
+    if status in REFUSED:
         return str(status)
     if status == 404 and (code in HIDING or code in spec.hides):
         return "404"

@@ -124,8 +124,8 @@ def test_a_pending_login_cannot_be_made_a_delegate(client: Any, stack: Any, pend
     grantor = Citizen(stack, "周大福")
     register(client, grantor)
     status, body = call(client, "POST", "/v1/me/grants", grantor.headers(), {
-        "delegate_mobile": pending["attacker"].mobile, "scope": "view", "expires_at": "2030-01-01T00:00:00+08:00"})
-    assert status in (400, 404, 409) and "grant_id" not in body, body
+        "delegate_mobile": pending["attacker"].mobile, "scopes": ["view"], "expires_at": "2030-01-01T00:00:00+08:00"})
+    assert status == 404 and body["error"]["code"] == "DELEGATE_NOT_REGISTERED", body
 
 
 # --- the check's outcomes -------------------------------------------------------------------------------
