@@ -136,7 +136,79 @@ def body_fields(op: Operation) -> list[str]:
     return []
 
 
-def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
+ROLE_NAMES = {"applicant": "申请人（含受托人）", "employer": "单位", "staff": "工作人员", "admin": "管理员",
+              "auditor": "审计", "ministry": "主管部门"}
+
+
+def description(op: Operation) -> str:
+    """One line for the SDK's docs: what the operation does and who may call it."""
+    who = "无需登录" if op.roles is None else "调用者：" + "、".join(ROLE_NAMES.get(r, r) for r in op.roles)
+    line = f"{op.description.rstrip('。')}。{who}。"
+    if any(p.name == "reason" and not p.required for p in op.params) and op.roles and "staff" in op.roles:
+        # optional for the citizen, required of staff: one schema cannot say "required for a role"
+        line += "工作人员必须填写 reason（查看事由，记入审计），否则 400 INVALID_PARAMETER。"
+    return line
+
+
+#: Values an example answer shows for a field of this name (everything else follows from the schema).
+SAMPLES: dict[str, Any] = {
+    "name": "张三明", "main_applicant": "张*明", "tenant_name": "张三明", "id_number": "4407**********1234",
+    "tenant_id_masked": "4407**********1234", "masked_id": "4407**********1234", "masked_name": "张*明",
+    "mobile": "138****5678", "contact_mobile": "138****5678", "phone": "0750-3123456", "city": "jiangmen",
+    "title": "江门市公租房政策", "address": "福泽园路1号", "lat": 22.601, "lng": 113.071, "floor_area": 58.5,
+    "rent": 45000, "monthly_rent": 45000, "base_rent": 45000, "deposit": 90000, "monthly_income": 300000,
+    "version": 3, "floor": 6, "floors": 18, "age": 36, "size": 204800, "max_bytes": 10485760,
+    "kind": "individual", "relation": "self", "hukou": "local", "sex": "male", "content_type": "image/jpeg",
+    "url": "https://example.invalid/upload", "sha256": "0" * 64, "commitment_sha256": "0" * 64, "seed": "0" * 64,
+}
+INSTANT, DAY = "2026-03-02T09:30:00+08:00", "2026-03-02"
+
+
+def example(schema: dict[str, Any], schemas: dict[str, Any], name: str = "", depth: int = 0) -> Any:
+    """An example value for a schema (refs resolved, every property filled in, enums take their first
+    value); tests/test_sdk_document.py validates each operation's example against its schema."""
+    if "$ref" in schema:
+        return example(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas, name, depth + 1)
+    if "examples" in schema:
+        return schema["examples"][0]
+    if "allOf" in schema:
+        out: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            out.update(example(part, schemas, name, depth + 1))
+        return out
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"]
+            return example(options[0], schemas, name, depth + 1)
+    if "enum" in schema:
+        return next(v for v in schema["enum"] if v is not None)
+    types = schema.get("type", "object")
+    kind = next((t for t in types if t != "null"), "null") if isinstance(types, list) else types
+    if kind == "object":
+        props = schema.get("properties")
+        if props is not None:
+            return {k: example(v, schemas, k, depth + 1) for k, v in props.items()}
+        extra = schema.get("additionalProperties")
+        return {"key": example(extra, schemas, "", depth + 1)} if isinstance(extra, dict) and depth < 8 else {}
+    if kind == "array":
+        return [example(schema.get("items", {}), schemas, name.rstrip("s"), depth + 1)] if depth < 8 else []
+    if kind == "null":
+        return None
+    sample = SAMPLES.get(name)
+    if sample is not None and isinstance(sample, {"string": str, "integer": int, "number": (int, float)}.get(kind, ())):
+        return sample
+    if kind == "string":
+        fmt = schema.get("format")
+        return INSTANT if fmt == "date-time" else DAY if fmt == "date" else \
+            f"{name.removesuffix('_id')}_7f3a9c" if name.endswith("_id") else f"示例{name}" if name else "示例"
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1.5))
+    return True
+
+
+def _operation(op: Operation, body_schemas: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     path_params = re.findall(r"{(\w+)}", op.path)
     params: list[dict[str, Any]] = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in path_params
@@ -145,10 +217,9 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
     if op.method == "POST" and op.roles is not None:
         params.append(IDEMPOTENCY_KEY)
     ok: dict[str, Any] = {"description": "成功"}
-    if op.response:
-        ok["content"] = {"application/json": {"schema": _ref(op.response)}}
-    else:
-        ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+    assert op.response, f"{op.method} {op.path} declares no response schema"  # an SDK needs one
+    ok["content"] = {"application/json": {"schema": _ref(op.response),
+                                          "example": example(_ref(op.response), schemas)}}
     responses: dict[str, Any] = {str(op.status): ok}
     for status, codes in error_answers(op, body_fields(op)).items():
         responses[str(status)] = {
@@ -162,8 +233,9 @@ def _operation(op: Operation, body_schemas: dict[str, Any]) -> dict[str, Any]:
             responses[str(status)]["headers"] = {"Retry-After": {
                 "description": "建议多少秒后重试", "schema": {"type": "integer", "minimum": 0}}}
     out: dict[str, Any] = {
-        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower()).strip('_')}",
+        "operationId": op.operation_id,
         "summary": op.summary,
+        "description": description(op),
         "tags": [op.tag],
         "parameters": params,
         "responses": responses,
@@ -186,9 +258,9 @@ def document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
-    for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies)
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():
         schemas[name] = json_schema(dotted)
     schemas.update(body_definitions(list(bodies.values())))

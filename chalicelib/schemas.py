@@ -4,6 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import errors
+from chalicelib.domain.application_status import Status as ApplicationStatus
+from chalicelib.domain.eligibility import Result, Verdict
+from chalicelib.domain.facilities import FacilityType
+from chalicelib.domain.policies import PolicyCategory, PolicyStatus
+from chalicelib.domain.real_name_status import RealNameStatus
+from chalicelib.domain.round_status import RoundStatus
+from chalicelib.domain.units import Layout, UnitStatus
 from chalicelib.lazy import resolve  # not from web: web imports this module (no cycle)
 
 
@@ -45,15 +52,53 @@ def body_definitions(dotted_names: list[str]) -> dict[str, Any]:
     return out
 
 
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+#: Names whose values are instants (ISO 8601 with an offset) or calendar dates; the document says so
+#: with ``format`` and tests/documented.py checks every answer the suite gets against it.
+INSTANTS = frozenset({"at", "deadline", "period_end", "effective_from", "slot_start", "slot_end"})
+
+
+def _formatted(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    types = schema.get("type")
+    if "format" in schema or "pattern" in schema or (types != "string" and (not isinstance(types, list) or "string" not in types)):
+        return schema
+    if name in INSTANTS or name.endswith("_at"):
+        return {**schema, "format": "date-time"}
+    if name.endswith("_date"):
+        return {**schema, "format": "date"}
+    return schema
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None, *,
+         optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object whose fields are all present unless named ``optional`` (a nullable field is present, as
+    null): an SDK generated from the document then has non-optional fields (docs/decisions/0024)."""
+    props = {name: _formatted(name, schema) for name, schema in props.items()}
     out: dict[str, Any] = {"type": "object", "properties": props}
-    if required:
-        out["required"] = required
+    names = required if required is not None else [name for name in props if name not in optional]
+    if names:
+        out["required"] = names
     return out
+
+
+def _maybe(props: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """An object that may be null (absent as a whole, never in part)."""
+    return {**_obj(props, **kw), "type": ["object", "null"]}
+
+
+def _enum(cls: Any, *, nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    """A status (or any closed set of values) as the enum the domain declares."""
+    values: list[Any] = [member.value for member in cls]
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*values, None], **extra}
+    return {"type": "string", "enum": values, **extra}
 
 
 S, INT, N, B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 NS = {"type": ["string", "null"]}
+
+#: The error a batch item carries when it failed (the envelope's inner object, as the error table answers).
+ITEM_ERROR = _obj({"code": S, "message": S, "field": S, "detail": S, "request_id": S},
+                  optional=("field", "detail", "request_id"))
 
 
 def _page(item: str) -> dict[str, Any]:
@@ -69,7 +114,7 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     "AreaList": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}}}),
     "UnitMix": {"type": "object", "additionalProperties": _obj({"layout_name": S, "total": INT, "vacant": INT})},
     "Manager": _obj({"company": S, "contact": NS, "phone": S, "office": NS, "hours": NS}),
-    "Nearby": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "distance_m": INT}),
+    "Nearby": _obj({"facility_id": S, "type": _enum(FacilityType), "type_name": S, "name": S, "distance_m": INT}),
     "Building": _obj({"building_id": S, "name": S, "floors": INT, "elevator": B}),
     "Estate": _obj({
         "estate_id": S, "name": S, "area_id": S, "street_id": S, "address": S, "lat": N, "lng": N,
@@ -82,27 +127,27 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
     "EstatePage": _page("Estate"),
     "Unit": _obj({
         "unit_id": S, "estate_id": S, "building_id": S, "area_id": S, "street_id": S, "number": S,
-        "layout": S, "layout_name": S, "floor_area": N, "floor": INT, "rent": {**INT, "description": "分/月"},
-        "status": S, "status_name": S, "orientation": NS, "photos": {"type": "array", "items": S},
+        "layout": _enum(Layout), "layout_name": S, "floor_area": N, "floor": INT,
+        "rent": {**INT, "description": "分/月"}, "status": _enum(UnitStatus), "status_name": S, "orientation": NS, "photos": {"type": "array", "items": S},
         "version": INT, "updated_at": S,
     }),
     "UnitPage": _page("Unit"),
-    "StatusChange": _obj({"at": S, "from_status": NS, "to_status": S, "actor_role": S, "reason": NS}),
+    "StatusChange": _obj({"at": S, "from_status": _enum(UnitStatus, nullable=True), "to_status": _enum(UnitStatus), "actor_role": S, "reason": NS}),
     "StatusChangePage": _page("StatusChange"),
     "EstatePin": _obj({"estate_id": S, "name": S, "area_id": S, "street_id": S, "address": S, "lat": N,
                        "lng": N, "units_total": INT, "units_vacant": INT}),
     "MapEstates": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/EstatePin"}},
                         "truncated": B}),
-    "Facility": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "lat": N, "lng": N,
+    "Facility": _obj({"facility_id": S, "type": _enum(FacilityType), "type_name": S, "name": S, "lat": N, "lng": N,
                       "address": NS, "version": INT}),
-    "NearFacility": _obj({"facility_id": S, "type": S, "type_name": S, "name": S, "lat": N, "lng": N,
+    "NearFacility": _obj({"facility_id": S, "type": _enum(FacilityType), "type_name": S, "name": S, "lat": N, "lng": N,
                           "address": NS, "distance_m": INT}),
     "MapFacilities": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/NearFacility"}}}),
     "Policy": _obj({
-        "policy_id": S, "title": S, "summary": NS, "body": S, "category": S, "category_name": S,
+        "policy_id": S, "title": S, "summary": NS, "body": S, "category": _enum(PolicyCategory), "category_name": S,
         "issuer": NS, "doc_number": NS, "attachments": {"type": "array", "items": _obj({"name": S, "url": S})},
-        "status": S, "published_at": NS, "version": INT, "updated_at": S,
-    }),
+        "status": _enum(PolicyStatus), "published_at": NS, "version": INT, "updated_at": S,
+    }, optional=("body",)),  # the list leaves the body out
     "PolicyPage": _page("Policy"),
     "SelfAssessmentQuestions": _obj({
         "rules_version": S, "policy": S, "kinds": {"type": "array", "items": S},
@@ -119,11 +164,11 @@ RESPONSE_SCHEMAS: dict[str, Any] = {
         },
     },
     "SelfAssessment": _obj({
-        "rules_version": S, "policy": S, "verdict": {"type": "string", "enum": ["eligible", "not_eligible", "needs_review"]},
+        "rules_version": S, "policy": S, "verdict": _enum(Verdict),
         "verdict_name": S, "priority_points": INT, "next_steps": {"type": "array", "items": S},
         "priority_groups": {"type": "array", "items": _obj({"id": S, "title": S, "points": INT})},
         "rules": {"type": "array", "items": _obj({
-            "rule_id": S, "title": S, "result": {"type": "string", "enum": ["passed", "failed", "unknown"]},
+            "rule_id": S, "title": S, "result": _enum(Result),
             "result_name": S, "explanation": S, "clause": S,
             "sources": {"type": "object", "additionalProperties": S}})},
     }),
@@ -148,43 +193,44 @@ _DOC = _obj({"document_id": S, "type": S, "type_name": S, "content_type": S, "me
              "size": {"type": ["integer", "null"]}, "uploaded_as": S, "created_at": S, "checked_at": NS})
 _GRANT = _obj({"grant_id": S, "delegate_name": NS, "grantor_name": NS, "scopes": {"type": "array", "items": S},
                "expires_at": S, "revoked_at": NS, "created_at": S,
-               "status": {"type": "string", "enum": ["active", "expired", "revoked"]}})
+               "status": {"type": "string", "enum": ["active", "expired", "revoked"]}},
+              optional=("delegate_name",))  # a delegate does not see the name the grantor gave them
 RESPONSE_SCHEMAS.update({
     "Person": _obj({"kind": S, "name": S, "id_number": NS, "mobile": NS, "credit_code": NS, "household_id": NS,
                     "registered_at": S, "version": INT, "real_name": {
-                        "type": ["object", "null"], "description": "实名核验（单位账号为 null）",
-                        "properties": {
-                            "status": {"type": "string", "enum": ["pending", "verified", "disputed", "unverified"]},
-                            "check_id": NS, "verified_by": NS, "verified_at": NS,
-                            "face": {"type": ["object", "null"], "description": "交给核验方人脸 SDK 的参数",
-                                     "additionalProperties": S}},
-                        "required": ["status"]}}),
+                        **_maybe({"status": _enum(RealNameStatus), "check_id": NS, "verified_by": NS,
+                                  "verified_at": NS,
+                                  "face": {"type": ["object", "null"], "description": "交给核验方人脸 SDK 的参数",
+                                           "additionalProperties": S}},
+                                 optional=("check_id", "verified_by", "verified_at", "face")),
+                        "description": "实名核验（单位账号为 null）"}}),
     "Member": _obj({"member_id": S, "relation": S, "relation_name": S, "name": S, "id_number": S,
                     "birth_date": NS, "sex": S, "age": INT, "adult": B, "hukou": S,
                     "monthly_income": {"type": ["integer", "null"]}, "disability": B, "veteran": B,
                     "subsistence_allowance": B, "serious_illness": B, "model_worker": B, "frontline_worker": B}),
     "Household": _obj({"household_id": S, "members": {"type": "array", "items": _ref("Member")}, "claimed": B,
                        "created_at": S, "updated_at": S, "version": INT}),
-    "ApplicationSummary": _obj({"application_id": S, "kind": S, "status": S, "status_name": S, "members": INT,
+    "ApplicationSummary": _obj({"application_id": S, "kind": S, "status": _enum(ApplicationStatus), "status_name": S, "members": INT,
                                 "submitted_at": NS, "created_at": S, "updated_at": S, "assisted": B,
-                                "group_id": NS, "version": INT, "main_applicant": S}),
+                                "group_id": NS, "version": INT, "main_applicant": S},
+                               optional=("main_applicant",)),  # staff lists only
     "ApplicationPage": _page("ApplicationSummary"),
     "Document": _DOC,
     "Application": _obj({
-        "application_id": S, "kind": S, "kind_name": S, "status": S, "status_name": S,
+        "application_id": S, "kind": S, "kind_name": S, "status": _enum(ApplicationStatus), "status_name": S,
         "members": {"type": "array", "items": _ref("Member")}, "contact_mobile": NS,
         "documents": {"type": "array", "items": _ref("Document")},
         "required_documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "accepted": B})},
         "consents": {"type": "array", "items": _obj({"member_id": S, "status": S, "name": NS, "method": NS,
                                                       "at": NS, "text_version": NS})},
-        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": OBJN, "declared": OBJ,
+        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": _maybe({"name": NS}), "declared": OBJ,
         "rules_version": NS, "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT, "as": NS}),
     "Event": _EVENT,
     "Timeline": _list(_ref("Event")),
     "DocumentUpload": _obj({"document": _ref("Document"), "version": INT, "upload": _obj(
         {"url": S, "fields": {"type": "object", "additionalProperties": S}, "max_bytes": INT, "expires_at": S})}),
     "DocumentLink": _obj({"document": _ref("Document"),
-                          "download": {"type": ["object", "null"], "properties": {"url": S, "expires_at": S}}}),
+                          "download": _maybe({"url": S, "expires_at": S})}),
     "ConsentResult": _obj({"application_id": S, "member_id": S, "status": S, "method": S, "at": S,
                            "text_version": S}),
     "ConsentText": _obj({"version": S, "title": S, "text": S}),
@@ -196,7 +242,10 @@ RESPONSE_SCHEMAS.update({
     "Grant": _GRANT,
     "GrantList": _list(_ref("Grant")),
     "GrantActivity": _list(_EVENT),
-    "AuditTrail": _list(_obj({"target": S, "at": S, "actor": S, "actor_role": S, "action": S, "reason": NS,
+    "AuditTrail": _list(_obj({"target": S, "at": {
+        **S, "pattern": "^\\d{4}-\\d{2}-\\d{2}T[^#]+#aud_\\w+$",
+        "description": "时间#记录编号（记录的唯一排序键；digest 按此值计算，故原样返回）",
+        "examples": ["2026-03-02T09:30:00.000+08:00#aud_5d1c0b2e"]}, "actor": S, "actor_role": S, "action": S, "reason": NS,
                               "day": S, "digest": S})),
 })
 
@@ -208,13 +257,13 @@ RESPONSE_SCHEMAS.update({
                    "updated_at": S, "version": INT}),
     "GroupPage": _page("Group"),
     "GroupEmployee": _obj({
-        "application_id": S, "name": S, "id_number": S, "status": S, "status_name": S,
+        "application_id": S, "name": S, "id_number": S, "status": _enum(ApplicationStatus), "status_name": S,
         "consent": _obj({"status": S, "status_name": S, "method": NS, "at": NS}),
         "documents": _obj({"required": INT, "accepted": INT, "checking": INT, "rejected": INT,
                            "missing": {"type": "array", "items": _TYPE}}),
-        "supplement": {"type": ["object", "null"], "properties": {
+        "supplement": _maybe({
             "documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "uploaded": B})},
-            "note": S, "deadline": S, "requested_at": S}},
+            "note": S, "deadline": S, "requested_at": S}),
         "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT}),
     "GroupEmployeePage": _page("GroupEmployee"),
     "GroupImport": _obj({
@@ -247,7 +296,7 @@ RESPONSE_SCHEMAS.update({
 
 # --- review --------------------------------------------------------------------------------------
 RESPONSE_SCHEMAS.update({
-    "ReviewItem": _obj({"application_id": S, "kind": S, "status": S, "status_name": S, "members": INT,
+    "ReviewItem": _obj({"application_id": S, "kind": S, "status": _enum(ApplicationStatus), "status_name": S, "members": INT,
                         "submitted_at": NS, "main_applicant": S, "street_id": NS, "recommendation": NS,
                         "flags": INT, "priority_points": {"type": ["integer", "null"]}, "decided_at": NS,
                         "version": INT}),
@@ -262,8 +311,9 @@ RESPONSE_SCHEMAS.update({
                               "started_at": NS, "decided_at": NS, "failed_at": NS,
                               "history": {"type": "array", "items": OBJ}}),
         "reject_reasons": {"type": "array", "items": _obj({"code": S, "name": S})}})]},
-    "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": S, "version": INT,
-                                     "status_code": INT, "error": OBJ})),
+    "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": _enum(ApplicationStatus), "version": INT,
+                                     "status_code": INT, "error": ITEM_ERROR},
+                                     optional=("status", "version", "status_code", "error"))),
 })
 
 
@@ -286,12 +336,14 @@ RESPONSE_SCHEMAS.update({
     "Objection": _obj(_OBJECTION),
     "ObjectionPage": _page("Objection"),
     "PublishResult": _obj({"batch": _obj({**_BATCH, "version": INT}), "items": {"type": "array", "items": _obj({
-        "application_id": S, "ok": B, "entry_id": S, "status": S, "status_code": INT, "error": OBJ})}}),
+        "application_id": S, "ok": B, "entry_id": S, "status": _enum(ApplicationStatus), "status_code": INT,
+        "error": ITEM_ERROR}, optional=("entry_id", "status", "status_code", "error"))}}),
     "StaffPublicity": _obj({**_BATCH, "version": INT, "demo": B, "closed_at": NS, "items": {"type": "array", "items": _obj({
         **_PUBLIC_ENTRY, "application_id": S, "status": S, "status_name": S, "objections_open": INT,
         "objections_upheld": INT, "objections_total": INT, "settled_at": NS, "application": _obj({
-            "status": S, "status_name": S, "main_applicant": S, "id_number": S, "members": INT,
-            "priority_points": {"type": ["integer", "null"]}, "version": INT})})},
+            "status": _enum(ApplicationStatus), "status_name": S, "main_applicant": S, "id_number": S,
+            "members": INT,
+            "priority_points": {"type": ["integer", "null"]}, "version": INT})}, optional=("application",))},
         "objections": {"type": "array", "items": _ref("Objection")}}),
     "PublicityClosed": _obj({"batch": _obj({**_BATCH, "version": INT}),
                              "counts": {"type": "object", "additionalProperties": INT}}),
@@ -303,8 +355,7 @@ RESPONSE_SCHEMAS.update({
 
 # --- lottery rounds (摇号): docs/decisions/0014 -------------------------------------------------------
 _ROUND = {
-    "round_id": S, "title": S, "status": {"type": "string", "enum": [
-        "open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"]},
+    "round_id": S, "title": S, "status": _enum(RoundStatus),
     "status_name": S, "registration_opens_at": S, "registration_closes_at": S, "registration_open": B,
     "units": INT, "layout_mix": {"type": "object", "additionalProperties": _obj({"layout_name": S, "units": INT})},
     "layouts_by_size": {"type": "object", "additionalProperties": {"type": "array", "items": S},
@@ -325,7 +376,7 @@ RESPONSE_SCHEMAS.update({
                           "priority_group_name": S, "household_size": INT, "allowed_layouts": {"type": "array", "items": S},
                           "allowed_layout_names": {"type": "array", "items": S},
                           "rank": {"type": ["integer", "null"], "description": "摇号后的排序号"},
-                          "round_status": S, "round_status_name": S, "registered_at": S}),
+                          "round_status": _enum(RoundStatus), "round_status_name": S, "registered_at": S}),
     "RankEntry": _obj({"rank": INT, "registration_no": S, "priority_group": S, "priority_group_name": S,
                        "main_applicant": {**S, "description": "已遮盖，如 张*明"},
                        "id_number": {**S, "description": "已遮盖，如 4407**********1234"}, "household_size": INT}),
@@ -358,9 +409,9 @@ RESPONSE_SCHEMAS.update({
         "unit": _obj({"unit_id": S, "building_id": S, "building_name": S, "number": S, "layout": S,
                       "layout_name": S, "floor_area": N}),
         "estate": _obj({"estate_id": S, "name": S, "address": S}),
-        "manager": {"type": ["object", "null"], "properties": {"company": S, "contact": NS, "phone": S}},
+        "manager": _maybe({"company": S, "contact": NS, "phone": S}),
         "landlord": S, "base_rent": {**INT, "description": "分/月"}, "monthly_rent": {**INT, "description": "分/月"},
-        "reduction": {"type": ["object", "null"], "properties": {"key": S, "percent": INT, "note": S}},
+        "reduction": _maybe({"key": S, "percent": INT, "note": S}),
         "deposit": {**INT, "description": "分"}, "term_months": INT, "start_date": S, "end_date": S,
         "clauses": {"type": "array", "items": S}, "confirmed_at": NS, "confirmed_device": NS, "has_contract": B,
         "created_at": S, "version": INT}),
@@ -374,7 +425,24 @@ RESPONSE_SCHEMAS.update({
         "conflict_id": S, "status": {"type": "string", "enum": ["open", "resolved"]}, "opened_at": S,
         "id_number": {**S, "description": "已遮盖"}, "holder": S, "claimant": S,
         "evidence": {"type": "object", "description": "双方的登记与核验情况（手机号已遮盖）"},
-        "resolution": {"type": ["object", "null"], "properties": {"winner": S, "reason": S, "by": S, "at": S}}},
+        "resolution": _maybe({"winner": S, "reason": S, "by": S, "at": S})},
         ["conflict_id", "status", "opened_at", "id_number", "holder", "claimant", "evidence"]),
     "IdentityConflictPage": _page("IdentityConflict"),
+})
+
+
+# --- the files a round publishes, and the document itself ---------------------------------------------
+RESPONSE_SCHEMAS.update({
+    "RoundCommitment": _obj({
+        "format": S, "round_id": S, "title": S, "algorithm": S, "groups": {"type": "array", "items": S},
+        "randomness_source": S, "committed_at": S,
+        "registrants": {"type": "array", "items": _obj(
+            {"registration_no": S, "priority_group": S, "masked_name": S, "masked_id": S})}}),
+    "RoundResult": _obj({
+        "format": S, "round_id": S, "algorithm": S, "commitment_sha256": S, "public_value": S, "seed": S,
+        "ranks": {"type": "array", "items": _obj({"rank": INT, "registration_no": S, "priority_group": S})}}),
+    "OpenApiDocument": _obj({"openapi": S, "info": _obj({"title": S, "version": S, "description": S}),
+                             "servers": {"type": "array", "items": _obj({"url": S})},
+                             "paths": {"type": "object", "additionalProperties": {"type": "object"}},
+                             "components": {"type": "object", "additionalProperties": {"type": "object"}}}),
 })

@@ -305,6 +305,8 @@ class Operation:
     body_schema: str | None = None  # a documented body checked by the domain (not a pydantic model)
     raises: tuple[type[errors.DomainError], ...] = ()  # answers the declaration alone does not imply
     pending_ok: bool = False  # open to a citizen whose real-name check is not complete (docs/decisions/0016)
+    operation_id: str = ""  # the SDK's method name: the view's name in camelCase, or declared (docs/decisions/0024)
+    description: str = ""  # one line for the SDK's docs: the view's docstring, or the summary
 
 
 OPERATIONS: list[Operation] = []
@@ -331,15 +333,18 @@ class Api:
         body_schema: str | None = None,
         pending_ok: bool = False,
         raises: Iterable[type[errors.DomainError]] = (),
+        operation_id: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
-        op = Operation(path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
-                       tuple(raises), pending_ok)
-        OPERATIONS.append(op)
         bp = self.blueprint
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            doc = (view.__doc__ or "").strip().splitlines()
+            OPERATIONS.append(Operation(
+                path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
+                tuple(raises), pending_ok, operation_id or camel_case(view.__name__), doc[0] if doc else summary))
+
             def handler(**path_args: str) -> Response:
                 request = bp.current_request
                 request_id = request_id_of(request)
@@ -390,6 +395,12 @@ class Api:
             return view
 
         return decorate
+
+
+def camel_case(name: str) -> str:
+    """``submit_application`` -> ``submitApplication`` (an operationId as a mobile developer writes it)."""
+    head, *rest = name.strip("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 ERRORS.update({

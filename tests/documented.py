@@ -35,6 +35,23 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
     return sorted(out, key=lambda item: item[1].count("{"))  # literal segments win over ids
 
 
+#: RFC 3339 as the app writes it (an offset always: +08:00 or Z); a date is a calendar day.
+DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@cache
+def format_checker() -> Any:
+    """The document's ``format``s are promises too: a timestamp field answering anything but an ISO 8601
+    instant with an offset fails the test that got it."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checks("date-time")(lambda value: not isinstance(value, str) or bool(DATE_TIME.match(value)))
+    checker.checks("date")(lambda value: not isinstance(value, str) or bool(DATE.match(value)))
+    return checker
+
+
 @cache
 def _validator(status_key: tuple[str, str, str]) -> Any:
     from jsonschema import Draft202012Validator
@@ -44,7 +61,7 @@ def _validator(status_key: tuple[str, str, str]) -> Any:
     schema = content.get("application/json", {}).get("schema")
     if schema is None:
         return None
-    return Draft202012Validator({**schema, "components": _document()["components"]})
+    return Draft202012Validator({**schema, "components": _document()["components"]}, format_checker=format_checker())
 
 
 def check(method: str, url: str, status: int, headers: dict[str, str], raw: bytes | str | None) -> None:

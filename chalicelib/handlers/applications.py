@@ -36,8 +36,7 @@ def present(app: Application, access: Access | None = None) -> dict[str, Any]:
     """What the caller may see: the owner and staff see members in full, others masked."""
     full = access is None or access.as_role in ("applicant", "staff")
     cfg = hh.config()
-    docs = [{k: v for k, v in d.items() if k not in ("key", "uploaded_by")} |
-            {"type_name": cfg.document_types.get(d["type"], d["type"])} for d in app.documents.values()]
+    docs = [present_document(d) for d in app.documents.values()]
     docs.sort(key=lambda d: d["created_at"])
     accepted = {d["type"] for d in app.documents.values() if d.get("status") == "accepted"}
     required = cfg.required_documents.get(app.kind, [])
@@ -52,7 +51,8 @@ def present(app: Application, access: Access | None = None) -> dict[str, Any]:
         "documents": docs,
         "required_documents": [{"type": t, "type_name": cfg.document_types[t], "accepted": t in accepted}
                                for t in required],
-        "consents": [{"member_id": k, **v} for k, v in app.consents.items()],
+        "consents": [{"member_id": k, "status": v["status"], "name": v.get("name"), "method": v.get("method"),
+                      "at": v.get("at"), "text_version": v.get("text_version")} for k, v in app.consents.items()],
         "supplement": app.supplement and {k: v for k, v in app.supplement.items() if k != "requested_by"},
         "assisted": app.assisted and {k: v for k, v in app.assisted.items() if k not in ("staff", "confirmed_by")},
         "group_id": app.group_id,
@@ -65,6 +65,16 @@ def present(app: Application, access: Access | None = None) -> dict[str, Any]:
         "version": app.version,
         "as": access.as_role if access else None,
     }
+
+
+#: A document's fields that are null until they happen (the check, its size, the member it belongs to).
+DOCUMENT_LATER = ("member_id", "reason", "size", "checked_at")
+
+
+def present_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """One document, the same in every answer (storage key and uploader's login left out)."""
+    out = dict.fromkeys(DOCUMENT_LATER) | {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}
+    return out | {"type_name": hh.config().document_types.get(doc["type"], doc["type"])}
 
 
 def present_event(e: Event) -> dict[str, Any]:
@@ -82,7 +92,7 @@ def summary(app: Application) -> dict[str, Any]:
 
 
 @api.route("/v1/me/applications", summary="我的申请", roles=CITIZEN, params=[CURSOR, LIMIT],
-           response="ApplicationPage")
+           response="ApplicationPage", operation_id="listMyApplications")
 def my_applications(call: Call) -> dict[str, Any]:
     page = apps.mine(call.actor, call.params["cursor"], call.params["limit"])
     return {"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor}
@@ -121,7 +131,7 @@ def withdraw_application(call: Call, application_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/applications/{application_id}/timeline", summary="办理进度（每一步的时间、操作人角色、变化与说明）",
-           roles=CASE_ACTORS, params=[REASON], response="Timeline")
+           roles=CASE_ACTORS, params=[REASON], response="Timeline", operation_id="getApplicationTimeline")
 def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
     events = apps.timeline(application_id, call.actor, call.params["reason"])
     return {"items": [present_event(e) for e in events]}
@@ -132,7 +142,7 @@ def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
            body="chalicelib.bodies:DocumentIn", status=201, response="DocumentUpload")
 def add_document(call: Call, application_id: str) -> dict[str, Any]:
     app, doc, upload = documents.add_document(application_id, call.actor, call.body())
-    return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "upload": upload,
+    return {"document": present_document(doc), "upload": upload,
             "version": app.version}
 
 
@@ -141,7 +151,7 @@ def add_document(call: Call, application_id: str) -> dict[str, Any]:
            response="DocumentLink")
 def get_document(call: Call, application_id: str, document_id: str) -> dict[str, Any]:
     doc, link = documents.document_link(application_id, document_id, call.actor, call.params["reason"])
-    return {"document": {k: v for k, v in doc.items() if k not in ("key", "uploaded_by")}, "download": link}
+    return {"document": present_document(doc), "download": link}
 
 
 @api.route("/v1/applications/{application_id}/consent", "POST",
@@ -162,13 +172,13 @@ def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
     return present(apps.confirm_assisted(application_id, call.actor, call.body()))
 
 
-@api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText")
+@api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText", operation_id="getConsentText")
 def consent_text(call: Call) -> dict[str, Any]:
     cfg = hh.config()
     return {"version": cfg.consent_version, "title": cfg.consent_title, "text": cfg.consent_text}
 
 
-@api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements")
+@api.route("/v1/document-requirements", summary="各类申请需要提交的材料（本市设定）", response="DocumentRequirements", operation_id="getDocumentRequirements")
 def document_requirements(call: Call) -> dict[str, Any]:
     cfg = hh.config()
     return {"kinds": [{"kind": k, "kind_name": KINDS.get(k, k),

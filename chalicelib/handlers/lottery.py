@@ -95,18 +95,18 @@ def get_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_round(lottery.get_round(round_id))
 
 
-@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）")
+@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）", response="RoundCommitment", operation_id="getRoundCommitment")
 def commitment_file(call: Call, round_id: str) -> Response:
     return _file(lottery.commitment_file(round_id), f"{round_id}-commitment.json")
 
 
-@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）")
+@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）", response="RoundResult", operation_id="getRoundResult")
 def result_file(call: Call, round_id: str) -> Response:
     return _file(lottery.result_file(round_id), f"{round_id}-result.json")
 
 
 @api.route("/v1/rounds/{round_id}/ranks", raises=(errors.RoundNotPublished,), summary="摇号结果名单：排序、报名编号、分组，姓名与身份证号已遮盖（公布后）",
-           params=[CURSOR, RANKS_LIMIT], response="RankPage")
+           params=[CURSOR, RANKS_LIMIT], response="RankPage", operation_id="listRoundRanks")
 def ranks(call: Call, round_id: str) -> dict[str, Any]:
     r, page = lottery.ranks_page(round_id, call.params["cursor"], call.params["limit"])
     return {"round_id": r.round_id, "title": r.title, "items": [present_rank(g) for g in page.items],
@@ -115,7 +115,7 @@ def ranks(call: Call, round_id: str) -> dict[str, Any]:
 
 # --- the citizen ---------------------------------------------------------------------------------------
 @api.route("/v1/rounds/{round_id}/registrations", "POST", summary="报名摇号（已取得资格、正在轮候的申请）",
-           roles=CITIZEN, body="chalicelib.bodies:RegistrationIn", status=201, response="Registration")
+           roles=CITIZEN, body="chalicelib.bodies:RegistrationIn", status=201, response="Registration", operation_id="registerForRound")
 def register(call: Call, round_id: str) -> dict[str, Any]:
     body = call.body() if call.request.raw_body else {}
     r, g = lottery.register(round_id, call.actor, body)
@@ -123,7 +123,7 @@ def register(call: Call, round_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/me/rounds/{round_id}", raises=(errors.RegistrationNotFound,), summary="我的摇号报名（摇号后含排序号）", roles=CITIZEN,
-           response="Registration")
+           response="Registration", operation_id="getMyRoundRegistration")
 def my_registration(call: Call, round_id: str) -> dict[str, Any]:
     r, g = lottery.my_registration(round_id, call.actor)
     return present_registration(r, g)
@@ -136,7 +136,7 @@ def create_round(call: Call) -> dict[str, Any]:
     return present_admin_round(lottery.create_round(call.actor, call.body()))
 
 
-@api.route("/v1/admin/rounds/{round_id}", summary="摇号批次（管理）", roles=ADMIN, response="AdminRound")
+@api.route("/v1/admin/rounds/{round_id}", summary="摇号批次（管理）", roles=ADMIN, response="AdminRound", operation_id="adminGetRound")
 def admin_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_admin_round(lottery.get_round(round_id))
 

@@ -27,7 +27,7 @@ def get_me(call: Call) -> dict[str, Any]:
 
 @api.route("/v1/me", "POST", summary="实名登记：身份提供方已实名的直接核验；否则先核验姓名与身份证号，再按 real_name.face "
            "进行人脸核验（状态 pending），完成后调用 /v1/me/real-name-check；核验通过后工作人员代办的家庭随之归入本人",
-           roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person", pending_ok=True)
+           roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person", pending_ok=True, operation_id="register")
 def register(call: Call) -> dict[str, Any]:
     person, face = real_name.register(call.actor, call.body())
     return hh.present_person(person, face)
@@ -50,7 +50,7 @@ def put_household(call: Call) -> dict[str, Any]:
     return hh.present_household(hh.save_my_household(call.actor, call.body()))
 
 
-@api.route("/v1/me/consents", summary="需要我授权（或我已授权）的申请", roles=CITIZEN, response="ConsentList")
+@api.route("/v1/me/consents", summary="需要我授权（或我已授权）的申请", roles=CITIZEN, response="ConsentList", operation_id="listMyConsents")
 def my_consents(call: Call) -> dict[str, Any]:
     person = hh.me(call.actor)
     from chalicelib.deps import deps
@@ -85,7 +85,7 @@ def revoke_grant(call: Call, grant_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/me/grants/{grant_id}/activity", summary="受托人在此授权下的全部操作", roles=CITIZEN,
-           response="GrantActivity")
+           response="GrantActivity", operation_id="listGrantActivity")
 def grant_activity(call: Call, grant_id: str) -> dict[str, Any]:
     return {"items": [present_event(apps.Event(**{k: v for k, v in e.items() if k != "application_id"}))
                       | {"application_id": e["application_id"]} for e in grants.activity(call.actor, grant_id)]}
@@ -97,7 +97,7 @@ def list_delegations(call: Call) -> dict[str, Any]:
 
 
 @api.route("/v1/delegations/{grant_id}/applications", summary="受托人：委托人的申请", roles=CITIZEN,
-           response="ApplicationPage")
+           response="ApplicationPage", operation_id="listDelegatedApplications")
 def delegated_applications(call: Call, grant_id: str) -> dict[str, Any]:
     grant = grants.usable(call.actor, grant_id, "view")
     from chalicelib.deps import deps
@@ -110,14 +110,14 @@ def delegated_applications(call: Call, grant_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/delegations/{grant_id}/household", raises=(errors.HouseholdNotFound,), summary="受托人：委托人的家庭（证件号码已遮盖）", roles=CITIZEN,
-           response="Household")
+           response="Household", operation_id="getDelegatedHousehold")
 def delegated_household(call: Call, grant_id: str) -> dict[str, Any]:
     grant = grants.usable(call.actor, grant_id, "view")
     return hh.present_household(hh.my_household_of(grant["grantor"]), full=False)
 
 
 @api.route("/v1/delegations/{grant_id}/household", "PUT", raises=(errors.HouseholdNotFound,), summary="受托人：代为修改委托人的家庭成员",
-           roles=CITIZEN, body="chalicelib.bodies:HouseholdIn", response="Household")
+           roles=CITIZEN, body="chalicelib.bodies:HouseholdIn", response="Household", operation_id="putDelegatedHousehold")
 def delegated_put_household(call: Call, grant_id: str) -> dict[str, Any]:
     body = call.body()
     grant = grants.usable(call.actor, grant_id, "act")

@@ -68,12 +68,12 @@ def present_staff_entry(e: Entry, app: Application | None) -> dict[str, Any]:
 
 
 # --- public ------------------------------------------------------------------------------------------
-@api.route("/v1/publicity", summary="公示中的批次（无需登录）", response="PublicityList")
+@api.route("/v1/publicity", summary="公示中的批次（无需登录）", response="PublicityList", operation_id="listPublicityBatches")
 def list_batches(call: Call) -> dict[str, Any]:
     return {"items": [present_batch(b) for b in publicity.open_batches()]}
 
 
-@api.route("/v1/publicity/{batch_id}", summary="公示名单：姓名、身份证号已遮盖（无需登录）", response="PublicityBatch")
+@api.route("/v1/publicity/{batch_id}", summary="公示名单：姓名、身份证号已遮盖（无需登录）", response="PublicityBatch", operation_id="getPublicityBatch")
 def get_batch(call: Call, batch_id: str) -> dict[str, Any]:
     batch, entries = publicity.public_batch(batch_id)
     return present_batch(batch) | {"items": [present_entry(e) for e in entries]}
@@ -89,7 +89,7 @@ def file_objection(call: Call, batch_id: str) -> dict[str, Any]:
 
 # --- staff -------------------------------------------------------------------------------------------
 @api.route("/v1/staff/publicity", "POST", summary="发布公示批次（审核通过的申请；每件单独成败）", roles=CASE_STAFF,
-           body="chalicelib.bodies:PublishIn", status=201, response="PublishResult")
+           body="chalicelib.bodies:PublishIn", status=201, response="PublishResult", operation_id="publishPublicityBatch")
 def publish(call: Call) -> dict[str, Any]:
     try:
         batch, outcomes = publicity.publish(call.actor, call.model())
@@ -104,7 +104,7 @@ def publish(call: Call) -> dict[str, Any]:
 
 
 @api.route("/v1/staff/publicity/{batch_id}", summary="公示批次详情：申请人、异议（记入审计）", roles=CASE_STAFF,
-           params=[REASON], response="StaffPublicity")
+           params=[REASON], response="StaffPublicity", operation_id="staffGetPublicityBatch")
 def staff_batch(call: Call, batch_id: str) -> dict[str, Any]:
     batch, entries, apps, objections = publicity.staff_batch(batch_id, call.actor, call.params["reason"])
     return present_batch(batch) | {
@@ -114,7 +114,7 @@ def staff_batch(call: Call, batch_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/staff/publicity/{batch_id}/close", "POST", summary="结束公示：无异议的取得资格并进入轮候",
-           roles=CASE_STAFF, body="chalicelib.bodies:VersionIn", response="PublicityClosed")
+           roles=CASE_STAFF, body="chalicelib.bodies:VersionIn", response="PublicityClosed", operation_id="closePublicityBatch")
 def close_batch(call: Call, batch_id: str) -> dict[str, Any]:
     batch, counts = publicity.close(batch_id, call.actor, call.body()["version"])
     return {"batch": present_batch(batch) | {"version": batch.version}, "counts": counts}
@@ -134,7 +134,7 @@ def resolve_objection(call: Call, objection_id: str) -> dict[str, Any]:
 
 
 # --- the citizen ---------------------------------------------------------------------------------------
-@api.route("/v1/me/waiting-list", summary="我的轮候位次（前面还有多少户）", roles=CITIZEN, response="WaitingList")
+@api.route("/v1/me/waiting-list", summary="我的轮候位次（前面还有多少户）", roles=CITIZEN, response="WaitingList", operation_id="getMyWaitingList")
 def my_waiting_list(call: Call) -> dict[str, Any]:
     items = []
     for place in publicity.my_waiting_list(call.actor):

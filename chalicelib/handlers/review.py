@@ -54,7 +54,7 @@ def queue_item(app: Any) -> dict[str, Any]:
                    Param("street", description="街道", pattern=ID_PATTERN),
                    Param("kind", "enum", "申请类别", choices=("individual", "graduate", "group")),
                    Param("older_than_days", "integer", "只看提交超过若干天的", minimum=0, maximum=365),
-                   CURSOR, LIMIT], response="ReviewQueue")
+                   CURSOR, LIMIT], response="ReviewQueue", operation_id="listReviewQueue")
 def review_queue(call: Call) -> dict[str, Any]:
     p = call.params
     page = review.queue(p["recommendation"], p["street"], p["kind"], p["older_than_days"], p["cursor"], p["limit"])
@@ -63,13 +63,13 @@ def review_queue(call: Call) -> dict[str, Any]:
 
 @api.route("/v1/staff/applications/{application_id}/review",
            summary="审核页：家庭、材料、各部门答复、逐条规则、需核对事项（记入审计）", roles=CASE_STAFF,
-           params=[REASON], response="ReviewPage")
+           params=[REASON], response="ReviewPage", operation_id="getReviewPage")
 def review_page(call: Call, application_id: str) -> dict[str, Any]:
     return present_review(review.review_page(application_id, call.actor, call.params["reason"]))
 
 
 @api.route("/v1/staff/applications/{application_id}/approve", "POST", summary="一键审核通过（建议通过的申请）",
-           roles=CASE_STAFF, body="chalicelib.bodies:ApproveIn", response="Application")
+           roles=CASE_STAFF, body="chalicelib.bodies:ApproveIn", response="Application", operation_id="approveApplication")
 def approve(call: Call, application_id: str) -> dict[str, Any]:
     body = call.body()
     return present(review.approve(application_id, call.actor, body["version"], body.get("note")),
@@ -77,7 +77,7 @@ def approve(call: Call, application_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/staff/review/approve", "POST", summary="批量一键审核通过（每件单独成败）", roles=CASE_STAFF,
-           body="chalicelib.bodies:BulkApproveIn", response="BulkApproveResult")
+           body="chalicelib.bodies:BulkApproveIn", response="BulkApproveResult", operation_id="approveApplications")
 def approve_many(call: Call) -> dict[str, Any]:
     items = []
     for outcome in review.approve_many(call.actor, call.model()):
@@ -91,19 +91,19 @@ def approve_many(call: Call) -> dict[str, Any]:
 
 
 @api.route("/v1/staff/applications/{application_id}/reject", "POST", summary="不予通过：原因代码与给申请人的说明",
-           roles=CASE_STAFF, body="chalicelib.bodies:RejectIn", response="Application")
+           roles=CASE_STAFF, body="chalicelib.bodies:RejectIn", response="Application", operation_id="rejectApplication")
 def reject(call: Call, application_id: str) -> dict[str, Any]:
     return present(review.reject(application_id, call.actor, call.model()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/override", "POST", summary="改变核查建议（必须写明理由）",
-           roles=CASE_STAFF, body="chalicelib.bodies:OverrideIn", response="Application")
+           roles=CASE_STAFF, body="chalicelib.bodies:OverrideIn", response="Application", operation_id="overrideRecommendation")
 def override(call: Call, application_id: str) -> dict[str, Any]:
     return present(review.override(application_id, call.actor, call.model()), apps.Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/verification", "POST", summary="重新发起联合审查",
-           roles=CASE_STAFF, body="chalicelib.bodies:RerunIn", response="Application")
+           roles=CASE_STAFF, body="chalicelib.bodies:RerunIn", response="Application", operation_id="rerunVerification")
 def rerun(call: Call, application_id: str) -> dict[str, Any]:
     body = call.body()
     return present(verification.rerun(application_id, call.actor, body["version"], body["reason"]),

@@ -27,18 +27,18 @@ def present(v: RuleVersion) -> dict[str, Any]:
 
 
 @api.route("/v1/eligibility-rules/current", summary="现行准入条件（版本、生效日期、逐条规则）",
-           response="RulesVersion")
+           response="RulesVersion", operation_id="getCurrentRules")
 def current(call: Call) -> dict[str, Any]:
     return present(rule_versions.rules_in_force(settings().city_code)[1])
 
 
 @api.route("/v1/admin/eligibility-rules", summary="准入条件全部版本（随系统发布的与管理员发布的）", roles=ADMIN,
-           response="RulesVersionList")
+           response="RulesVersionList", operation_id="listRuleVersions")
 def list_versions(call: Call) -> dict[str, Any]:
     return {"items": rule_versions.overview(settings().city_code)}
 
 
 @api.route("/v1/admin/eligibility-rules", "POST", summary="发布新版准入条件（生效日期须在将来）", roles=ADMIN,
-           body_schema="RulesVersionIn", status=201, response="RulesVersion")
+           body_schema="RulesVersionIn", status=201, response="RulesVersion", operation_id="publishRuleVersion")
 def publish(call: Call) -> dict[str, Any]:
     return present(rule_versions.publish(call.actor, read_json_body(call.request)))

@@ -86,19 +86,19 @@ def start_selection(call: Call, round_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/admin/rounds/{round_id}/selection/advance", "POST", raises=(errors.SelectionNotFound,),
-           summary="推进选房：过号、末尾补选、无人可邀或无房时结束", roles=ADMIN, response="SelectionAdvance")
+           summary="推进选房：过号、末尾补选、无人可邀或无房时结束", roles=ADMIN, response="SelectionAdvance", operation_id="advanceSelection")
 def advance_selection_now(call: Call, round_id: str) -> dict[str, Any]:
     return selection.advance(round_id, call.actor)
 
 
 # --- public and the household ----------------------------------------------------------------------------
-@api.route("/v1/rounds/{round_id}/availability", summary="本轮可选房源（实时，无需登录）", response="Availability")
+@api.route("/v1/rounds/{round_id}/availability", summary="本轮可选房源（实时，无需登录）", response="Availability", operation_id="getRoundAvailability")
 def availability(call: Call, round_id: str) -> dict[str, Any]:
     return present_availability(selection.availability(round_id))
 
 
 @api.route("/v1/me/rounds/{round_id}/selection", raises=(errors.SelectionNotFound,), summary="我的选房：时段、状态、适合本户的可选房源", roles=CITIZEN,
-           response="MySelection")
+           response="MySelection", operation_id="getMySelection")
 def my_selection(call: Call, round_id: str) -> dict[str, Any]:
     h, registrant, avail = selection.mine(round_id, call.actor)
     if h is not None:
@@ -114,13 +114,13 @@ def my_selection(call: Call, round_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/rounds/{round_id}/choices", "POST", raises=(errors.SelectionNotFound,), summary="选房：在本户时段内选定一套房源（生成待确认的租赁合同）",
-           roles=CITIZEN, body="chalicelib.bodies:ChoiceIn", status=201, response="Choice")
+           roles=CITIZEN, body="chalicelib.bodies:ChoiceIn", status=201, response="Choice", operation_id="chooseUnit")
 def choose(call: Call, round_id: str) -> dict[str, Any]:
     h, lease = selection.choose(round_id, call.actor, call.body()["unit_id"])
     return {"selection": present_household(h), "lease": present_lease(lease)}
 
 
-@api.route("/v1/me/lease", summary="我的租赁合同：房源、项目、物业联系方式", roles=CITIZEN, response="LeaseList")
+@api.route("/v1/me/lease", summary="我的租赁合同：房源、项目、物业联系方式", roles=CITIZEN, response="LeaseList", operation_id="listMyLeases")
 def my_leases(call: Call) -> dict[str, Any]:
     return {"items": [present_lease(lease) for lease in leases.mine(call.actor)]}
 
@@ -134,7 +134,7 @@ def confirm_lease(call: Call, lease_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/leases/{lease_id}/contract", raises=(errors.ContractNotReady,), summary="合同文本（PDF）的短期下载链接：承租人、受托人、工作人员（记入审计）",
-           roles=CONTRACT_READERS, params=[REASON], response="ContractLink")
+           roles=CONTRACT_READERS, params=[REASON], response="ContractLink", operation_id="getLeaseContract")
 def contract(call: Call, lease_id: str) -> dict[str, Any]:
     lease, link = leases.contract_link(lease_id, call.actor, call.params["reason"])
     return {"lease_id": lease.lease_id, "content_type": leases.CONTRACT_TYPE, "download": link}

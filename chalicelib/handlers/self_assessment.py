@@ -32,7 +32,7 @@ def present(a: Assessment) -> dict[str, Any]:
 
 
 @api.route("/v1/self-assessment/questions", summary="资格自评问卷（来自本市现行准入条件）",
-           response="SelfAssessmentQuestions")
+           response="SelfAssessmentQuestions", operation_id="getSelfAssessmentQuestions")
 def get_questions(call: Call) -> dict[str, Any]:
     book, version = rules_in_force(settings().city_code)
     return {
@@ -45,7 +45,7 @@ def get_questions(call: Call) -> dict[str, Any]:
 
 
 @api.route("/v1/self-assessment", "POST", summary="资格自评：逐条说明是否符合（不保存任何个人信息）",
-           body_schema="SelfAssessmentAnswers", response="SelfAssessment")
+           body_schema="SelfAssessmentAnswers", response="SelfAssessment", operation_id="selfAssess")
 def post_assessment(call: Call) -> dict[str, Any]:
     body = read_json_body(call.request)
     unknown = set(body) - {"kind", "answers"}

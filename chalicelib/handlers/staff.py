@@ -22,7 +22,7 @@ STATUS = Param("status", "enum", "申请状态", choices=tuple(s.value for s in 
 
 
 @api.route("/v1/staff/applications", summary="本市申请列表（按状态，先到先办；姓名已遮盖）", roles=CASE_STAFF,
-           params=[STATUS, CURSOR, LIMIT], response="ApplicationPage")
+           params=[STATUS, CURSOR, LIMIT], response="ApplicationPage", operation_id="staffListApplications")
 def list_applications(call: Call) -> dict[str, Any]:
     page = apps.staff_list(call.params["status"], call.params["cursor"], call.params["limit"])
     return {"items": [summary(a) | {"main_applicant": idn.mask_name(a.main()["name"])} for a in page.items],
@@ -30,7 +30,7 @@ def list_applications(call: Call) -> dict[str, Any]:
 
 
 @api.route("/v1/staff/applications", "POST", summary="代办：工作人员为群众创建申请（窗口或上门）",
-           roles=CASE_STAFF, body="chalicelib.bodies:AssistedIn", status=201, response="Application")
+           roles=CASE_STAFF, body="chalicelib.bodies:AssistedIn", status=201, response="Application", operation_id="createAssistedApplication")
 def assisted_intake(call: Call) -> dict[str, Any]:
     return present(apps.create_assisted(call.actor, call.body()), apps.Access("staff"))
 
@@ -44,12 +44,12 @@ def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
 
 @api.route("/v1/staff/applications/{application_id}/consents", "POST", raises=(errors.ConsentNotFound,),
            summary="登记家庭成员的书面授权（已上传签字授权书）", roles=CASE_STAFF,
-           body="chalicelib.bodies:PaperConsentIn", response="Application")
+           body="chalicelib.bodies:PaperConsentIn", response="Application", operation_id="recordPaperConsent")
 def paper_consent(call: Call, application_id: str) -> dict[str, Any]:
     return present(apps.paper_consent(application_id, call.actor, call.body()), apps.Access("staff"))
 
 
 @api.route("/v1/audit/{target_kind}/{target_id}", summary="审计记录：谁在何时因何查看了个人信息",
-           roles=OVERSIGHT, response="AuditTrail")
+           roles=OVERSIGHT, response="AuditTrail", operation_id="getAuditTrail")
 def audit_trail(call: Call, target_kind: str, target_id: str) -> dict[str, Any]:
     return {"items": audit.trail(f"{target_kind}#{target_id}")}

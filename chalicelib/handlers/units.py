@@ -36,7 +36,7 @@ def present_change(c: StatusChange) -> dict[str, Any]:
     Param("min_area", "number", "最小面积（m²）", minimum=0, maximum=1000),
     Param("max_rent", "integer", "最高月租金（分）", minimum=0, maximum=100_000_000),
     CURSOR, LIMIT,
-])
+], operation_id="listUnits")
 def search_units(call: Call) -> dict[str, Any]:
     p = call.params
     page = units.search(UnitSearch(
@@ -53,7 +53,7 @@ def get_unit(call: Call, unit_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/units/{unit_id}/history", summary="房源状态变更记录", roles=OVERSIGHT,
-           response="StatusChangePage", params=[CURSOR, LIMIT])
+           response="StatusChangePage", params=[CURSOR, LIMIT], operation_id="listUnitHistory")
 def unit_history(call: Call, unit_id: str) -> dict[str, Any]:
     page = units.history(unit_id, call.params["cursor"], call.params["limit"])
     return {"items": [present_change(c) for c in page.items], "next_cursor": page.next_cursor}

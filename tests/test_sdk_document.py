@@ -1,0 +1,140 @@
+"""The OpenAPI document is an SDK source (issue 10 §5, docs/decisions/0024): names a developer would write,
+stable; a one-line description and a valid example answer for every operation; objects with properties;
+timestamps with their format; statuses as enums. Every check runs over every operation or schema of its
+kind, so the next route added without these fails here."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from jsonschema import Draft202012Validator
+
+import chalicelib.handlers  # noqa: F401  (declaring the routes fills OPERATIONS)
+from chalicelib.openapi import document
+from tests.documented import format_checker
+
+SNAPSHOT = Path(__file__).with_name("operation_ids.txt")
+CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
+
+#: Response fields named ``status`` that are still plain strings: their lifecycles have no enum in the
+#: domain yet (issue 10 §2 gives each one). The list may only shrink: an entry that gains an enum must
+#: leave it, and a new bare status fails.
+BARE_STATUSES = {
+    "Application.consents[].status", "ConsentList.items[].status", "ConsentResult.status",
+    "GroupEmployee.consent.status",  # consent: pending | given
+    "ObjectionFiled.status",  # objections (the full Objection lists its values inline)
+    "PublicityBatch.status", "PublicityBatchSummary.status", "PublicityClosed.batch.status",
+    "PublishResult.batch.status", "StaffPublicity.status", "StaffPublicity.items[].status",  # publicity
+    "ReviewPage<1>.verification.status",  # verification runs
+    "Health.status",
+}
+
+
+def _doc() -> dict[str, Any]:
+    return document()
+
+
+def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, ops in _doc()["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def test_operation_ids_are_unique_camel_case_and_as_snapshotted() -> None:
+    ids = [op["operationId"] for _, _, op in _operations()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert [i for i in ids if not CAMEL.match(i)] == []
+    current = sorted(f"{op['operationId']} {method.upper()} {path}" for path, method, op in _operations())
+    recorded = sorted(line for line in SNAPSHOT.read_text().splitlines() if line and not line.startswith("#"))
+    assert current == recorded, (
+        "an operationId changed, appeared or went: every generated client renames its method. If on purpose, "
+        f"edit {SNAPSHOT.name} in the same commit. Added: {sorted(set(current) - set(recorded))}; "
+        f"gone: {sorted(set(recorded) - set(current))}")
+
+
+@pytest.mark.parametrize("path,method,op", list(_operations()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_operation_has_a_description_and_a_valid_example(path: str, method: str, op: dict[str, Any]) -> None:
+    assert op["description"].strip() and "\n" not in op["description"]
+    success = next(v for k, v in op["responses"].items() if k.startswith("2"))
+    media = success["content"]["application/json"]
+    assert "example" in media, (method, path)
+    validator = Draft202012Validator({**media["schema"], "components": _doc()["components"]},
+                                     format_checker=format_checker())
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in validator.iter_errors(media["example"])]
+    assert problems == [], (method, path, problems)
+
+
+def _walk(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every subschema with where it sits (``Name.field[].field``)."""
+    if isinstance(schema, dict):
+        yield where, schema
+        for name, sub in (schema.get("properties") or {}).items():
+            yield from _walk(sub, f"{where}.{name}")
+        if isinstance(schema.get("items"), dict):
+            yield from _walk(schema["items"], f"{where}[]")
+        if isinstance(schema.get("additionalProperties"), dict):
+            yield from _walk(schema["additionalProperties"], f"{where}{{}}")
+        for key in ("allOf", "anyOf", "oneOf"):
+            for n, sub in enumerate(schema.get(key, [])):
+                yield from _walk(sub, f"{where}<{n}>")
+
+
+def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
+    """The response schemas (request bodies are pydantic's, checked by their models)."""
+    from chalicelib.schemas import RESPONSE_SCHEMAS
+
+    bodies = {op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+              for _, _, op in _operations()}
+    for name, schema in RESPONSE_SCHEMAS.items():
+        if f"#/components/schemas/{name}" not in bodies:
+            yield from _walk(schema, name)
+
+
+def _is(schema: dict[str, Any], kind: str) -> bool:
+    types = schema.get("type")
+    return types == kind or (isinstance(types, list) and kind in types)
+
+
+#: Objects that are free-form on purpose (the document's own paths and components), or still undescribed
+#: (listed so the list only shrinks: each is a dict in a generated SDK until it gets its properties).
+FREE_FORM = {"OpenApiDocument.paths{}", "OpenApiDocument.components{}",
+             "Application.supplement", "Application.assisted", "Application.declared", "Event.changes",
+             "GrantActivity.items[].changes", "DocumentRequirements.kinds[]", "DocumentRequirements.document_types[]",
+             "RulesVersionList.items[].params", "ReviewPage<1>.verification.outcomes[]",
+             "ReviewPage<1>.verification.priority_groups[]", "ReviewPage<1>.verification.flags[]",
+             "ReviewPage<1>.verification.departments[]", "ReviewPage<1>.verification.override",
+             "ReviewPage<1>.verification.history[]", "IdentityConflict.evidence"}
+
+
+def test_every_object_schema_says_what_it_holds() -> None:
+    """An object has properties, or is a map whose values have a schema: an SDK never gets a bare dict."""
+    bare = [where for where, s in _schemas() if _is(s, "object") and "properties" not in s
+            and not isinstance(s.get("additionalProperties"), dict) and where not in FREE_FORM
+            and not any(k in s for k in ("allOf", "anyOf", "oneOf", "$ref"))]
+    assert bare == []
+
+
+def test_objects_answered_by_the_app_require_their_fields() -> None:
+    """Response objects list ``required`` (the fields always present, nullable ones as null)."""
+    missing = [where for where, s in _schemas() if s.get("properties") and not s.get("required")]
+    assert missing == []
+
+
+def test_timestamps_and_dates_have_their_format() -> None:
+    untyped = [where for where, s in _schemas() if _is(s, "string") and "format" not in s and "pattern" not in s
+               and re.search(r"(^|\.)(at|\w+_at|\w+_date)$", where)]
+    assert untyped == []
+
+
+def test_statuses_are_enums() -> None:
+    bare = {where for where, s in _schemas() if where.endswith(".status") and _is(s, "string") and "enum" not in s}
+    assert bare <= BARE_STATUSES, sorted(bare - BARE_STATUSES)
+
+
+def test_every_signed_in_post_documents_the_idempotency_key() -> None:
+    for path, method, op in _operations():
+        if method == "post" and op.get("security"):
+            names = {(p["in"], p["name"]) for p in op["parameters"]}
+            assert ("header", "Idempotency-Key") in names, path
