@@ -1,40 +1,19 @@
-"""Body validation (pydantic, loaded lazily) and the response shapes the OpenAPI document shows."""
+"""The response shapes the OpenAPI document shows, and the bodies' JSON Schema (bodies.py validates)."""
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import errors
 from chalicelib.domain.application_status import Status as ApplicationStatus
 from chalicelib.domain.eligibility import Result, Verdict
+from chalicelib.domain.leases import LeaseStatus
 from chalicelib.domain.facilities import FacilityType
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
-from chalicelib.domain.real_name_status import RealNameStatus
+from chalicelib.domain.publicity import BatchStatus, EntryStatus, ObjectionStatus
+from chalicelib.domain.real_name_status import ConflictStatus, RealNameStatus
 from chalicelib.domain.round_status import RoundStatus
+from chalicelib.domain.selection import SelectionStatus
 from chalicelib.domain.units import Layout, UnitStatus
 from chalicelib.lazy import resolve  # not from web: web imports this module (no cycle)
-
-
-def parse(dotted: str, data: dict[str, Any]) -> Any:
-    """Validate a body against ``module:Model`` and return the model; the first problem is a 400
-    naming its field."""
-    import json
-
-    from pydantic import ValidationError
-
-    from chalicelib.messages import from_pydantic
-
-    model = resolve(dotted)
-    try:  # as JSON: strict mode then takes enums from their strings, and nothing else loosely
-        return model.model_validate_json(json.dumps(data))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field, message = from_pydantic(model, dict(first))
-        raise errors.InvalidInput(first.get("msg", "invalid"), field=field, message=message) from None
-
-
-def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate a body against ``module:Model``; the body as plain JSON values."""
-    return dict(parse(dotted, data).model_dump(mode="json"))
 
 
 def json_schema(dotted: str) -> dict[str, Any]:
@@ -318,20 +297,20 @@ RESPONSE_SCHEMAS.update({
 
 
 # --- publicity (公示), objections (异议), waiting list (轮候) --------------------------------------------
-_BATCH = {"batch_id": S, "title": NS, "status": S, "status_name": S, "starts_at": S, "ends_at": S,
+_BATCH = {"batch_id": S, "title": NS, "status": _enum(BatchStatus), "status_name": S, "starts_at": S, "ends_at": S,
           "days": {"type": ["integer", "null"]}, "size": INT, "in_period": B}
 _PUBLIC_ENTRY = {"entry_id": S, "main_applicant": {**S, "description": "已遮盖，如 张*明"},
                  "id_number": {**S, "description": "已遮盖，如 4407**********1234"}, "household_size": INT,
                  "kind": S, "kind_name": S, "street_id": NS, "street_name": NS}
 _OBJECTION = {"objection_id": S, "batch_id": S, "entry_id": S, "application_id": S, "reason": S, "filer_role": S,
-              "contact": NS, "status": {"type": "string", "enum": ["open", "upheld", "dismissed"]}, "status_name": S,
+              "contact": NS, "status": _enum(ObjectionStatus), "status_name": S,
               "decision_reason": NS, "resolved_at": NS, "created_at": S, "version": INT}
 RESPONSE_SCHEMAS.update({
     "PublicityBatchSummary": _obj(_BATCH),
     "PublicityList": _list(_ref("PublicityBatchSummary")),
     "PublicEntry": _obj(_PUBLIC_ENTRY),
     "PublicityBatch": _obj({**_BATCH, "items": {"type": "array", "items": _ref("PublicEntry")}}),
-    "ObjectionFiled": _obj({"objection_id": S, "batch_id": S, "entry_id": S, "status": S, "status_name": S,
+    "ObjectionFiled": _obj({"objection_id": S, "batch_id": S, "entry_id": S, "status": _enum(ObjectionStatus), "status_name": S,
                             "created_at": S}),
     "Objection": _obj(_OBJECTION),
     "ObjectionPage": _page("Objection"),
@@ -339,7 +318,7 @@ RESPONSE_SCHEMAS.update({
         "application_id": S, "ok": B, "entry_id": S, "status": _enum(ApplicationStatus), "status_code": INT,
         "error": ITEM_ERROR}, optional=("entry_id", "status", "status_code", "error"))}}),
     "StaffPublicity": _obj({**_BATCH, "version": INT, "demo": B, "closed_at": NS, "items": {"type": "array", "items": _obj({
-        **_PUBLIC_ENTRY, "application_id": S, "status": S, "status_name": S, "objections_open": INT,
+        **_PUBLIC_ENTRY, "application_id": S, "status": _enum(EntryStatus), "status_name": S, "objections_open": INT,
         "objections_upheld": INT, "objections_total": INT, "settled_at": NS, "application": _obj({
             "status": _enum(ApplicationStatus), "status_name": S, "main_applicant": S, "id_number": S,
             "members": INT,
@@ -391,7 +370,7 @@ _SEL_UNIT = {"unit_id": S, "estate_id": S, "building_id": S, "number": S, "layou
 _MY_SELECTION = {
     "round_id": S, "rank": INT, "registration_no": S, "application_id": S, "household_size": INT,
     "allowed_layouts": {"type": "array", "items": S},
-    "status": {"type": "string", "enum": ["waiting", "invited", "chosen", "passed", "confirmed"]}, "status_name": S,
+    "status": _enum(SelectionStatus), "status_name": S,
     "slot": {"type": ["integer", "null"]}, "slot_start": NS, "slot_end": NS, "reinvited": B, "unit_id": NS,
     "lease_id": NS, "chosen_at": NS, "confirmed_at": NS}
 RESPONSE_SCHEMAS.update({
@@ -404,7 +383,7 @@ RESPONSE_SCHEMAS.update({
                           "items": {"type": "array", "items": _ref("SelectionUnit")}}),
     "MySelection": _obj({**_MY_SELECTION, "units": {"type": "array", "items": _ref("SelectionUnit")}}),
     "Lease": _obj({
-        "lease_id": S, "round_id": S, "application_id": S, "status": {"type": "string", "enum": ["draft", "confirmed"]},
+        "lease_id": S, "round_id": S, "application_id": S, "status": _enum(LeaseStatus),
         "status_name": S, "tenant_name": S, "tenant_id_masked": S, "household_size": INT,
         "unit": _obj({"unit_id": S, "building_id": S, "building_name": S, "number": S, "layout": S,
                       "layout_name": S, "floor_area": N}),
@@ -422,7 +401,7 @@ RESPONSE_SCHEMAS.update({
 
 RESPONSE_SCHEMAS.update({
     "IdentityConflict": _obj({
-        "conflict_id": S, "status": {"type": "string", "enum": ["open", "resolved"]}, "opened_at": S,
+        "conflict_id": S, "status": _enum(ConflictStatus), "opened_at": S,
         "id_number": {**S, "description": "已遮盖"}, "holder": S, "claimant": S,
         "evidence": {"type": "object", "description": "双方的登记与核验情况（手机号已遮盖）"},
         "resolution": _maybe({"winner": S, "reason": S, "by": S, "at": S})},

@@ -24,9 +24,6 @@ CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
 BARE_STATUSES = {
     "Application.consents[].status", "ConsentList.items[].status", "ConsentResult.status",
     "GroupEmployee.consent.status",  # consent: pending | given
-    "ObjectionFiled.status",  # objections (the full Objection lists its values inline)
-    "PublicityBatch.status", "PublicityBatchSummary.status", "PublicityClosed.batch.status",
-    "PublishResult.batch.status", "StaffPublicity.status", "StaffPublicity.items[].status",  # publicity
     "ReviewPage<1>.verification.status",  # verification runs
     "Health.status",
 }
