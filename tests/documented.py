@@ -10,7 +10,7 @@ import json
 import re
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 class UndocumentedAnswer(AssertionError):
@@ -84,11 +84,29 @@ def check(method: str, url: str, status: int, headers: dict[str, str], raw: byte
         if problem is not None:
             where = "/".join(str(p) for p in problem.absolute_path) or "(root)"
             raise UndocumentedAnswer(f"{method} {template} {status}: at {where}: {problem.message[:300]}")
+    if status == 200 and isinstance(data, dict) and data.get("next_cursor") and isinstance(data.get("items"), list):
+        limit = _limit(operation, url)
+        if limit is not None and len(data["items"]) < limit:  # docs/decisions/0024: full or last
+            raise UndocumentedAnswer(f"{method} {template}: a short page ({len(data['items'])} of {limit}) carries a "
+                                     "cursor: a client that stops on a short page would miss items")
     codes = documented[str(status)].get("x-error-codes")
     if codes is not None and isinstance(data, dict) and isinstance(data.get("error"), dict):
         code = data["error"].get("code")
         if code not in codes:
             raise UndocumentedAnswer(f"{method} {template}: {status} {code} is not documented ({codes})")
+
+
+def _limit(operation: dict[str, Any], url: str) -> int | None:
+    """The page size asked for (the query's ``limit``, else the documented default)."""
+    asked = parse_qs(urlsplit(url).query).get("limit")
+    if asked:
+        try:
+            return int(asked[0])
+        except ValueError:
+            return None
+    spec = next((p for p in operation.get("parameters", []) if p.get("name") == "limit"), None)
+    default = (spec or {}).get("schema", {}).get("default")
+    return default if isinstance(default, int) else None
 
 
 def install(monkeypatch: Any) -> None:

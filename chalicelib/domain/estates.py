@@ -59,7 +59,7 @@ def list_estates(area: str | None, street: str | None, cursor: str | None, limit
     elif area:
         deps().areas.get_area(area)
     # A validation read spends one of the request's two DynamoDB reads.
-    return deps().estates.list(area, street, cursor, limit, max_requests=1 if (area or street) else 2)
+    return deps().estates.list(area, street, cursor, limit)
 
 
 def in_box(bbox: tuple[float, float, float, float], limit: int) -> tuple[list[EstatePin], bool]:

@@ -112,7 +112,7 @@ def get(unit_id: str) -> Unit:
 def search(query: UnitSearch) -> Page[Unit]:
     if query.estate:
         deps().estates.get(query.estate)  # an unknown estate is a 404, not an empty list
-        return deps().units.search(query, max_requests=1)  # the check spent one of two reads
+        return deps().units.search(query)
     return deps().units.search(query)
 
 

@@ -116,7 +116,7 @@ class ApplicationRepository:
     def by_owner(self, owner_key: str, cursor: str | None, limit: int) -> Page[Application]:
         records, next_cursor = query_page(
             ApplicationRecord.by_owner, owner_key, key_names=("application_id", "owner_key", "sort_key"),
-            scope=f"apps|owner|{owner_key}", limit=limit, cursor=cursor, forward=False, max_requests=1)
+            scope=f"apps|owner|{owner_key}", limit=limit, cursor=cursor, forward=False)
         return Page([to_application(r) for r in records], next_cursor)
 
     def by_status(self, status: str, cursor: str | None, limit: int) -> Page[Application]:
@@ -133,8 +133,8 @@ class ApplicationRepository:
 
     def review_queue(self, recommendation: str | None, street: str | None, kind: str | None,
                      older_than_days: int | None, cursor: str | None, limit: int) -> Page[Application]:
-        """Applications under review, clean passes first, oldest first within each recommendation;
-        at most two requests a page (the second only to finish a page across recommendations)."""
+        """Applications under review, clean passes first, oldest first within each recommendation.
+        A page is full or the last one: it reads on across recommendations until it is."""
         parts = [recommendation] if recommendation else list(REVIEW_ORDER)
         index, inner = _decode_review_cursor(cursor, len(parts))
         flt = None
@@ -150,14 +150,12 @@ class ApplicationRepository:
 
             rng = ApplicationRecord.review_sort < (now() - timedelta(days=older_than_days)).isoformat()
         found: list[ApplicationRecord] = []
-        for _ in range(2):
-            if index >= len(parts) or len(found) >= limit:
-                break
+        while index < len(parts) and len(found) < limit:
             part = parts[index]
             records, inner = query_page(
                 ApplicationRecord.by_review, part, key_names=("application_id", "review_key", "review_sort"),
                 scope=f"review|{part}|{street}|{kind}|{older_than_days}", range_condition=rng,
-                filter_condition=flt, limit=limit - len(found), cursor=inner, max_requests=1)
+                filter_condition=flt, limit=limit - len(found), cursor=inner)
             found += records
             if inner is None:
                 index += 1

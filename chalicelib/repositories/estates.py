@@ -12,7 +12,7 @@ from chalicelib.domain.common import Page
 from chalicelib.domain.estates import Estate, EstatePin
 from chalicelib.domain.units import Layout
 from chalicelib.repositories.common import is_condition_failure, put_new
-from chalicelib.repositories.paging import REQUEST_BUDGET, query_page
+from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import EstateRecord
 
 EMPTY_MIX = {layout.value: {"total": 0, "vacant": 0} for layout in Layout}
@@ -28,8 +28,7 @@ class EstateRepository:
         except EstateRecord.DoesNotExist:
             raise errors.EstateNotFound(estate_id, field="estate") from None
 
-    def list(self, area: str | None, street: str | None, cursor: str | None, limit: int,
-             max_requests: int = REQUEST_BUDGET) -> Page[Estate]:
+    def list(self, area: str | None, street: str | None, cursor: str | None, limit: int) -> Page[Estate]:
         if street:
             target, hash_attr, hash_key = EstateRecord.by_street, "street_id", street
         elif area:
@@ -40,7 +39,7 @@ class EstateRepository:
             target, hash_key,
             key_names=("estate_id", hash_attr, "list_key"),
             scope=f"estates|{hash_attr}|{hash_key}",
-            limit=limit, cursor=cursor, max_requests=max_requests,
+            limit=limit, cursor=cursor,
         )
         return Page([to_estate(r) for r in records], next_cursor)
 

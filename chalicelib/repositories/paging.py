@@ -1,8 +1,10 @@
-"""Key-range queries a page at a time, with DynamoDB's LastEvaluatedKey wrapped as a cursor.
+"""Key-range queries a page at a time, the position wrapped as a signed cursor.
 
-Every list the API serves goes through :func:`query_page`: at most ``max_requests`` DynamoDB
-requests, never a Scan; a page may hold fewer than ``limit`` items when a filter drops some,
-and the cursor says whether more remain.
+Every list the API serves goes through :func:`query_page`, never a Scan. A page is full (``limit``
+items) or the last one (no cursor): a client that stops on a short page misses nothing
+(docs/decisions/0024). An unfiltered page is one request; a filtered one reads on (DynamoDB's 1 MB
+per request) until the page is full or the key range ends, and its cursor is the key of the last
+item it returned, so nothing read past it is lost.
 """
 from __future__ import annotations
 
@@ -17,10 +19,6 @@ from typing import Any, Iterable
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import errors
-
-#: DynamoDB requests one catalogue request may make in all; a validation read spends one of them.
-REQUEST_BUDGET = 2
-
 
 #: A cursor is ``base64url(payload) "." base64url(HMAC-SHA256(stack secret, payload))``: the start
 #: key is the client's to carry, not to choose (a forged or edited cursor is a 400).
@@ -132,24 +130,30 @@ def query_page(
     limit: int,
     cursor: str | None,
     forward: bool = True,
-    max_requests: int = REQUEST_BUDGET,
 ) -> tuple[list[Any], str | None]:
-    """Query a table or index (PynamoDB ``Model`` or index) for one page of records."""
-    start = decode_cursor(cursor, scope, key_names)
+    """Query a table or index (PynamoDB ``Model`` or index) for one page of records: ``limit`` of
+    them and a cursor, or fewer and no cursor (the end)."""
+    names = tuple(key_names)
+    start = decode_cursor(cursor, scope, names)
+    model = getattr(target, "_model", target)  # an index knows its model
     records: list[Any] = []
-    for _ in range(max_requests):
+    while True:
+        need = limit - len(records)
         result = target.query(
             hash_key,
             range_key_condition=range_condition,
             filter_condition=filter_condition,
             scan_index_forward=forward,
             last_evaluated_key=start,
-            page_size=limit - len(records),
+            page_size=need if filter_condition is None else None,
         )
         page = next(result.page_iter)
-        model = getattr(target, "_model", target)  # an index knows its model
-        records.extend(model.from_raw_data(item) for item in page.get("Items", []))
-        start = page.get("LastEvaluatedKey")
+        items = page.get("Items", [])
+        if len(items) > need:  # a filtered read found more than the page holds: resume after the last one kept
+            items = items[:need]
+            start = {name: items[-1][name] for name in names}
+        else:
+            start = page.get("LastEvaluatedKey")
+        records.extend(model.from_raw_data(item) for item in items)
         if len(records) >= limit or not start:
-            break
-    return records, encode_cursor(start, scope)
+            return records, encode_cursor(start, scope)

@@ -14,7 +14,7 @@ from chalicelib.domain.common import Page
 from chalicelib.domain.units import Layout, StatusChange, Unit, UnitSearch, UnitStatus
 from chalicelib.repositories.areas import area_key, street_key
 from chalicelib.repositories.common import transaction
-from chalicelib.repositories.paging import REQUEST_BUDGET, query_page
+from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import AreaRecord, EstateRecord, UnitHistoryRecord, UnitRecord
 
 RENT_DIGITS = 9  # fen: up to 9,999,999.99 yuan a month
@@ -35,7 +35,7 @@ class UnitRepository:
         except UnitRecord.DoesNotExist:
             raise errors.UnitNotFound(unit_id) from None
 
-    def search(self, q: UnitSearch, max_requests: int = REQUEST_BUDGET) -> Page[Unit]:
+    def search(self, q: UnitSearch) -> Page[Unit]:
         filters: list[Condition] = []
         if q.estate:
             index, hash_attr, hash_key = UnitRecord.by_estate, "estate_id", q.estate
@@ -72,7 +72,7 @@ class UnitRepository:
             key_names=("unit_id", hash_attr, "search_key"),
             scope=f"units|{hash_attr}|{hash_key}|{q.status}|{q.max_rent}|{q.min_area}|{q.area}|{q.layout}",
             range_condition=range_condition, filter_condition=filter_condition,
-            limit=q.limit, cursor=q.cursor, max_requests=max_requests,
+            limit=q.limit, cursor=q.cursor,
         )
         return Page([to_unit(r) for r in records], cursor)
 
