@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -21,6 +21,9 @@ class Role(str, enum.Enum):
 #: ministry reader is above every city and only ever sees aggregates).
 CITY_BOUND_ROLES = frozenset({Role.EMPLOYER, Role.STAFF, Role.ADMIN, Role.AUDITOR})
 
+#: ``Actor.registration`` before anything in this request read it.
+UNREAD: Any = type("Unread", (), {"__repr__": lambda self: "UNREAD"})()
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -30,6 +33,9 @@ class Actor:
     roles: frozenset[Role]
     city: str | None
     claims: dict[str, Any]
+    #: The caller's registration as the real-name gate read it at the start of this request (None:
+    #: not registered), so the request does not read it twice (households.me); UNREAD otherwise.
+    registration: Any = field(default=UNREAD, compare=False, repr=False)
 
     def has(self, *roles: Role | str) -> bool:
         return any(Role(r) in self.roles for r in roles)

@@ -362,7 +362,7 @@ class Api:
                         if not pending_ok and actor.has("applicant"):  # 实名: nothing while pending
                             from chalicelib.domain.real_name import require_verified
 
-                            require_verified(actor)
+                            actor = require_verified(actor)
                     call = Call(request, parse_query(declared, request.query_params), actor, body)
                     key = request.headers.get("idempotency-key")
                     if key and method == "POST" and actor is not None:

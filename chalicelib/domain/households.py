@@ -16,7 +16,7 @@ from chalicelib.domain.common import expect_version, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name, mobile_key, parse_id_number, parse_mobile
 from chalicelib.domain.idnumbers import person_key as key_of
 from chalicelib.domain.names import parse_person_name
-from chalicelib.identity import Actor
+from chalicelib.identity import UNREAD, Actor
 
 CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
 RELATIONS = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "sibling": "兄弟姐妹",
@@ -105,7 +105,7 @@ def _mobile_of(actor: Actor, given: str | None) -> str | None:
 def me(actor: Actor, *, pending_ok: bool = False) -> Person:
     """The caller's registration (403 REGISTRATION_REQUIRED without one; 403 REAL_NAME_PENDING while
     the real-name check has not passed, unless ``pending_ok``)."""
-    person = deps().people.get(actor.subject)
+    person = deps().people.get(actor.subject) if actor.registration is UNREAD else actor.registration
     if person is None:
         raise errors.RegistrationRequired()
     if not pending_ok and _blocked(person):

@@ -34,13 +34,15 @@ def check_transition(current: RealNameStatus, target: RealNameStatus) -> None:
     REAL_NAME.move(current, target)
 
 
-def require_verified(actor: Actor) -> None:
-    """The gate every citizen route passes (chalicelib/web.py): a pending or disputed login is 403."""
+def require_verified(actor: Actor) -> Actor:
+    """The gate every citizen route passes (chalicelib/web.py): a pending or disputed login is 403.
+    The actor it returns carries the registration it read, for the rest of the request."""
     person = deps().people.get(actor.subject)
     if person is not None and person.kind == "citizen" and status_of(person) in BLOCKED:
         if status_of(person) is RealNameStatus.DISPUTED:
             raise errors.IdNumberInDispute()
         raise errors.RealNamePending()
+    return replace(actor, registration=person)
 
 
 # --- registering -----------------------------------------------------------------------------------
