@@ -5,6 +5,7 @@ from chalicelib.handlers import (
     employer,
     estates,
     facilities,
+    leases,
     lottery,
     me,
     meta,
@@ -25,7 +26,7 @@ from chalicelib.handlers import (
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
     me.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
-    lottery.bp, selection.bp,
+    lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(me.bp) + 1, real_name.bp)
