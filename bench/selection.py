@@ -110,7 +110,7 @@ def _run(stack: Any, tag: str) -> dict[str, Any]:
     finally:
         lottery.get_round = real_get_round  # type: ignore[assignment]
     seconds = time.perf_counter() - started
-    leases = deps().selection.leases_of_round(round_id)
+    leases = deps().leases.of_round(round_id)
     per_unit: dict[str, int] = {}
     per_household: dict[str, int] = {}
     for lease in leases:

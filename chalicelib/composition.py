@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
+    from chalicelib.repositories.leases import LeaseRepository
     from chalicelib.repositories.lottery import LotteryRepository
     from chalicelib.repositories.people import PeopleRepository
     from chalicelib.repositories.policies import PolicyRepository
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "people", "applications", "grants", "audit",
-         "storage", "groups", "rule_versions", "publicity", "lottery", "selection")
+         "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
+         "leases")
 
 
 class Container:
@@ -148,6 +150,13 @@ class Container:
         # choosing a unit is one transaction over the unit and the selection record: both
         # repositories come from this container (handed in lazily: a read never builds the other)
         return SelectionRepository(self.settings, units=lambda: self.units, storage=lambda: self.storage)
+
+    @cached_property
+    def leases(self) -> LeaseRepository:
+        from chalicelib.repositories.leases import LeaseRepository
+
+        # a lease is written by the selection's transactions; here its reads and its contract file
+        return LeaseRepository(self.settings, storage=lambda: self.storage)
 
 
 def build(config: Settings) -> Container:

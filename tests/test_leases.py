@@ -58,7 +58,7 @@ def _confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, to
     assert "X-Amz-Signature" in link["download"]["url"] and "X-Amz-Expires=300" in link["download"]["url"]
     pdf = requests.get(link["download"]["url"], timeout=10)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    key = deps().selection.get_lease(lease["lease_id"]).contract_key
+    key = deps().leases.get(lease["lease_id"]).contract_key
     s3 = deps().storage.s3
     bucket = deps().settings.document_bucket
     assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]] == ["FULL_CONTROL"]

@@ -243,7 +243,7 @@ def _two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, 
                                lambda: _choose(client, fourth, round_id, fitting[1]))
     assert inner[0] == 201, inner
     assert outer[0] == 409 and outer[1]["error"]["code"] == "UNIT_TAKEN", outer
-    leases = repo.leases_of_round(round_id)
+    leases = deps().leases.of_round(round_id)
     assert [x.application_id for x in leases if x.unit_id == fitting[1]] == [world["apps"][fourth.username]]
     assert units.get(fitting[1]).status.value == "reserved"
     assert _mine(client, third, round_id)["status"] == "invited"  # free to choose another
@@ -253,7 +253,7 @@ def _two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, 
                                lambda: _choose(client, third, round_id, fitting[3]))
     assert inner[0] == 201 and outer[0] == 409 and outer[1]["error"]["code"] == "ALREADY_CHOSEN", outer
     assert units.get(fitting[2]).status.value == "vacant"
-    assert len([x for x in repo.leases_of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
+    assert len([x for x in deps().leases.of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
     assert _free(client, round_id)["units_free"] == 2  # fitting[2] and the 两房一厅
 
 
