@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.leases import LeaseRepository
     from chalicelib.repositories.lottery import LotteryRepository
-    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.units import UnitRepository
 
 #: The names a container serves; an override must be one of them.
-NAMES = ("areas", "estates", "units", "facilities", "policies", "people", "applications", "grants", "audit",
+NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
          "leases")
 
@@ -89,10 +89,10 @@ class Container:
         return PolicyRepository()
 
     @cached_property
-    def people(self) -> PeopleRepository:
-        from chalicelib.repositories.people import PeopleRepository
+    def households(self) -> HouseholdRepository:
+        from chalicelib.repositories.households import HouseholdRepository
 
-        return PeopleRepository(self.settings)
+        return HouseholdRepository(self.settings)
 
     @cached_property
     def applications(self) -> ApplicationRepository:

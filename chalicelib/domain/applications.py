@@ -103,7 +103,7 @@ def authorize(app: Application, actor: Actor, act: bool = False, files: bool = F
             return Access("employer")
         raise errors.ApplicationNotFound(app.application_id)
     if app.owner is None:  # 代办 not yet claimed: the citizen registered with the main applicant's ID
-        person = deps().people.get(actor.subject)
+        person = deps().households.get(actor.subject)
         if person is not None and person.person_key == app.owner_key:
             return Access("applicant")
         raise errors.ApplicationNotFound(app.application_id)
@@ -158,7 +158,7 @@ def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
                                   message="申请类别应为 individual（个人）或 graduate（新就业人员）")
     members = hh.normalise_members(body["members"])
     household = hh.create_unowned_household(members, actor.subject)
-    owner = deps().people.by_person_key(household.main_key)
+    owner = deps().households.by_person_key(household.main_key)
     mobile = parse_mobile(body["contact_mobile"], "contact_mobile") if body.get("contact_mobile") else None
     app = _new(kind, household.main_key, owner, household.household_id, members, mobile,
                _declared(kind, body.get("declared")))
@@ -539,7 +539,7 @@ def create_group_member(actor: Actor, employer: dict[str, Any], group_id: str, m
     """An employee's application inside an employer's group. ``member`` is one normalised member
     (chalicelib.domain.households.normalise_members) with relation "self"; the employee consents
     under their own login, the employer uploads documents and submits for them."""
-    owner = deps().people.by_person_key(member["person_key"])
+    owner = deps().households.by_person_key(member["person_key"])
     app = _new("group", member["person_key"], owner, None, [member], contact_mobile, _declared("individual", declared))
     app = replace(app, group_id=group_id, employer=employer)
     created = _create(app, Access("employer"), actor, "created", note=f"单位 {employer.get('name', '')} 团租申请")

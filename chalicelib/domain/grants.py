@@ -115,7 +115,7 @@ def _notify(subject: str, mobile: str | None, template: str, params: dict[str, s
     from chalicelib.notify import Notice, notify
 
     if mobile is None:
-        person = deps().people.get(subject)
+        person = deps().households.get(subject)
         mobile = person.mobile if person else None
     notify(Notice(template=template, params=params, recipient=subject, mobile=mobile, application_id=None))
 

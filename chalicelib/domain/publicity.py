@@ -478,7 +478,7 @@ def _notify_filer(objection: Objection) -> None:
 
     mobile = objection.filer_mobile
     if mobile is None:
-        person = deps().people.get(objection.filer)
+        person = deps().households.get(objection.filer)
         mobile = person.mobile if person else None
     if mobile is None and objection.contact:
         try:

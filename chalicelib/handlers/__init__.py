@@ -5,9 +5,10 @@ from chalicelib.handlers import (
     employer,
     estates,
     facilities,
+    grants,
+    households,
     leases,
     lottery,
-    me,
     meta,
     policies,
     publicity,
@@ -25,8 +26,8 @@ from chalicelib.handlers import (
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    me.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
+    households.bp, grants.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
     lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,
 ]
-BLUEPRINTS.insert(BLUEPRINTS.index(me.bp) + 1, real_name.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.leases import Lease, LeaseStatus
-from chalicelib.repositories.people import _plain
+from chalicelib.repositories.households import _plain
 from chalicelib.repositories.tables import LeaseRecord
 
 
