@@ -316,7 +316,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     from chalice.test import Client
 
     from app import app as chalice_app
-    from tests.test_group_rental import employee_body
+    from tests.test_groups import employee_body
 
     with Client(chalice_app) as client:
         owner = _citizen(stack, client, "周明华", household=True)

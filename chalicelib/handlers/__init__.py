@@ -2,10 +2,10 @@
 from chalicelib.handlers import (
     applications,
     areas,
-    employer,
     estates,
     facilities,
     grants,
+    groups,
     households,
     leases,
     lottery,
@@ -26,7 +26,7 @@ from chalicelib.handlers import (
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    households.bp, grants.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
+    households.bp, grants.bp, applications.bp, staff.bp, review.bp, groups.bp, publicity.bp, verification.bp,
     lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,
 ]

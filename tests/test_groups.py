@@ -1,4 +1,4 @@
-"""Group rental (团租) end to end with real tokens: an employer registers with its unified social
+"""Groups (团租, group rental) end to end with real tokens: an employer registers with its unified social
 credit code, makes a group, adds employees one by one and from CSV (valid rows kept, bad rows
 reported), the employee consents in the app, the employer documents and submits for them, follows
 their progress and answers a supplement; and the refusals: bad ID numbers, mobiles and credit codes,

@@ -1,4 +1,4 @@
-"""Employers (单位): group applications (团租), their employees one by one or from a CSV file, and
+"""Groups (团租): an employer's (单位) group applications, their employees one by one or from a CSV file, and
 each employee's progress. Documents, submit and supplements of an employee's application go through
 the ordinary application routes, where the employer acts for its employees."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ hh = lazy.module("chalicelib.domain.households")
 idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
-api = Api(bp, "employer")
+api = Api(bp, "groups")
 
 CONSENT_NAMES = {"pending": "待本人授权", "given": "已授权"}
 
