@@ -36,11 +36,12 @@ if TYPE_CHECKING:
     from chalicelib.repositories.selection import SelectionRepository
     from chalicelib.repositories.storage import DocumentStorage
     from chalicelib.repositories.units import UnitRepository
+    from chalicelib.repositories.waiting_list import WaitingListRepository
 
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
-         "leases")
+         "leases", "waiting_list")
 
 
 class Container:
@@ -135,6 +136,12 @@ class Container:
         from chalicelib.repositories.publicity import PublicityRepository
 
         return PublicityRepository(self.settings)
+
+    @cached_property
+    def waiting_list(self) -> WaitingListRepository:
+        from chalicelib.repositories.waiting_list import WaitingListRepository
+
+        return WaitingListRepository(self.settings)
 
     @cached_property
     def lottery(self) -> LotteryRepository:

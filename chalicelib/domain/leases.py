@@ -219,12 +219,12 @@ def _after_confirm(lease: Lease) -> None:
 
     try:
         app = mutate(lease.application_id, None, change)
-        deps().publicity.leave_waiting_list(lease.application_id)
+        deps().waiting_list.leave(lease.application_id)
         notify_citizen(app, "lease_confirmed", {
             "lease_id": lease.lease_id, "start_date": lease.start_date, "end_date": lease.end_date,
             "monthly_rent": f"{lease.monthly_rent / 100:.2f}"})
     except Skip:
-        deps().publicity.leave_waiting_list(lease.application_id)
+        deps().waiting_list.leave(lease.application_id)
 
 
 def contract_link(lease_id: str, actor: Actor, reason: str | None) -> tuple[Lease, dict[str, Any]]:

@@ -277,7 +277,7 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
         raise errors.RegistrationClosed(f"{r.registration_opens_at[:16]} - {r.registration_closes_at[:16]}",
                                         field="round_id")
     person = me(actor)
-    waiting = deps().publicity.waiting_of_owner(person.person_key or "")
+    waiting = deps().waiting_list.of_owner(person.person_key or "")
     wanted = body.get("application_id")
     if wanted:
         waiting = [w for w in waiting if w.application_id == wanted]

@@ -1,10 +1,11 @@
-"""Publicity (公示), objections (异议) and the waiting list (轮候). Decisions: docs/decisions/0012.
+"""Publicity (公示) and objections (异议). Decisions: docs/decisions/0012.
 
 Staff publish approved applications in a batch for the city's publicity period; the public list
 shows masked names and ID numbers only. Anyone logged in may object during the period; staff
 uphold (the application goes back to review and leaves the batch) or dismiss (with a reason).
 When the period has ended, every entry without an open or upheld objection qualifies (取得资格)
-and joins the waiting list; an entry with an open objection waits for its resolution.
+and joins the waiting list (domain/waiting_list.py); an entry with an open objection waits for its
+resolution.
 
 Every change of an application goes through ``applications.mutate``; each step is idempotent,
 so the scheduled close (``close_due``) repairs whatever an interrupted step left behind.
@@ -16,16 +17,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.deps import deps
-from chalicelib.domain import audit, common
+from chalicelib.domain import audit, common, waiting_list
 from chalicelib.domain.application_status import S, check_transition
 from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
 from chalicelib.domain.common import CHINA_TZ, Outcome, Page, expect_version, new_id
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
+from chalicelib.domain.waiting_list import Waiting, waiting_sort_key
 from chalicelib.identity import Actor, Role
 
 if TYPE_CHECKING:  # the request models; pydantic stays off the read path
@@ -184,28 +186,6 @@ class Objection:
     version: int = 1
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A household on the waiting list. Order (``sort_key``): the end of the publicity period it
-    qualified in (公示期满日: a later dismissed objection does not cost the household its place),
-    then priority points (more first), then submission time, then the application id."""
-
-    application_id: str
-    queue: str
-    sort_key: str
-    owner_key: str
-    owner: str | None
-    household_size: int
-    priority_points: int
-    batch_id: str
-    period_end: str
-    qualified_at: str
-
-
-def waiting_sort_key(period_end: str, points: int, submitted_at: str | None, application_id: str) -> str:
-    return f"{period_end}#{9999 - max(0, min(points, 9999)):04d}#{submitted_at or ''}#{application_id}"
-
-
 # --- staff: publishing a batch -----------------------------------------------------------------------
 def publish(actor: Actor, body: PublishIn) -> tuple[Batch, list[Outcome[Entry]]]:
     """A batch of approved applications; each application succeeds or fails on its own (reported
@@ -337,19 +317,6 @@ def staff_batch(batch_id: str, actor: Actor, reason: str | None) -> tuple[Batch,
 
 def objections(status: ObjectionStatus, cursor: str | None, limit: int) -> Page[Objection]:
     return deps().publicity.objections_by_status(status, cursor, limit)
-
-
-def my_waiting_list(actor: Actor) -> list[dict[str, Any]]:
-    """The caller's places: one Query for their entries, one COUNT query per entry for those ahead."""
-    from chalicelib.domain.households import me
-
-    person = me(actor)
-    repo = deps().publicity
-    out = []
-    for w in repo.waiting_of_owner(person.person_key or ""):
-        ahead = repo.count_ahead(w.queue, w.sort_key)
-        out.append({"waiting": w, "ahead": ahead, "position": ahead + 1})
-    return out
 
 
 # --- objections -------------------------------------------------------------------------------------
@@ -604,7 +571,7 @@ def _qualify(batch: Batch, entry: Entry, actor: Actor | None) -> str:
     if app.status != S.QUALIFIED:
         return entry.status
     q = app.data.get("qualification") or {}
-    repo.join_waiting_list(Waiting(
+    waiting_list.join(Waiting(
         app.application_id, q.get("queue", app.kind), q["sort_key"], app.owner_key, app.owner, len(app.members),
         int(q.get("priority_points") or 0), batch.batch_id, q.get("period_end", batch.ends_at),
         q.get("qualified_at", app.updated_at)))

@@ -21,12 +21,14 @@ from chalicelib.handlers import (
     staff,
     units,
     verification,
+    waiting_list,
     workers,
 )
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    households.bp, grants.bp, applications.bp, staff.bp, review.bp, groups.bp, publicity.bp, verification.bp,
+    households.bp, grants.bp, applications.bp, staff.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
+    verification.bp,
     lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,
 ]

@@ -1,6 +1,6 @@
-"""Publicity (公示), objections (异议) and the waiting list (轮候): the public list (masked only),
-objections from anyone logged in, staff publishing, resolving and closing, the citizen's place in
-the queue, and the scheduled close. Decisions: docs/decisions/0012."""
+"""Publicity (公示) and objections (异议): the public list (masked only), objections from anyone
+logged in, staff publishing, resolving and closing, and the scheduled close (the citizen's place in
+the queue: handlers/waiting_list.py). Decisions: docs/decisions/0012."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -9,7 +9,7 @@ from chalice import Blueprint, Rate
 
 from chalicelib import errors, lazy
 from chalicelib.domain.application_status import KINDS, STATUS_NAMES, S
-from chalicelib.handlers.roles import CASE_STAFF, CITIZEN
+from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.identity import Role
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param, error_code, item_failure
 
@@ -131,19 +131,6 @@ def list_objections(call: Call) -> dict[str, Any]:
            roles=CASE_STAFF, body="chalicelib.bodies:ResolveIn", response="Objection")
 def resolve_objection(call: Call, objection_id: str) -> dict[str, Any]:
     return present_objection(publicity.resolve(objection_id, call.actor, call.model()))
-
-
-# --- the citizen ---------------------------------------------------------------------------------------
-@api.route("/v1/me/waiting-list", summary="我的轮候位次（前面还有多少户）", roles=CITIZEN, response="WaitingList")
-def my_waiting_list(call: Call) -> dict[str, Any]:
-    items = []
-    for place in publicity.my_waiting_list(call.actor):
-        w = place["waiting"]
-        items.append({"application_id": w.application_id, "queue": w.queue, "kind_name": KINDS.get(w.queue, w.queue),
-                      "position": place["position"], "ahead": place["ahead"], "priority_points": w.priority_points,
-                      "household_size": w.household_size, "batch_id": w.batch_id, "period_end": w.period_end,
-                      "qualified_at": w.qualified_at})
-    return {"items": items}
 
 
 # --- scheduled ---------------------------------------------------------------------------------------
