@@ -2,11 +2,13 @@
 from chalicelib.handlers import (
     applications,
     areas,
+    audit,
     estates,
     facilities,
     grants,
     groups,
     households,
+    intake,
     leases,
     lottery,
     meta,
@@ -18,7 +20,6 @@ from chalicelib.handlers import (
     schedules,
     selection,
     self_assessment,
-    staff,
     units,
     verification,
     waiting_list,
@@ -27,7 +28,7 @@ from chalicelib.handlers import (
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    households.bp, grants.bp, applications.bp, staff.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
+    households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
     lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,

@@ -1,4 +1,5 @@
-"""Applications: create, read, change, submit, withdraw; documents; consent; the timeline.
+"""Applications: create, read, change, submit, withdraw; documents; consent; the timeline; staff's
+list of the city's applications and their supplement requests (补正). Intake (代办): handlers/intake.py.
 
 The same routes serve the owner, a delegate (within the grant), the employer of a group member and
 city staff; the domain decides which of them the caller is (chalicelib.domain.applications.authorize).
@@ -12,8 +13,8 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
-from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES
-from chalicelib.handlers.roles import CASE_ACTORS, CITIZEN
+from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES, Status
+from chalicelib.handlers.roles import CASE_ACTORS, CASE_STAFF, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ bp = Blueprint(__name__)
 api = Api(bp, "applications")
 
 REASON = Param("reason", description="工作人员查看个人信息的事由（记入审计，工作人员必填）", max_length=200)
+STATUS = Param("status", "enum", "申请状态", choices=tuple(s.value for s in Status), default="submitted")
 ACTOR_ROLE_NAMES = {"applicant": "申请人", "delegate": "受托人", "staff": "工作人员", "employer": "单位",
                     "member": "家庭成员", "system": "系统"}
 
@@ -176,3 +178,19 @@ def document_requirements(call: Call) -> dict[str, Any]:
                       for k, types in cfg.required_documents.items()],
             "document_types": [{"type": t, "type_name": n} for t, n in cfg.document_types.items()],
             "content_types": list(CONTENT_TYPES), "max_bytes": 10 * 1024 * 1024}
+
+
+# --- staff -----------------------------------------------------------------------------------------
+@api.route("/v1/staff/applications", summary="本市申请列表（按状态，先到先办；姓名已遮盖）", roles=CASE_STAFF,
+           params=[STATUS, CURSOR, LIMIT], response="ApplicationPage")
+def list_applications(call: Call) -> dict[str, Any]:
+    page = apps.staff_list(call.params["status"], call.params["cursor"], call.params["limit"])
+    return {"items": [summary(a) | {"main_applicant": idn.mask_name(a.main()["name"])} for a in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@api.route("/v1/staff/applications/{application_id}/supplement", "POST",
+           summary="要求补正：指定材料、说明与期限", roles=CASE_STAFF, body="chalicelib.bodies:SupplementIn",
+           response="Application")
+def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
+    return present(apps.request_supplement(application_id, call.actor, call.body()), apps.Access("staff"))
