@@ -29,7 +29,7 @@ def _world(stack: Any, tag: str) -> tuple[str, list[str], list[Any]]:
     from chalicelib.deps import deps
     from chalicelib.domain import areas, estates, lottery, selection, units
     from chalicelib.domain.application_status import S
-    from chalicelib.domain.applications import Application
+    from chalicelib.domain.application_types import Application
     from chalicelib.domain.common import CHINA_TZ, now, now_iso
     from chalicelib.identity import Actor, Role
     from chalicelib.repositories.applications import record_of

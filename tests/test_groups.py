@@ -21,7 +21,8 @@ def id_number(born: str = "19900101", male: bool = True) -> str:
     """A valid ID number another test of the session is most unlikely to use (random county and
     sequence: the shared helper's sequence repeats within a long session)."""
     seq = secrets.randbelow(100) * 10 + secrets.randbelow(5) * 2 + (1 if male else 0)
-    first = f"44{secrets.randbelow(10**4):04d}{born}{seq:03d}"
+    # the city part never 00 (xx00yy is a province's own office: no person's county, refused)
+    first = f"44{1 + secrets.randbelow(99):02d}{secrets.randbelow(100):02d}{born}{seq:03d}"
     return first + id_check_digit(first)
 
 

@@ -122,7 +122,7 @@ def _notify(subject: str, mobile: str | None, template: str, params: dict[str, s
 
 def record_action(grant: dict[str, Any], actor: Actor, type_: str, household_id: str) -> None:
     """A delegate's change outside an application (the household): on the grantor's record too."""
-    from chalicelib.domain.applications import Event
+    from chalicelib.domain.application_types import Event
 
     deps().applications.append_event(f"household#{household_id}", Event(
         type_, actor.subject, "delegate", grant_id=grant["grant_id"], note="受托人代为修改家庭成员"))

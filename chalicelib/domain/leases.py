@@ -204,7 +204,8 @@ def contract_fields(lease: Lease) -> dict[str, Any]:
 def _after_confirm(lease: Lease) -> None:
     """The application is housed (已配租) and leaves the waiting list; each step once."""
     from chalicelib.domain.application_status import S, check_transition
-    from chalicelib.domain.applications import Access, Application, Event, Skip, mutate, notify_citizen
+    from chalicelib.domain.access import mutate, notify_citizen
+    from chalicelib.domain.application_types import Access, Application, Event, Skip
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         if app.status == S.HOUSED:

@@ -308,7 +308,7 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
     except errors.AlreadyRegisteredForRound:
         repo.burn_number(round_id)  # a double tap: the first registration stands
         raise
-    from chalicelib.domain.applications import notify_citizen
+    from chalicelib.domain.access import notify_citizen
 
     notify_citizen(app, "lottery_registered", {"round_title": r.title, "registration_no": reg.registration_no})
     return r, reg

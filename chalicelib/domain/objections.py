@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit
-from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
+from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event
 from chalicelib.domain.common import Page, expect_version, new_id
 from chalicelib.domain.publicity import (
     _DECIDED,

@@ -26,7 +26,8 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit, common, waiting_list
 from chalicelib.domain.application_status import S, check_transition
-from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
+from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event
 from chalicelib.domain.common import CHINA_TZ, Outcome, expect_version, new_id
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
 from chalicelib.domain.lifecycle import Lifecycle, Refusal

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
+from chalicelib.domain.application_types import Access
 from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES, Status
 from chalicelib.handlers.roles import CASE_ACTORS, CASE_STAFF, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
 
 if TYPE_CHECKING:
-    from chalicelib.domain.applications import Access, Application, Event
+    from chalicelib.domain.application_types import Application, Event
 
 apps = lazy.module("chalicelib.domain.applications")
+intake = lazy.module("chalicelib.domain.intake")
 documents = lazy.module("chalicelib.domain.documents")
 hh = lazy.module("chalicelib.domain.households")
 idn = lazy.module("chalicelib.domain.idnumbers")
@@ -93,7 +95,7 @@ def my_applications(call: Call) -> dict[str, Any]:
 @api.route("/v1/applications", "POST", raises=(errors.HouseholdNotFound,), summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
            body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
 def create_application(call: Call) -> dict[str, Any]:
-    return present(apps.create(call.actor, call.body()), apps.Access("applicant"))
+    return present(apps.create(call.actor, call.body()), Access("applicant"))
 
 
 @api.route("/v1/applications/{application_id}", summary="申请详情", roles=CASE_ACTORS, params=[REASON],
@@ -161,7 +163,7 @@ def give_consent(call: Call, application_id: str) -> dict[str, Any]:
            summary="确认工作人员代办的申请（本人在线确认，或工作人员登记签字确认书）", roles=CASE_ACTORS,
            body="chalicelib.bodies:ConfirmIn", response="Application")
 def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.confirm_assisted(application_id, call.actor, call.body()))
+    return present(intake.confirm_assisted(application_id, call.actor, call.body()))
 
 
 @api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText")
@@ -193,4 +195,4 @@ def list_applications(call: Call) -> dict[str, Any]:
            summary="要求补正：指定材料、说明与期限", roles=CASE_STAFF, body="chalicelib.bodies:SupplementIn",
            response="Application")
 def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.request_supplement(application_id, call.actor, call.body()), apps.Access("staff"))
+    return present(apps.request_supplement(application_id, call.actor, call.body()), Access("staff"))

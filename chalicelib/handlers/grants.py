@@ -7,11 +7,11 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
+from chalicelib.domain.application_types import Event
 from chalicelib.handlers.applications import present_event, summary
 from chalicelib.handlers.roles import CITIZEN
 from chalicelib.web import Api, Call
 
-apps = lazy.module("chalicelib.domain.applications")
 grants = lazy.module("chalicelib.domain.grants")
 hh = lazy.module("chalicelib.domain.households")
 
@@ -47,7 +47,7 @@ def revoke_grant(call: Call, grant_id: str) -> dict[str, Any]:
 @api.route("/v1/me/grants/{grant_id}/activity", summary="受托人在此授权下的全部操作", roles=CITIZEN,
            response="GrantActivity")
 def grant_activity(call: Call, grant_id: str) -> dict[str, Any]:
-    return {"items": [present_event(apps.Event(**{k: v for k, v in e.items() if k != "application_id"}))
+    return {"items": [present_event(Event(**{k: v for k, v in e.items() if k != "application_id"}))
                       | {"application_id": e["application_id"]} for e in grants.activity(call.actor, grant_id)]}
 
 

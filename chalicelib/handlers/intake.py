@@ -7,11 +7,12 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
+from chalicelib.domain.application_types import Access
 from chalicelib.handlers.applications import present
 from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.web import Api, Call
 
-apps = lazy.module("chalicelib.domain.applications")
+intake = lazy.module("chalicelib.domain.intake")
 
 bp = Blueprint(__name__)
 api = Api(bp, "intake")
@@ -20,11 +21,11 @@ api = Api(bp, "intake")
 @api.route("/v1/staff/applications", "POST", summary="代办：工作人员为群众创建申请（窗口或上门）",
            roles=CASE_STAFF, body="chalicelib.bodies:AssistedIn", status=201, response="Application")
 def assisted_intake(call: Call) -> dict[str, Any]:
-    return present(apps.create_assisted(call.actor, call.body()), apps.Access("staff"))
+    return present(intake.create_assisted(call.actor, call.body()), Access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/consents", "POST", raises=(errors.ConsentNotFound,),
            summary="登记家庭成员的书面授权（已上传签字授权书）", roles=CASE_STAFF,
            body="chalicelib.bodies:PaperConsentIn", response="Application")
 def paper_consent(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.paper_consent(application_id, call.actor, call.body()), apps.Access("staff"))
+    return present(intake.paper_consent(application_id, call.actor, call.body()), Access("staff"))

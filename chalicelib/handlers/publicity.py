@@ -14,7 +14,7 @@ from chalicelib.identity import Role
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param, error_code, item_failure
 
 if TYPE_CHECKING:
-    from chalicelib.domain.applications import Application
+    from chalicelib.domain.application_types import Application
     from chalicelib.domain.publicity import Batch, Entry, Objection
 
 publicity = lazy.module("chalicelib.domain.publicity")

@@ -13,7 +13,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application, Event, Status, _RevisionMoved
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event, _RevisionMoved
 from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, transaction

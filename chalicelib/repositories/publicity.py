@@ -12,7 +12,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application
+from chalicelib.domain.application_types import Application
 from chalicelib.domain.common import Page
 from chalicelib.domain.publicity import (
     ENTRIES,
