@@ -29,7 +29,7 @@ def _world(stack: Any, tag: str) -> tuple[str, list[str], list[Any]]:
     from chalicelib.deps import deps
     from chalicelib.domain import areas, estates, lottery, selection, units
     from chalicelib.domain.application_status import S
-    from chalicelib.domain.applications import Application
+    from chalicelib.domain.application_types import Application
     from chalicelib.domain.common import CHINA_TZ, now, now_iso
     from chalicelib.identity import Actor, Role
     from chalicelib.repositories.applications import record_of
@@ -110,7 +110,7 @@ def _run(stack: Any, tag: str) -> dict[str, Any]:
     finally:
         lottery.get_round = real_get_round  # type: ignore[assignment]
     seconds = time.perf_counter() - started
-    leases = deps().selection.leases_of_round(round_id)
+    leases = deps().leases.of_round(round_id)
     per_unit: dict[str, int] = {}
     per_household: dict[str, int] = {}
     for lease in leases:

@@ -7,7 +7,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib import errors
 from chalicelib.domain.facilities import FacilityType
 from chalicelib.domain.idnumbers import mask_free_text
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
@@ -478,29 +477,3 @@ class IdentityConflictResolveIn(Body):
     winner: Literal["holder", "claimant"] = Field(description="身份证号归属：holder 原持有账号，claimant 后核验账号")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="处理理由（记入审计）")
-
-
-# --- validation (web.py calls parse on every write with a body) -----------------------------------------
-def parse(dotted: str, data: dict[str, Any]) -> Any:
-    """Validate a body against ``module:Model`` and return the model; the first problem is a 400
-    naming its field."""
-    import json
-
-    from pydantic import ValidationError
-
-    from chalicelib.messages import from_pydantic
-
-    from chalicelib.lazy import resolve
-
-    model = resolve(dotted)
-    try:  # as JSON: strict mode then takes enums from their strings, and nothing else loosely
-        return model.model_validate_json(json.dumps(data))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field, message = from_pydantic(model, dict(first))
-        raise errors.InvalidInput(first.get("msg", "invalid"), field=field, message=message) from None
-
-
-def validate(dotted: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate a body against ``module:Model``; the body as plain JSON values."""
-    return dict(parse(dotted, data).model_dump(mode="json"))

@@ -27,18 +27,21 @@ if TYPE_CHECKING:
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
+    from chalicelib.repositories.leases import LeaseRepository
     from chalicelib.repositories.lottery import LotteryRepository
-    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
     from chalicelib.repositories.storage import DocumentStorage
     from chalicelib.repositories.units import UnitRepository
+    from chalicelib.repositories.waiting_list import WaitingListRepository
 
 #: The names a container serves; an override must be one of them.
-NAMES = ("areas", "estates", "units", "facilities", "policies", "people", "applications", "grants", "audit",
-         "storage", "groups", "rule_versions", "publicity", "lottery", "selection")
+NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
+         "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
+         "leases", "waiting_list")
 
 
 class Container:
@@ -87,10 +90,10 @@ class Container:
         return PolicyRepository()
 
     @cached_property
-    def people(self) -> PeopleRepository:
-        from chalicelib.repositories.people import PeopleRepository
+    def households(self) -> HouseholdRepository:
+        from chalicelib.repositories.households import HouseholdRepository
 
-        return PeopleRepository(self.settings)
+        return HouseholdRepository(self.settings)
 
     @cached_property
     def applications(self) -> ApplicationRepository:
@@ -135,6 +138,12 @@ class Container:
         return PublicityRepository(self.settings)
 
     @cached_property
+    def waiting_list(self) -> WaitingListRepository:
+        from chalicelib.repositories.waiting_list import WaitingListRepository
+
+        return WaitingListRepository(self.settings)
+
+    @cached_property
     def lottery(self) -> LotteryRepository:
         from chalicelib.repositories.lottery import LotteryRepository
 
@@ -148,6 +157,13 @@ class Container:
         # choosing a unit is one transaction over the unit and the selection record: both
         # repositories come from this container (handed in lazily: a read never builds the other)
         return SelectionRepository(self.settings, units=lambda: self.units, storage=lambda: self.storage)
+
+    @cached_property
+    def leases(self) -> LeaseRepository:
+        from chalicelib.repositories.leases import LeaseRepository
+
+        # a lease is written by the selection's transactions; here its reads and its contract file
+        return LeaseRepository(self.settings, storage=lambda: self.storage)
 
 
 def build(config: Settings) -> Container:

@@ -265,7 +265,7 @@ class Call:
         if self._body_model is None:
             raise TypeError("this route declares no body model")
         if self._model is None:
-            from chalicelib.bodies import parse  # pydantic stays off the read path
+            from chalicelib.validation import parse  # pydantic stays off the read path
 
             self._model = parse(self._body_model, read_json_body(self.request))
         return self._model

@@ -283,7 +283,7 @@ def _group(client: Any, employer: Citizen) -> str:
 def _lease(owner: Citizen, application_id: str, unit: Any) -> str:
     from chalicelib.domain.leases import Lease
     from chalicelib.domain.common import new_id, now_iso
-    from chalicelib.repositories.selection import lease_record
+    from chalicelib.repositories.leases import lease_record
 
     lease_id = new_id("lse")
     lease_record(Lease(lease_id=lease_id, round_id="rnd_matrix", application_id=application_id,
@@ -316,7 +316,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     from chalice.test import Client
 
     from app import app as chalice_app
-    from tests.test_group_rental import employee_body
+    from tests.test_groups import employee_body
 
     with Client(chalice_app) as client:
         owner = _citizen(stack, client, "周明华", household=True)

@@ -15,13 +15,6 @@ PACKAGE = ROOT / "chalicelib"
 
 #: (importer, imported): lazy imports that close a cycle, each with why it is tolerated for now.
 ALLOWED = {
-    # The application service checks a delegate's grant, and grants.py records a delegate's action
-    # as an application Event: the types live in the service module until §1 splits applications.py.
-    ("chalicelib.domain.applications", "chalicelib.domain.grants"):
-        "authorize() checks the grant; Event is still defined in the service module",
-    # Submitting launches the verification, whose steps change applications through mutate().
-    ("chalicelib.domain.applications", "chalicelib.domain.verification"):
-        "submit() launches the run; verification.py is the applications' workflow steps",
     # A city's eligibility.json is validated by the rules engine's own parser (one parser, not a
     # second copy in the file model), and the engine loads the file through that model.
     ("chalicelib.city_files", "chalicelib.domain.eligibility"):

@@ -29,7 +29,7 @@ from chalicelib import errors
 from chalicelib.domain.idnumbers import id_check_digit, parse_id_number
 from chalicelib.domain.names import parse_person_name
 from chalicelib.messages import from_pydantic, label
-from chalicelib.bodies import validate
+from chalicelib.validation import validate
 from chalicelib.web import OPERATIONS, Param
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -141,7 +141,7 @@ STATE_NAMES = ("status", "real_name")
 #: Sub-records not yet on an enum: documents (awaiting_upload/accepted/rejected), consents
 #: (pending/given), verification runs and department answers, all dicts inside an application.
 #: Each module's count may only go down (docs/decisions/0021, "left to do").
-NOT_YET = {"chalicelib/domain/applications.py": 9, "chalicelib/domain/documents.py": 4,
+NOT_YET = {"chalicelib/domain/applications.py": 7, "chalicelib/domain/intake.py": 2, "chalicelib/domain/documents.py": 4,
            "chalicelib/domain/verification.py": 14}
 
 

@@ -93,7 +93,7 @@ def test_every_free_text_body_field_is_masked() -> None:
 
 
 def test_a_masked_body_field_is_stored_masked() -> None:
-    from chalicelib.bodies import validate
+    from chalicelib.validation import validate
 
     person = id_number()
     body = validate("chalicelib.bodies:OverrideIn", {

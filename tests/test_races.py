@@ -264,7 +264,7 @@ def test_four_households_choosing_one_unit_at_once_one_wins_then_confirms_once(
     with ThreadPoolExecutor(len(people)) as pool:
         results = list(pool.map(choose, people))
     chosen = one_winner(results, 201, {"UNIT_TAKEN"})
-    leases = deps().selection.leases_of_round(round_id)
+    leases = deps().leases.of_round(round_id)
     assert [x.unit_id for x in leases] == [unit_id]  # one lease, nothing half-written
     assert units.get(unit_id).status.value == "reserved"
 

@@ -237,7 +237,7 @@ def test_staff_may_decide_for_the_holder(client: Any, stack: Any, tokens: Any) -
 def test_two_simultaneous_verified_claims_never_both_bind(client: Any, stack: Any, monkeypatch: Any) -> None:
     """The second claim completes between the first's read and its write (interleaved on purpose:
     moto's tables are not thread-safe): the binding item's condition lets one win; the other is a conflict."""
-    from chalicelib.repositories.people import PeopleRepository
+    from chalicelib.repositories.households import HouseholdRepository
 
     first, second = Citizen(stack, "唐明"), Citizen(stack, "唐明")
     second.id_number = first.id_number
@@ -247,7 +247,7 @@ def test_two_simultaneous_verified_claims_never_both_bind(client: Any, stack: An
         status, body = call(client, "POST", "/v1/me", person.headers(), {"name": person.name, "id_number": person.id_number})
         assert requests.post(body["real_name"]["face"]["sdk_url"], json={"outcome": "pass"}, timeout=10).ok
         started[person.mobile] = body["real_name"]["check_id"]
-    original = PeopleRepository.bind
+    original = HouseholdRepository.bind
     inner: list[tuple[int, Any]] = []
     entered: list[bool] = []
 
@@ -258,7 +258,7 @@ def test_two_simultaneous_verified_claims_never_both_bind(client: Any, stack: An
                               {"check_id": started[second.mobile]}))
         return original(self, *args, **kw)
 
-    monkeypatch.setattr(PeopleRepository, "bind", interleaved)
+    monkeypatch.setattr(HouseholdRepository, "bind", interleaved)
     outer = call(client, "POST", "/v1/me/real-name-check", first.headers(), {"check_id": started[first.mobile]})
     assert inner[0][0] == 200, inner
     assert outer[0] == 409 and outer[1]["error"]["code"] == "ID_NUMBER_IN_DISPUTE", outer
@@ -272,7 +272,7 @@ def test_a_verified_claim_displaces_a_legacy_registration(client: Any, stack: An
 
     owner, squatter = Citizen(stack, "林美玲"), Citizen(stack)
     key = person_key("jiangmen", owner.id_number)
-    deps().people.register(Person(_subject(squatter), "citizen", owner.name, owner.id_number, key, squatter.mobile,
+    deps().households.register(Person(_subject(squatter), "citizen", owner.name, owner.id_number, key, squatter.mobile,
                                   created_at="2026-01-01T00:00:00+08:00", updated_at="2026-01-01T00:00:00+08:00"),
                            None, claim=None)
     status, _ = call(client, "PUT", "/v1/me/household", squatter.headers(), {"members": [owner.member()]})

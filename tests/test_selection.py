@@ -1,4 +1,4 @@
-"""Online unit selection (选房) and leases (租赁合同), through the routes with real tokens, on a
+"""Online unit selection (选房), through the routes with real tokens, on a
 round brought to `published` by the real lottery flow (qualified households register, the admin
 closes, commits, draws and publishes). The round goes through steps (start, choices, a race, the
 end, the lease); each test is one step and first plays the steps before it that have not been played,
@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 import pytest
-import requests
 
 from tests.applying import Citizen, call, register
 
@@ -244,7 +243,7 @@ def _two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, 
                                lambda: _choose(client, fourth, round_id, fitting[1]))
     assert inner[0] == 201, inner
     assert outer[0] == 409 and outer[1]["error"]["code"] == "UNIT_TAKEN", outer
-    leases = repo.leases_of_round(round_id)
+    leases = deps().leases.of_round(round_id)
     assert [x.application_id for x in leases if x.unit_id == fitting[1]] == [world["apps"][fourth.username]]
     assert units.get(fitting[1]).status.value == "reserved"
     assert _mine(client, third, round_id)["status"] == "invited"  # free to choose another
@@ -254,7 +253,7 @@ def _two_households_choosing_one_unit_at_once_one_wins(client: Any, stack: Any, 
                                lambda: _choose(client, third, round_id, fitting[3]))
     assert inner[0] == 201 and outer[0] == 409 and outer[1]["error"]["code"] == "ALREADY_CHOSEN", outer
     assert units.get(fitting[2]).status.value == "vacant"
-    assert len([x for x in repo.leases_of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
+    assert len([x for x in deps().leases.of_round(round_id) if x.application_id == world["apps"][third.username]]) == 1
     assert _free(client, round_id)["units_free"] == 2  # fitting[2] and the 两房一厅
 
 
@@ -300,91 +299,6 @@ def _passed_over_then_reinvited_at_the_end_then_finished(client: Any, stack: Any
     assert (status, body["error"]["code"]) == (409, "SELECTION_NOT_OPEN")  # the round has finished
 
 
-@step
-def _confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, tokens: Any, world: dict[str, Any],
-        clock: dict[str, timedelta], no_scans: list[str]) -> None:
-    from chalicelib.deps import deps
-    from chalicelib.domain import units
-    from chalicelib.notify import RECORDED
-
-    round_id, first, lease = world["round_id"], world["order"][0], world["lease"]
-    url = f"/v1/me/lease/{lease['lease_id']}/confirm"
-    other = world["order"][1]
-    assert call(client, "POST", url, other.headers(), {"version": lease["version"]})[0] == 404
-    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", first.headers())
-    assert status == 409 and body["error"]["code"] == "CONTRACT_NOT_READY"
-    status, body = call(client, "POST", url, first.headers(), {"version": lease["version"] + 3})
-    assert status == 409 and body["error"]["code"] == "STALE_VERSION"
-    status, done = call(client, "POST", url, first.headers(**{"X-Device-Id": "iPhone-15-abc123"}),
-                        {"version": lease["version"]})
-    assert status == 200 and done["status"] == "confirmed" and done["confirmed_device"] == "iPhone-15-abc123", done
-    assert done["has_contract"] and done["confirmed_at"]
-    again = call(client, "POST", url, first.headers(), {"version": lease["version"]})  # a double tap
-    assert again[0] == 200 and again[1]["version"] == done["version"]
-    status, body = call(client, "POST", url, first.headers(), {"version": done["version"]})
-    assert status == 409 and body["error"]["code"] == "LEASE_ALREADY_CONFIRMED"
-
-    assert units.get(lease["unit"]["unit_id"]).status.value == "leased"
-    assert _mine(client, first, round_id)["status"] == "confirmed"
-    application_id = world["apps"][first.username]
-    status, app = call(client, "GET", f"/v1/applications/{application_id}", first.headers())
-    assert app["status"] == "housed" and app["status_name"] == "已配租", app
-    status, waiting = call(client, "GET", "/v1/me/waiting-list", first.headers())
-    assert status == 200 and waiting["items"] == []
-    status, mine = call(client, "GET", "/v1/me/lease", first.headers())
-    [shown] = mine["items"]
-    assert shown["manager"] == {"company": "江门市安居物业管理有限公司", "contact": "李经理", "phone": "0750-3123456"}
-    assert shown["estate"]["name"] and shown["unit"]["layout_name"] == "一房一厅"
-
-    # the contract: a short-lived link for the tenant; another citizen is refused; staff audited
-    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", first.headers())
-    assert status == 200, link
-    assert "X-Amz-Signature" in link["download"]["url"] and "X-Amz-Expires=300" in link["download"]["url"]
-    pdf = requests.get(link["download"]["url"], timeout=10)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    key = deps().selection.get_lease(lease["lease_id"]).contract_key
-    s3 = deps().storage.s3
-    bucket = deps().settings.document_bucket
-    assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]] == ["FULL_CONTROL"]
-    assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
-    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", other.headers())
-    assert (status, body["error"]["code"]) == (404, "LEASE_NOT_FOUND"), body  # not confirmed to strangers
-    assert call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", tokens.headers("staff"))[0] == 400
-    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract?reason=签约核查",
-                        tokens.headers("staff"))
-    assert status == 200
-    status, trail = call(client, "GET", f"/v1/audit/lease/{lease['lease_id']}", tokens.headers("auditor"))
-    assert [e["action"] for e in trail["items"]] == ["read_contract"]
-    stack.drain()
-    assert any(n["template"] == "lease_confirmed" and n["application_id"] == application_id for n in RECORDED)
-
-
-@step
-def _a_delegate_reads_the_contract_only_with_a_documents_grant(client: Any, stack: Any, tokens: Any,
-        world: dict[str, Any], clock: dict[str, timedelta], no_scans: list[str]) -> None:
-    from chalicelib.domain.common import now
-
-    first, lease = world["order"][0], world["lease"]
-    child = Citizen(stack, "王小明")
-    register(client, child)
-    status, me = call(client, "GET", "/v1/me", child.headers())
-    status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
-        "delegate_mobile": child.mobile, "scopes": ["view"], "expires_at": (now() + timedelta(days=30)).isoformat()})
-    assert status == 201, grant
-    # a view grant shows the lease, never the contract file (docs/decisions/0017)
-    status, body = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", child.headers())
-    assert (status, body["error"]["code"]) == (403, "DOCUMENTS_OUTSIDE_GRANT"), body
-    assert call(client, "POST", f"/v1/me/grants/{grant['grant_id']}/revoke", first.headers())[0] == 200
-    status, grant = call(client, "POST", "/v1/me/grants", first.headers(), {
-        "delegate_mobile": child.mobile, "scopes": ["documents"], "expires_at": (now() + timedelta(days=30)).isoformat()})
-    assert status == 201 and grant["scopes"] == ["documents", "view"], grant
-    status, link = call(client, "GET", f"/v1/leases/{lease['lease_id']}/contract", child.headers())
-    assert status == 200 and link["download"]["url"], link
-    # a delegate does not sign for the tenant
-    status, body = call(client, "POST", f"/v1/me/lease/{lease['lease_id']}/confirm", child.headers(), {"version": 1})
-    assert status == 403, body
-
-
 # --- the tests: each one step, after the steps before it -----------------------------------------
 @pytest.fixture()
 def fixtures(client: Any, stack: Any, tokens: Any, world: dict[str, Any], clock: dict[str, timedelta],
@@ -406,11 +320,3 @@ def test_two_households_choosing_one_unit_at_once_one_wins(fixtures: dict[str, A
 
 def test_passed_over_then_reinvited_at_the_end_then_finished(fixtures: dict[str, Any]) -> None:
     _through(_passed_over_then_reinvited_at_the_end_then_finished, **fixtures)
-
-
-def test_confirm_the_lease_stores_the_contract_privately(fixtures: dict[str, Any]) -> None:
-    _through(_confirm_the_lease_stores_the_contract_privately, **fixtures)
-
-
-def test_a_delegate_reads_the_contract_only_with_a_documents_grant(fixtures: dict[str, Any]) -> None:
-    _through(_a_delegate_reads_the_contract_only_with_a_documents_grant, **fixtures)

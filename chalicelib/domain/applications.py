@@ -1,4 +1,6 @@
-"""Applications (申请): lifecycle, who may see and act, documents, consent, supplements, 代办.
+"""Applications (申请): creating, editing, submit and withdraw, consent, supplements, reading. The
+types are in application_types.py, who may act and the one change path in access.py, 代办 in
+intake.py, documents in documents.py.
 
 One application item carries what a decision needs (household snapshot, documents, consents), so
 reading or submitting it costs one read and one transactional write. Every change writes a
@@ -7,129 +9,19 @@ the notification queue never blocks the change).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import households as hh
+from chalicelib.domain.access import authorize, get, mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event, Skip, _RevisionMoved
 from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_id, mask_name
-from chalicelib.domain.application_status import ACTIVE, EDITABLE, STATUS_NAMES, S, Status, check_transition
-from chalicelib.identity import Actor, Role
-
-
-@dataclass(frozen=True)
-class Application:
-    application_id: str
-    kind: str
-    status: Status
-    owner_key: str
-    owner: str | None
-    household_id: str | None
-    members: list[dict[str, Any]]
-    contact_mobile: str | None = None
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    supplement: dict[str, Any] | None = None
-    assisted: dict[str, Any] | None = None
-    group_id: str | None = None
-    employer: dict[str, Any] | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    rules_version: str | None = None
-    street_id: str | None = None
-    verification: dict[str, Any] | None = None
-    submitted_at: str | None = None
-    submitted_from: int | None = None  # the version a submit started from: a repeat is the same submit
-    created_at: str = ""
-    updated_at: str = ""
-    version: int = 1
-    rev: int = 0  # every write bumps it (documents checked, consents): the storage-level lock
-
-    def main(self) -> dict[str, Any]:
-        return next(m for m in self.members if m["relation"] == "self")
-
-    def recommendation(self) -> str | None:
-        """The verification's recommendation, or the one staff set in its place (with a reason)."""
-        v = self.verification or {}
-        return (v.get("override") or {}).get("recommendation") or v.get("recommendation")
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    actor: str
-    actor_role: str
-    from_status: str | None = None
-    to_status: str | None = None
-    note: str | None = None
-    changes: dict[str, Any] | None = None
-    grant_id: str | None = None
-    at: str = ""
-
-
-@dataclass(frozen=True)
-class Access:
-    """How the caller reaches an application."""
-
-    as_role: str  # applicant | delegate | staff | employer | member
-    grant_id: str | None = None
-
-    def event(self, actor: Actor, type_: str, **kw: Any) -> Event:
-        return Event(type_, actor.subject, self.as_role, grant_id=self.grant_id, **kw)
-
-
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
-
-
-# --- who may see and act ---------------------------------------------------------------------------
-def authorize(app: Application, actor: Actor, act: bool = False, files: bool = False) -> Access:
-    """The owner, a delegate within a live grant, the employer of a group member, or city staff.
-    Anyone else is told the application does not exist (ids are not confirmed to strangers).
-    ``files``: the caller wants a raw file (an ID card, a household register): the owner and staff
-    only, and a delegate whose grant has the explicit ``documents`` scope; the employer and any
-    other delegate see the document list and statuses, never a file."""
-    if app.owner is not None and app.owner == actor.subject:
-        return Access("applicant")
-    if actor.has(*STAFF_ROLES):
-        if act and not app.assisted:
-            raise errors.Forbidden("staff act for a citizen only on an assisted application (代办)")
-        return Access("staff")
-    if actor.has(Role.EMPLOYER):
-        if app.employer and app.employer.get("subject") == actor.subject:
-            if files:
-                raise errors.RawFileForbidden("an employer sees the documents' statuses, not the files")
-            return Access("employer")
-        raise errors.ApplicationNotFound(app.application_id)
-    if app.owner is None:  # 代办 not yet claimed: the citizen registered with the main applicant's ID
-        person = deps().people.get(actor.subject)
-        if person is not None and person.person_key == app.owner_key:
-            return Access("applicant")
-        raise errors.ApplicationNotFound(app.application_id)
-    grant = deps().grants.between(app.owner, actor.subject)
-    if grant is None:
-        raise errors.ApplicationNotFound(app.application_id)
-    from chalicelib.domain.grants import check, check_files
-
-    check(grant, "act" if act else "view")
-    if files:
-        check_files(grant)
-    return Access("delegate", grant["grant_id"])
-
-
-def get(application_id: str, actor: Actor, reason: str | None = None) -> tuple[Application, Access]:
-    app = deps().applications.get(application_id)
-    access = authorize(app, actor)
-    if access.as_role == "staff":
-        audit_read(actor, f"application#{application_id}", "read_application", reason)
-    return app, access
-
-
-def audit_read(actor: Actor, target: str, action: str, reason: str | None) -> None:
-    from chalicelib.domain import audit
-
-    audit.record(actor, target, action, reason)
+from chalicelib.domain.application_status import ACTIVE, EDITABLE, STATUS_NAMES, S, check_transition
+from chalicelib.identity import Actor
 
 
 # --- creating and editing ---------------------------------------------------------------------------
@@ -146,27 +38,6 @@ def create(actor: Actor, body: dict[str, Any]) -> Application:
     app = _new(kind, household.main_key, actor.subject, household.household_id, household.members,
                person.mobile, _declared(kind, body.get("declared")))
     return _create(app, Access("applicant"), actor, "created", one_draft_of=household.household_id)
-
-
-def create_assisted(actor: Actor, body: dict[str, Any]) -> Application:
-    """代办: staff create an application for a citizen at the counter or on a home visit."""
-    from chalicelib.domain.idnumbers import parse_mobile
-
-    kind = body["kind"]
-    if kind not in ("individual", "graduate"):
-        raise errors.InvalidInput("individual or graduate", field="kind",
-                                  message="申请类别应为 individual（个人）或 graduate（新就业人员）")
-    members = hh.normalise_members(body["members"])
-    household = hh.create_unowned_household(members, actor.subject)
-    owner = deps().people.by_person_key(household.main_key)
-    mobile = parse_mobile(body["contact_mobile"], "contact_mobile") if body.get("contact_mobile") else None
-    app = _new(kind, household.main_key, owner, household.household_id, members, mobile,
-               _declared(kind, body.get("declared")))
-    app = replace(app, assisted={"staff": actor.subject, "at": app.created_at, "note": body.get("note"),
-                                 "confirmed_at": None, "confirmed_by": None, "confirmation": None})
-    created = _create(app, Access("staff"), actor, "assisted_created", note=body.get("note"))
-    notify_citizen(created, "assisted_created", {})
-    return created
 
 
 def _new(kind: str, owner_key: str, owner: str | None, household_id: str, members: list[dict[str, Any]],
@@ -388,31 +259,6 @@ def remind_supplements() -> int:
     return sent
 
 
-class Skip(Exception):
-    pass
-
-
-def paper_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
-    """Staff record a member's consent given on a signed form they uploaded (type consent_form)."""
-    member_id, document_id = body["member_id"], body["document_id"]
-
-    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
-        if member_id not in app.consents:
-            raise errors.ConsentNotFound(member_id)
-        doc = app.documents.get(document_id)
-        if doc is None or doc["type"] != "consent_form":
-            raise errors.DocumentNotFound("a consent_form document of this application", field="document_id")
-        if doc.get("status") != "accepted":
-            raise errors.DocumentsIncomplete("the signed form is not accepted yet", field="document_id")
-        consent = _consent(app.consents[member_id], "paper", actor.subject, document_id)
-        return replace(app, consents={**app.consents, member_id: consent}), [
-            Event("consent_recorded", actor.subject, "staff", note=f"{consent['name']} 书面授权",
-                  changes={"member_id": member_id, "method": "paper", "document_id": document_id})]
-
-    updated = mutate(application_id, actor, change, staff_only=True, consent_of=member_id)
-    return updated
-
-
 def _consent(current: dict[str, Any], method: str, by: str, document_id: str | None) -> dict[str, Any]:
     if current.get("status") == "given":
         raise errors.AlreadyExists("consent already recorded", field="member_id")
@@ -442,34 +288,6 @@ def give_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> App
     return mutate(application_id, None, change, consent_of=member_id)
 
 
-def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
-    """The citizen confirms an application staff made for them (in the app), or staff record the
-    signed paper confirmation (document of type assisted_confirmation)."""
-    by_staff = actor.has(*STAFF_ROLES)
-
-    def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
-        if not by_staff and access.as_role != "applicant":  # who confirms is decided before the state
-            raise errors.OutsideGrant("only the citizen confirms")
-        if not app.assisted:
-            raise errors.IllegalTransition("not an assisted application", field="assisted")
-        if app.assisted.get("confirmed_at"):
-            raise errors.AlreadyExists("already confirmed", field="assisted")
-        if by_staff:
-            doc = app.documents.get(body.get("document_id") or "")
-            if doc is None or doc["type"] != "assisted_confirmation" or doc.get("status") != "accepted":
-                raise errors.DocumentNotFound("an accepted assisted_confirmation document", field="document_id")
-            how = "paper"
-        else:
-            how = "app"
-        assisted = {**app.assisted, "confirmed_at": now_iso(), "confirmed_by": actor.subject, "confirmation": how,
-                    "document_id": body.get("document_id")}
-        owner = app.owner or (None if by_staff else actor.subject)
-        return replace(app, assisted=assisted, owner=owner), [access.event(actor, "assisted_confirmed",
-                                                                            note="纸质确认" if how == "paper" else "在线确认")]
-
-    return mutate(application_id, actor, change)
-
-
 # --- reading -------------------------------------------------------------------------------------------
 def mine(actor: Actor, cursor: str | None, limit: int) -> Page[Application]:
     person = hh.me(actor)
@@ -485,61 +303,13 @@ def staff_list(status: str, cursor: str | None, limit: int) -> Page[Application]
     return deps().applications.by_status(status, cursor, limit)
 
 
-# --- one place that changes an application ---------------------------------------------------------------
-Change = Callable[[Application, Access], tuple[Application, list[Event]]]
-
-
-def mutate(application_id: str, actor: Actor | None, change: Change, *, act: bool = False,
-            staff_only: bool = False, new_consents: bool = False, consent_of: str | None = None,
-            unlock: bool = False) -> Application:
-    """Read, authorize, apply ``change`` and write with the item's revision as the condition; a
-    concurrent write by the system (a document checked) is retried, never lost."""
-    for _ in range(3):
-        app = deps().applications.get(application_id)
-        if actor is None:
-            access = Access("system")
-        elif staff_only:
-            if not actor.has(*STAFF_ROLES):
-                raise errors.Forbidden()
-            access = Access("staff")
-        else:
-            access = authorize(app, actor, act=act)
-        updated, events = change(app, access)
-        updated = replace(updated, updated_at=now_iso(), rev=app.rev + 1)
-        consents = []
-        if new_consents:
-            consents = [m for m in updated.members if m["adult"] and m["member_id"] not in app.consents]
-        if consent_of is not None:
-            member = next(m for m in updated.members if m["member_id"] == consent_of)
-            consents = [member]
-        try:
-            deps().applications.save(updated, app.rev, events, consents=consents,
-                                     unlock=[m["person_key"] for m in updated.members] if unlock else [])
-        except _RevisionMoved:
-            continue
-        return updated
-    raise errors.StaleVersion("busy, try again", field="version")
-
-
-class _RevisionMoved(Exception):
-    """Raised by the repository when the revision condition failed (someone wrote in between)."""
-
-
-# --- notifications -------------------------------------------------------------------------------------
-def notify_citizen(app: Application, template: str, params: dict[str, str]) -> None:
-    from chalicelib.notify import Notice, notify
-
-    notify(Notice(template=template, params={"application_id": app.application_id, **params},
-                  recipient=app.owner, mobile=app.contact_mobile, application_id=app.application_id))
-
-
 # --- group rental (团租): one application per employee, made by the employer ------------------------
 def create_group_member(actor: Actor, employer: dict[str, Any], group_id: str, member: dict[str, Any],
                         contact_mobile: str | None, declared: dict[str, Any] | None = None) -> Application:
     """An employee's application inside an employer's group. ``member`` is one normalised member
     (chalicelib.domain.households.normalise_members) with relation "self"; the employee consents
     under their own login, the employer uploads documents and submits for them."""
-    owner = deps().people.by_person_key(member["person_key"])
+    owner = deps().households.by_person_key(member["person_key"])
     app = _new("group", member["person_key"], owner, None, [member], contact_mobile, _declared("individual", declared))
     app = replace(app, group_id=group_id, employer=employer)
     created = _create(app, Access("employer"), actor, "created", note=f"单位 {employer.get('name', '')} 团租申请")

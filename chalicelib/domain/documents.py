@@ -11,17 +11,9 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import households as hh
 from chalicelib.domain.application_status import CONTENT_TYPES
-from chalicelib.domain.applications import (
-    Access,
-    Application,
-    Event,
-    require_editable,
-    mutate,
-    notify_citizen,
-    Skip,
-    audit_read,
-    authorize,
-)
+from chalicelib.domain.access import audit_read, authorize, mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event, Skip
+from chalicelib.domain.applications import require_editable
 from chalicelib.domain.common import new_id, now_iso
 from chalicelib.identity import Actor
 

@@ -115,14 +115,14 @@ def _notify(subject: str, mobile: str | None, template: str, params: dict[str, s
     from chalicelib.notify import Notice, notify
 
     if mobile is None:
-        person = deps().people.get(subject)
+        person = deps().households.get(subject)
         mobile = person.mobile if person else None
     notify(Notice(template=template, params=params, recipient=subject, mobile=mobile, application_id=None))
 
 
 def record_action(grant: dict[str, Any], actor: Actor, type_: str, household_id: str) -> None:
     """A delegate's change outside an application (the household): on the grantor's record too."""
-    from chalicelib.domain.applications import Event
+    from chalicelib.domain.application_types import Event
 
     deps().applications.append_event(f"household#{household_id}", Event(
         type_, actor.subject, "delegate", grant_id=grant["grant_id"], note="受托人代为修改家庭成员"))

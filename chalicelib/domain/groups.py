@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import applications as apps
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application
 from chalicelib.domain import households as hh
 from chalicelib.domain.common import Page, new_id, now_iso
 from chalicelib.domain.idnumbers import parse_id_number, parse_mobile
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.groups import GroupRepository
 
 #: An application in one of these no longer holds its employee: they may be listed again.
-CLOSED = frozenset({apps.Status.REJECTED, apps.Status.WITHDRAWN})
+CLOSED = frozenset({Status.REJECTED, Status.WITHDRAWN})
 MAX_CSV_ROWS = 500
 #: Rows created at the same time during an import (each is its own transaction).
 IMPORT_WORKERS = 8
@@ -86,7 +88,7 @@ class Employee:
 @dataclass
 class ImportResult:
     rows: int = 0
-    created: list[tuple[int, apps.Application]] = field(default_factory=list)
+    created: list[tuple[int, Application]] = field(default_factory=list)
     failed: list[tuple[int, errors.DomainError]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
 
@@ -125,13 +127,13 @@ def get(group_id: str, actor: Actor) -> Group:
     return group
 
 
-def employees(group_id: str, actor: Actor, cursor: str | None, limit: int) -> Page[apps.Application]:
+def employees(group_id: str, actor: Actor, cursor: str | None, limit: int) -> Page[Application]:
     get(group_id, actor)
     return deps().applications.by_group(group_id, cursor, limit)
 
 
 # --- adding employees ----------------------------------------------------------------------------
-def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> apps.Application:
+def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> Application:
     group = get(group_id, actor)
     return _add(group, actor, employee(body))
 
@@ -181,7 +183,7 @@ def _income(raw: Any) -> int:
     return value
 
 
-def _add(group: Group, actor: Actor, emp: Employee) -> apps.Application:
+def _add(group: Group, actor: Actor, emp: Employee) -> Application:
     _refuse_listed(group, emp.member)
     try:
         return apps.create_group_member(actor, group.employer(), group.group_id, emp.member, emp.mobile,
@@ -231,7 +233,7 @@ def import_csv(group_id: str, actor: Actor, text: str, budget_s: float | None = 
         except errors.DomainError as exc:
             result.failed.append((number, exc))
 
-    def one(item: tuple[int, Employee]) -> tuple[int, apps.Application | errors.DomainError]:
+    def one(item: tuple[int, Employee]) -> tuple[int, Application | errors.DomainError]:
         number, emp = item
         if deadline is not None and time.monotonic() > deadline:
             return number, errors.ServiceUnavailable("not processed in time: import this row again")

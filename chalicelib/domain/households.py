@@ -91,7 +91,7 @@ def register_employer(actor: Actor, body: dict[str, Any]) -> Person:
     at = now_iso()
     person = Person(actor.subject, "employer", body["name"], None, None, mobile, credit_code=code,
                     created_at=at, updated_at=at)
-    deps().people.register(person, mobile_key(deps().settings.city_code, mobile) if mobile else None, claim=None)
+    deps().households.register(person, mobile_key(deps().settings.city_code, mobile) if mobile else None, claim=None)
     return person
 
 
@@ -105,7 +105,7 @@ def _mobile_of(actor: Actor, given: str | None) -> str | None:
 def me(actor: Actor, *, pending_ok: bool = False) -> Person:
     """The caller's registration (403 REGISTRATION_REQUIRED without one; 403 REAL_NAME_PENDING while
     the real-name check has not passed, unless ``pending_ok``)."""
-    person = deps().people.get(actor.subject) if actor.registration is UNREAD else actor.registration
+    person = deps().households.get(actor.subject) if actor.registration is UNREAD else actor.registration
     if person is None:
         raise errors.RegistrationRequired()
     if not pending_ok and _blocked(person):
@@ -114,7 +114,7 @@ def me(actor: Actor, *, pending_ok: bool = False) -> Person:
 
 
 def find_by_mobile(mobile: str) -> Person:
-    found = deps().people.by_mobile(mobile_key(deps().settings.city_code, parse_mobile(mobile, "delegate_mobile")))
+    found = deps().households.by_mobile(mobile_key(deps().settings.city_code, parse_mobile(mobile, "delegate_mobile")))
     if found is None or _blocked(found):
         raise errors.DelegateNotRegistered()
     return found
@@ -194,7 +194,7 @@ def my_household(actor: Actor) -> Household:
 
 
 def get_household(household_id: str) -> Household:
-    household = deps().people.get_household(household_id)
+    household = deps().households.get_household(household_id)
     if household is None:
         raise errors.HouseholdNotFound(household_id)
     return household
@@ -228,7 +228,7 @@ def _save(household_id: str | None, owner: str | None, members: list[dict[str, A
     main_key = next(m["person_key"] for m in members if m["relation"] == "self")
     if household_id is None:
         household = Household(new_id("hh"), owner, main_key, members, by, at, at, 1)
-        deps().people.create_household(household, person)
+        deps().households.create_household(household, person)
         return household
     current = get_household(household_id)
     if version is None:
@@ -236,7 +236,7 @@ def _save(household_id: str | None, owner: str | None, members: list[dict[str, A
                                   message="修改已有家庭时版本号为必填项")
     expect_version(current.version, version)
     updated = replace(current, members=members, updated_at=at, version=current.version + 1)
-    deps().people.save_household(updated, current.version)
+    deps().households.save_household(updated, current.version)
     return updated
 
 
@@ -244,14 +244,14 @@ def create_unowned_household(members: list[dict[str, Any]], staff: str) -> House
     """代办: staff record a household for a citizen who has not registered; the citizen claims it
     when they register with the main applicant's ID number."""
     main_key = next(m["person_key"] for m in members if m["relation"] == "self")
-    existing = deps().people.household_by_main(main_key)
+    existing = deps().households.household_by_main(main_key)
     at = now_iso()
     if existing is not None:
         updated = replace(existing, members=members, updated_at=at, version=existing.version + 1)
-        deps().people.save_household(updated, existing.version)
+        deps().households.save_household(updated, existing.version)
         return updated
     household = Household(new_id("hh"), None, main_key, members, staff, at, at, 1)
-    deps().people.create_household(household, None)
+    deps().households.create_household(household, None)
     return household
 
 
@@ -285,7 +285,7 @@ def present_person(p: Person, face: dict[str, str] | None = None) -> dict[str, A
 
 def my_household_of(subject: str) -> Household:
     """The household of a registered person (a delegate reaches the grantor's this way)."""
-    person = deps().people.get(subject)
+    person = deps().households.get(subject)
     if person is None or not person.household_id:
         raise errors.HouseholdNotFound()
     return get_household(person.household_id)

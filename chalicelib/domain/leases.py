@@ -146,14 +146,14 @@ def draft(round_id: str, household: Any, app: Any, unit: Any, estate: Any) -> Le
 
 # --- the tenant -----------------------------------------------------------------------------------
 def mine(actor: Actor) -> list[Lease]:
-    return deps().selection.leases_of_owner(actor.subject)
+    return deps().leases.of_owner(actor.subject)
 
 
 def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Lease:
     """Only the tenant confirms (a delegate may not sign for them). A repeat of the same confirm
     answers the confirmed lease and completes any step left undone."""
-    repo = deps().selection
-    lease = repo.get_lease(lease_id)
+    repo = deps().leases
+    lease = repo.get(lease_id)
     if lease.owner != actor.subject:
         if deps().grants.between(lease.owner, actor.subject) is not None:
             raise errors.Forbidden("only the tenant confirms the lease")
@@ -172,10 +172,10 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
 
     repo.put_contract(key, render(contract_fields(confirmed)))
     try:
-        repo.confirm(confirmed, lease, actor)
+        deps().selection.confirm(confirmed, lease, actor)  # the lease, the unit and the selection at once
     except errors.Conflict:
         deps().storage.delete(key)  # this attempt's contract: never referenced
-        again = repo.get_lease(lease_id)
+        again = repo.get(lease_id)
         if again.status == CONFIRMED and again.version == version + 1:
             return again  # a double tap raced us and won: the same confirmation (its contract stands)
         raise
@@ -204,7 +204,8 @@ def contract_fields(lease: Lease) -> dict[str, Any]:
 def _after_confirm(lease: Lease) -> None:
     """The application is housed (已配租) and leaves the waiting list; each step once."""
     from chalicelib.domain.application_status import S, check_transition
-    from chalicelib.domain.applications import Access, Application, Event, Skip, mutate, notify_citizen
+    from chalicelib.domain.access import mutate, notify_citizen
+    from chalicelib.domain.application_types import Access, Application, Event, Skip
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         if app.status == S.HOUSED:
@@ -219,12 +220,12 @@ def _after_confirm(lease: Lease) -> None:
 
     try:
         app = mutate(lease.application_id, None, change)
-        deps().publicity.leave_waiting_list(lease.application_id)
+        deps().waiting_list.leave(lease.application_id)
         notify_citizen(app, "lease_confirmed", {
             "lease_id": lease.lease_id, "start_date": lease.start_date, "end_date": lease.end_date,
             "monthly_rent": f"{lease.monthly_rent / 100:.2f}"})
     except Skip:
-        deps().publicity.leave_waiting_list(lease.application_id)
+        deps().waiting_list.leave(lease.application_id)
 
 
 def contract_link(lease_id: str, actor: Actor, reason: str | None) -> tuple[Lease, dict[str, Any]]:
@@ -232,7 +233,7 @@ def contract_link(lease_id: str, actor: Actor, reason: str | None) -> tuple[Leas
     ``documents`` scope (the contract is a raw file with the tenant's ID number), or staff (audited,
     with a reason). A delegate without that scope is refused (403); anyone else is told the lease
     does not exist (404), as for an application."""
-    lease = deps().selection.get_lease(lease_id)
+    lease = deps().leases.get(lease_id)
     if lease.owner == actor.subject:
         pass
     elif actor.has(*STAFF_ROLES):

@@ -277,7 +277,7 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
         raise errors.RegistrationClosed(f"{r.registration_opens_at[:16]} - {r.registration_closes_at[:16]}",
                                         field="round_id")
     person = me(actor)
-    waiting = deps().publicity.waiting_of_owner(person.person_key or "")
+    waiting = deps().waiting_list.of_owner(person.person_key or "")
     wanted = body.get("application_id")
     if wanted:
         waiting = [w for w in waiting if w.application_id == wanted]
@@ -308,7 +308,7 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
     except errors.AlreadyRegisteredForRound:
         repo.burn_number(round_id)  # a double tap: the first registration stands
         raise
-    from chalicelib.domain.applications import notify_citizen
+    from chalicelib.domain.access import notify_citizen
 
     notify_citizen(app, "lottery_registered", {"round_title": r.title, "registration_no": reg.registration_no})
     return r, reg

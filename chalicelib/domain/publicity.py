@@ -1,10 +1,14 @@
-"""Publicity (公示), objections (异议) and the waiting list (轮候). Decisions: docs/decisions/0012.
+"""Publicity (公示) and objections (异议). Decisions: docs/decisions/0012.
+
+Here: the batch, entry and objection types and lifecycles, publishing, reading and closing; filing
+and resolving an objection are in domain/objections.py.
 
 Staff publish approved applications in a batch for the city's publicity period; the public list
 shows masked names and ID numbers only. Anyone logged in may object during the period; staff
 uphold (the application goes back to review and leaves the batch) or dismiss (with a reason).
 When the period has ended, every entry without an open or upheld objection qualifies (取得资格)
-and joins the waiting list; an entry with an open objection waits for its resolution.
+and joins the waiting list (domain/waiting_list.py); an entry with an open objection waits for its
+resolution.
 
 Every change of an application goes through ``applications.mutate``; each step is idempotent,
 so the scheduled close (``close_due``) repairs whatever an interrupted step left behind.
@@ -16,20 +20,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.deps import deps
-from chalicelib.domain import audit, common
+from chalicelib.domain import audit, common, waiting_list
 from chalicelib.domain.application_status import S, check_transition
-from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
-from chalicelib.domain.common import CHINA_TZ, Outcome, Page, expect_version, new_id
+from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event
+from chalicelib.domain.common import CHINA_TZ, Outcome, expect_version, new_id
 from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
-from chalicelib.identity import Actor, Role
+from chalicelib.domain.waiting_list import Waiting, waiting_sort_key
+from chalicelib.identity import Actor
 
 if TYPE_CHECKING:  # the request models; pydantic stays off the read path
-    from chalicelib.bodies import ObjectionIn, PublishIn, ResolveIn
+    from chalicelib.bodies import PublishIn
 
 MAX_BATCH = 200
 DEMO_ENV = "PUBLICITY_DEMO_MINUTES_ALLOWED"
@@ -184,28 +190,6 @@ class Objection:
     version: int = 1
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A household on the waiting list. Order (``sort_key``): the end of the publicity period it
-    qualified in (公示期满日: a later dismissed objection does not cost the household its place),
-    then priority points (more first), then submission time, then the application id."""
-
-    application_id: str
-    queue: str
-    sort_key: str
-    owner_key: str
-    owner: str | None
-    household_size: int
-    priority_points: int
-    batch_id: str
-    period_end: str
-    qualified_at: str
-
-
-def waiting_sort_key(period_end: str, points: int, submitted_at: str | None, application_id: str) -> str:
-    return f"{period_end}#{9999 - max(0, min(points, 9999)):04d}#{submitted_at or ''}#{application_id}"
-
-
 # --- staff: publishing a batch -----------------------------------------------------------------------
 def publish(actor: Actor, body: PublishIn) -> tuple[Batch, list[Outcome[Entry]]]:
     """A batch of approved applications; each application succeeds or fails on its own (reported
@@ -335,100 +319,6 @@ def staff_batch(batch_id: str, actor: Actor, reason: str | None) -> tuple[Batch,
     return batch, entries, repo.applications([e.application_id for e in entries]), repo.objections_of_batch(batch_id)
 
 
-def objections(status: ObjectionStatus, cursor: str | None, limit: int) -> Page[Objection]:
-    return deps().publicity.objections_by_status(status, cursor, limit)
-
-
-def my_waiting_list(actor: Actor) -> list[dict[str, Any]]:
-    """The caller's places: one Query for their entries, one COUNT query per entry for those ahead."""
-    from chalicelib.domain.households import me
-
-    person = me(actor)
-    repo = deps().publicity
-    out = []
-    for w in repo.waiting_of_owner(person.person_key or ""):
-        ahead = repo.count_ahead(w.queue, w.sort_key)
-        out.append({"waiting": w, "ahead": ahead, "position": ahead + 1})
-    return out
-
-
-# --- objections -------------------------------------------------------------------------------------
-def file_objection(batch_id: str, actor: Actor, body: ObjectionIn) -> Objection:
-    """An objection to a listed entry, during the period only (409 OUTSIDE_PUBLICITY_PERIOD)."""
-    repo = deps().publicity
-    batch = repo.get_batch(batch_id)
-    if not batch.in_period():
-        raise errors.OutsidePublicityPeriod(f"{batch.starts_at[:16]} - {batch.ends_at[:16]}", field="batch_id")
-    entry_id, application_id = body.entry_id, body.application_id
-    if bool(entry_id) == bool(application_id):
-        raise errors.InvalidInput("entry_id or application_id, one of them", field="entry_id",
-                                  message="请填写公示对象编号或申请编号（二选一）")
-    if application_id:
-        try:
-            app = deps().applications.get(application_id)
-        except errors.ApplicationNotFound:
-            raise errors.PublicityNotFound(application_id, field="application_id") from None
-        pub = app.data.get("publicity") or {}
-        if pub.get("batch_id") != batch_id:
-            raise errors.PublicityNotFound(application_id, field="application_id")
-        entry_id = pub["entry_id"]
-    entry = repo.get_entry(batch_id, entry_id)
-    if entry.status != LISTED:
-        raise errors.OutsidePublicityPeriod("no longer listed", field="entry_id")
-    reason = body.reason.strip()
-    if not 10 <= len(reason) <= 500:
-        raise errors.InvalidInput("10-500 characters", field="reason", message="异议理由应为 10-500 个字")
-    at = _now_iso()
-    role = "applicant" if actor.has(Role.APPLICANT) else sorted(r.value for r in actor.roles)[0]
-    objection = Objection(new_id("obj"), batch_id, entry.entry_id, entry.application_id, actor.subject, role, reason,
-                          (body.contact or "").strip() or None, OBJECTIONS.initial, _mobile_of(actor), created_at=at,
-                          updated_at=at)
-    repo.file_objection(objection)
-
-    def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
-        return app, [Event("objection_filed", f"objection:{objection.objection_id}", "system",
-                           note="公示期间收到异议，正在核查", changes={"objection_id": objection.objection_id})]
-
-    mutate(entry.application_id, None, change)
-    return objection
-
-
-def resolve(objection_id: str, actor: Actor, body: ResolveIn) -> Objection:
-    """Staff decide: upheld sends the application back to review (it leaves the batch); dismissed
-    keeps it, and after the period's end qualifies it at once if nothing else is open."""
-    decision, reason = body.decision, body.reason.strip()
-    if decision not in _DECIDED:
-        raise errors.InvalidInput(f"one of {', '.join(DECISIONS)}", field="decision",
-                                  message="处理结果应为 upheld（异议成立）或 dismissed（异议不成立）")
-    if len(reason) < 5:
-        raise errors.InvalidInput("a written reason (at least 5 characters)", field="reason", message="处理理由至少 5 个字")
-    repo = deps().publicity
-    current = repo.get_objection(objection_id)
-    expect_version(current.version, body.version)
-    to = OBJECTIONS.move(current.status, decision)  # decided already: 409 OBJECTION_ALREADY_RESOLVED
-    at = _now_iso()
-    note = f"{DECISIONS[to]}：{reason}"
-    audit.record(actor, f"objection#{objection_id}", f"objection_{decision}", note)
-    audit.record(actor, f"application#{current.application_id}", f"objection_{decision}", note)
-    resolved = replace(current, status=to, decision_reason=reason, resolved_by=actor.subject, resolved_at=at,
-                       updated_at=at, version=current.version + 1)
-    repo.resolve_objection(resolved, current.version)
-    if to == ObjectionStatus.UPHELD:
-        app = _send_back(resolved, actor)
-    else:
-        def change(a: Application, _: Access) -> tuple[Application, list[Event]]:
-            return a, [Event("objection_dismissed", actor.subject, "staff", note=note,
-                             changes={"objection_id": objection_id})]
-
-        app = mutate(current.application_id, actor, change, staff_only=True)
-    notify_citizen(app, f"publicity_objection_{decision}", {"reason": reason})
-    _notify_filer(resolved)
-    batch = repo.get_batch(current.batch_id)
-    if batch.status == BatchStatus.OPEN and batch.ended():
-        settle(batch, actor)  # after the end: a dismissal qualifies at once, and the batch may close
-    return resolved
-
-
 def _send_back(objection: Objection, actor: Actor | None) -> Application:
     """Back to review, off the list, with the recommendation set to manual review (no one-click
     re-approval of a case an objection was upheld against). Idempotent: repairs a half-done step."""
@@ -457,37 +347,6 @@ def _send_back(objection: Objection, actor: Actor | None) -> Application:
     if ENTRIES.allows(entry.status, REMOVED):
         deps().publicity.move_entry(entry, ENTRIES.move(entry.status, REMOVED), _now_iso())
     return app
-
-
-def _mobile_of(actor: Actor) -> str | None:
-    """The mobile the identity provider verified for this login, if any."""
-    from chalicelib.domain.idnumbers import parse_mobile
-
-    claimed = actor.claims.get(deps().settings.identity.mobile_claim)
-    try:
-        return parse_mobile(str(claimed)) if claimed else None
-    except errors.DomainError:
-        return None
-
-
-def _notify_filer(objection: Objection) -> None:
-    """The filer learns the result: at the login's verified mobile, else the registered one, else
-    the contact they gave if it is a mobile number."""
-    from chalicelib.domain.idnumbers import parse_mobile
-    from chalicelib.notify import Notice, notify
-
-    mobile = objection.filer_mobile
-    if mobile is None:
-        person = deps().people.get(objection.filer)
-        mobile = person.mobile if person else None
-    if mobile is None and objection.contact:
-        try:
-            mobile = parse_mobile(objection.contact, "contact")
-        except errors.DomainError:
-            mobile = None
-    notify(Notice(template="objection_result", recipient=objection.filer, mobile=mobile, application_id=None,
-                  params={"objection_id": objection.objection_id, "decision_name": DECISIONS[objection.status],
-                          "reason": objection.decision_reason or ""}))
 
 
 # --- closing ------------------------------------------------------------------------------------------
@@ -604,7 +463,7 @@ def _qualify(batch: Batch, entry: Entry, actor: Actor | None) -> str:
     if app.status != S.QUALIFIED:
         return entry.status
     q = app.data.get("qualification") or {}
-    repo.join_waiting_list(Waiting(
+    waiting_list.join(Waiting(
         app.application_id, q.get("queue", app.kind), q["sort_key"], app.owner_key, app.owner, len(app.members),
         int(q.get("priority_points") or 0), batch.batch_id, q.get("period_end", batch.ends_at),
         q.get("qualified_at", app.updated_at)))

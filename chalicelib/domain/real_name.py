@@ -37,7 +37,7 @@ def check_transition(current: RealNameStatus, target: RealNameStatus) -> None:
 def require_verified(actor: Actor) -> Actor:
     """The gate every citizen route passes (chalicelib/web.py): a pending or disputed login is 403.
     The actor it returns carries the registration it read, for the rest of the request."""
-    person = deps().people.get(actor.subject)
+    person = deps().households.get(actor.subject)
     if person is not None and person.kind == "citizen" and status_of(person) in BLOCKED:
         if status_of(person) is RealNameStatus.DISPUTED:
             raise errors.IdNumberInDispute()
@@ -50,7 +50,7 @@ def register(actor: Actor, body: dict[str, Any]) -> tuple[Person, dict[str, str]
     """(a) verified from the token's claims, or (b) pending with the provider's face session (the
     second value: what the app hands the face SDK), or verified by 二要素 where no face check exists."""
     settings = deps().settings
-    existing = deps().people.get(actor.subject)
+    existing = deps().households.get(actor.subject)
     if existing is not None and (existing.kind != "citizen" or status_of(existing) is not RealNameStatus.PENDING):
         if existing.kind == "citizen" and status_of(existing) is RealNameStatus.DISPUTED:
             raise errors.IdNumberInDispute()
@@ -83,13 +83,13 @@ def register(actor: Actor, body: dict[str, Any]) -> tuple[Person, dict[str, str]
                     claim_key=key_of(city, id_number), check_id=started.check_id)
     if started.face is None:  # the city's provider offers no face check: name + ID number vouch
         return _bind(actor, person, "check"), None
-    deps().people.save_pending(person, mobile_key(city, mobile) if mobile else None)
+    deps().households.save_pending(person, mobile_key(city, mobile) if mobile else None)
     return person, started.face
 
 
 def complete_check(actor: Actor, body: dict[str, Any]) -> Person:
     """The app says the face SDK finished: the server asks the provider for the result."""
-    person = deps().people.get(actor.subject)
+    person = deps().households.get(actor.subject)
     if person is None or person.kind != "citizen":
         raise errors.RegistrationRequired()
     status = status_of(person)
@@ -125,24 +125,24 @@ def _vouched(actor: Actor) -> tuple[str, str] | None:
 def _bind(actor: Actor, person: Person, how: str, retry: bool = True) -> Person:
     """Bind the ID number to this login, displacing a legacy binding; a verified holder means a
     conflict case for staff (and 409 ID_NUMBER_IN_DISPUTE)."""
-    people, key = deps().people, person.claim_key
+    households, key = deps().households, person.claim_key
     assert key is not None
     check_transition(status_of(person), RealNameStatus.VERIFIED)
-    holder = people.id_holder(key)
+    holder = households.id_holder(key)
     loser: Person | None = None
     if holder is not None and holder != person.subject:
         _open_conflict(actor, person, holder, how)
         raise errors.IdNumberInDispute()
     if holder is None:
-        legacy = people.by_person_key(key)
+        legacy = households.by_person_key(key)
         if legacy not in (None, person.subject):
-            loser = people.get(legacy)  # type: ignore[arg-type]
+            loser = households.get(legacy)  # type: ignore[arg-type]
     at = now_iso()
     bound = replace(person, person_key=key, real_name=RealNameStatus.VERIFIED.value, check_id=None,
                     verified_by=how, verified_at=at, updated_at=at)
     city = deps().settings.city_code
     try:
-        bound = people.bind(bound, mobile_key(city, person.mobile) if person.mobile else None, loser)
+        bound = households.bind(bound, mobile_key(city, person.mobile) if person.mobile else None, loser)
     except errors.IdNumberTaken:
         if not retry:
             raise
@@ -165,9 +165,9 @@ def _displaced(actor: Actor, loser: Person, key: str) -> None:
 def _open_conflict(actor: Actor, claimant: Person, holder_subject: str, how: str) -> None:
     from chalicelib.domain import audit
 
-    people = deps().people
-    holder = people.get(holder_subject)
-    existing = people.open_conflict_of(claimant.subject)
+    households = deps().households
+    holder = households.get(holder_subject)
+    existing = households.open_conflict_of(claimant.subject)
     if existing is None:
         conflict = {
             "conflict_id": new_id("idc"), "status": CONFLICTS.initial, "opened_at": now_iso(), "person_key": claimant.claim_key,
@@ -178,7 +178,7 @@ def _open_conflict(actor: Actor, claimant: Person, holder_subject: str, how: str
                              "check_id": claimant.check_id},
             },
         }
-        people.open_conflict(conflict, replace(claimant, real_name=RealNameStatus.DISPUTED.value))
+        households.open_conflict(conflict, replace(claimant, real_name=RealNameStatus.DISPUTED.value))
         audit.record(actor, f"identity_conflict#{conflict['conflict_id']}", "identity_conflict_opened",
                      "同一身份证号被两个已实名核验的账号登记，转工作人员核查")
 
@@ -195,7 +195,7 @@ def conflicts(actor: Actor, reason: str | None, cursor: str | None, limit: int) 
     from chalicelib.domain import audit
 
     audit.record(actor, "identity_conflicts", "read_identity_conflicts", reason)
-    return deps().people.open_conflicts(cursor, limit)
+    return deps().households.open_conflicts(cursor, limit)
 
 
 def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -203,8 +203,8 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
     the binding from the holder (the holder's login goes back to pending)."""
     from chalicelib.domain import audit
 
-    people = deps().people
-    conflict = people.get_conflict(conflict_id)
+    households = deps().households
+    conflict = households.get_conflict(conflict_id)
     if conflict is None:
         raise errors.IdentityConflictNotFound(conflict_id)
     resolved = CONFLICTS.move(conflict["status"], ConflictStatus.RESOLVED)  # twice: IDENTITY_CONFLICT_RESOLVED
@@ -213,21 +213,21 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
         raise errors.InvalidInput("staff must say why", field="reason", message="请写明处理理由")
     audit.record(actor, f"identity_conflict#{conflict_id}", f"identity_conflict_resolved_{winner}", reason)
     resolution = {"winner": winner, "reason": reason, "by": actor.subject, "at": now_iso()}
-    claimant = people.get(conflict["claimant"])
+    claimant = households.get(conflict["claimant"])
     if claimant is None:
         raise errors.IdentityConflictNotFound(conflict_id)
     if winner == "holder":
-        people.close_conflict(conflict_id, resolution, replace(claimant, real_name=RealNameStatus.PENDING.value,
+        households.close_conflict(conflict_id, resolution, replace(claimant, real_name=RealNameStatus.PENDING.value,
                                                                  check_id=None))
     else:
-        holder = people.get(conflict["holder"])
+        holder = households.get(conflict["holder"])
         check_transition(status_of(claimant), RealNameStatus.VERIFIED)
         at = now_iso()
         bound = replace(claimant, person_key=claimant.claim_key, real_name=RealNameStatus.VERIFIED.value,
                         verified_by="staff", verified_at=at, updated_at=at)
         city = deps().settings.city_code
-        people.bind(bound, mobile_key(city, claimant.mobile) if claimant.mobile else None, holder)
-        people.close_conflict(conflict_id, resolution, None)
+        households.bind(bound, mobile_key(city, claimant.mobile) if claimant.mobile else None, holder)
+        households.close_conflict(conflict_id, resolution, None)
         if holder is not None:
             _displaced(actor, holder, conflict["person_key"])
     return {**present_conflict({**conflict, "status": resolved, "resolution": resolution})}

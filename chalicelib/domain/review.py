@@ -9,7 +9,8 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit
 from chalicelib.domain.application_status import RECOMMENDATIONS, REJECT_REASONS, STATUS_NAMES, S, check_transition
-from chalicelib.domain.applications import Access, Application, Event, mutate, notify_citizen
+from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event
 from chalicelib.domain.common import Outcome, Page, expect_version, now_iso
 from chalicelib.identity import Actor
 

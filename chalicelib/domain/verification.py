@@ -15,7 +15,8 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import eligibility
 from chalicelib.domain.application_status import RECOMMENDATIONS, STATUS_NAMES, S, check_transition
-from chalicelib.domain.applications import Access, Application, Event, Skip, mutate, notify_citizen
+from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_types import Access, Application, Event, Skip
 from chalicelib.domain.common import new_id, now, now_iso
 from chalicelib.identity import Actor
 

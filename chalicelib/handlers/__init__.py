@@ -2,11 +2,15 @@
 from chalicelib.handlers import (
     applications,
     areas,
-    employer,
+    audit,
     estates,
     facilities,
+    grants,
+    groups,
+    households,
+    intake,
+    leases,
     lottery,
-    me,
     meta,
     policies,
     publicity,
@@ -16,16 +20,17 @@ from chalicelib.handlers import (
     schedules,
     selection,
     self_assessment,
-    staff,
     units,
     verification,
+    waiting_list,
     workers,
 )
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    me.bp, applications.bp, staff.bp, review.bp, employer.bp, publicity.bp, verification.bp,
-    lottery.bp, selection.bp,
+    households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
+    verification.bp,
+    lottery.bp, selection.bp, leases.bp,
     workers.bp, schedules.bp,
 ]
-BLUEPRINTS.insert(BLUEPRINTS.index(me.bp) + 1, real_name.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

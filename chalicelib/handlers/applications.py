@@ -1,4 +1,5 @@
-"""Applications: create, read, change, submit, withdraw; documents; consent; the timeline.
+"""Applications: create, read, change, submit, withdraw; documents; consent; the timeline; staff's
+list of the city's applications and their supplement requests (补正). Intake (代办): handlers/intake.py.
 
 The same routes serve the owner, a delegate (within the grant), the employer of a group member and
 city staff; the domain decides which of them the caller is (chalicelib.domain.applications.authorize).
@@ -12,14 +13,16 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
-from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES
-from chalicelib.handlers.roles import CASE_ACTORS, CITIZEN
+from chalicelib.domain.application_types import Access
+from chalicelib.domain.application_status import CONTENT_TYPES, KINDS, STATUS_NAMES, Status
+from chalicelib.handlers.roles import CASE_ACTORS, CASE_STAFF, CITIZEN
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param
 
 if TYPE_CHECKING:
-    from chalicelib.domain.applications import Access, Application, Event
+    from chalicelib.domain.application_types import Application, Event
 
 apps = lazy.module("chalicelib.domain.applications")
+intake = lazy.module("chalicelib.domain.intake")
 documents = lazy.module("chalicelib.domain.documents")
 hh = lazy.module("chalicelib.domain.households")
 idn = lazy.module("chalicelib.domain.idnumbers")
@@ -28,6 +31,7 @@ bp = Blueprint(__name__)
 api = Api(bp, "applications")
 
 REASON = Param("reason", description="工作人员查看个人信息的事由（记入审计，工作人员必填）", max_length=200)
+STATUS = Param("status", "enum", "申请状态", choices=tuple(s.value for s in Status), default="submitted")
 ACTOR_ROLE_NAMES = {"applicant": "申请人", "delegate": "受托人", "staff": "工作人员", "employer": "单位",
                     "member": "家庭成员", "system": "系统"}
 
@@ -101,7 +105,7 @@ def my_applications(call: Call) -> dict[str, Any]:
 @api.route("/v1/applications", "POST", raises=(errors.HouseholdNotFound,), summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
            body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
 def create_application(call: Call) -> dict[str, Any]:
-    return present(apps.create(call.actor, call.body()), apps.Access("applicant"))
+    return present(apps.create(call.actor, call.body()), Access("applicant"))
 
 
 @api.route("/v1/applications/{application_id}", summary="申请详情", roles=CASE_ACTORS, params=[REASON],
@@ -169,7 +173,7 @@ def give_consent(call: Call, application_id: str) -> dict[str, Any]:
            summary="确认工作人员代办的申请（本人在线确认，或工作人员登记签字确认书）", roles=CASE_ACTORS,
            body="chalicelib.bodies:ConfirmIn", response="Application")
 def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.confirm_assisted(application_id, call.actor, call.body()))
+    return present(intake.confirm_assisted(application_id, call.actor, call.body()))
 
 
 @api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText", operation_id="getConsentText")
@@ -186,3 +190,19 @@ def document_requirements(call: Call) -> dict[str, Any]:
                       for k, types in cfg.required_documents.items()],
             "document_types": [{"type": t, "type_name": n} for t, n in cfg.document_types.items()],
             "content_types": list(CONTENT_TYPES), "max_bytes": 10 * 1024 * 1024}
+
+
+# --- staff -----------------------------------------------------------------------------------------
+@api.route("/v1/staff/applications", summary="本市申请列表（按状态，先到先办；姓名已遮盖）", roles=CASE_STAFF,
+           params=[STATUS, CURSOR, LIMIT], response="ApplicationPage", operation_id="staffListApplications")
+def list_applications(call: Call) -> dict[str, Any]:
+    page = apps.staff_list(call.params["status"], call.params["cursor"], call.params["limit"])
+    return {"items": [summary(a) | {"main_applicant": idn.mask_name(a.main()["name"])} for a in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@api.route("/v1/staff/applications/{application_id}/supplement", "POST",
+           summary="要求补正：指定材料、说明与期限", roles=CASE_STAFF, body="chalicelib.bodies:SupplementIn",
+           response="Application")
+def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
+    return present(apps.request_supplement(application_id, call.actor, call.body()), Access("staff"))

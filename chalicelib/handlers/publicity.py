@@ -1,6 +1,6 @@
-"""Publicity (公示), objections (异议) and the waiting list (轮候): the public list (masked only),
-objections from anyone logged in, staff publishing, resolving and closing, the citizen's place in
-the queue, and the scheduled close. Decisions: docs/decisions/0012."""
+"""Publicity (公示) and objections (异议): the public list (masked only), objections from anyone
+logged in, staff publishing, resolving and closing, and the scheduled close (the citizen's place in
+the queue: handlers/waiting_list.py). Decisions: docs/decisions/0012."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -9,15 +9,16 @@ from chalice import Blueprint, Rate
 
 from chalicelib import errors, lazy
 from chalicelib.domain.application_status import KINDS, STATUS_NAMES, S
-from chalicelib.handlers.roles import CASE_STAFF, CITIZEN
+from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.identity import Role
 from chalicelib.web import CURSOR, LIMIT, Api, Call, Param, error_code, item_failure
 
 if TYPE_CHECKING:
-    from chalicelib.domain.applications import Application
+    from chalicelib.domain.application_types import Application
     from chalicelib.domain.publicity import Batch, Entry, Objection
 
 publicity = lazy.module("chalicelib.domain.publicity")
+objections = lazy.module("chalicelib.domain.objections")
 idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
@@ -82,7 +83,7 @@ def get_batch(call: Call, batch_id: str) -> dict[str, Any]:
 @api.route("/v1/publicity/{batch_id}/objections", "POST", summary="对公示对象提出异议（公示期内，需登录）",
            roles=LOGGED_IN, body="chalicelib.bodies:ObjectionIn", status=201, response="ObjectionFiled")
 def file_objection(call: Call, batch_id: str) -> dict[str, Any]:
-    o = publicity.file_objection(batch_id, call.actor, call.model())
+    o = objections.file_objection(batch_id, call.actor, call.model())
     return {"objection_id": o.objection_id, "batch_id": o.batch_id, "entry_id": o.entry_id, "status": o.status,
             "status_name": publicity.OBJECTION_STATUS_NAMES[o.status], "created_at": o.created_at}
 
@@ -106,11 +107,11 @@ def publish(call: Call) -> dict[str, Any]:
 @api.route("/v1/staff/publicity/{batch_id}", summary="公示批次详情：申请人、异议（记入审计）", roles=CASE_STAFF,
            params=[REASON], response="StaffPublicity", operation_id="staffGetPublicityBatch")
 def staff_batch(call: Call, batch_id: str) -> dict[str, Any]:
-    batch, entries, apps, objections = publicity.staff_batch(batch_id, call.actor, call.params["reason"])
+    batch, entries, apps, filed = publicity.staff_batch(batch_id, call.actor, call.params["reason"])
     return present_batch(batch) | {
         "version": batch.version, "demo": batch.demo, "closed_at": batch.closed_at,
         "items": [present_staff_entry(e, apps.get(e.application_id)) for e in entries],
-        "objections": [present_objection(o, full_contact=True) for o in objections]}
+        "objections": [present_objection(o, full_contact=True) for o in filed]}
 
 
 @api.route("/v1/staff/publicity/{batch_id}/close", "POST", summary="结束公示：无异议的取得资格并进入轮候",
@@ -123,27 +124,14 @@ def close_batch(call: Call, batch_id: str) -> dict[str, Any]:
 @api.route("/v1/staff/objections", summary="异议列表（默认待处理，先到先处理）", roles=CASE_STAFF,
            params=[OBJECTION_STATUS, CURSOR, LIMIT], response="ObjectionPage")
 def list_objections(call: Call) -> dict[str, Any]:
-    page = publicity.objections(call.params["status"], call.params["cursor"], call.params["limit"])
+    page = objections.by_status(call.params["status"], call.params["cursor"], call.params["limit"])
     return {"items": [present_objection(o) for o in page.items], "next_cursor": page.next_cursor}
 
 
 @api.route("/v1/staff/objections/{objection_id}/resolve", "POST", summary="处理异议：成立（退回审核）或不成立（写明理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:ResolveIn", response="Objection")
 def resolve_objection(call: Call, objection_id: str) -> dict[str, Any]:
-    return present_objection(publicity.resolve(objection_id, call.actor, call.model()))
-
-
-# --- the citizen ---------------------------------------------------------------------------------------
-@api.route("/v1/me/waiting-list", summary="我的轮候位次（前面还有多少户）", roles=CITIZEN, response="WaitingList", operation_id="getMyWaitingList")
-def my_waiting_list(call: Call) -> dict[str, Any]:
-    items = []
-    for place in publicity.my_waiting_list(call.actor):
-        w = place["waiting"]
-        items.append({"application_id": w.application_id, "queue": w.queue, "kind_name": KINDS.get(w.queue, w.queue),
-                      "position": place["position"], "ahead": place["ahead"], "priority_points": w.priority_points,
-                      "household_size": w.household_size, "batch_id": w.batch_id, "period_end": w.period_end,
-                      "qualified_at": w.qualified_at})
-    return {"items": items}
+    return present_objection(objections.resolve(objection_id, call.actor, call.model()))
 
 
 # --- scheduled ---------------------------------------------------------------------------------------

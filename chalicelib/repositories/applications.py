@@ -13,12 +13,13 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application, Event, Status, _RevisionMoved
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event, _RevisionMoved
 from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, transaction
 from chalicelib.repositories.paging import query_page
-from chalicelib.repositories.people import _plain
+from chalicelib.repositories.households import _plain
 from chalicelib.repositories.tables import ApplicationRecord, ConsentRecord, EventRecord, PersonLockRecord
 
 EVENT_FIELDS = ("type", "actor", "actor_role", "from_status", "to_status", "note", "changes", "grant_id")

@@ -1,4 +1,4 @@
-"""Publicity batches with their entries, objections, and the waiting list (docs/decisions/0012).
+"""Publicity batches with their entries, and objections (docs/decisions/0012).
 
 A batch and its entries are one item collection (``PublicityRecord``): the batch page is one Query.
 Filing and resolving an objection are each one TransactWrite with the entry's counters, so the
@@ -7,13 +7,12 @@ objection can never both win.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application
+from chalicelib.domain.application_types import Application
 from chalicelib.domain.common import Page
 from chalicelib.domain.publicity import (
     ENTRIES,
@@ -23,11 +22,10 @@ from chalicelib.domain.publicity import (
     EntryStatus,
     Objection,
     ObjectionStatus,
-    Waiting,
 )
 from chalicelib.repositories.common import is_condition_failure, put_new, transaction
 from chalicelib.repositories.paging import query_page
-from chalicelib.repositories.tables import ApplicationRecord, ObjectionRecord, PublicityRecord, WaitingRecord
+from chalicelib.repositories.tables import ApplicationRecord, ObjectionRecord, PublicityRecord
 
 BATCH = "batch"
 
@@ -168,30 +166,6 @@ class PublicityRepository:
             return {}
         return {r.application_id: to_application(r) for r in ApplicationRecord.batch_get(list(set(application_ids)))}
 
-    # --- the waiting list ---------------------------------------------------------------------------
-    def join_waiting_list(self, w: Waiting) -> bool:
-        """Add a qualified application (once: a repeat of the close step changes nothing)."""
-        try:
-            waiting_record(w).save(condition=WaitingRecord.application_id.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
-
-    def waiting_of_owner(self, owner_key: str) -> list[Waiting]:
-        return [to_waiting(r) for r in WaitingRecord.by_owner.query(owner_key, limit=20)]
-
-    def count_ahead(self, queue: str, sort_key: str) -> int:
-        """How many are before ``sort_key`` in the queue: a Query with Select=COUNT on the KEYS_ONLY
-        ``by_queue`` index (DynamoDB still reads the keys it counts, ~100 bytes each: about 40
-        items per read unit, one request per 1 MB, i.e. per ~10,000 households ahead)."""
-        return WaitingRecord.by_queue.count(queue, range_key_condition=WaitingRecord.sort_key < sort_key)
-
-    def leave_waiting_list(self, application_id: str) -> None:
-        """A housed household leaves the waiting list (those behind move up: positions are counts)."""
-        WaitingRecord(application_id).delete()
-
 
 # --- records ------------------------------------------------------------------------------------
 def batch_record(b: Batch) -> PublicityRecord:
@@ -237,14 +211,3 @@ def to_objection(r: ObjectionRecord) -> Objection:
     return Objection(r.objection_id, r.batch_id, r.entry_id, r.application_id, r.filer, r.filer_role, r.reason,
                      r.contact, ObjectionStatus(r.status), r.filer_mobile, r.decision_reason, r.resolved_by, r.resolved_at,
                      r.created_at, r.updated_at, int(r.version or 1))
-
-
-def waiting_record(w: Waiting) -> WaitingRecord:
-    return WaitingRecord(w.application_id, queue=w.queue, sort_key=w.sort_key, owner_key=w.owner_key, owner=w.owner,
-                         household_size=w.household_size, priority_points=w.priority_points, batch_id=w.batch_id,
-                         period_end=w.period_end, qualified_at=w.qualified_at)
-
-
-def to_waiting(r: Any) -> Waiting:
-    return Waiting(r.application_id, r.queue, r.sort_key, r.owner_key, r.owner, int(r.household_size or 0),
-                   int(r.priority_points or 0), r.batch_id, r.period_end, r.qualified_at)

@@ -1,4 +1,8 @@
-"""Selection records, leases, and the two transactions that allocate a unit (docs/decisions/0015).
+"""Selection records and the two transactions that allocate a unit (docs/decisions/0015).
+
+The transactions stay here, not in repositories/leases.py: each writes the unit, the household's
+selection record and the lease at once, and the allocation (选房) is what they do; the lease's own
+reads and its contract file are the lease repository's (docs/decisions/0025).
 
 ``choose`` is ONE TransactWrite: the unit vacant -> reserved (on its status and version, with the
 vacancy counters and its history), the household's record invited -> chosen (on "invited, no unit,
@@ -15,12 +19,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.leases import Lease, LeaseStatus
+from chalicelib.domain.leases import Lease
 from chalicelib.domain.selection import CHOSEN, CONFIRMED, INVITED, PASSED, SELECTION, Household, Meta, SelectionStatus
 from chalicelib.domain.units import UNITS, StatusChange, Unit, UnitStatus
 from chalicelib.identity import Actor
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, put_new
-from chalicelib.repositories.people import _plain
+from chalicelib.repositories.leases import get_lease, lease_record
 from chalicelib.repositories.tables import LeaseRecord, SelectionRecord, UnitRecord
 
 META = "meta"
@@ -175,7 +179,7 @@ class SelectionRepository:
 
             if self._transact(build) == "ok":
                 return
-            current = self.get_lease(draft.lease_id)
+            current = get_lease(draft.lease_id)
             if current.version != draft.version or current.status != draft.status:
                 raise errors.StaleVersion("the lease changed", field="version")
         raise errors.ServiceUnavailable("busy, try again")
@@ -198,27 +202,6 @@ class SelectionRepository:
                     continue
                 raise
         raise errors.ServiceUnavailable("TransactionConflict")
-
-    # --- leases ------------------------------------------------------------------------------------
-    def get_lease(self, lease_id: str) -> Lease:
-        try:
-            return to_lease(LeaseRecord.get(lease_id, consistent_read=True))
-        except LeaseRecord.DoesNotExist:
-            raise errors.LeaseNotFound(lease_id, field="lease_id") from None
-
-    def leases_of_owner(self, owner: str) -> list[Lease]:
-        return [to_lease(r) for r in LeaseRecord.by_owner.query(owner, scan_index_forward=False, limit=20)]
-
-    def leases_of_round(self, round_id: str) -> list[Lease]:
-        return [to_lease(r) for r in LeaseRecord.by_round.query(round_id)]
-
-    def put_contract(self, key: str, pdf: bytes) -> None:
-        """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
-        extra: dict[str, str] = {}
-        if self.settings.document_kms_key:
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.settings.document_kms_key}
-        self._storage().s3.put_object(Bucket=self.settings.document_bucket, Key=key, Body=pdf,
-                                     ContentType="application/pdf", **extra)
 
     # --- units of a round --------------------------------------------------------------------------
     def units(self, unit_ids: list[str]) -> list[dict[str, Any]]:
@@ -269,26 +252,3 @@ def to_household(r: SelectionRecord) -> Household:
         int(r.household_size or 0), list(r.allowed_layouts or []), r.masked_name or "", SelectionStatus(r.status or INVITED),
         int(r.slot or 0), r.slot_start or "", r.slot_end or "", r.mobile, bool(r.reinvited), bool(r.passed_once),
         r.unit_id, r.lease_id, r.chosen_at, r.confirmed_at, r.created_at, r.updated_at, int(r.version or 1))
-
-
-LEASE_FIELDS = (
-    "round_id", "application_id", "owner", "owner_key", "tenant_name", "tenant_id_masked", "household_size",
-    "unit_id", "estate_id", "estate_name", "address", "building_id", "building_name", "number", "layout",
-    "floor_area", "base_rent", "monthly_rent", "reduction", "deposit", "term_months", "start_date", "end_date",
-    "manager", "landlord", "clauses", "status", "confirmed_at", "confirmed_device", "contract_key", "created_at",
-    "updated_at", "version")
-
-
-def lease_record(lease: Lease) -> LeaseRecord:
-    values = {f: getattr(lease, f) for f in LEASE_FIELDS}
-    return LeaseRecord(lease.lease_id, list_sort=f"{lease.created_at}#{lease.lease_id}", **values)
-
-
-def to_lease(r: LeaseRecord) -> Lease:
-    values = {f: _plain(getattr(r, f)) for f in LEASE_FIELDS}
-    values["floor_area"] = round(float(values["floor_area"]), 2)
-    for f in ("household_size", "base_rent", "monthly_rent", "deposit", "term_months", "version"):
-        values[f] = int(values[f])
-    values["clauses"] = list(values["clauses"] or [])
-    values["status"] = LeaseStatus(values["status"])
-    return Lease(lease_id=r.lease_id, **values)

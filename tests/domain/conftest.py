@@ -35,7 +35,7 @@ class Estates:
         return self.estates[estate_id]
 
 
-class People:
+class Households:
     """Nobody registered: the domain falls back to what it was given (e.g. no mobile to notify)."""
 
     def get(self, subject: str) -> None:
@@ -51,7 +51,7 @@ def twins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         return True  # handed on, as notify() answers
 
     monkeypatch.setattr("chalicelib.notify.notify", record)
-    container = memory_container(audit=AuditLog(), estates=Estates(), people=People())
+    container = memory_container(audit=AuditLog(), estates=Estates(), households=Households())
     container.sent = sent  # type: ignore[attr-defined]
     with deps.use(container):
         yield container

@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.domain import common, draw, lottery, selection
-from chalicelib.domain.applications import Application, Event, Status
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event
 from chalicelib.domain.common import new_id, now_iso
 from chalicelib.domain.estates import Estate
 from chalicelib.domain.lottery import Registrant, Round

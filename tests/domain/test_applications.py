@@ -7,7 +7,8 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.domain import applications, grants
-from chalicelib.domain.applications import Application, Event, Status
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event
 from chalicelib.domain.common import new_id, now_iso
 from chalicelib.identity import Role
 from tests.domain.conftest import person

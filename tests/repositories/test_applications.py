@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
-from chalicelib.domain.applications import Application, Event, Status, _RevisionMoved
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event, _RevisionMoved
 from chalicelib.domain.common import CHINA_TZ, new_id, now_iso
 
 

@@ -1,4 +1,5 @@
-"""The selection repository's contract, on the twin and on DynamoDB: the two allocation transactions."""
+"""The selection repository's contract, on the twin and on DynamoDB: the two allocation transactions
+(and what they wrote, read through the lease repository)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -50,11 +51,11 @@ def test_a_unit_goes_to_one_household(container: Any, vacant_unit: Any) -> None:
     assert repo.choose(second, vacant_unit, lease(second, vacant_unit), actor(second)) == "conflict"
     # the loser's transaction wrote nothing: still invited, no unit, no lease
     assert repo.get_household(round_id, 2) == second
-    assert repo.leases_of_owner(second.owner) == []
+    assert container.leases.of_owner(second.owner) == []
     assert container.units.get(vacant_unit.unit_id).status is UnitStatus.RESERVED
     chosen = repo.get_household(round_id, 1)
     assert (chosen.status, chosen.unit_id, chosen.lease_id) == (CHOSEN, vacant_unit.unit_id, won.lease_id)
-    assert repo.get_lease(won.lease_id) == won
+    assert container.leases.get(won.lease_id) == won
     with pytest.raises(errors.AlreadyChosen):  # one unit each: the selection lifecycle refuses
         repo.choose(chosen, vacant_unit, lease(first, vacant_unit), actor(first))
     assert [u["status"] for u in repo.units([vacant_unit.unit_id])] == ["reserved"]
@@ -63,14 +64,14 @@ def test_a_unit_goes_to_one_household(container: Any, vacant_unit: Any) -> None:
     with pytest.raises(errors.StaleVersion):
         repo.confirm(confirmed, replace(won, version=5), actor(first))
     repo.confirm(confirmed, won, actor(first))
-    assert repo.get_lease(won.lease_id) == confirmed
+    assert container.leases.get(won.lease_id) == confirmed
     assert repo.get_household(round_id, 1).status == CONFIRMED
     assert container.units.get(vacant_unit.unit_id).status is UnitStatus.LEASED
-    assert [x.lease_id for x in repo.leases_of_round(round_id)] == [won.lease_id]
+    assert [x.lease_id for x in container.leases.of_round(round_id)] == [won.lease_id]
     with pytest.raises(errors.IllegalTransition):
         repo.confirm(replace(confirmed, version=3), confirmed, actor(first))
     with pytest.raises(errors.LeaseNotFound):
-        repo.get_lease(new_id("lease"))
+        container.leases.get(new_id("lease"))
 
 
 def test_pass_over_and_reinvite_are_conditional(container: Any) -> None:

@@ -16,6 +16,7 @@ from chalicelib.composition import NAMES, Container
 from chalicelib.config import Settings, load_settings
 from tests.twins.applications import ApplicationTwin
 from tests.twins.grants import GrantTwin
+from tests.twins.leases import LeaseTwin
 from tests.twins.lottery import LotteryTwin
 from tests.twins.selection import SelectionTwin
 from tests.twins.storage import StorageTwin
@@ -38,13 +39,15 @@ def memory_settings(**env: str) -> Settings:
 
 
 def memory_container(settings: Settings | None = None, **extra: Any) -> Container:
-    """A container of twins (applications, grants, units, selection, lottery, storage) plus ``extra``."""
+    """A container of twins (applications, grants, units, selection, leases, lottery, storage) plus ``extra``."""
     config = settings or memory_settings()
     units = UnitTwin(config)
     storage = StorageTwin(config)
+    selection = SelectionTwin(config, units=lambda: units, storage=lambda: storage)
     twins: dict[str, Any] = {
         "applications": ApplicationTwin(config), "grants": GrantTwin(config), "units": units, "storage": storage,
-        "selection": SelectionTwin(config, units=lambda: units, storage=lambda: storage),
+        "selection": selection,
+        "leases": LeaseTwin(config, selection=lambda: selection, storage=lambda: storage),
         "lottery": LotteryTwin(config, units=lambda: units, storage=lambda: storage),
     }
     twins.update(extra)

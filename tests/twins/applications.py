@@ -8,7 +8,8 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.config import Settings
-from chalicelib.domain.applications import Application, Event, Status, _RevisionMoved
+from chalicelib.domain.application_status import Status
+from chalicelib.domain.application_types import Application, Event, _RevisionMoved
 from chalicelib.domain.common import Page, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.repositories.applications import REVIEW_ORDER

@@ -23,7 +23,7 @@ class SelectionTwin:
         self._storage = storage
         self.metas: dict[str, Meta] = {}
         self.households_by_round: dict[str, dict[int, Household]] = {}
-        self.leases: dict[str, Lease] = {}
+        self.leases: dict[str, Lease] = {}  # written by the transactions, read by tests/twins/leases.py
         self._own = threading.RLock()
 
     def _lock(self) -> Any:
@@ -146,27 +146,6 @@ class SelectionTwin:
             self.leases[draft.lease_id] = clone(confirmed)
             if h is not None and h.lease_id == draft.lease_id:
                 self._put(replace(h, status=CONFIRMED, confirmed_at=at, updated_at=at, version=h.version + 1))
-
-    # --- leases -------------------------------------------------------------------------------------------------
-    def get_lease(self, lease_id: str) -> Lease:
-        with self._lock():
-            if lease_id not in self.leases:
-                raise errors.LeaseNotFound(lease_id, field="lease_id")
-            return clone(self.leases[lease_id])
-
-    def leases_of_owner(self, owner: str) -> list[Lease]:
-        with self._lock():
-            found = [clone(x) for x in self.leases.values() if x.owner == owner]
-        return sorted(found, key=lambda x: f"{x.created_at}#{x.lease_id}", reverse=True)[:20]
-
-    def leases_of_round(self, round_id: str) -> list[Lease]:
-        with self._lock():
-            found = [clone(x) for x in self.leases.values() if x.round_id == round_id]
-        return sorted(found, key=lambda x: f"{x.created_at}#{x.lease_id}")
-
-    def put_contract(self, key: str, pdf: bytes) -> None:
-        self._storage().s3.put_object(Bucket=self.settings.document_bucket, Key=key, Body=pdf,
-                                      ContentType="application/pdf")
 
     def units(self, unit_ids: list[str]) -> list[dict[str, Any]]:
         units = self._units()

@@ -1,4 +1,6 @@
-"""People (registrations) and households."""
+"""Households: the people who register (their logins, real-name claims and conflicts) and their
+households (members). One concept, one name: `households` in the domain, here and in the handlers
+(the stored tables keep their names: `people`, `households`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,7 +21,7 @@ ID_CLAIM = "id#"  # the item binding an ID number to one login: "id#{person_key}
 CONFLICT = "conflict#"  # an identity conflict case: "conflict#{conflict_id}"
 
 
-class PeopleRepository:
+class HouseholdRepository:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -246,4 +248,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["PeopleRepository", "TransactWriteError", "_plain"]
+__all__ = ["HouseholdRepository", "TransactWriteError", "_plain"]

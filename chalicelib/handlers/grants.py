@@ -1,4 +1,5 @@
-"""The caller: registration (实名登记), household, consents asked of them, delegation grants."""
+"""Grants (授权): a citizen grants another registered person the right to view or act for them, until
+a date; the delegate's view of the grantor's applications and household (docs/decisions/0009)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,59 +7,18 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
+from chalicelib.domain.application_types import Event
 from chalicelib.handlers.applications import present_event, summary
-from chalicelib.handlers.roles import CITIZEN, EMPLOYER
+from chalicelib.handlers.roles import CITIZEN
 from chalicelib.web import Api, Call
 
-apps = lazy.module("chalicelib.domain.applications")
 grants = lazy.module("chalicelib.domain.grants")
 hh = lazy.module("chalicelib.domain.households")
-real_name = lazy.module("chalicelib.domain.real_name")
 
 bp = Blueprint(__name__)
-api = Api(bp, "me")
-ANYONE = CITIZEN + EMPLOYER
+api = Api(bp, "grants")
 
 
-@api.route("/v1/me", summary="我的实名登记信息（含实名核验状态）", roles=ANYONE, response="Person", pending_ok=True)
-def get_me(call: Call) -> dict[str, Any]:
-    return hh.present_person(hh.me(call.actor, pending_ok=True))
-
-
-@api.route("/v1/me", "POST", summary="实名登记：身份提供方已实名的直接核验；否则先核验姓名与身份证号，再按 real_name.face "
-           "进行人脸核验（状态 pending），完成后调用 /v1/me/real-name-check；核验通过后工作人员代办的家庭随之归入本人",
-           roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person", pending_ok=True, operation_id="register")
-def register(call: Call) -> dict[str, Any]:
-    person, face = real_name.register(call.actor, call.body())
-    return hh.present_person(person, face)
-
-
-@api.route("/v1/me/employer", "POST", summary="单位登记（名称与统一社会信用代码）", roles=EMPLOYER,
-           body="chalicelib.bodies:EmployerRegisterIn", status=201, response="Person")
-def register_employer(call: Call) -> dict[str, Any]:
-    return hh.present_person(hh.register_employer(call.actor, call.body()))
-
-
-@api.route("/v1/me/household", raises=(errors.HouseholdNotFound,), summary="我的家庭（申请人与家庭成员）", roles=CITIZEN, response="Household")
-def get_household(call: Call) -> dict[str, Any]:
-    return hh.present_household(hh.my_household(call.actor))
-
-
-@api.route("/v1/me/household", "PUT", summary="填写或修改家庭成员（年龄、性别由身份证号得出）", roles=CITIZEN,
-           body="chalicelib.bodies:HouseholdIn", response="Household")
-def put_household(call: Call) -> dict[str, Any]:
-    return hh.present_household(hh.save_my_household(call.actor, call.body()))
-
-
-@api.route("/v1/me/consents", summary="需要我授权（或我已授权）的申请", roles=CITIZEN, response="ConsentList", operation_id="listMyConsents")
-def my_consents(call: Call) -> dict[str, Any]:
-    person = hh.me(call.actor)
-    from chalicelib.deps import deps
-
-    return {"items": deps().applications.consents_of(person.person_key)}  # type: ignore[arg-type]
-
-
-# --- delegation -----------------------------------------------------------------------------------
 def present_grant(g: dict[str, Any], *, mine: bool) -> dict[str, Any]:
     out = {k: v for k, v in g.items() if k not in ("grantor", "delegate")}
     out["status"] = grants.status(g)
@@ -87,7 +47,7 @@ def revoke_grant(call: Call, grant_id: str) -> dict[str, Any]:
 @api.route("/v1/me/grants/{grant_id}/activity", summary="受托人在此授权下的全部操作", roles=CITIZEN,
            response="GrantActivity", operation_id="listGrantActivity")
 def grant_activity(call: Call, grant_id: str) -> dict[str, Any]:
-    return {"items": [present_event(apps.Event(**{k: v for k, v in e.items() if k != "application_id"}))
+    return {"items": [present_event(Event(**{k: v for k, v in e.items() if k != "application_id"}))
                       | {"application_id": e["application_id"]} for e in grants.activity(call.actor, grant_id)]}
 
 
@@ -102,7 +62,7 @@ def delegated_applications(call: Call, grant_id: str) -> dict[str, Any]:
     grant = grants.usable(call.actor, grant_id, "view")
     from chalicelib.deps import deps
 
-    person = deps().people.get(grant["grantor"])
+    person = deps().households.get(grant["grantor"])
     if person is None or not person.person_key:
         return {"items": [], "next_cursor": None}
     page = deps().applications.by_owner(person.person_key, None, 50)

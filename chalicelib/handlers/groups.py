@@ -1,4 +1,4 @@
-"""Employers (单位): group applications (团租), their employees one by one or from a CSV file, and
+"""Groups (团租): an employer's (单位) group applications, their employees one by one or from a CSV file, and
 each employee's progress. Documents, submit and supplements of an employee's application go through
 the ordinary application routes, where the employer acts for its employees."""
 from __future__ import annotations
@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import lazy
+from chalicelib.domain.application_types import Access
 from chalicelib.domain.application_status import STATUS_NAMES, Status
 from chalicelib.handlers.applications import present
 from chalicelib.handlers.roles import EMPLOYER
 from chalicelib.web import CURSOR, LIMIT, Api, Call, error_body
 
 if TYPE_CHECKING:
-    from chalicelib.domain.applications import Application
+    from chalicelib.domain.application_types import Application
 
-apps = lazy.module("chalicelib.domain.applications")
 groups = lazy.module("chalicelib.domain.groups")
 hh = lazy.module("chalicelib.domain.households")
 idn = lazy.module("chalicelib.domain.idnumbers")
 
 bp = Blueprint(__name__)
-api = Api(bp, "employer")
+api = Api(bp, "groups")
 
 CONSENT_NAMES = {"pending": "待本人授权", "given": "已授权"}
 
@@ -95,7 +95,7 @@ def get_group(call: Call, group_id: str) -> dict[str, Any]:
            summary="添加一名职工（为其建立团租申请；职工本人在APP中授权）", roles=EMPLOYER,
            body="chalicelib.bodies:EmployeeIn", status=201, response="Application")
 def add_employee(call: Call, group_id: str) -> dict[str, Any]:
-    return present(groups.add_employee(group_id, call.actor, call.body()), apps.Access("employer"))
+    return present(groups.add_employee(group_id, call.actor, call.body()), Access("employer"))
 
 
 @api.route("/v1/employer/groups/{group_id}/employees/import", "POST",

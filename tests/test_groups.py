@@ -1,4 +1,4 @@
-"""Group rental (团租) end to end with real tokens: an employer registers with its unified social
+"""Groups (团租, group rental) end to end with real tokens: an employer registers with its unified social
 credit code, makes a group, adds employees one by one and from CSV (valid rows kept, bad rows
 reported), the employee consents in the app, the employer documents and submits for them, follows
 their progress and answers a supplement; and the refusals: bad ID numbers, mobiles and credit codes,
@@ -21,7 +21,8 @@ def id_number(born: str = "19900101", male: bool = True) -> str:
     """A valid ID number another test of the session is most unlikely to use (random county and
     sequence: the shared helper's sequence repeats within a long session)."""
     seq = secrets.randbelow(100) * 10 + secrets.randbelow(5) * 2 + (1 if male else 0)
-    first = f"44{1 + secrets.randbelow(99):02d}{secrets.randbelow(100):02d}{born}{seq:03d}"  # city part never 00
+    # the city part never 00 (xx00yy is a province's own office: no person's county, refused)
+    first = f"44{1 + secrets.randbelow(99):02d}{secrets.randbelow(100):02d}{born}{seq:03d}"
     return first + id_check_digit(first)
 
 

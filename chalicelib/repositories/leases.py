@@ -1,0 +1,67 @@
+"""Leases (租赁合同): reading them (by id, a tenant's, a round's) and storing the signed contract.
+A lease is written by the selection's two allocation transactions (repositories/selection.py: the
+unit, the household's record and the lease in one TransactWrite); docs/decisions/0015, 0025."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chalicelib import errors
+from chalicelib.config import Settings
+from chalicelib.domain.leases import Lease, LeaseStatus
+from chalicelib.repositories.households import _plain
+from chalicelib.repositories.tables import LeaseRecord
+
+
+class LeaseRepository:
+    def __init__(self, settings: Settings, *, storage: Callable[[], Any]) -> None:
+        """``storage`` gives the document storage (the contract PDF goes to the document bucket)."""
+        self.settings = settings
+        self._storage = storage
+
+    def get(self, lease_id: str) -> Lease:
+        return get_lease(lease_id)
+
+    def of_owner(self, owner: str) -> list[Lease]:
+        return [to_lease(r) for r in LeaseRecord.by_owner.query(owner, scan_index_forward=False, limit=20)]
+
+    def of_round(self, round_id: str) -> list[Lease]:
+        return [to_lease(r) for r in LeaseRecord.by_round.query(round_id)]
+
+    def put_contract(self, key: str, pdf: bytes) -> None:
+        """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
+        extra: dict[str, str] = {}
+        if self.settings.document_kms_key:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.settings.document_kms_key}
+        self._storage().s3.put_object(Bucket=self.settings.document_bucket, Key=key, Body=pdf,
+                                     ContentType="application/pdf", **extra)
+
+
+def get_lease(lease_id: str) -> Lease:
+    try:
+        return to_lease(LeaseRecord.get(lease_id, consistent_read=True))
+    except LeaseRecord.DoesNotExist:
+        raise errors.LeaseNotFound(lease_id, field="lease_id") from None
+
+
+# --- records ----------------------------------------------------------------------------------------
+LEASE_FIELDS = (
+    "round_id", "application_id", "owner", "owner_key", "tenant_name", "tenant_id_masked", "household_size",
+    "unit_id", "estate_id", "estate_name", "address", "building_id", "building_name", "number", "layout",
+    "floor_area", "base_rent", "monthly_rent", "reduction", "deposit", "term_months", "start_date", "end_date",
+    "manager", "landlord", "clauses", "status", "confirmed_at", "confirmed_device", "contract_key", "created_at",
+    "updated_at", "version")
+
+
+def lease_record(lease: Lease) -> LeaseRecord:
+    values = {f: getattr(lease, f) for f in LEASE_FIELDS}
+    return LeaseRecord(lease.lease_id, list_sort=f"{lease.created_at}#{lease.lease_id}", **values)
+
+
+def to_lease(r: LeaseRecord) -> Lease:
+    values = {f: _plain(getattr(r, f)) for f in LEASE_FIELDS}
+    values["floor_area"] = round(float(values["floor_area"]), 2)
+    for f in ("household_size", "base_rent", "monthly_rent", "deposit", "term_months", "version"):
+        values[f] = int(values[f])
+    values["clauses"] = list(values["clauses"] or [])
+    values["status"] = LeaseStatus(values["status"])
+    return Lease(lease_id=r.lease_id, **values)
