@@ -59,8 +59,9 @@ def applying_requests(stack: Any, recorder: DynamoRecorder) -> list[Result]:
     return [
         Result("submit_application_ddb_requests", max(submit_counts), "requests", "<= 3", max(submit_counts) <= 3,
                {"applications": len(submit_counts), "min": min(submit_counts),
-                "note": "GetItem of the application + one TransactWrite (status, timeline, person locks); "
-                        "the first submit in a process also refreshes the rules cache (one Query)"}),
+                "note": "GetItem of the registration (the real-name gate, issue 9 §1) + GetItem of the application "
+                        "+ one TransactWrite (status, timeline, person locks); the first submit in a process also "
+                        "refreshes the rules cache (one Query)"}),
         Result("my_applications_ddb_requests", max(list_counts), "requests", "<= 2", max(list_counts) <= 2,
                {"citizens": len(list_counts), "note": "GetItem of the registration + one Query on by_owner"}),
     ]

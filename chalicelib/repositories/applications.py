@@ -134,34 +134,32 @@ class ApplicationRepository:
 
     def review_queue(self, recommendation: str | None, street: str | None, kind: str | None,
                      older_than_days: int | None, cursor: str | None, limit: int) -> Page[Application]:
-        """Applications under review, clean passes first, oldest first within each recommendation.
-        A page is full or the last one: it reads on across recommendations until it is."""
-        parts = [recommendation] if recommendation else list(REVIEW_ORDER)
-        index, inner = _decode_review_cursor(cursor, len(parts))
-        flt = None
-        if street:
-            flt = ApplicationRecord.street_id == street
-        if kind:
-            flt = (ApplicationRecord.kind == kind) if flt is None else flt & (ApplicationRecord.kind == kind)
+        """Applications under review, clean passes first, oldest first within each recommendation: one
+        key-range query on one sparse index partition (``review_sort`` leads with the recommendation's
+        rank), a page full or the last one."""
         rng = None
+        cutoff = None
         if older_than_days:
             from datetime import timedelta
 
             from chalicelib.domain.common import now
 
-            rng = ApplicationRecord.review_sort < (now() - timedelta(days=older_than_days)).isoformat()
-        found: list[ApplicationRecord] = []
-        while index < len(parts) and len(found) < limit:
-            part = parts[index]
-            records, inner = query_page(
-                ApplicationRecord.by_review, part, key_names=("application_id", "review_key", "review_sort"),
-                scope=f"review|{part}|{street}|{kind}|{older_than_days}", range_condition=rng,
-                filter_condition=flt, limit=limit - len(found), cursor=inner)
-            found += records
-            if inner is None:
-                index += 1
-        next_cursor = _encode_review_cursor(index, inner) if index < len(parts) else None
-        return Page([to_application(r) for r in found], next_cursor)
+            cutoff = (now() - timedelta(days=older_than_days)).isoformat()
+        if recommendation:
+            rank = _rank(recommendation)
+            rng = (ApplicationRecord.review_sort.between(f"{rank}#", f"{rank}#{cutoff}") if cutoff
+                   else ApplicationRecord.review_sort.startswith(f"{rank}#"))
+        flt = None
+        for condition in ((ApplicationRecord.street_id == street) if street else None,
+                          (ApplicationRecord.kind == kind) if kind else None,
+                          (ApplicationRecord.submitted_at < cutoff) if cutoff and not recommendation else None):
+            if condition is not None:
+                flt = condition if flt is None else flt & condition
+        records, next_cursor = query_page(
+            ApplicationRecord.by_review, REVIEW_PARTITION, key_names=("application_id", "review_key", "review_sort"),
+            scope=f"review|{recommendation}|{street}|{kind}|{older_than_days}", range_condition=rng,
+            filter_condition=flt, limit=limit, cursor=cursor)
+        return Page([to_application(r) for r in records], next_cursor)
 
     def in_status(self, status: str) -> list[Application]:
         """Every application in a status (the reminder job; a key query on the status index)."""
@@ -195,24 +193,16 @@ class ApplicationRepository:
 
 
 REVIEW_ORDER = ("pass", "manual_review", "fail")
+#: The one partition of the sparse review index: every application under review with a recommendation.
+REVIEW_PARTITION = "review"
 
 
-def _encode_review_cursor(index: int, inner: str | None) -> str:
-    from chalicelib.repositories.paging import sign
-
-    return sign({"p": index, "c": inner or ""})  # signed like every cursor (issue 9 §3)
+def _rank(recommendation: str) -> int:
+    return REVIEW_ORDER.index(recommendation) if recommendation in REVIEW_ORDER else len(REVIEW_ORDER)
 
 
-def _decode_review_cursor(cursor: str | None, parts: int) -> tuple[int, str | None]:
-    from chalicelib.repositories.paging import unsign
-
-    if not cursor:
-        return 0, None
-    data = unsign(cursor)
-    if (not isinstance(data, dict) or not isinstance(data.get("p"), int) or not 0 <= data["p"] < parts
-            or not isinstance(data.get("c"), str) or len(data["c"]) > 2048):
-        raise errors.InvalidCursor(field="cursor")
-    return data["p"], data["c"] or None
+def _in_review_queue(a: Application) -> bool:
+    return a.status == Status.UNDER_REVIEW and a.recommendation() is not None
 
 
 def record_of(a: Application) -> ApplicationRecord:
@@ -222,8 +212,8 @@ def record_of(a: Application) -> ApplicationRecord:
         documents=a.documents, consents=a.consents, supplement=a.supplement, assisted=a.assisted,
         group_id=a.group_id, employer=a.employer, data=a.data, rules_version=a.rules_version,
         street_id=a.street_id, verification=a.verification, submitted_at=a.submitted_at,
-        review_key=a.recommendation() if a.status == Status.UNDER_REVIEW else None,
-        review_sort=f"{a.submitted_at}#{a.application_id}" if a.status == Status.UNDER_REVIEW else None,
+        review_key=REVIEW_PARTITION if _in_review_queue(a) else None,
+        review_sort=f"{_rank(a.recommendation() or '')}#{a.submitted_at}#{a.application_id}" if _in_review_queue(a) else None,
         submitted_from=a.submitted_from, sort_key=f"{a.created_at}#{a.application_id}",
         created_at=a.created_at, updated_at=a.updated_at, version=a.version, rev=a.rev,
     )

@@ -278,8 +278,8 @@ class ApplicationRecord(_Table):
     rules_version = UnicodeAttribute(null=True)
     street_id = UnicodeAttribute(null=True)  # 街道 of residence: what a street office filters by
     verification = MapAttribute(null=True)  # the joint verification run: departments, recommendation
-    review_key = UnicodeAttribute(null=True)  # while under review: the recommendation (sparse index)
-    review_sort = UnicodeAttribute(null=True)  # "{submitted_at}#{application_id}": oldest first
+    review_key = UnicodeAttribute(null=True)  # while under review with a recommendation: "review" (sparse index)
+    review_sort = UnicodeAttribute(null=True)  # "{rank}#{submitted_at}#{application_id}": passes first, oldest first
     submitted_at = UnicodeAttribute(null=True)
     submitted_from = NumberAttribute(null=True)  # the version a submit started from (double taps)
     sort_key = UnicodeAttribute()  # "{created_at}#{application_id}"
