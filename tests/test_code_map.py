@@ -88,3 +88,20 @@ def test_the_map_checker_sees_a_missing_module() -> None:
     assert not named("chalicelib/domain/lease.py", rows)  # a prefix is not a name
     assert not named("chalicelib/handlers/leases.py", rows)  # named for another folder only
     assert named("app.py", rows)
+
+
+def test_every_handler_module_tags_its_routes_with_its_own_name() -> None:
+    """The OpenAPI tag is what a generated SDK names its API module after (`api/<tag>/...`): one concept,
+    one name, in the document too."""
+    import chalicelib.handlers  # noqa: F401  (declaring the routes fills OPERATIONS)
+    from chalicelib.web import OPERATIONS
+
+    modules_of = {}
+    for path in sorted((ROOT / "chalicelib" / "handlers").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        found = re.search(r'Api\(bp, "([^"]+)"\)', text)
+        if found:
+            modules_of[path.stem] = found.group(1)
+    wrong = {module: tag for module, tag in modules_of.items() if tag != module}
+    assert modules_of and not wrong, f"handler modules whose routes carry another concept's tag: {wrong}"
+    assert {o.tag for o in OPERATIONS} <= set(modules_of)

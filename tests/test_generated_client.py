@@ -85,17 +85,17 @@ def test_the_applicant_journey_with_the_generated_client_alone(sdk: Any, local_s
     person = Citizen(stack, "王建国")
     me = sdk.AuthenticatedClient(base_url=local_server, token=person.token, raise_on_unexpected_status=True)
     stack.realname.enrol(person.id_number, person.name)
-    registered = ok(api("me.register").sync(client=me, body=model("RegisterIn").from_dict(
+    registered = ok(api("households.register").sync(client=me, body=model("RegisterIn").from_dict(
         {"name": person.name, "id_number": person.id_number})), "Person")
     if registered.real_name.status.value == "pending":
         face = registered.real_name.face.additional_properties
         assert httpx.post(face["sdk_url"], json={"outcome": "pass"}).status_code == 200  # the phone's SDK
-        registered = ok(api("me.complete_real_name_check").sync(client=me, body=model("RealNameCheckIn").from_dict(
+        registered = ok(api("real_name.complete_real_name_check").sync(client=me, body=model("RealNameCheckIn").from_dict(
             {"check_id": registered.real_name.check_id})), "Person")
     assert registered.real_name.status.value == "verified"
 
     # household: one adult, age and sex derived from the ID number
-    household = ok(api("me.put_household").sync(client=me, body=model("HouseholdIn").from_dict({"members": [
+    household = ok(api("households.put_household").sync(client=me, body=model("HouseholdIn").from_dict({"members": [
         {"relation": "self", "name": person.name, "id_number": person.id_number, "hukou": "local",
          "monthly_income": 200000}]})), "Household")
     assert household.members[0].adult is True and household.members[0].age >= 18

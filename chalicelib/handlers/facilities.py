@@ -12,7 +12,7 @@ from chalicelib.handlers.roles import ADMIN
 from chalicelib.web import Api, Call, Param
 
 bp = Blueprint(__name__)
-api = Api(bp, "map")
+api = Api(bp, "facilities")
 
 
 def present(f: Facility) -> dict[str, Any]:

@@ -13,7 +13,7 @@ hh = lazy.module("chalicelib.domain.households")
 real_name = lazy.module("chalicelib.domain.real_name")
 
 bp = Blueprint(__name__)
-api = Api(bp, "me")
+api = Api(bp, "real_name")
 REASON = Param("reason", description="查看事由（记入审计）", max_length=200)
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 rule_versions = lazy.module("chalicelib.domain.rule_versions")
 
 bp = Blueprint(__name__)
-api = Api(bp, "eligibility-rules")
+api = Api(bp, "rule_versions")
 
 
 def present(v: RuleVersion) -> dict[str, Any]:

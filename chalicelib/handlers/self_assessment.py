@@ -13,7 +13,7 @@ from chalicelib.domain.rule_versions import rules_in_force
 from chalicelib.web import Api, Call, read_json_body
 
 bp = Blueprint(__name__)
-api = Api(bp, "self-assessment")
+api = Api(bp, "self_assessment")
 
 
 def present(a: Assessment) -> dict[str, Any]:
