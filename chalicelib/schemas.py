@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.application_status import ConsentStatus, DocumentStatus, RunStatus
 from chalicelib.domain.application_status import Status as ApplicationStatus
 from chalicelib.domain.eligibility import Result, Verdict
 from chalicelib.domain.leases import LeaseStatus
@@ -11,7 +12,7 @@ from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.publicity import BatchStatus, EntryStatus, ObjectionStatus
 from chalicelib.domain.real_name_status import ConflictStatus, RealNameStatus
 from chalicelib.domain.round_status import RoundStatus
-from chalicelib.domain.selection import SelectionStatus
+from chalicelib.domain.selection import SelectionPhase, SelectionStatus
 from chalicelib.domain.units import Layout, UnitStatus
 from chalicelib.lazy import resolve  # not from web: web imports this module (no cycle)
 
@@ -168,7 +169,7 @@ BN = {"type": ["boolean", "null"]}
 _EVENT = _obj({"at": S, "type": S, "actor_role": S, "actor_role_name": S, "from_status": NS, "to_status": NS,
                "note": NS, "changes": OBJN, "by_delegate": B})
 _DOC = _obj({"document_id": S, "type": S, "type_name": S, "content_type": S, "member_id": NS,
-             "status": {"type": "string", "enum": ["awaiting_upload", "accepted", "rejected"]}, "reason": NS,
+             "status": _enum(DocumentStatus), "reason": NS,
              "size": {"type": ["integer", "null"]}, "uploaded_as": S, "created_at": S, "checked_at": NS})
 _GRANT = _obj({"grant_id": S, "delegate_name": NS, "grantor_name": NS, "scopes": {"type": "array", "items": S},
                "expires_at": S, "revoked_at": NS, "created_at": S,
@@ -200,7 +201,7 @@ RESPONSE_SCHEMAS.update({
         "members": {"type": "array", "items": _ref("Member")}, "contact_mobile": NS,
         "documents": {"type": "array", "items": _ref("Document")},
         "required_documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "accepted": B})},
-        "consents": {"type": "array", "items": _obj({"member_id": S, "status": S, "name": NS, "method": NS,
+        "consents": {"type": "array", "items": _obj({"member_id": S, "status": _enum(ConsentStatus), "name": NS, "method": NS,
                                                       "at": NS, "text_version": NS})},
         "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": _maybe({"name": NS}), "declared": OBJ,
         "rules_version": NS, "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT, "as": NS}),
@@ -210,10 +211,10 @@ RESPONSE_SCHEMAS.update({
         {"url": S, "fields": {"type": "object", "additionalProperties": S}, "max_bytes": INT, "expires_at": S})}),
     "DocumentLink": _obj({"document": _ref("Document"),
                           "download": _maybe({"url": S, "expires_at": S})}),
-    "ConsentResult": _obj({"application_id": S, "member_id": S, "status": S, "method": S, "at": S,
+    "ConsentResult": _obj({"application_id": S, "member_id": S, "status": _enum(ConsentStatus), "method": S, "at": S,
                            "text_version": S}),
     "ConsentText": _obj({"version": S, "title": S, "text": S}),
-    "ConsentList": _list(_obj({"application_id": S, "member_id": S, "status": S, "method": NS,
+    "ConsentList": _list(_obj({"application_id": S, "member_id": S, "status": _enum(ConsentStatus), "method": NS,
                                "text_version": NS, "given_at": NS, "requested_at": S})),
     "DocumentRequirements": _obj({"kinds": {"type": "array", "items": OBJ},
                                   "document_types": {"type": "array", "items": OBJ},
@@ -237,7 +238,7 @@ RESPONSE_SCHEMAS.update({
     "GroupPage": _page("Group"),
     "GroupEmployee": _obj({
         "application_id": S, "name": S, "id_number": S, "status": _enum(ApplicationStatus), "status_name": S,
-        "consent": _obj({"status": S, "status_name": S, "method": NS, "at": NS}),
+        "consent": _obj({"status": _enum(ConsentStatus), "status_name": S, "method": NS, "at": NS}),
         "documents": _obj({"required": INT, "accepted": INT, "checking": INT, "rejected": INT,
                            "missing": {"type": "array", "items": _TYPE}}),
         "supplement": _maybe({
@@ -281,7 +282,7 @@ RESPONSE_SCHEMAS.update({
                         "version": INT}),
     "ReviewQueue": _page("ReviewItem"),
     "ReviewPage": {"allOf": [_ref("Application"), _obj({
-        "verification": _obj({"run_id": NS, "execution_name": NS, "status": NS, "error": NS, "recommendation": NS,
+        "verification": _obj({"run_id": NS, "execution_name": NS, "status": _enum(RunStatus, nullable=True), "error": NS, "recommendation": NS,
                               "recommendation_name": NS, "verdict": NS, "rules_version": NS, "policy": NS,
                               "outcomes": {"type": "array", "items": OBJ}, "priority_points": {"type": ["integer", "null"]},
                               "priority_groups": {"type": "array", "items": OBJ},
@@ -374,7 +375,7 @@ _MY_SELECTION = {
     "slot": {"type": ["integer", "null"]}, "slot_start": NS, "slot_end": NS, "reinvited": B, "unit_id": NS,
     "lease_id": NS, "chosen_at": NS, "confirmed_at": NS}
 RESPONSE_SCHEMAS.update({
-    "SelectionMeta": _obj({"round_id": S, "phase": S, "starts_at": S, "slots": INT, "slot_minutes": INT,
+    "SelectionMeta": _obj({"round_id": S, "phase": _enum(SelectionPhase), "starts_at": S, "slots": INT, "slot_minutes": INT,
                            "slot_size": INT, "first_ends_at": S}),
     "SelectionAdvance": _obj({"round_id": S, "passed": INT, "reinvited": INT, "finished": B, "units_free": INT}),
     "SelectionUnit": _obj(_SEL_UNIT),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chalicelib.domain.lifecycle import Lifecycle
+from chalicelib import errors
+from chalicelib.domain.lifecycle import Lifecycle, Refusal
 
 
 class Status(StrEnum):
@@ -53,6 +54,65 @@ APPLICATIONS: Lifecycle[Status] = Lifecycle("application", S.DRAFT, TRANSITIONS,
 
 def check_transition(current: Status, target: Status) -> None:
     APPLICATIONS.move(current, target)
+
+
+# --- what an application holds: documents, consents, its verification run ------------------------------
+class DocumentStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"  # reserved, the phone uploads straight to S3
+    ACCEPTED = "accepted"  # the S3-event worker checked its real size and type
+    REJECTED = "rejected"  # not what it says (the object is deleted); the citizen uploads again
+
+
+_D = DocumentStatus
+#: Every upload to the document's key is checked again (an overwrite within the presigned form's life).
+DOCUMENTS: Lifecycle[DocumentStatus] = Lifecycle(
+    "document", _D.AWAITING_UPLOAD,
+    {_D.AWAITING_UPLOAD: {_D.ACCEPTED, _D.REJECTED}, _D.ACCEPTED: {_D.ACCEPTED, _D.REJECTED},
+     _D.REJECTED: {_D.ACCEPTED, _D.REJECTED}},
+    names={_D.AWAITING_UPLOAD: "待上传", _D.ACCEPTED: "已通过检查", _D.REJECTED: "未通过检查"})
+
+
+class ConsentStatus(StrEnum):
+    PENDING = "pending"  # an adult member has not yet authorised the departments' checks
+    GIVEN = "given"  # in the app under their own login, or on a signed paper form staff recorded
+
+
+CONSENTS: Lifecycle[ConsentStatus] = Lifecycle(
+    "consent", ConsentStatus.PENDING, {ConsentStatus.PENDING: {ConsentStatus.GIVEN}, ConsentStatus.GIVEN: set()},
+    names={ConsentStatus.PENDING: "待授权", ConsentStatus.GIVEN: "已授权"},
+    refusals=[Refusal(frozenset({ConsentStatus.GIVEN}), frozenset({ConsentStatus.GIVEN}), errors.AlreadyExists,
+                      "member_id")])
+
+
+class RunStatus(StrEnum):
+    """One verification run (联合审查) of an application; a staff re-run starts a new one (queued)."""
+
+    QUEUED = "queued"  # recorded with the submit; the workflow is being started
+    NOT_STARTED = "not_started"  # the workflow could not be started: staff re-run it
+    RUNNING = "running"  # the departments are being asked
+    DECIDED = "decided"  # the recommendation is made
+    FAILED = "failed"  # ended without a decision, or stalled: staff re-run it
+
+
+_R = RunStatus
+#: A step may run again (Step Functions retries), and a run marked failed as stalled may still finish:
+#: its late start or decision is kept, never refused.
+RUNS: Lifecycle[RunStatus] = Lifecycle(
+    "verification_run", _R.QUEUED,
+    {_R.QUEUED: {_R.RUNNING, _R.NOT_STARTED, _R.FAILED}, _R.NOT_STARTED: {_R.RUNNING, _R.FAILED},
+     _R.RUNNING: {_R.RUNNING, _R.DECIDED, _R.FAILED}, _R.FAILED: {_R.RUNNING, _R.DECIDED, _R.FAILED},
+     _R.DECIDED: set()},
+    names={_R.QUEUED: "排队中", _R.NOT_STARTED: "未能发起", _R.RUNNING: "联合审查中", _R.DECIDED: "已出结果",
+           _R.FAILED: "未完成"})
+#: Still expecting the workflow (a run older than the cut-off in one of these is marked failed).
+RUN_OPEN = frozenset({_R.QUEUED, _R.RUNNING})
+
+
+class DepartmentAnswer(StrEnum):
+    """A department's part of a run: a result, not a lifecycle (it is written once)."""
+
+    ANSWERED = "answered"
+    UNAVAILABLE = "unavailable"
 
 
 #: Why an application is rejected (stable codes for statistics; the note to the citizen says more).

@@ -20,7 +20,8 @@ from chalicelib.domain.access import authorize, get, mutate, notify_citizen
 from chalicelib.domain.application_types import Access, Application, Event, Skip, _RevisionMoved
 from chalicelib.domain.common import CHINA_TZ, Page, expect_version, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_id, mask_name
-from chalicelib.domain.application_status import ACTIVE, EDITABLE, STATUS_NAMES, S, check_transition
+from chalicelib.domain.application_status import (ACTIVE, CONSENTS, EDITABLE, STATUS_NAMES, ConsentStatus, DocumentStatus,
+                                                   S, check_transition)
 from chalicelib.identity import Actor
 
 
@@ -43,7 +44,7 @@ def create(actor: Actor, body: dict[str, Any]) -> Application:
 def _new(kind: str, owner_key: str, owner: str | None, household_id: str, members: list[dict[str, Any]],
          mobile: str | None, declared: dict[str, Any]) -> Application:
     at = now_iso()
-    consents = {m["member_id"]: {"status": "pending", "name": mask_name(m["name"])} for m in members if m["adult"]}
+    consents = {m["member_id"]: {"status": CONSENTS.initial.value, "name": mask_name(m["name"])} for m in members if m["adult"]}
     return Application(new_id("app"), kind, S.DRAFT, owner_key, owner, household_id, members, mobile,
                        consents=consents, data={"declared": declared}, created_at=at, updated_at=at)
 
@@ -96,7 +97,7 @@ def update(application_id: str, actor: Actor, body: dict[str, Any]) -> Applicati
                 raise errors.HouseholdNotFound()
             members = hh.get_household(app.household_id).members
             consents = {m["member_id"]: app.consents.get(m["member_id"]) or
-                        {"status": "pending", "name": mask_name(m["name"])} for m in members if m["adult"]}
+                        {"status": CONSENTS.initial.value, "name": mask_name(m["name"])} for m in members if m["adult"]}
             updated = replace(updated, members=members, consents=consents)
             changes["household"] = len(members)
         updated = replace(updated, version=app.version + 1)
@@ -167,14 +168,14 @@ def withdraw(application_id: str, actor: Actor, version: int, note: str | None) 
 
 
 def _check_consents(app: Application) -> None:
-    missing = [c.get("name") for c in app.consents.values() if c.get("status") != "given"]
+    missing = [c.get("name") for c in app.consents.values() if c.get("status") != ConsentStatus.GIVEN]
     if missing:
         raise errors.ConsentMissing("、".join(str(n) for n in missing), field="consents")
 
 
 def _check_documents(app: Application) -> None:
     required = hh.config().required_documents.get(app.kind, [])
-    accepted = {d["type"] for d in app.documents.values() if d.get("status") == "accepted"}
+    accepted = {d["type"] for d in app.documents.values() if d.get("status") == DocumentStatus.ACCEPTED}
     missing = [t for t in required if t not in accepted]
     if missing:
         names = hh.config().document_types
@@ -187,7 +188,7 @@ def _check_supplement(app: Application) -> None:
         raise errors.SupplementExpired(sup["deadline"], field="deadline")
     since = sup.get("requested_at", "")
     fresh = {d["type"] for d in app.documents.values()
-             if d.get("status") == "accepted" and d.get("created_at", "") >= since}
+             if d.get("status") == DocumentStatus.ACCEPTED and d.get("created_at", "") >= since}
     missing = [t for t in sup.get("documents", []) if t not in fresh]
     if missing:
         names = hh.config().document_types
@@ -260,9 +261,8 @@ def remind_supplements() -> int:
 
 
 def _consent(current: dict[str, Any], method: str, by: str, document_id: str | None) -> dict[str, Any]:
-    if current.get("status") == "given":
-        raise errors.AlreadyExists("consent already recorded", field="member_id")
-    return {**current, "status": "given", "method": method, "at": now_iso(), "by": by,
+    given = CONSENTS.move(ConsentStatus(current.get("status") or CONSENTS.initial), ConsentStatus.GIVEN)
+    return {**current, "status": given.value, "method": method, "at": now_iso(), "by": by,
             "text_version": hh.config().consent_version, "document_id": document_id}
 
 

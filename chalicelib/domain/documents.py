@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import households as hh
-from chalicelib.domain.application_status import CONTENT_TYPES
+from chalicelib.domain.application_status import CONTENT_TYPES, DOCUMENTS, DocumentStatus
 from chalicelib.domain.access import audit_read, authorize, mutate, notify_citizen
 from chalicelib.domain.application_types import Access, Application, Event, Skip
 from chalicelib.domain.applications import require_editable
@@ -46,7 +46,7 @@ def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tup
         if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
             raise errors.InvalidInput("not a member of this application", field="member_id", message="家庭成员编号不是本申请的家庭成员")
         doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,
-               "status": "awaiting_upload", "reason": None, "key": key, "size": None,
+               "status": DOCUMENTS.initial.value, "reason": None, "key": key, "size": None,
                "uploaded_by": actor.subject, "uploaded_as": access.as_role, "created_at": now_iso(),
                "checked_at": None}
         return replace(app, documents={**app.documents, document_id: doc}), []
@@ -66,7 +66,7 @@ def document_link(application_id: str, document_id: str, actor: Actor, reason: s
         raise errors.DocumentNotFound(document_id)
     if access.as_role == "staff":
         audit_read(actor, f"document#{document_id}", "read_document", reason)
-    if doc.get("status") != "accepted":
+    if doc.get("status") != DocumentStatus.ACCEPTED:
         return doc, None
     return doc, deps().storage.presigned_get(doc["key"], doc["content_type"])
 
@@ -86,21 +86,23 @@ def record_check(key: str, size: int, head: bytes) -> None:
 
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         doc = app.documents.get(document_id)
-        if doc is None or doc.get("status") not in ("awaiting_upload", "accepted", "rejected"):
+        if doc is None or doc.get("status") not in set(DocumentStatus):
             raise Skip()
         actual = sniff(head)
+        rejected = DocumentStatus.REJECTED
         if size > limit:
-            status, reason = "rejected", f"文件大小超过 {limit // (1024 * 1024)} MB"
+            status, reason = rejected, f"文件大小超过 {limit // (1024 * 1024)} MB"
         elif size == 0:
-            status, reason = "rejected", "文件为空"
+            status, reason = rejected, "文件为空"
         elif actual is None:
-            status, reason = "rejected", describe_unknown(head)
+            status, reason = rejected, describe_unknown(head)
         elif actual != doc["content_type"]:
-            status, reason = "rejected", f"文件实际类型（{actual}）与声明的类型（{doc['content_type']}）不一致"
+            status, reason = rejected, f"文件实际类型（{actual}）与声明的类型（{doc['content_type']}）不一致"
         else:
-            status, reason = "accepted", None
+            status, reason = DocumentStatus.ACCEPTED, None
+        status = DOCUMENTS.move(DocumentStatus(doc["status"]), status)
         verdict.update(status=status, reason=reason, type=doc["type"])
-        checked = {**doc, "status": status, "reason": reason, "size": size, "checked_at": now_iso()}
+        checked = {**doc, "status": status.value, "reason": reason, "size": size, "checked_at": now_iso()}
         name = hh.config().document_types.get(doc["type"], doc["type"])
         return replace(app, documents={**app.documents, document_id: checked}), [
             Event(f"document_{status}", "system", "system", note=name if reason is None else f"{name}：{reason}",
@@ -111,7 +113,7 @@ def record_check(key: str, size: int, head: bytes) -> None:
     except (Skip, errors.ApplicationNotFound):
         logger.info("object without a document", extra={"document_id": document_id})
         return
-    if verdict["status"] == "rejected":
+    if verdict["status"] is DocumentStatus.REJECTED:
         deps().storage.delete(key)  # never keep what is not a document (e.g. a renamed executable)
         notify_citizen(app, "document_rejected", {"document_name": hh.config().document_types.get(verdict["type"], ""),
                                            "reason": verdict["reason"]})

@@ -9,6 +9,7 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import households as hh
 from chalicelib.domain.access import mutate, notify_citizen
+from chalicelib.domain.application_status import DocumentStatus
 from chalicelib.domain.application_types import STAFF_ROLES, Access, Application, Event
 from chalicelib.domain.applications import _consent, _create, _declared, _new
 from chalicelib.domain.common import now_iso
@@ -46,7 +47,7 @@ def paper_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Ap
         doc = app.documents.get(document_id)
         if doc is None or doc["type"] != "consent_form":
             raise errors.DocumentNotFound("a consent_form document of this application", field="document_id")
-        if doc.get("status") != "accepted":
+        if doc.get("status") != DocumentStatus.ACCEPTED:
             raise errors.DocumentsIncomplete("the signed form is not accepted yet", field="document_id")
         consent = _consent(app.consents[member_id], "paper", actor.subject, document_id)
         return replace(app, consents={**app.consents, member_id: consent}), [
@@ -71,7 +72,7 @@ def confirm_assisted(application_id: str, actor: Actor, body: dict[str, Any]) ->
             raise errors.AlreadyExists("already confirmed", field="assisted")
         if by_staff:
             doc = app.documents.get(body.get("document_id") or "")
-            if doc is None or doc["type"] != "assisted_confirmation" or doc.get("status") != "accepted":
+            if doc is None or doc["type"] != "assisted_confirmation" or doc.get("status") != DocumentStatus.ACCEPTED:
                 raise errors.DocumentNotFound("an accepted assisted_confirmation document", field="document_id")
             how = "paper"
         else:

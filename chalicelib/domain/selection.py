@@ -49,7 +49,24 @@ SELECTION: Lifecycle[SelectionStatus] = Lifecycle(
     names=STATUS_NAMES,
     refusals=[Refusal(frozenset({CHOSEN, CONFIRMED}), frozenset({CHOSEN}), errors.AlreadyChosen, "unit_id"),
               Refusal(frozenset({WAITING, PASSED}), frozenset({CHOSEN}), errors.NotYourTurn, "round_id")])
-STARTING, FIRST, REINVITE, FINISHED = "starting", "first", "reinvite", "finished"
+
+
+class SelectionPhase(StrEnum):
+    """A round's selection as a whole: first slots in rank order, then the passed-over re-invited at the end."""
+
+    STARTING = "starting"  # the households are being written (a start interrupted here is finished by advance)
+    FIRST = "first"
+    REINVITE = "reinvite"
+    FINISHED = "finished"
+
+
+STARTING, FIRST, REINVITE, FINISHED = (SelectionPhase.STARTING, SelectionPhase.FIRST, SelectionPhase.REINVITE,
+                                       SelectionPhase.FINISHED)
+PHASES: Lifecycle[SelectionPhase] = Lifecycle(
+    "selection_phase", STARTING, {STARTING: {FIRST}, FIRST: {REINVITE, FINISHED}, REINVITE: {FINISHED}, FINISHED: set()},
+    names={STARTING: "准备中", FIRST: "按序选房", REINVITE: "补选", FINISHED: "选房结束"})
+#: Phases the advance job still has work in (the by_phase index is queried for each).
+OPEN_PHASES = (STARTING, FIRST, REINVITE)
 
 
 @dataclass(frozen=True)
@@ -199,7 +216,7 @@ def _create_households(meta: Meta, registrants: list[Any], title: str, notify_th
     repo = deps().selection
     households = households_for(meta, registrants)
     repo.put_households(households)
-    running = replace(meta, phase=FIRST, updated_at=common.now_iso(), version=meta.version + 1)
+    running = replace(meta, phase=PHASES.move(meta.phase, FIRST), updated_at=common.now_iso(), version=meta.version + 1)
     repo.update_meta(running, meta.version)
     if notify_them:
         for h in households:
@@ -324,7 +341,7 @@ def advance(round_id: str, actor: Actor | None = None) -> dict[str, Any]:
     first_pending = any(h.status == INVITED and not h.reinvited for h in households)
     if meta.phase == FIRST and at >= _t(meta.first_ends_at) and not first_pending:
         base = max(_t(meta.first_ends_at), at)
-        moved = replace(meta, phase=REINVITE, reinvite_base=_iso(base), updated_at=common.now_iso(),
+        moved = replace(meta, phase=PHASES.move(meta.phase, REINVITE), reinvite_base=_iso(base), updated_at=common.now_iso(),
                         version=meta.version + 1)
         try:
             meta = repo.update_meta(moved, meta.version)
@@ -370,7 +387,7 @@ def _finish(meta: Meta, rnd: Any, households: list[Household], free: list[str]) 
                 raise
     at = common.now_iso()
     try:
-        repo.update_meta(replace(meta, phase=FINISHED, finished_at=at, released=free, updated_at=at,
+        repo.update_meta(replace(meta, phase=PHASES.move(meta.phase, FINISHED), finished_at=at, released=free, updated_at=at,
                                  version=meta.version + 1), meta.version)
     except errors.StaleVersion:
         pass  # finished by a concurrent run

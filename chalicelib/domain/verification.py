@@ -14,7 +14,8 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import eligibility
-from chalicelib.domain.application_status import RECOMMENDATIONS, STATUS_NAMES, S, check_transition
+from chalicelib.domain.application_status import (RECOMMENDATIONS, RUN_OPEN, RUNS, STATUS_NAMES, ConsentStatus,
+                                                   DepartmentAnswer, RunStatus, S, check_transition)
 from chalicelib.domain.access import mutate, notify_citizen
 from chalicelib.domain.application_types import Access, Application, Event, Skip
 from chalicelib.domain.common import new_id, now, now_iso
@@ -55,7 +56,7 @@ def new_run(app: Application) -> dict[str, Any]:
     """The verification record a submit (or a staff re-run) writes before the workflow starts."""
     run_id = new_id("run")
     return {"run_id": run_id, "execution_name": f"{app.application_id}-{run_id}",  # kept with the application
-            "status": "queued", "queued_at": now_iso(), "departments": {},
+            "status": RUNS.initial.value, "queued_at": now_iso(), "departments": {},
             "history": ((app.verification or {}).get("history") or [])[-4:] + (
                 [{k: (app.verification or {}).get(k) for k in ("run_id", "status", "recommendation", "error")}]
                 if app.verification else [])}
@@ -70,7 +71,7 @@ def start(application_id: str, run_id: str) -> dict[str, Any]:
             raise Skip()  # withdrawn (or decided otherwise) since: nothing to verify
         if app.status != S.VERIFYING:
             check_transition(app.status, S.VERIFYING)
-        verification = {**(app.verification or {}), "status": "running", "started_at": now_iso()}
+        verification = {**(app.verification or {}), "status": _run_move(app, RunStatus.RUNNING), "started_at": now_iso()}
         return replace(app, status=S.VERIFYING, verification=verification), [
             Event("verification_started", "system", "system", app.status.value, S.VERIFYING.value,
                   note="已向八个部门发起联合审查")]
@@ -80,7 +81,7 @@ def start(application_id: str, run_id: str) -> dict[str, Any]:
     persons = []
     for m in app.members:
         consent = app.consents.get(m["member_id"]) if m["adult"] else main_consent
-        if not consent or consent.get("status") != "given":
+        if not consent or consent.get("status") != ConsentStatus.GIVEN:
             continue  # never asked about without a recorded consent
         persons.append({"member_id": m["member_id"], "id_number": m["id_number"], "name": m["name"],
                         "relation": m["relation"], "minor": not m["adult"],
@@ -98,7 +99,7 @@ def record_department(application_id: str, run_id: str, answer: dict[str, Any]) 
     deps().applications.append_event(f"app#{application_id}", Event(
         "department_answered", "system", "system",
         note=f"{name}：已答复（{found} 人有记录，{len(answer.get('persons', [])) - found} 人无记录）",
-        changes={"department": answer.get("department"), "status": "answered", "run_id": run_id}))
+        changes={"department": answer.get("department"), "status": DepartmentAnswer.ANSWERED.value, "run_id": run_id}))
 
 
 def decide(application_id: str, run_id: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def decide(application_id: str, run_id: str, answers: list[dict[str, Any]]) -> d
                                           facts, sources)
         recommendation = recommend(assessment.verdict, flags)
         verification = {
-            **(app.verification or {}), "status": "decided", "decided_at": now_iso(),
+            **(app.verification or {}), "status": _run_move(app, RunStatus.DECIDED), "decided_at": now_iso(),
             "recommendation": recommendation, "verdict": assessment.verdict.value,
             "rules_version": assessment.rules_version, "policy": assessment.policy,
             "outcomes": [{"rule_id": o.rule_id, "title": o.title, "result": o.result.value,
@@ -148,7 +149,8 @@ def record_failure(application_id: str, run_id: str, error: dict[str, Any]) -> N
     def change(app: Application, _: Access) -> tuple[Application, list[Event]]:
         _same_run(app, run_id)
         detail = str(error.get("Error") or error.get("error") or "unknown")[:200]
-        verification = {**(app.verification or {}), "status": "failed", "failed_at": now_iso(), "error": detail}
+        verification = {**(app.verification or {}), "status": _run_move(app, RunStatus.FAILED), "failed_at": now_iso(),
+                        "error": detail}
         return replace(app, verification=verification), [
             Event("verification_failed", "system", "system", note=f"联合审查未完成（{detail}），待工作人员重新发起")]
 
@@ -173,7 +175,7 @@ def sweep(limit: int = 200) -> dict[str, int]:
             for app in page.items:
                 v = app.verification or {}
                 since = v.get("started_at") or v.get("queued_at") or ""
-                if v.get("run_id") and v.get("status") in ("queued", "running") and since and since < cutoff:
+                if v.get("run_id") and v.get("status") in RUN_OPEN and since and since < cutoff:
                     record_failure(app.application_id, v["run_id"], {"Error": "RunStalled",
                                                                      "Cause": f"no decision since {since}"})
                     marked += 1
@@ -181,6 +183,11 @@ def sweep(limit: int = 200) -> dict[str, int]:
             if not cursor or marked >= limit:
                 break
     return {"marked_failed": marked}
+
+
+def _run_move(app: Application, target: RunStatus) -> str:
+    """The run's next status through its lifecycle (docs/decisions/0021), as stored."""
+    return RUNS.move(RunStatus((app.verification or {}).get("status") or RUNS.initial), target).value
 
 
 def _same_run(app: Application, run_id: str) -> None:
@@ -202,7 +209,7 @@ def launch(app: Application) -> Application:
 
         def not_started(current: Application, _: Access) -> tuple[Application, list[Event]]:
             _same_run(current, run_id)
-            return replace(current, verification={**(current.verification or {}), "status": "not_started",
+            return replace(current, verification={**(current.verification or {}), "status": _run_move(current, RunStatus.NOT_STARTED),
                                                   "error": reason}), [
                 Event("verification_failed", "system", "system", note="联合审查未能发起，待工作人员重新发起")]
 
@@ -260,12 +267,12 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str,
     unknown_from: dict[str, list[str]] = {}  # department -> members whose missing record makes its facts unknown
     unconfirmed: dict[str, list[str]] = {}  # department -> members whose identity it did not confirm
     for dept in DEPARTMENT_NAMES:
-        answer = by_dept.get(dept) or {"status": "unavailable", "error": "no answer"}
-        if answer.get("status") != "answered":
-            departments[dept] = {"status": "unavailable", "error": str(answer.get("error") or "")[:300]}
+        answer = by_dept.get(dept) or {"status": DepartmentAnswer.UNAVAILABLE, "error": "no answer"}
+        if answer.get("status") != DepartmentAnswer.ANSWERED:
+            departments[dept] = {"status": DepartmentAnswer.UNAVAILABLE.value, "error": str(answer.get("error") or "")[:300]}
             continue
         people[dept] = {p["member_id"]: p for p in answer.get("persons", [])}
-        departments[dept] = {"status": "answered", "answered_at": answer.get("answered_at"),
+        departments[dept] = {"status": DepartmentAnswer.ANSWERED.value, "answered_at": answer.get("answered_at"),
                              "persons": answer.get("persons", [])}
         means = no_record.get(dept, "answer")
         # Members with no record whose absence matters: under "unknown" a minor's no record is the
@@ -348,7 +355,7 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str,
         if said is None:
             continue
         name, dept_name = FACT_NAMES[fact], DEPARTMENT_NAMES[dept]
-        if departments[dept]["status"] != "answered":
+        if departments[dept]["status"] != DepartmentAnswer.ANSWERED:
             flags.append({"fact": fact, "declared": said, "found": None, "department": dept, "reason": "unavailable",
                           "note": f"申报的{name}未能核实：{dept_name}暂时无法核查"})
         elif sources.get(fact) == dept and facts.get(fact) is None:
@@ -358,7 +365,7 @@ def assemble(app: Application, answers: list[dict[str, Any]], city: str,
             flags.append({"fact": fact, "declared": said, "found": facts[fact], "department": dept,
                           "reason": "contradicted", "note": f"申报的{name}与{dept_name}数据不一致"})
     for dept, d in departments.items():
-        if d["status"] != "answered":
+        if d["status"] != DepartmentAnswer.ANSWERED:
             flags.append({"fact": None, "department": dept, "reason": "unavailable",
                           "note": f"{DEPARTMENT_NAMES[dept]}暂时无法核查"})
     return facts, sources, flags, departments

@@ -20,7 +20,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.leases import Lease
-from chalicelib.domain.selection import CHOSEN, CONFIRMED, INVITED, PASSED, SELECTION, Household, Meta, SelectionStatus
+from chalicelib.domain.selection import (CHOSEN, CONFIRMED, INVITED, OPEN_PHASES, PASSED, SELECTION, Household, Meta,
+                                         SelectionStatus)
 from chalicelib.domain.units import UNITS, StatusChange, Unit, UnitStatus
 from chalicelib.identity import Actor
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, put_new
@@ -68,7 +69,7 @@ class SelectionRepository:
 
     def running_rounds(self) -> list[str]:
         out: list[str] = []
-        for phase in ("starting", "first", "reinvite"):
+        for phase in OPEN_PHASES:
             out += [r.round_id for r in SelectionRecord.by_phase.query(phase)]
         return out
 
