@@ -3,7 +3,7 @@ date; revocable at any time; everything the delegate does is shown to the granto
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -11,6 +11,9 @@ from chalicelib.domain import households as hh
 from chalicelib.domain.common import CHINA_TZ, new_id, now, now_iso
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.identity import Actor
+
+if TYPE_CHECKING:  # the request model; pydantic stays off the read path
+    from chalicelib.bodies import GrantIn
 
 #: ``documents``: the delegate may also open the raw files (ID cards, household registers, the
 #: lease contract); without it a delegate sees the document list and statuses, never a file.
@@ -28,19 +31,19 @@ def check(grant: dict[str, Any], need: str) -> None:
         raise errors.OutsideGrant(f"grant allows {', '.join(grant['scopes'])}")
 
 
-def create(actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+def create(actor: Actor, body: GrantIn) -> dict[str, Any]:
     grantor = hh.me(actor)
-    delegate = hh.find_by_mobile(body["delegate_mobile"])
+    delegate = hh.find_by_mobile(body.delegate_mobile)
     if delegate.subject == actor.subject:
         raise errors.InvalidInput("you cannot delegate to yourself", field="delegate_mobile", message="不能授权给自己")
     if delegate.kind != "citizen":
         raise errors.InvalidInput("delegates are citizens", field="delegate_mobile", message="受托人应为个人用户（不能是单位）")
-    scopes = sorted(set(body["scopes"]))
+    scopes = sorted(set(body.scopes))
     if not scopes or any(s not in SCOPES for s in scopes):
         raise errors.InvalidInput("view, act and/or documents", field="scopes",
                                   message="授权范围应为 view（查看）、act（代办）和/或 documents（查看证件材料原件）")
     scopes = sorted(set(scopes) | {"view"})  # acting or opening files needs seeing
-    expires = _expiry(body["expires_at"])
+    expires = _expiry(body.expires_at)
     grant = {"grant_id": new_id("grt"), "grantor": actor.subject, "delegate": delegate.subject,
              "delegate_name": mask_name(delegate.name), "grantor_name": mask_name(grantor.name), "scopes": scopes,
              "expires_at": expires, "revoked_at": None, "created_at": now_iso()}

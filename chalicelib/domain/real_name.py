@@ -17,7 +17,7 @@ notified; a second VERIFIED claim on a held ID opens an identity conflict case f
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -28,6 +28,9 @@ from chalicelib.domain.idnumbers import person_key as key_of
 from chalicelib.domain.real_name_status import (  # noqa: F401 (the lifecycle, re-exported)
     BLOCKED, CONFLICTS, REAL_NAME, STATUS_NAMES, TRANSITIONS, ConflictStatus, RealNameStatus, status_of)
 from chalicelib.identity import Actor
+
+if TYPE_CHECKING:  # the request models; pydantic stays off the read path
+    from chalicelib.bodies import IdentityConflictResolveIn, RealNameCheckIn, RegisterIn
 
 
 def check_transition(current: RealNameStatus, target: RealNameStatus) -> None:
@@ -46,7 +49,7 @@ def require_verified(actor: Actor) -> Actor:
 
 
 # --- registering -----------------------------------------------------------------------------------
-def register(actor: Actor, body: dict[str, Any]) -> tuple[Person, dict[str, str] | None]:
+def register(actor: Actor, body: RegisterIn) -> tuple[Person, dict[str, str] | None]:
     """(a) verified from the token's claims, or (b) pending with the provider's face session (the
     second value: what the app hands the face SDK), or verified by 二要素 where no face check exists."""
     settings = deps().settings
@@ -56,20 +59,20 @@ def register(actor: Actor, body: dict[str, Any]) -> tuple[Person, dict[str, str]
             raise errors.IdNumberInDispute()
         raise errors.AlreadyRegistered()
     city = settings.city_code
-    mobile = _mobile_of(actor, body.get("mobile"))
+    mobile = _mobile_of(actor, body.mobile)
     at = now_iso()
     vouched = _vouched(actor)
     if vouched is not None:
         name, id_number = vouched
-        if parse_id_number(body["id_number"]).value != id_number:
+        if parse_id_number(body.id_number).value != id_number:
             raise errors.RealNameMismatch("the ID number differs from the identity provider's", field="id_number")
-        if body["name"] != name:
+        if body.name != name:
             raise errors.RealNameMismatch("the name differs from the identity provider's", field="name")
         person = Person(actor.subject, "citizen", name, id_number, None, mobile, created_at=at, updated_at=at,
                         real_name=RealNameStatus.PENDING.value, claim_key=key_of(city, id_number))
         return _bind(actor, person, "token"), None
-    id_number = parse_id_number(body["id_number"]).value
-    name = body["name"]
+    id_number = parse_id_number(body.id_number).value
+    name = body.name
     from chalicelib.realname import check
 
     started = check(settings).start(name, id_number, face=settings.realname_face, request_id=actor.subject)
@@ -87,7 +90,7 @@ def register(actor: Actor, body: dict[str, Any]) -> tuple[Person, dict[str, str]
     return person, started.face
 
 
-def complete_check(actor: Actor, body: dict[str, Any]) -> Person:
+def complete_check(actor: Actor, body: RealNameCheckIn) -> Person:
     """The app says the face SDK finished: the server asks the provider for the result."""
     person = deps().households.get(actor.subject)
     if person is None or person.kind != "citizen":
@@ -97,7 +100,7 @@ def complete_check(actor: Actor, body: dict[str, Any]) -> Person:
         raise errors.IdNumberInDispute()
     if status is not RealNameStatus.PENDING:
         raise errors.AlreadyRegistered()
-    if not person.check_id or body["check_id"] != person.check_id:
+    if not person.check_id or body.check_id != person.check_id:
         raise errors.RealNameCheckNotFound(field="check_id")
     from chalicelib.realname import CheckStatus, check
 
@@ -198,7 +201,7 @@ def conflicts(actor: Actor, reason: str | None, cursor: str | None, limit: int) 
     return deps().households.open_conflicts(cursor, limit)
 
 
-def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def resolve(actor: Actor, conflict_id: str, body: IdentityConflictResolveIn) -> dict[str, Any]:
     """Staff decide who the ID number belongs to, with a reason (audited). The claimant winning takes
     the binding from the holder (the holder's login goes back to pending)."""
     from chalicelib.domain import audit
@@ -208,7 +211,7 @@ def resolve(actor: Actor, conflict_id: str, body: dict[str, Any]) -> dict[str, A
     if conflict is None:
         raise errors.IdentityConflictNotFound(conflict_id)
     resolved = CONFLICTS.move(conflict["status"], ConflictStatus.RESOLVED)  # twice: IDENTITY_CONFLICT_RESOLVED
-    winner, reason = body["winner"], str(body["reason"]).strip()
+    winner, reason = body.winner, str(body.reason).strip()
     if not reason:
         raise errors.InvalidInput("staff must say why", field="reason", message="请写明处理理由")
     audit.record(actor, f"identity_conflict#{conflict_id}", f"identity_conflict_resolved_{winner}", reason)

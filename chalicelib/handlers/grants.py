@@ -30,7 +30,7 @@ def present_grant(g: dict[str, Any], *, mine: bool) -> dict[str, Any]:
 @api.route("/v1/me/grants", "POST", raises=(errors.DelegateNotRegistered,), summary="授权他人（已实名登记的手机号）查看或代办，至指定日期", roles=CITIZEN,
            body="chalicelib.bodies:GrantIn", status=201, response="Grant")
 def create_grant(call: Call) -> dict[str, Any]:
-    return present_grant(grants.create(call.actor, call.body()), mine=True)
+    return present_grant(grants.create(call.actor, call.model()), mine=True)
 
 
 @api.route("/v1/me/grants", summary="我给出的授权", roles=CITIZEN, response="GrantList")

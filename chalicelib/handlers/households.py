@@ -27,7 +27,7 @@ def get_me(call: Call) -> dict[str, Any]:
            "进行人脸核验（状态 pending），完成后调用 /v1/me/real-name-check；核验通过后工作人员代办的家庭随之归入本人",
            roles=CITIZEN, body="chalicelib.bodies:RegisterIn", status=201, response="Person", pending_ok=True)
 def register(call: Call) -> dict[str, Any]:
-    person, face = real_name.register(call.actor, call.body())
+    person, face = real_name.register(call.actor, call.model())
     return hh.present_person(person, face)
 
 

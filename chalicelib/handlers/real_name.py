@@ -20,7 +20,7 @@ REASON = Param("reason", description="查看事由（记入审计）", max_lengt
 @api.route("/v1/me/real-name-check", "POST", summary="人脸核验完成后提交：服务端向核验方查询结果，通过则完成实名登记",
            roles=CITIZEN, body="chalicelib.bodies:RealNameCheckIn", response="Person", pending_ok=True, operation_id="completeRealNameCheck")
 def complete_check(call: Call) -> dict[str, Any]:
-    return hh.present_person(real_name.complete_check(call.actor, call.body()))
+    return hh.present_person(real_name.complete_check(call.actor, call.model()))
 
 
 @api.route("/v1/staff/identity-conflicts", summary="身份争议：同一身份证号被两个已实名核验的账号登记（记入审计）",
@@ -33,4 +33,4 @@ def list_conflicts(call: Call) -> dict[str, Any]:
 @api.route("/v1/staff/identity-conflicts/{conflict_id}/resolve", "POST", summary="处理身份争议：判定身份证号归属并写明理由（记入审计）",
            roles=CASE_STAFF, body="chalicelib.bodies:IdentityConflictResolveIn", response="IdentityConflict", operation_id="resolveIdentityConflict")
 def resolve_conflict(call: Call, conflict_id: str) -> dict[str, Any]:
-    return real_name.resolve(call.actor, conflict_id, call.body())
+    return real_name.resolve(call.actor, conflict_id, call.model())
