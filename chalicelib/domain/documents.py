@@ -5,7 +5,7 @@ through the application's one write path (``applications.mutate``)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -17,18 +17,21 @@ from chalicelib.domain.applications import require_editable
 from chalicelib.domain.common import new_id, now_iso
 from chalicelib.identity import Actor
 
+if TYPE_CHECKING:  # the request model; pydantic stays off the read path
+    from chalicelib.bodies import DocumentIn
 
-def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Application, dict[str, Any], dict[str, Any]]:
+
+def add_document(application_id: str, actor: Actor, body: DocumentIn) -> tuple[Application, dict[str, Any], dict[str, Any]]:
     """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""
     cfg = hh.config()
-    doc_type, content_type = body["type"], body["content_type"]
+    doc_type, content_type = body.type, body.content_type
     if doc_type not in cfg.document_types:
         raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type",
                                   message=f"材料类型应为以下之一：{'、'.join(cfg.document_types)}")
     if content_type not in CONTENT_TYPES:
         raise errors.InvalidInput("image/jpeg, image/png or application/pdf", field="content_type",
                                   message="文件格式应为 image/jpeg、image/png 或 application/pdf")
-    size = body.get("size")
+    size = body.size
     if size is not None and size > deps().settings.max_document_bytes:
         raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
     document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
@@ -42,7 +45,7 @@ def add_document(application_id: str, actor: Actor, body: dict[str, Any]) -> tup
             require_editable(app)
         if len(app.documents) >= cfg.max_documents:
             raise errors.TooManyDocuments(str(cfg.max_documents))
-        member_id = body.get("member_id")
+        member_id = body.member_id
         if member_id is not None and member_id not in {m["member_id"] for m in app.members}:
             raise errors.InvalidInput("not a member of this application", field="member_id", message="家庭成员编号不是本申请的家庭成员")
         doc = {"document_id": document_id, "type": doc_type, "content_type": content_type, "member_id": member_id,

@@ -145,7 +145,7 @@ def application_timeline(call: Call, application_id: str) -> dict[str, Any]:
            summary="上传材料：返回直传 S3 的预签名表单（JPEG/PNG/PDF，≤10MB）", roles=CASE_ACTORS,
            body="chalicelib.bodies:DocumentIn", status=201, response="DocumentUpload")
 def add_document(call: Call, application_id: str) -> dict[str, Any]:
-    app, doc, upload = documents.add_document(application_id, call.actor, call.body())
+    app, doc, upload = documents.add_document(application_id, call.actor, call.model())
     return {"document": present_document(doc), "upload": upload,
             "version": app.version}
 
@@ -173,7 +173,7 @@ def give_consent(call: Call, application_id: str) -> dict[str, Any]:
            summary="确认工作人员代办的申请（本人在线确认，或工作人员登记签字确认书）", roles=CASE_ACTORS,
            body="chalicelib.bodies:ConfirmIn", response="Application")
 def confirm_application(call: Call, application_id: str) -> dict[str, Any]:
-    return present(intake.confirm_assisted(application_id, call.actor, call.body()))
+    return present(intake.confirm_assisted(application_id, call.actor, call.model()))
 
 
 @api.route("/v1/consent-text", summary="个人信息查询授权书（现行文本与版本）", response="ConsentText", operation_id="getConsentText")
