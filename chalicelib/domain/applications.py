@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -24,11 +24,14 @@ from chalicelib.domain.application_status import (ACTIVE, CONSENTS, EDITABLE, ST
                                                    S, check_transition)
 from chalicelib.identity import Actor
 
+if TYPE_CHECKING:  # the request models; pydantic stays off the read path
+    from chalicelib.bodies import ApplicationIn, ApplicationPatch, ConsentIn, SupplementIn
+
 
 # --- creating and editing ---------------------------------------------------------------------------
-def create(actor: Actor, body: dict[str, Any]) -> Application:
+def create(actor: Actor, body: ApplicationIn) -> Application:
     """A draft from the caller's household (a snapshot: later household edits need a refresh)."""
-    kind = body["kind"]
+    kind = body.kind
     if kind not in ("individual", "graduate"):
         raise errors.InvalidInput("individual or graduate (group applications come from employers)", field="kind",
                                   message="申请类别应为 individual（个人）或 graduate（新就业人员），团租由单位申请")
@@ -37,7 +40,7 @@ def create(actor: Actor, body: dict[str, Any]) -> Application:
         raise errors.HouseholdNotFound("build the household first")
     household = hh.get_household(person.household_id)
     app = _new(kind, household.main_key, actor.subject, household.household_id, household.members,
-               person.mobile, _declared(kind, body.get("declared")))
+               person.mobile, _declared(kind, body.declared))
     return _create(app, Access("applicant"), actor, "created", one_draft_of=household.household_id)
 
 
@@ -82,17 +85,17 @@ def _declared(kind: str, answers: Any) -> dict[str, Any]:
     return dict(answers)
 
 
-def update(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+def update(application_id: str, actor: Actor, body: ApplicationPatch) -> Application:
     """Change the declared answers or refresh the household snapshot (draft or 补正 only)."""
     def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
         require_editable(app)
-        expect_version(app.version, body["version"])
+        expect_version(app.version, body.version)
         changes: dict[str, Any] = {}
         updated = app
-        if "declared" in body:
-            updated = replace(updated, data={**app.data, "declared": _declared(app.kind, body["declared"])})
-            changes["declared"] = True
-        if body.get("refresh_household"):
+        # As with the dict it replaces (every field, defaults included): an unsent "declared" is null, i.e. {}.
+        updated = replace(updated, data={**app.data, "declared": _declared(app.kind, body.declared)})
+        changes["declared"] = True
+        if body.refresh_household:
             if not app.household_id:
                 raise errors.HouseholdNotFound()
             members = hh.get_household(app.household_id).members
@@ -197,25 +200,25 @@ def _check_supplement(app: Application) -> None:
 
 
 # --- staff: supplements, paper consent and confirmation ---------------------------------------------
-def request_supplement(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+def request_supplement(application_id: str, actor: Actor, body: SupplementIn) -> Application:
     cfg = hh.config()
-    unknown = [t for t in body["documents"] if t not in cfg.document_types]
+    unknown = [t for t in body.documents if t not in cfg.document_types]
     if unknown:
         raise errors.InvalidInput(f"unknown document types {unknown}", field="documents",
                                   message=f"补正材料中有不存在的材料类型：{'、'.join(unknown)}")
-    deadline = _deadline(body.get("deadline"), cfg.supplement_days_default)
+    deadline = _deadline(body.deadline, cfg.supplement_days_default)
     app = deps().applications.get(application_id)
-    expect_version(app.version, body["version"])
+    expect_version(app.version, body.version)
     check_transition(app.status, S.SUPPLEMENT_REQUESTED)
     at = now_iso()
-    supplement = {"documents": list(body["documents"]), "note": body["note"], "deadline": deadline,
+    supplement = {"documents": list(body.documents), "note": body.note, "deadline": deadline,
                   "requested_at": at, "requested_by": actor.subject, "reminded_at": None, "answered_at": None}
     updated = replace(app, status=S.SUPPLEMENT_REQUESTED, supplement=supplement, updated_at=at,
                       version=app.version + 1, rev=app.rev + 1)
     event = Event("supplement_requested", actor.subject, "staff", app.status.value, S.SUPPLEMENT_REQUESTED.value,
-                  note=body["note"], changes={"documents": list(body["documents"]), "deadline": deadline})
+                  note=body.note, changes={"documents": list(body.documents), "deadline": deadline})
     deps().applications.save(updated, app.rev, [event])
-    notify_citizen(updated, "supplement_requested", {"deadline": deadline[:10], "note": body["note"]})
+    notify_citizen(updated, "supplement_requested", {"deadline": deadline[:10], "note": body.note})
     return updated
 
 
@@ -266,10 +269,10 @@ def _consent(current: dict[str, Any], method: str, by: str, document_id: str | N
             "text_version": hh.config().consent_version, "document_id": document_id}
 
 
-def give_consent(application_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+def give_consent(application_id: str, actor: Actor, body: ConsentIn) -> Application:
     """An adult member consents in the app under their own login (text version must be current)."""
     cfg = hh.config()
-    if body["text_version"] != cfg.consent_version:
+    if body.text_version != cfg.consent_version:
         raise errors.InvalidInput(f"the current text is {cfg.consent_version}", field="text_version",
                                   message=f"授权书版本应为当前版本 {cfg.consent_version}，请阅读最新的授权书")
     person = hh.me(actor)

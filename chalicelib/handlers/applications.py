@@ -105,7 +105,7 @@ def my_applications(call: Call) -> dict[str, Any]:
 @api.route("/v1/applications", "POST", raises=(errors.HouseholdNotFound,), summary="新建申请（草稿，取自本人家庭信息）", roles=CITIZEN,
            body="chalicelib.bodies:ApplicationIn", status=201, response="Application")
 def create_application(call: Call) -> dict[str, Any]:
-    return present(apps.create(call.actor, call.body()), Access("applicant"))
+    return present(apps.create(call.actor, call.model()), Access("applicant"))
 
 
 @api.route("/v1/applications/{application_id}", summary="申请详情", roles=CASE_ACTORS, params=[REASON],
@@ -118,7 +118,7 @@ def get_application(call: Call, application_id: str) -> dict[str, Any]:
 @api.route("/v1/applications/{application_id}", "PATCH", raises=(errors.HouseholdNotFound,), summary="修改申请（草稿或待补正）", roles=CASE_ACTORS,
            body="chalicelib.bodies:ApplicationPatch", response="Application")
 def update_application(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.update(application_id, call.actor, call.body()))
+    return present(apps.update(application_id, call.actor, call.model()))
 
 
 @api.route("/v1/applications/{application_id}/submit", "POST", summary="提交申请（补正后再次提交）",
@@ -162,7 +162,7 @@ def get_document(call: Call, application_id: str, document_id: str) -> dict[str,
            summary="家庭成员本人在线授权查询个人信息（个人信息查询授权）", roles=CITIZEN,
            body="chalicelib.bodies:ConsentIn", response="ConsentResult")
 def give_consent(call: Call, application_id: str) -> dict[str, Any]:
-    app = apps.give_consent(application_id, call.actor, call.body())
+    app = apps.give_consent(application_id, call.actor, call.model())
     person = hh.me(call.actor)
     member = next(m for m in app.members if m["person_key"] == person.person_key)
     return {"application_id": application_id, "member_id": member["member_id"],
@@ -205,4 +205,4 @@ def list_applications(call: Call) -> dict[str, Any]:
            summary="要求补正：指定材料、说明与期限", roles=CASE_STAFF, body="chalicelib.bodies:SupplementIn",
            response="Application")
 def request_supplement(call: Call, application_id: str) -> dict[str, Any]:
-    return present(apps.request_supplement(application_id, call.actor, call.body()), Access("staff"))
+    return present(apps.request_supplement(application_id, call.actor, call.model()), Access("staff"))
