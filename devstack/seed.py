@@ -160,10 +160,10 @@ def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
     from chalicelib.domain.units import UnitStatus
 
     for area in data["areas"]:
-        areas.create_area(AreaIn.model_validate({k: area[k] for k in ("area_id", "name", "district")}, strict=False))
+        areas.create_area(AreaIn.model_validate({k: area[k] for k in ("area_id", "name", "district")}))
         counts["areas"] += 1
         for street in area["streets"]:
-            areas.create_street(area["area_id"], StreetIn.model_validate(street, strict=False))
+            areas.create_street(area["area_id"], StreetIn.model_validate(street))
             counts["streets"] += 1
 
     # Facilities first: an estate computes its nearby list when it is created.
@@ -172,7 +172,7 @@ def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
         counts["facilities"] += 1
 
     for entry in data["estates"]:
-        estate = estates.create(EstateIn.model_validate(estate_body(entry), strict=False))
+        estate = estates.create(EstateIn.model_validate(estate_body(entry)))
         counts["estates"] += 1
         for building in entry["buildings"]:
             estate = estates.put_building(estate.estate_id, dict(building), estate.version)
