@@ -26,28 +26,30 @@ def seed_city() -> dict[str, Any]:
     """3 areas, 8 streets, 16 estates of 2 buildings, 48 units in every status, 36 facilities on both
     sides of a 0.1° band line, 14 policies (published, withdrawn, draft). Kept small because every
     unit write costs ~0.3 s here (see the detail's note on repositories/common.py)."""
+    from chalicelib.bodies import AreaIn, EstateIn, FacilityIn, PolicyIn, StreetIn, UnitIn
     from chalicelib.domain import areas, estates, facilities, policies, units
     from chalicelib.domain.policies import PolicyStatus
     from chalicelib.domain.units import UnitStatus
 
     for area_id, name, district, streets in AREAS:
-        areas.create_area({"area_id": area_id, "name": name, "district": district})
+        areas.create_area(AreaIn.model_validate({"area_id": area_id, "name": name, "district": district}))
         for street in streets:
-            areas.create_street(area_id, {"street_id": street, "name": f"{street}街道"})
+            areas.create_street(area_id, StreetIn.model_validate({"street_id": street, "name": f"{street}街道"}))
     for i in range(36):  # lat 22.57..22.63: the 22.6 band line runs through the middle
-        facilities.create({"facility_id": f"fac-{i:02d}", "type": FACILITY_TYPES[i % 9], "name": f"设施{i}",
-                           "lat": round(22.57 + (i % 12) * 0.005, 4), "lng": round(113.05 + (i // 12) * 0.01, 4)})
+        facilities.create(FacilityIn.model_validate(
+            {"facility_id": f"fac-{i:02d}", "type": FACILITY_TYPES[i % 9], "name": f"设施{i}",
+             "lat": round(22.57 + (i % 12) * 0.005, 4), "lng": round(113.05 + (i // 12) * 0.01, 4)}, strict=False))
     estate_ids: list[tuple[str, str, str]] = []
     n = 0
     for area_id, _, _, streets in AREAS:
         for street in streets:
             for k in range(2):
                 estate_id = f"{street}-{k + 1}"
-                e = estates.create({
+                e = estates.create(EstateIn.model_validate({
                     "estate_id": estate_id, "name": f"{street}{k + 1}号园", "area_id": area_id, "street_id": street,
                     "address": f"{street}路{k + 1}号", "lat": round(22.575 + (n % 10) * 0.005, 4),
                     "lng": round(113.045 + (n // 10) * 0.02 + k * 0.003, 4),
-                    "manager": {"company": "江门市安居物业管理有限公司", "phone": "0750-3123456"}})
+                    "manager": {"company": "江门市安居物业管理有限公司", "phone": "0750-3123456"}}))
                 for b in ("b1", "b2"):
                     e = estates.put_building(estate_id, {"building_id": b, "name": f"{b[1]}栋", "floors": 18},
                                              e.version)
@@ -56,10 +58,10 @@ def seed_city() -> dict[str, Any]:
     created = []
     for i in range(48):
         estate_id = estate_ids[i % len(estate_ids)][0]
-        created.append(units.create({
+        created.append(units.create(UnitIn.model_validate({
             "estate_id": estate_id, "building_id": "b1" if i % 2 else "b2", "number": f"{100 + i}",
             "layout": LAYOUTS[i % 6], "floor_area": round(30 + (i * 37) % 70 + 0.5, 2), "floor": 1 + i % 18,
-            "rent": 30000 + (i * 7919) % 90000}, "bench", "admin"))
+            "rent": 30000 + (i * 7919) % 90000}, strict=False), "bench", "admin"))
     for j, u in enumerate(created):
         if j % 6 == 1:
             units.change_status(u.unit_id, UnitStatus.RESERVED, u.version, "配租", "bench", "admin")
@@ -72,10 +74,11 @@ def seed_city() -> dict[str, Any]:
     published = []
     for i in range(14):
         kind = "申请" if i % 2 else "管理"
-        p = policies.create({"title": f"江门市公共租赁住房{kind}办法（第{i}号）",
-                             "body": f"第{i}号文件正文：准入条件、申请流程与租金标准。",
-                             "category": categories[i % 7],
-                             "issuer": "江门市住房和城乡建设局", "doc_number": f"江建〔2026〕{i}号"})
+        p = policies.create(PolicyIn.model_validate({"title": f"江门市公共租赁住房{kind}办法（第{i}号）",
+                                                     "body": f"第{i}号文件正文：准入条件、申请流程与租金标准。",
+                                                     "category": categories[i % 7],
+                                                     "issuer": "江门市住房和城乡建设局",
+                                                     "doc_number": f"江建〔2026〕{i}号"}, strict=False))
         if i % 7 == 6:
             continue  # stays a draft
         p = policies.change_status(p.policy_id, PolicyStatus.PUBLISHED, p.version)

@@ -41,18 +41,21 @@ OTHER_SEARCHES = {  # reported, no target: filters DynamoDB applies after readin
 
 
 def seed_places() -> list[tuple[str, str, str]]:
+    from chalicelib.bodies import AreaIn, EstateIn, StreetIn
     from chalicelib.domain import areas, estates
 
     out = []
     for a, area in enumerate(AREAS):
-        areas.create_area({"area_id": area, "name": f"{area}片区"})
+        areas.create_area(AreaIn.model_validate({"area_id": area, "name": f"{area}片区"}))
         for s in range(2):
-            areas.create_street(area, {"street_id": f"{area}-s{s + 1}", "name": f"{area}第{s + 1}街道"})
+            areas.create_street(area, StreetIn.model_validate({"street_id": f"{area}-s{s + 1}",
+                                                               "name": f"{area}第{s + 1}街道"}))
         for k in range(ESTATES_PER_AREA):
             estate_id, street = f"{area}-e{k + 1:02d}", f"{area}-s{k % 2 + 1}"
-            estates.create({"estate_id": estate_id, "name": f"{estate_id}园", "area_id": area, "street_id": street,
-                            "address": f"{street}路{k + 1}号", "lat": 22.4 + a * 0.05 + k * 0.002,
-                            "lng": 112.9 + a * 0.05 + k * 0.002})
+            estates.create(EstateIn.model_validate({"estate_id": estate_id, "name": f"{estate_id}园", "area_id": area,
+                                                    "street_id": street, "address": f"{street}路{k + 1}号",
+                                                    "lat": 22.4 + a * 0.05 + k * 0.002,
+                                                    "lng": 112.9 + a * 0.05 + k * 0.002}))
             out.append((estate_id, area, street))
     return out
 

@@ -27,6 +27,7 @@ def _world(stack: Any, tag: str) -> tuple[str, list[str], list[Any]]:
     """An estate with 100 vacant 1b1l units, an application per household (qualified), and a round
     in selection with every household invited in one open slot."""
     from chalicelib.deps import deps
+    from chalicelib.bodies import AreaIn, EstateIn, StreetIn, UnitIn
     from chalicelib.domain import areas, estates, lottery, selection, units
     from chalicelib.domain.application_status import S
     from chalicelib.domain.application_types import Application
@@ -36,14 +37,16 @@ def _world(stack: Any, tag: str) -> tuple[str, list[str], list[Any]]:
     from chalicelib.repositories.tables import ApplicationRecord
 
     stack.reset()
-    areas.create_area({"area_id": "pengjiang", "name": "蓬江片区", "district": "蓬江区"})
-    areas.create_street("pengjiang", {"street_id": "baisha", "name": "白沙街道"})
+    areas.create_area(AreaIn.model_validate({"area_id": "pengjiang", "name": "蓬江片区", "district": "蓬江区"}))
+    areas.create_street("pengjiang", StreetIn.model_validate({"street_id": "baisha", "name": "白沙街道"}))
     manager = {"company": "江门市安居物业管理有限公司", "contact": "李经理", "phone": "0750-3123456"}
-    e = estates.create({"estate_id": "fuzeyuan", "name": "福泽园", "area_id": "pengjiang", "street_id": "baisha",
-                        "address": "福泽路1号", "lat": 22.601, "lng": 113.071, "manager": manager})
+    e = estates.create(EstateIn.model_validate({"estate_id": "fuzeyuan", "name": "福泽园", "area_id": "pengjiang",
+                                                "street_id": "baisha", "address": "福泽路1号", "lat": 22.601,
+                                                "lng": 113.071, "manager": manager}))
     estates.put_building("fuzeyuan", {"building_id": "b1", "name": "1栋", "floors": 30}, e.version)
-    unit_ids = [units.create({"estate_id": "fuzeyuan", "building_id": "b1", "number": f"{1000 + i}",
-                              "layout": "1b1l", "floor_area": 45.5, "floor": 1 + i // 10, "rent": 45000},
+    unit_ids = [units.create(UnitIn.model_validate({"estate_id": "fuzeyuan", "building_id": "b1",
+                                                    "number": f"{1000 + i}", "layout": "1b1l", "floor_area": 45.5,
+                                                    "floor": 1 + i // 10, "rent": 45000}, strict=False),
                              "bench", "admin").unit_id for i in range(UNITS)]
     at = now_iso()
     with ApplicationRecord.batch_write() as batch:

@@ -154,23 +154,25 @@ def seed(city: str = "jiangmen") -> dict[str, int]:
 
 
 def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
+    from chalicelib.bodies import AreaIn, EstateIn, FacilityIn, PolicyIn, StreetIn, UnitIn
     from chalicelib.domain import areas, estates, facilities, policies, units
     from chalicelib.domain.policies import PolicyStatus
+    from chalicelib.domain.units import UnitStatus
 
     for area in data["areas"]:
-        areas.create_area({k: area[k] for k in ("area_id", "name", "district")})
+        areas.create_area(AreaIn.model_validate({k: area[k] for k in ("area_id", "name", "district")}))
         counts["areas"] += 1
         for street in area["streets"]:
-            areas.create_street(area["area_id"], street)
+            areas.create_street(area["area_id"], StreetIn.model_validate(street))
             counts["streets"] += 1
 
     # Facilities first: an estate computes its nearby list when it is created.
     for facility in plan_facilities(data):
-        facilities.create(facility)
+        facilities.create(FacilityIn.model_validate(facility, strict=False))
         counts["facilities"] += 1
 
     for entry in data["estates"]:
-        estate = estates.create(estate_body(entry))
+        estate = estates.create(EstateIn.model_validate(estate_body(entry)))
         counts["estates"] += 1
         for building in entry["buildings"]:
             estate = estates.put_building(estate.estate_id, dict(building), estate.version)
@@ -179,11 +181,13 @@ def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
     # Existing stock is imported in the status it has (one write per unit), as a city's
     # onboarding would; lifecycle moves are then the API's business.
     for plan in plan_units(data):
-        units.create(plan.data, ACTOR_ID, ACTOR_ROLE)
+        # UnitIn creates vacant or under-repair units only; existing stock keeps the status it has
+        body = UnitIn.model_validate({**plan.data, "status": UnitStatus.VACANT.value}, strict=False)
+        units.create(body.model_copy(update={"status": UnitStatus(plan.data["status"])}), ACTOR_ID, ACTOR_ROLE)
         counts["units"] += 1
 
     for doc in data["policies"]:
-        policy = policies.create({
+        policy = policies.create(PolicyIn.model_validate({
             "title": doc["title"],
             "body": "\n\n".join(doc["paragraphs"]),
             "category": doc["category"],
@@ -191,7 +195,7 @@ def _write(data: dict[str, Any], counts: dict[str, int]) -> None:
             "issuer": doc.get("issuer"),
             "doc_number": doc.get("doc_number"),
             "attachments": doc.get("attachments") or [],
-        })
+        }, strict=False))
         if doc["status"] in ("published", "withdrawn"):
             policy = policies.change_status(policy.policy_id, PolicyStatus.PUBLISHED, policy.version,
                                             published_at=doc["published_at"])

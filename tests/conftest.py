@@ -136,21 +136,21 @@ def post(client: Any, path: str, data: Any, headers: dict[str, str], method: str
 
 # --- a small catalogue, built through the domain services -------------------------------------
 def build_catalogue() -> dict[str, Any]:
+    from chalicelib.bodies import AreaIn, EstateIn, FacilityIn, PolicyIn, StreetIn, UnitIn
     from chalicelib.domain import areas, estates, facilities, policies, units
     from chalicelib.domain.policies import PolicyStatus
     from chalicelib.domain.units import UnitStatus
 
-    areas.create_area({"area_id": "pengjiang", "name": "蓬江片区", "district": "蓬江区"})
-    areas.create_area({"area_id": "jianghai", "name": "江海片区", "district": "江海区"})
-    areas.create_street("pengjiang", {"street_id": "baisha", "name": "白沙街道"})
-    areas.create_street("pengjiang", {"street_id": "huanshi", "name": "环市街道"})
-    areas.create_street("jianghai", {"street_id": "waihai", "name": "外海街道"})
-    facilities.create({"facility_id": "bus-fuze", "type": "bus_stop", "name": "福泽园公交站", "lat": 22.6012,
-                       "lng": 113.0718})
-    facilities.create({"facility_id": "school-1", "type": "school", "name": "白沙小学", "lat": 22.6050,
-                       "lng": 113.0750})
-    facilities.create({"facility_id": "park-far", "type": "park", "name": "东湖公园", "lat": 22.5900,
-                       "lng": 113.0950})
+    for area_id, name, district in (("pengjiang", "蓬江片区", "蓬江区"), ("jianghai", "江海片区", "江海区")):
+        areas.create_area(AreaIn.model_validate({"area_id": area_id, "name": name, "district": district}))
+    for area_id, street_id, name in (("pengjiang", "baisha", "白沙街道"), ("pengjiang", "huanshi", "环市街道"),
+                                     ("jianghai", "waihai", "外海街道")):
+        areas.create_street(area_id, StreetIn.model_validate({"street_id": street_id, "name": name}))
+    for facility_id, type_, name, lat, lng in (("bus-fuze", "bus_stop", "福泽园公交站", 22.6012, 113.0718),
+                                               ("school-1", "school", "白沙小学", 22.6050, 113.0750),
+                                               ("park-far", "park", "东湖公园", 22.5900, 113.0950)):
+        facilities.create(FacilityIn.model_validate(
+            {"facility_id": facility_id, "type": type_, "name": name, "lat": lat, "lng": lng}, strict=False))
     manager = {"company": "江门市安居物业管理有限公司", "contact": "李经理", "phone": "0750-3123456"}
     specs = [
         ("fuzeyuan", "福泽园", "pengjiang", "baisha", 22.6010, 113.0710),
@@ -159,17 +159,19 @@ def build_catalogue() -> dict[str, Any]:
     ]
     made = {}
     for estate_id, name, area, street, lat, lng in specs:
-        e = estates.create({"estate_id": estate_id, "name": name, "area_id": area, "street_id": street,
-                            "address": f"{name}路1号", "lat": lat, "lng": lng, "manager": manager})
+        e = estates.create(EstateIn.model_validate({"estate_id": estate_id, "name": name, "area_id": area,
+                                                    "street_id": street, "address": f"{name}路1号", "lat": lat,
+                                                    "lng": lng, "manager": manager}))
         e = estates.put_building(estate_id, {"building_id": "b1", "name": "1栋", "floors": 18}, e.version)
         made[estate_id] = e
     layouts = ["1b1l", "2b1l", "3b1l"]
     created = []
     for i in range(24):
         estate_id = specs[i % 3][0]
-        u = units.create({"estate_id": estate_id, "building_id": "b1", "number": f"{100 + i}",
-                          "layout": layouts[i % 3], "floor_area": 35 + i * 1.5, "floor": 1 + i % 18,
-                          "rent": 30000 + (i * 7919) % 40000}, "test", "admin")
+        u = units.create(UnitIn.model_validate({"estate_id": estate_id, "building_id": "b1", "number": f"{100 + i}",
+                                                "layout": layouts[i % 3], "floor_area": 35 + i * 1.5,
+                                                "floor": 1 + i % 18, "rent": 30000 + (i * 7919) % 40000},
+                                               strict=False), "test", "admin")
         created.append(u)
     for u in created[::4]:  # some reserved, one leased
         units.change_status(u.unit_id, UnitStatus.RESERVED, u.version, "测试", "test", "admin")
@@ -177,10 +179,12 @@ def build_catalogue() -> dict[str, Any]:
     units.change_status(leased.unit_id, UnitStatus.LEASED, leased.version, "签约", "test", "admin")
     published = []
     for n, category in enumerate(["admission", "application", "rent", "admission"]):
-        p = policies.create({"title": f"江门市公租房政策{n}号", "body": f"第{n}号文件正文：准入条件与申请流程。",
-                             "category": category, "issuer": "江门市住房和城乡建设局"})
+        p = policies.create(PolicyIn.model_validate(
+            {"title": f"江门市公租房政策{n}号", "body": f"第{n}号文件正文：准入条件与申请流程。", "category": category,
+             "issuer": "江门市住房和城乡建设局"}, strict=False))
         published.append(policies.change_status(p.policy_id, PolicyStatus.PUBLISHED, p.version))
-    draft = policies.create({"title": "草稿：租金调整方案", "body": "尚未发布", "category": "rent"})
+    draft = policies.create(PolicyIn.model_validate({"title": "草稿：租金调整方案", "body": "尚未发布", "category": "rent"},
+                                                    strict=False))
     return {"estates": made, "units": created, "policies": published, "draft": draft}
 
 

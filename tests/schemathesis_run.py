@@ -59,10 +59,12 @@ def build_city(stack: Any, app: Any) -> dict[str, Any]:
 
     stack.reset()
     made = build_catalogue()
+    from chalicelib.bodies import EstateIn
     from chalicelib.domain import estates
 
-    estates.create({"estate_id": "xinyuan", "name": "新苑", "area_id": "jianghai", "street_id": "waihai",
-                    "address": "新苑路2号", "lat": 22.57, "lng": 113.12})  # no manager yet, no description
+    estates.create(EstateIn.model_validate({"estate_id": "xinyuan", "name": "新苑", "area_id": "jianghai",
+                                            "street_id": "waihai", "address": "新苑路2号", "lat": 22.57,
+                                            "lng": 113.12}))  # no manager yet, no description
     applicant, employer = Citizen(stack, "周明华"), Citizen(stack, "江门示范制造有限公司", role="employer")
     admin = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('admin')}"}
     with Client(app) as client:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.deps import deps
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import AreaIn, StreetIn
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,10 @@ def list_areas() -> list[Area]:
     return deps().areas.list()
 
 
-def create_area(data: dict[str, Any]) -> Area:
-    return deps().areas.create_area(Area(data["area_id"], data["name"], data.get("district")))
+def create_area(data: AreaIn) -> Area:
+    return deps().areas.create_area(Area(data.area_id, data.name, data.district))
 
 
-def create_street(area_id: str, data: dict[str, Any]) -> Street:
+def create_street(area_id: str, data: StreetIn) -> Street:
     deps().areas.get_area(area_id)
-    return deps().areas.create_street(Street(data["street_id"], area_id, data["name"]))
+    return deps().areas.create_street(Street(data.street_id, area_id, data.name))

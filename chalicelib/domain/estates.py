@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.domain import geo
 from chalicelib.domain.common import Page, edits, expect_version, now_iso
 from chalicelib.deps import deps
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import EstateIn, EstatePatch
 
 
 @dataclass(frozen=True)
@@ -68,23 +71,23 @@ def in_box(bbox: tuple[float, float, float, float], limit: int) -> tuple[list[Es
     return deps().estates.in_box(bbox, limit)
 
 
-def create(data: dict[str, Any]) -> Estate:
-    street = deps().areas.get_street(data["street_id"])
-    if street.area_id != data["area_id"]:
+def create(data: EstateIn) -> Estate:
+    street = deps().areas.get_street(data.street_id)
+    if street.area_id != data.area_id:
         raise errors.InvalidInput("street is not in area", field="street_id", message="街道编号不属于所选片区")
-    geo.check_point(data["lat"], data["lng"])
+    geo.check_point(data.lat, data.lng)
     stamp = now_iso()
     estate = Estate(
-        estate_id=data["estate_id"],
-        name=data["name"],
-        area_id=data["area_id"],
-        street_id=data["street_id"],
-        address=data["address"],
-        lat=data["lat"],
-        lng=data["lng"],
-        description=data.get("description"),
-        manager=data.get("manager"),
-        photos=list(data.get("photos") or []),
+        estate_id=data.estate_id,
+        name=data.name,
+        area_id=data.area_id,
+        street_id=data.street_id,
+        address=data.address,
+        lat=data.lat,
+        lng=data.lng,
+        description=data.description,
+        manager=data.manager.model_dump(mode="json") if data.manager is not None else None,
+        photos=list(data.photos),
         created_at=stamp,
         updated_at=stamp,
     )
@@ -92,11 +95,11 @@ def create(data: dict[str, Any]) -> Estate:
     return deps().estates.create(estate)
 
 
-def update(estate_id: str, changes: dict[str, Any], version: int) -> Estate:
+def update(estate_id: str, changes: EstatePatch, version: int) -> Estate:
     """Change what describes an estate; moving it recomputes its nearby facilities."""
     current = get(estate_id)
     expect_version(current.version, version)
-    values = edits(changes, {"name", "address", "lat", "lng", "description", "manager", "photos"})
+    values = edits(changes.model_dump(mode="json"), {"name", "address", "lat", "lng", "description", "manager", "photos"})
     updated = replace(current, **values, updated_at=now_iso())
     if (updated.lat, updated.lng) != (current.lat, current.lng):
         geo.check_point(updated.lat, updated.lng)

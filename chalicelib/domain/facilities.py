@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.domain import geo
 from chalicelib.domain.common import edits, expect_version, new_id, now_iso
 from chalicelib.deps import deps
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import FacilityIn, FacilityPatch
 
 
 class FacilityType(str, enum.Enum):
@@ -60,16 +63,16 @@ def near(lat: float, lng: float, radius_m: int, type_: FacilityType | None, limi
     return deps().facilities.near(lat, lng, radius_m, type_, limit)
 
 
-def create(data: dict[str, Any]) -> Facility:
-    geo.check_point(data["lat"], data["lng"])
+def create(data: FacilityIn) -> Facility:
+    geo.check_point(data.lat, data.lng)
     stamp = now_iso()
     facility = Facility(
-        facility_id=data.get("facility_id") or new_id("fac"),
-        type=FacilityType(data["type"]),
-        name=data["name"],
-        lat=data["lat"],
-        lng=data["lng"],
-        address=data.get("address"),
+        facility_id=data.facility_id or new_id("fac"),
+        type=FacilityType(data.type),
+        name=data.name,
+        lat=data.lat,
+        lng=data.lng,
+        address=data.address,
         created_at=stamp,
         updated_at=stamp,
     )
@@ -78,10 +81,10 @@ def create(data: dict[str, Any]) -> Facility:
     return saved
 
 
-def update(facility_id: str, changes: dict[str, Any], version: int) -> Facility:
+def update(facility_id: str, changes: FacilityPatch, version: int) -> Facility:
     current = deps().facilities.get(facility_id)
     expect_version(current.version, version)
-    values = edits(changes, {"type", "name", "lat", "lng", "address"})
+    values = edits(changes.model_dump(mode="json"), {"type", "name", "lat", "lng", "address"})
     if "type" in values:
         values["type"] = FacilityType(values["type"])
     updated = replace(current, **values, updated_at=now_iso())

@@ -4,12 +4,15 @@ from __future__ import annotations
 import enum
 from enum import StrEnum
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.domain.common import Page, edits, expect_version, new_id, now_iso
 from chalicelib.deps import deps
 from chalicelib.domain.lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import PolicyIn, PolicyPatch
 
 
 class PolicyStatus(StrEnum):
@@ -85,28 +88,28 @@ def search(
     return deps().policies.search(category, q, status, cursor, limit)
 
 
-def create(data: dict[str, Any]) -> Policy:
+def create(data: PolicyIn) -> Policy:
     stamp = now_iso()
     policy = Policy(
         policy_id=new_id("pol"),
-        title=data["title"],
-        body=data["body"],
-        category=PolicyCategory(data["category"]),
+        title=data.title,
+        body=data.body,
+        category=PolicyCategory(data.category),
         status=PolicyStatus.DRAFT,
-        summary=data.get("summary"),
-        issuer=data.get("issuer"),
-        doc_number=data.get("doc_number"),
-        attachments=list(data.get("attachments") or []),
+        summary=data.summary,
+        issuer=data.issuer,
+        doc_number=data.doc_number,
+        attachments=[a.model_dump(mode="json") for a in data.attachments],
         created_at=stamp,
         updated_at=stamp,
     )
     return deps().policies.create(policy)
 
 
-def update(policy_id: str, changes: dict[str, Any], version: int) -> Policy:
+def update(policy_id: str, changes: PolicyPatch, version: int) -> Policy:
     current = get(policy_id)
     expect_version(current.version, version)
-    values = edits(changes, {"title", "body", "category", "summary", "issuer", "doc_number", "attachments"})
+    values = edits(changes.model_dump(mode="json"), {"title", "body", "category", "summary", "issuer", "doc_number", "attachments"})
     if "category" in values:
         values["category"] = PolicyCategory(values["category"])
     return deps().policies.save(current, replace(current, **values, updated_at=now_iso()))

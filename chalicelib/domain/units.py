@@ -4,12 +4,15 @@ from __future__ import annotations
 import enum
 from enum import StrEnum
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.domain.common import Page, edits, expect_version, now_iso
 from chalicelib.deps import deps
 from chalicelib.domain.lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import UnitIn, UnitPatch
 
 
 class Layout(str, enum.Enum):
@@ -116,36 +119,36 @@ def search(query: UnitSearch) -> Page[Unit]:
     return deps().units.search(query)
 
 
-def create(data: dict[str, Any], actor_id: str, actor_role: str) -> Unit:
-    estate = deps().estates.get(data["estate_id"])
-    if not any(b["building_id"] == data["building_id"] for b in estate.buildings):
-        raise errors.BuildingNotFound(data["building_id"], field="building_id")
+def create(data: UnitIn, actor_id: str, actor_role: str) -> Unit:
+    estate = deps().estates.get(data.estate_id)
+    if not any(b["building_id"] == data.building_id for b in estate.buildings):
+        raise errors.BuildingNotFound(data.building_id, field="building_id")
     stamp = now_iso()
     unit = Unit(
-        unit_id=unit_id_for(estate.estate_id, data["building_id"], data["number"]),
+        unit_id=unit_id_for(estate.estate_id, data.building_id, data.number),
         estate_id=estate.estate_id,
-        building_id=data["building_id"],
+        building_id=data.building_id,
         area_id=estate.area_id,
         street_id=estate.street_id,
-        number=data["number"],
-        layout=Layout(data["layout"]),
-        floor_area=round(float(data["floor_area"]), 2),
-        floor=int(data["floor"]),
-        rent=int(data["rent"]),
-        status=UnitStatus(data.get("status") or UnitStatus.VACANT),
-        orientation=data.get("orientation"),
-        photos=list(data.get("photos") or []),
+        number=data.number,
+        layout=Layout(data.layout),
+        floor_area=round(float(data.floor_area), 2),
+        floor=int(data.floor),
+        rent=int(data.rent),
+        status=UnitStatus(data.status or UnitStatus.VACANT),
+        orientation=data.orientation,
+        photos=list(data.photos),
         created_at=stamp,
         updated_at=stamp,
     )
     return deps().units.create(unit, actor_id, actor_role)
 
 
-def update(unit_id: str, changes: dict[str, Any], version: int) -> Unit:
+def update(unit_id: str, changes: UnitPatch, version: int) -> Unit:
     """Change a unit's description (rent, area, layout, floor, photos); status has its own path."""
     current = get(unit_id)
     expect_version(current.version, version)
-    values = edits(changes, {"layout", "floor_area", "floor", "rent", "orientation", "photos"})
+    values = edits(changes.model_dump(mode="json"), {"layout", "floor_area", "floor", "rent", "orientation", "photos"})
     if "layout" in values:
         values["layout"] = Layout(values["layout"])
     if "floor_area" in values:

@@ -22,10 +22,10 @@ def list_areas(call: Call) -> dict[str, Any]:
 @api.route("/v1/admin/areas", "POST", summary="新建片区", roles=ADMIN,
            body="chalicelib.bodies:AreaIn", status=201, response="Area")
 def create_area(call: Call) -> dict[str, Any]:
-    return asdict(areas.create_area(call.body()))
+    return asdict(areas.create_area(call.model()))
 
 
 @api.route("/v1/admin/areas/{area_id}/streets", "POST", summary="新建街道", roles=ADMIN,
            body="chalicelib.bodies:StreetIn", status=201, response="Street")
 def create_street(call: Call, area_id: str) -> dict[str, Any]:
-    return asdict(areas.create_street(area_id, call.body()))
+    return asdict(areas.create_street(area_id, call.model()))

@@ -46,14 +46,14 @@ def get_estate(call: Call, estate_id: str) -> dict[str, Any]:
 @api.route("/v1/admin/estates", "POST", summary="新建项目", roles=ADMIN,
            body="chalicelib.bodies:EstateIn", status=201, response="Estate")
 def create_estate(call: Call) -> dict[str, Any]:
-    return present(estates.create(call.body()))
+    return present(estates.create(call.model()))
 
 
 @api.route("/v1/admin/estates/{estate_id}", "PATCH", summary="修改项目信息", roles=ADMIN,
            body="chalicelib.bodies:EstatePatch", response="Estate")
 def update_estate(call: Call, estate_id: str) -> dict[str, Any]:
-    body = call.body()
-    return present(estates.update(estate_id, body, body["version"]))
+    body = call.model()
+    return present(estates.update(estate_id, body, body.version))
 
 
 @api.route("/v1/admin/estates/{estate_id}/buildings/{building_id}", "PUT", summary="新增或修改楼栋",

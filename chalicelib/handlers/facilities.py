@@ -48,11 +48,11 @@ def map_facilities(call: Call) -> dict[str, Any]:
 @api.route("/v1/admin/facilities", "POST", summary="新增配套设施", roles=ADMIN,
            body="chalicelib.bodies:FacilityIn", status=201, response="Facility")
 def create_facility(call: Call) -> dict[str, Any]:
-    return present(facilities.create(call.body()))
+    return present(facilities.create(call.model()))
 
 
 @api.route("/v1/admin/facilities/{facility_id}", "PATCH", summary="修改配套设施", roles=ADMIN,
            body="chalicelib.bodies:FacilityPatch", response="Facility")
 def update_facility(call: Call, facility_id: str) -> dict[str, Any]:
-    body = call.body()
-    return present(facilities.update(facility_id, body, body["version"]))
+    body = call.model()
+    return present(facilities.update(facility_id, body, body.version))

@@ -60,14 +60,14 @@ def admin_get_policy(call: Call, policy_id: str) -> dict[str, Any]:
 @api.route("/v1/admin/policies", "POST", summary="新建政策文件（草稿）", roles=ADMIN,
            body="chalicelib.bodies:PolicyIn", status=201, response="Policy")
 def create_policy(call: Call) -> dict[str, Any]:
-    return present(policies.create(call.body()))
+    return present(policies.create(call.model()))
 
 
 @api.route("/v1/admin/policies/{policy_id}", "PATCH", summary="修改政策文件", roles=ADMIN,
            body="chalicelib.bodies:PolicyPatch", response="Policy")
 def update_policy(call: Call, policy_id: str) -> dict[str, Any]:
-    body = call.body()
-    return present(policies.update(policy_id, body, body["version"]))
+    body = call.model()
+    return present(policies.update(policy_id, body, body.version))
 
 
 @api.route("/v1/admin/policies/{policy_id}/status", "POST", summary="发布或撤回政策文件", roles=ADMIN,

@@ -62,14 +62,14 @@ def unit_history(call: Call, unit_id: str) -> dict[str, Any]:
 @api.route("/v1/admin/units", "POST", summary="新增房源", roles=CATALOGUE_STAFF,
            body="chalicelib.bodies:UnitIn", status=201, response="Unit")
 def create_unit(call: Call) -> dict[str, Any]:
-    return present(units.create(call.body(), call.actor.subject, _role(call)))
+    return present(units.create(call.model(), call.actor.subject, _role(call)))
 
 
 @api.route("/v1/admin/units/{unit_id}", "PATCH", summary="修改房源信息", roles=CATALOGUE_STAFF,
            body="chalicelib.bodies:UnitPatch", response="Unit")
 def update_unit(call: Call, unit_id: str) -> dict[str, Any]:
-    body = call.body()
-    return present(units.update(unit_id, body, body["version"]))
+    body = call.model()
+    return present(units.update(unit_id, body, body.version))
 
 
 @api.route("/v1/admin/units/{unit_id}/status", "POST", summary="变更房源状态（记录历史）",
