@@ -40,8 +40,7 @@ STILL_DICTS = {
     "applications.create", "applications.give_consent", "applications.request_supplement",
     "applications.update", "intake.confirm_assisted", "intake.create_assisted", "intake.paper_consent", "areas.create_area", "areas.create_street", "documents.add_document",
     "estates.create", "estates.update", "facilities.create", "facilities.update", "grants.create",
-    "lottery.cancel", "lottery.close", "lottery.commit", "lottery.create_round",
-    "lottery.publish", "lottery.register", "lottery.run_draw", "policies.create", "policies.update",
+    "policies.create", "policies.update",
     "real_name.complete_check", "real_name.register", "real_name.resolve", "units.create", "units.update",
 }
 
