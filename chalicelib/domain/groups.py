@@ -35,6 +35,7 @@ from chalicelib.domain.names import parse_person_name
 from chalicelib.identity import Actor
 
 if TYPE_CHECKING:
+    from chalicelib.bodies import EmployeeIn, GroupIn
     from chalicelib.repositories.groups import GroupRepository
 
 #: An application in one of these no longer holds its employee: they may be listed again.
@@ -106,11 +107,11 @@ def _employer(actor: Actor) -> hh.Person:
     return person
 
 
-def create(actor: Actor, body: dict[str, Any]) -> Group:
+def create(actor: Actor, body: GroupIn) -> Group:
     person = _employer(actor)
     at = now_iso()
-    group = Group(new_id("grp"), actor.subject, person.credit_code or "", person.name, body["name"],
-                  body.get("note"), at, at, 1)
+    group = Group(new_id("grp"), actor.subject, person.credit_code or "", person.name, body.name,
+                  body.note, at, at, 1)
     _repo().create(group)
     return group
 
@@ -133,9 +134,9 @@ def employees(group_id: str, actor: Actor, cursor: str | None, limit: int) -> Pa
 
 
 # --- adding employees ----------------------------------------------------------------------------
-def add_employee(group_id: str, actor: Actor, body: dict[str, Any]) -> Application:
+def add_employee(group_id: str, actor: Actor, body: EmployeeIn) -> Application:
     group = get(group_id, actor)
-    return _add(group, actor, employee(body))
+    return _add(group, actor, employee(body.model_dump(mode="json")))  # the same checks as a CSV row
 
 
 def employee(raw: dict[str, Any]) -> Employee:

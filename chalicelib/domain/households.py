@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -17,6 +17,9 @@ from chalicelib.domain.idnumbers import mask_id, mask_mobile, mask_name, mobile_
 from chalicelib.domain.idnumbers import person_key as key_of
 from chalicelib.domain.names import parse_person_name
 from chalicelib.identity import UNREAD, Actor
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import EmployerRegisterIn, HouseholdIn
 
 CITIES_DIR = Path(__file__).resolve().parent.parent / "cities"
 RELATIONS = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "sibling": "兄弟姐妹",
@@ -82,14 +85,14 @@ class Person:
     verified_at: str | None = None
 
 
-def register_employer(actor: Actor, body: dict[str, Any]) -> Person:
+def register_employer(actor: Actor, body: EmployerRegisterIn) -> Person:
     """An employer account: its organisation's name and unified social credit code."""
     from chalicelib.domain.idnumbers import parse_credit_code
 
-    code = parse_credit_code(body["credit_code"])
-    mobile = _mobile_of(actor, body.get("mobile"))
+    code = parse_credit_code(body.credit_code)
+    mobile = _mobile_of(actor, body.mobile)
     at = now_iso()
-    person = Person(actor.subject, "employer", body["name"], None, None, mobile, credit_code=code,
+    person = Person(actor.subject, "employer", body.name, None, None, mobile, credit_code=code,
                     created_at=at, updated_at=at)
     deps().households.register(person, mobile_key(deps().settings.city_code, mobile) if mobile else None, claim=None)
     return person
@@ -200,26 +203,26 @@ def get_household(household_id: str) -> Household:
     return household
 
 
-def save_my_household(actor: Actor, body: dict[str, Any]) -> Household:
+def save_my_household(actor: Actor, body: HouseholdIn) -> Household:
     """Create or replace the caller's household; the main applicant is the caller."""
     person = me(actor)
     if person.kind != "citizen":
         raise errors.Forbidden("employers apply through group applications")
-    members = normalise_members(body["members"])
+    members = normalise_members([m.model_dump(mode="json") for m in body.members])
     if members[[m["relation"] for m in members].index("self")]["person_key"] != person.person_key:
         raise errors.InvalidInput("the main applicant (本人) must be you", field="members",
                                   message="家庭成员中的申请人本人应为您自己")
-    return _save(person.household_id, person.subject, members, body.get("version"), actor.subject, person)
+    return _save(person.household_id, person.subject, members, body.version, actor.subject, person)
 
 
-def save_household_for(household_id: str, actor_subject: str, owner: str, body: dict[str, Any]) -> Household:
+def save_household_for(household_id: str, actor_subject: str, owner: str, body: HouseholdIn) -> Household:
     """A delegate with an "act" grant edits the grantor's household (the grantor stays main applicant)."""
     current = get_household(household_id)
-    members = normalise_members(body["members"])
+    members = normalise_members([m.model_dump(mode="json") for m in body.members])
     if next(m for m in members if m["relation"] == "self")["person_key"] != current.main_key:
         raise errors.InvalidInput("the main applicant (本人) cannot change", field="members",
                                   message="不能更换申请人本人")
-    return _save(household_id, owner, members, body.get("version"), actor_subject, None)
+    return _save(household_id, owner, members, body.version, actor_subject, None)
 
 
 def _save(household_id: str | None, owner: str | None, members: list[dict[str, Any]], version: int | None,

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -28,6 +28,9 @@ from chalicelib.domain.round_status import (
 )
 from chalicelib.identity import Actor
 from chalicelib.messages import label
+
+if TYPE_CHECKING:
+    from chalicelib.bodies import DrawIn, RegistrationIn, RoundCancelIn, RoundCloseIn, RoundIn, VersionIn
 
 R = RoundStatus
 GENERAL = "general"
@@ -154,10 +157,10 @@ def _when(raw: str, name: str) -> datetime:
     return value
 
 
-def create_round(actor: Actor, body: dict[str, Any]) -> Round:
+def create_round(actor: Actor, body: RoundIn) -> Round:
     city = deps().settings.city_code
-    opens = _when(body["registration_opens_at"], "registration_opens_at")
-    closes = _when(body["registration_closes_at"], "registration_closes_at")
+    opens = _when(body.registration_opens_at, "registration_opens_at")
+    closes = _when(body.registration_closes_at, "registration_closes_at")
     if closes <= opens:
         raise errors.InvalidInput("after registration_opens_at", field="registration_closes_at",
                                   message="报名截止时间应晚于报名开始时间")
@@ -165,17 +168,17 @@ def create_round(actor: Actor, body: dict[str, Any]) -> Round:
         raise errors.InvalidInput("in the future", field="registration_closes_at", message="报名截止时间应在将来")
     from chalicelib.domain.units import check_layouts_by_size
 
-    groups = _priority_groups(city, body.get("priority_groups"))
-    layouts_by_size = (check_layouts_by_size(body["layouts_by_size"]) if body.get("layouts_by_size")
+    groups = _priority_groups(city, body.priority_groups)
+    layouts_by_size = (check_layouts_by_size(body.layouts_by_size) if body.layouts_by_size
                        else city_layouts_by_size(city))
-    unit_ids = list(dict.fromkeys(body["unit_ids"]))
+    unit_ids = list(dict.fromkeys(body.unit_ids))
     if not 1 <= len(unit_ids) <= MAX_UNITS:
         raise errors.InvalidInput(f"1-{MAX_UNITS} units", field="unit_ids", message=f"房源列表应为 1-{MAX_UNITS} 套房源")
     mix = _layout_mix(unit_ids)
     at = _now_iso()
-    r = Round(new_id("rnd"), body["title"], R.OPEN, 1, unit_ids, layouts_by_size, groups,
-              int(body.get("slot_minutes") or 30), int(body.get("slot_size") or 10), _iso(opens), _iso(closes),
-              at, at, layout_mix=mix, randomness_source=body["randomness_source"], created_by=actor.subject)
+    r = Round(new_id("rnd"), body.title, R.OPEN, 1, unit_ids, layouts_by_size, groups,
+              body.slot_minutes or 30, body.slot_size or 10, _iso(opens), _iso(closes),
+              at, at, layout_mix=mix, randomness_source=body.randomness_source, created_by=actor.subject)
     deps().lottery.create_round(r)
     audit.record(actor, f"round#{r.round_id}", "create_round",
                  f"创建摇号批次（{len(unit_ids)} 套房源，报名 {r.registration_opens_at[:16]} 至 "
@@ -264,9 +267,10 @@ def set_status(round_id: str, from_status: RoundStatus | str, to_status: RoundSt
 
 
 # --- the citizen: registering -------------------------------------------------------------------------
-def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, Registrant]:
-    """Register the caller's qualified application on the waiting list. One registration per
-    application per round (a conditional put); numbers are handed out only while the round is open."""
+def register(round_id: str, actor: Actor, body: RegistrationIn | None) -> tuple[Round, Registrant]:
+    """Register the caller's qualified application on the waiting list (``body`` None: no body was
+    sent). One registration per application per round (a conditional put); numbers are handed out
+    only while the round is open."""
     from chalicelib.domain.application_status import S
     from chalicelib.domain.households import me
     from chalicelib.domain.idnumbers import mask_id, mask_name
@@ -278,7 +282,7 @@ def register(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, 
                                         field="round_id")
     person = me(actor)
     waiting = deps().waiting_list.of_owner(person.person_key or "")
-    wanted = body.get("application_id")
+    wanted = body.application_id if body is not None else None
     if wanted:
         waiting = [w for w in waiting if w.application_id == wanted]
     if not waiting:
@@ -324,36 +328,36 @@ def _move(r: Round, version: int, to: RoundStatus, **fields: Any) -> Round:
         updated_at=_now_iso(), **fields)
 
 
-def close(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
+def close(round_id: str, actor: Actor, body: RoundCloseIn) -> Round:
     """Close registration; before the window's end only with ``force`` and a reason."""
     r = get_round(round_id)
-    expect_version(r.version, body["version"])
+    expect_version(r.version, body.version)
     check_transition(r.status, R.CLOSED)
-    reason = body.get("reason")
+    reason = body.reason
     if not r.window_ended():
-        if not body.get("force"):
+        if not body.force:
             raise errors.RegistrationWindowOpen(f"until {r.registration_closes_at[:16]}", field="force")
         if not reason:
             raise errors.InvalidInput("a forced close needs a reason", field="reason", message="强制截止须写明理由")
     audit.record(actor, f"round#{round_id}", "close_round", reason or "报名期满，截止报名")
-    return _move(r, body["version"], R.CLOSED, closed_at=_now_iso(), close_reason=reason)
+    return _move(r, body.version, R.CLOSED, closed_at=_now_iso(), close_reason=reason)
 
 
-def cancel(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
+def cancel(round_id: str, actor: Actor, body: RoundCancelIn) -> Round:
     r = get_round(round_id)
-    expect_version(r.version, body["version"])
+    expect_version(r.version, body.version)
     check_transition(r.status, R.CANCELLED)
-    audit.record(actor, f"round#{round_id}", "cancel_round", body["reason"])
-    return _move(r, body["version"], R.CANCELLED, cancel_reason=body["reason"])
+    audit.record(actor, f"round#{round_id}", "cancel_round", body.reason)
+    return _move(r, body.version, R.CANCELLED, cancel_reason=body.reason)
 
 
-def commit(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
+def commit(round_id: str, actor: Actor, body: VersionIn) -> Round:
     """Freeze the registrant list: the commitment document's exact bytes go to S3 (named by their
     SHA-256) and the round keeps the hash. From here on registrations cannot change."""
     from chalicelib.domain import draw
 
     r = get_round(round_id)
-    expect_version(r.version, body["version"])
+    expect_version(r.version, body.version)
     check_transition(r.status, R.COMMITTED)
     regs = sorted(deps().lottery.registrations(round_id), key=lambda g: g.registration_no)
     if len(regs) != r.registrants_count and r.closed_at and \
@@ -369,7 +373,7 @@ def commit(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
     key = f"lottery/{round_id}/commitment-{digest}.json"
     deps().lottery.put_file(key, data)
     audit.record(actor, f"round#{round_id}", "commit_round", f"固定报名名单 {len(regs)} 户，SHA-256 {digest}")
-    return _move(r, body["version"], R.COMMITTED, commitment_key=key, commitment_sha256=digest,
+    return _move(r, body.version, R.COMMITTED, commitment_key=key, commitment_sha256=digest,
                  committed_at=committed_at, registrants=len(regs))
 
 
@@ -404,7 +408,7 @@ def _checked_file(key: str, digest: str | None) -> bytes:
     return data
 
 
-def run_draw(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
+def run_draw(round_id: str, actor: Actor, body: DrawIn) -> Round:
     """Rank the committed registrants with the announced public value, once. The result document
     is stored first (named by its hash), then the round moves committed -> drawn on its version
     (so of two draws at once only one counts), then each registration gets its rank."""
@@ -412,10 +416,10 @@ def run_draw(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
 
     r = get_round(round_id)
     check_transition(r.status, R.DRAWN)  # a second draw: 409 ALREADY_DRAWN, whatever the version
-    expect_version(r.version, body["version"])
+    expect_version(r.version, body.version)
     commitment = json.loads(_checked_file(r.commitment_key or "", r.commitment_sha256))
     try:
-        result = draw.draw(commitment, body["public_value"])
+        result = draw.draw(commitment, body.public_value)
     except draw.DrawError as exc:
         raise errors.InvalidInput(str(exc), field="public_value", message="公开随机数的格式与事先公布的来源不符") from None
     data = draw.canonical_bytes(result)
@@ -424,7 +428,7 @@ def run_draw(round_id: str, actor: Actor, body: dict[str, Any]) -> Round:
     deps().lottery.put_file(key, data)
     audit.record(actor, f"round#{round_id}", "draw_round",
                  f"摇号：公开随机数“{result['public_value']}”，种子 {result['seed']}")
-    drawn = _move(r, body["version"], R.DRAWN, public_value=result["public_value"], result_key=key,
+    drawn = _move(r, body.version, R.DRAWN, public_value=result["public_value"], result_key=key,
                   result_sha256=digest, drawn_at=_now_iso())
     _write_ranks(drawn, result)
     return drawn
@@ -443,18 +447,18 @@ def _write_ranks(r: Round, result: dict[str, Any] | None = None) -> int:
     return deps().lottery.write_ranks(regs)
 
 
-def publish(round_id: str, actor: Actor, body: dict[str, Any]) -> tuple[Round, int]:
+def publish(round_id: str, actor: Actor, body: VersionIn) -> tuple[Round, int]:
     """Make the ranks public (公示) and tell every registrant their rank."""
     from chalicelib.notify import Notice, notify
 
     r = get_round(round_id)
-    expect_version(r.version, body["version"])
+    expect_version(r.version, body.version)
     check_transition(r.status, R.PUBLISHED)
     repo = deps().lottery
     if repo.count_ranked(round_id) != r.registrants_count:  # an interrupted draw: finish writing the ranks
         _write_ranks(r)
     audit.record(actor, f"round#{round_id}", "publish_round", f"公布摇号结果（{r.registrants_count} 户）")
-    published = _move(r, body["version"], R.PUBLISHED, published_at=_now_iso())
+    published = _move(r, body.version, R.PUBLISHED, published_at=_now_iso())
     sent = 0
     for g in repo.ranked(round_id):
         sent += notify(Notice(template="lottery_rank", params={

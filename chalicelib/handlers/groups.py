@@ -76,7 +76,7 @@ def progress(app: Application) -> dict[str, Any]:
 @api.route("/v1/employer/groups", "POST", summary="新建团租申请（须先完成单位登记）", roles=EMPLOYER,
            body="chalicelib.bodies:GroupIn", status=201, response="Group")
 def create_group(call: Call) -> dict[str, Any]:
-    return present_group(groups.create(call.actor, call.body()))
+    return present_group(groups.create(call.actor, call.model()))
 
 
 @api.route("/v1/employer/groups", summary="本单位的团租申请（新建的在前）", roles=EMPLOYER, params=[CURSOR, LIMIT],
@@ -95,7 +95,7 @@ def get_group(call: Call, group_id: str) -> dict[str, Any]:
            summary="添加一名职工（为其建立团租申请；职工本人在APP中授权）", roles=EMPLOYER,
            body="chalicelib.bodies:EmployeeIn", status=201, response="Application")
 def add_employee(call: Call, group_id: str) -> dict[str, Any]:
-    return present(groups.add_employee(group_id, call.actor, call.body()), Access("employer"))
+    return present(groups.add_employee(group_id, call.actor, call.model()), Access("employer"))
 
 
 @api.route("/v1/employer/groups/{group_id}/employees/import", "POST",

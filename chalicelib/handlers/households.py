@@ -34,7 +34,7 @@ def register(call: Call) -> dict[str, Any]:
 @api.route("/v1/me/employer", "POST", summary="单位登记（名称与统一社会信用代码）", roles=EMPLOYER,
            body="chalicelib.bodies:EmployerRegisterIn", status=201, response="Person")
 def register_employer(call: Call) -> dict[str, Any]:
-    return hh.present_person(hh.register_employer(call.actor, call.body()))
+    return hh.present_person(hh.register_employer(call.actor, call.model()))
 
 
 @api.route("/v1/me/household", raises=(errors.HouseholdNotFound,), summary="我的家庭（申请人与家庭成员）", roles=CITIZEN, response="Household")
@@ -45,7 +45,7 @@ def get_household(call: Call) -> dict[str, Any]:
 @api.route("/v1/me/household", "PUT", summary="填写或修改家庭成员（年龄、性别由身份证号得出）", roles=CITIZEN,
            body="chalicelib.bodies:HouseholdIn", response="Household")
 def put_household(call: Call) -> dict[str, Any]:
-    return hh.present_household(hh.save_my_household(call.actor, call.body()))
+    return hh.present_household(hh.save_my_household(call.actor, call.model()))
 
 
 @api.route("/v1/me/consents", summary="需要我授权（或我已授权）的申请", roles=CITIZEN, response="ConsentList", operation_id="listMyConsents")

@@ -117,7 +117,7 @@ def ranks(call: Call, round_id: str) -> dict[str, Any]:
 @api.route("/v1/rounds/{round_id}/registrations", "POST", summary="报名摇号（已取得资格、正在轮候的申请）",
            roles=CITIZEN, body="chalicelib.bodies:RegistrationIn", status=201, response="Registration", operation_id="registerForRound")
 def register(call: Call, round_id: str) -> dict[str, Any]:
-    body = call.body() if call.request.raw_body else {}
+    body = call.model() if call.request.raw_body else None  # no body: the caller's one waiting application
     r, g = lottery.register(round_id, call.actor, body)
     return present_registration(r, g)
 
@@ -133,7 +133,7 @@ def my_registration(call: Call, round_id: str) -> dict[str, Any]:
 @api.route("/v1/admin/rounds", "POST", summary="创建摇号批次（空置房源、报名时间、优先组、公开随机数来源）", roles=ADMIN,
            body="chalicelib.bodies:RoundIn", status=201, response="AdminRound")
 def create_round(call: Call) -> dict[str, Any]:
-    return present_admin_round(lottery.create_round(call.actor, call.body()))
+    return present_admin_round(lottery.create_round(call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}", summary="摇号批次（管理）", roles=ADMIN, response="AdminRound", operation_id="adminGetRound")
@@ -144,29 +144,29 @@ def admin_round(call: Call, round_id: str) -> dict[str, Any]:
 @api.route("/v1/admin/rounds/{round_id}/close", "POST", summary="截止报名（提前截止须 force 并写明理由）", roles=ADMIN,
            body="chalicelib.bodies:RoundCloseIn", response="AdminRound")
 def close_round(call: Call, round_id: str) -> dict[str, Any]:
-    return present_admin_round(lottery.close(round_id, call.actor, call.body()))
+    return present_admin_round(lottery.close(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/cancel", "POST", summary="取消摇号批次（固定名单前）", roles=ADMIN,
            body="chalicelib.bodies:RoundCancelIn", response="AdminRound")
 def cancel_round(call: Call, round_id: str) -> dict[str, Any]:
-    return present_admin_round(lottery.cancel(round_id, call.actor, call.body()))
+    return present_admin_round(lottery.cancel(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/commit", "POST", summary="固定报名名单并公布其 SHA-256（承诺）", roles=ADMIN,
            body="chalicelib.bodies:VersionIn", response="AdminRound")
 def commit_round(call: Call, round_id: str) -> dict[str, Any]:
-    return present_admin_round(lottery.commit(round_id, call.actor, call.body()))
+    return present_admin_round(lottery.commit(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/draw", "POST", summary="摇号：以事先公布来源的公开随机数排序（只能一次）",
            roles=ADMIN, body="chalicelib.bodies:DrawIn", response="AdminRound")
 def draw_round(call: Call, round_id: str) -> dict[str, Any]:
-    return present_admin_round(lottery.run_draw(round_id, call.actor, call.body()))
+    return present_admin_round(lottery.run_draw(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/publish", "POST", summary="公布摇号结果并通知每户排序号", roles=ADMIN,
            body="chalicelib.bodies:VersionIn", response="PublishedRound")
 def publish_round(call: Call, round_id: str) -> dict[str, Any]:
-    r, sent = lottery.publish(round_id, call.actor, call.body())
+    r, sent = lottery.publish(round_id, call.actor, call.model())
     return {"round": present_admin_round(r), "notified": sent}

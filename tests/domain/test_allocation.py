@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
+from chalicelib.bodies import DrawIn, VersionIn
 from chalicelib.domain import common, draw, lottery, selection
 from chalicelib.domain.application_status import Status
 from chalicelib.domain.application_types import Application, Event
@@ -44,13 +45,14 @@ def closed_round(twins: Any, unit_ids: list[str], registrants: int) -> Round:
 def test_commit_then_draw_ranks_everyone_once_and_reproducibly(twins: Any) -> None:
     admin = person(Role.ADMIN)
     r = closed_round(twins, [], 7)
-    committed = lottery.commit(r.round_id, admin, {"version": 3})
+    committed = lottery.commit(r.round_id, admin, VersionIn.model_validate({"version": 3}))
     assert committed.status is RoundStatus.COMMITTED and committed.registrants == 7
-    drawn = lottery.run_draw(r.round_id, admin, {"version": committed.version, "public_value": PUBLIC_VALUE})
+    drawn = lottery.run_draw(r.round_id, admin,
+                             DrawIn.model_validate({"version": committed.version, "public_value": PUBLIC_VALUE}))
     ranks = [g.rank for g in lottery.ranked(r.round_id)]
     assert ranks == list(range(1, 8))
     with pytest.raises(errors.AlreadyDrawn):
-        lottery.run_draw(r.round_id, admin, {"version": drawn.version, "public_value": PUBLIC_VALUE})
+        lottery.run_draw(r.round_id, admin, DrawIn.model_validate({"version": drawn.version, "public_value": PUBLIC_VALUE}))
     commitment, _ = lottery.commitment_file(r.round_id)
     # the same commitment and public value give the same ranks anywhere (here: a fresh draw)
     again = draw.draw(json.loads(commitment or b"{}"), PUBLIC_VALUE)
