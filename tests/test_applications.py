@@ -104,6 +104,20 @@ def test_stale_version_and_illegal_transition(client: Any, stack: Any, family: d
     assert status == 409 and body["error"]["code"] == "ILLEGAL_TRANSITION"
 
 
+def test_a_patch_changes_only_what_it_sends(client: Any, stack: Any, family: dict[str, Any]) -> None:
+    main = family["main"]
+    app = new_application(client, main)
+    path = f"/v1/applications/{app['application_id']}"
+    status, answered = call(client, "PATCH", path, main.headers(), {"version": app["version"],
+                                                                    "declared": {"household_size": 3}})
+    assert status == 200 and answered["declared"] == {"household_size": 3}, answered
+    status, refreshed = call(client, "PATCH", path, main.headers(), {"version": answered["version"],
+                                                                     "refresh_household": True})
+    assert status == 200 and refreshed["declared"] == {"household_size": 3}, refreshed  # the answers stay
+    status, cleared = call(client, "PATCH", path, main.headers(), {"version": refreshed["version"], "declared": None})
+    assert status == 200 and cleared["declared"] == {}, cleared  # sent as null: cleared on purpose
+
+
 def test_one_active_application_per_person(client: Any, stack: Any, family: dict[str, Any]) -> None:
     app = new_application(client, family["main"])
     fresh = complete(client, stack, family, app)

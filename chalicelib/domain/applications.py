@@ -92,9 +92,9 @@ def update(application_id: str, actor: Actor, body: ApplicationPatch) -> Applica
         expect_version(app.version, body.version)
         changes: dict[str, Any] = {}
         updated = app
-        # As with the dict it replaces (every field, defaults included): an unsent "declared" is null, i.e. {}.
-        updated = replace(updated, data={**app.data, "declared": _declared(app.kind, body.declared)})
-        changes["declared"] = True
+        if "declared" in body.model_fields_set:  # only what was sent: a refresh keeps the answers
+            updated = replace(updated, data={**app.data, "declared": _declared(app.kind, body.declared)})
+            changes["declared"] = True
         if body.refresh_household:
             if not app.household_id:
                 raise errors.HouseholdNotFound()
