@@ -1,10 +1,11 @@
 """The composition root: where the repositories and adapters of one stack are built and handed to
 the domain (docs/decisions/0023).
 
-``Container`` builds each DynamoDB/S3 repository on first use (its module imported then too, so a
-catalogue read never pays for the applications code). Any of them can be handed in instead:
-``Container(settings, applications=twin, ...)`` is how a test gives the domain in-memory
-repositories (tests/twins/). The entry points (app.py, the local stack, the tests) call
+``Container`` builds each DynamoDB/S3 repository and each adapter (``notifier``, ``workflow``,
+``real_name_check``) on first use (its module imported then too, so a catalogue read never pays for
+the applications code). Any of them can be handed in instead: ``Container(settings,
+applications=twin, notifier=fake, ...)`` is how a test gives the domain in-memory repositories and
+adapters (tests/twins/). The entry points (app.py, the local stack, the tests) call
 :func:`install` once; the domain reaches the current container through :func:`chalicelib.deps.deps`.
 
 Only this module (and the entry points) may import repositories by name for the domain: nothing in
@@ -20,6 +21,8 @@ from chalicelib import deps as _deps
 from chalicelib.config import Settings
 
 if TYPE_CHECKING:
+    from chalicelib.notify import Notifier
+    from chalicelib.realname import RealNameCheck
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
@@ -37,15 +40,18 @@ if TYPE_CHECKING:
     from chalicelib.repositories.storage import DocumentStorage
     from chalicelib.repositories.units import UnitRepository
     from chalicelib.repositories.waiting_list import WaitingListRepository
+    from chalicelib.workflow import Workflow
 
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
-         "leases", "waiting_list")
+         "leases", "waiting_list",
+         # the adapters: notices to citizens, the verification workflow's start, the real-name check
+         "notifier", "workflow", "real_name_check")
 
 
 class Container:
-    """The repositories of one stack, each built on first use unless handed in."""
+    """The repositories and adapters of one stack, each built on first use unless handed in."""
 
     def __init__(self, config: Settings, **overrides: Any) -> None:
         unknown = set(overrides) - set(NAMES)
@@ -164,6 +170,26 @@ class Container:
 
         # a lease is written by the selection's transactions; here its reads and its contract file
         return LeaseRepository(self.settings, storage=lambda: self.storage)
+
+    # --- adapters (their modules imported on first use too: a catalogue read never pays for them) ---
+    @cached_property
+    def notifier(self) -> Notifier:
+        from chalicelib.notify import Notifier
+
+        return Notifier()
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        from chalicelib.workflow import Workflow
+
+        return Workflow()
+
+    @cached_property
+    def real_name_check(self) -> RealNameCheck:
+        from chalicelib.realname import check
+
+        # no provider configured: RealNameCheckUnavailable (503) at each use, as nothing is cached then
+        return check(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -30,3 +30,11 @@ def start_verification(application_id: str, run_id: str) -> str | None:
         raise errors.ServiceUnavailable(f"start_execution: {type(exc).__name__}") from None
     return str(response["executionArn"])
 
+
+
+class Workflow:
+    """The domain's way to start a verification run (``deps().workflow``, docs/decisions/0023):
+    :func:`start_verification` behind an object the composition root serves."""
+
+    def start_verification(self, application_id: str, run_id: str) -> str | None:
+        return start_verification(application_id, run_id)

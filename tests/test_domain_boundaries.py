@@ -86,6 +86,64 @@ def test_the_import_scan_catches_what_it_forbids() -> None:
     assert not any(_is_forbidden(m) for n in ast.walk(ast.parse("import chalicelib.errors")) for m in _imported(n))
 
 
+# --- the adapters come from the composition root ---------------------------------------------------
+#: The adapter functions the domain reaches only through ``deps()`` (notifier, workflow,
+#: real_name_check: docs/decisions/0023), by the module that defines them.
+ADAPTER_FUNCTIONS = {"chalicelib.notify": {"notify"}, "chalicelib.workflow": {"start_verification"},
+                     "chalicelib.realname": {"check"}}
+
+
+def _adapter_calls(tree: ast.AST) -> list[tuple[int, str]]:
+    """``from chalicelib.notify import notify`` (any alias), and ``<module>.notify`` where the module
+    was imported whole (``import chalicelib.workflow``, ``from chalicelib import realname as rn``)."""
+    found: list[tuple[int, str]] = []
+    whole: dict[str, str] = {}  # local name -> adapter module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in ADAPTER_FUNCTIONS:
+            found += [(node.lineno, f"{node.module}.{a.name}") for a in node.names
+                      if a.name in ADAPTER_FUNCTIONS[node.module]]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "chalicelib":
+            for a in node.names:
+                if f"chalicelib.{a.name}" in ADAPTER_FUNCTIONS:
+                    whole[a.asname or a.name] = f"chalicelib.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in ADAPTER_FUNCTIONS:
+                    whole[a.asname or a.name] = a.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            dotted = ast.unparse(node.value)
+            module = whole.get(dotted)
+            if module and node.attr in ADAPTER_FUNCTIONS[module]:
+                found.append((node.lineno, f"{module}.{node.attr}"))
+    return found
+
+
+def test_the_domain_reaches_its_adapters_through_the_container() -> None:
+    found = []
+    for path in _modules(DOMAIN):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [f"{path.name}:{line} uses {name}" for line, name in _adapter_calls(tree)]
+    assert not found, ("the domain calls its adapters through deps().notifier / .workflow / .real_name_check, "
+                       "never the module functions: " + "; ".join(found))
+
+
+def test_the_adapter_scan_catches_what_it_forbids() -> None:
+    samples = ["def f():\n    from chalicelib.notify import Notice, notify\n",
+               "from chalicelib.workflow import start_verification as go",
+               "from chalicelib.realname import CheckStatus, check",
+               "import chalicelib.workflow\nchalicelib.workflow.start_verification('a', 'r')",
+               "from chalicelib import realname as rn\nrn.check(settings)",
+               "from chalicelib import notify\nnotify.notify(n)"]
+    for source in samples:
+        assert _adapter_calls(ast.parse(source)), source
+    allowed = ["from chalicelib.notify import Notice", "from chalicelib.realname import CheckStatus",
+               "from chalicelib.domain.grants import check", "deps().notifier.notify(n)",
+               "deps().workflow.start_verification('a', 'r')", "deps().real_name_check.start('n', 'i')"]
+    for source in allowed:
+        assert not _adapter_calls(ast.parse(source)), source
+
+
 # --- the domain receives types -------------------------------------------------------------------
 def _body_models() -> set[str]:
     tree = ast.parse(BODIES.read_text(encoding="utf-8"))

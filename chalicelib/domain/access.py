@@ -99,7 +99,7 @@ def mutate(application_id: str, actor: Actor | None, change: Change, *, act: boo
 
 # --- notifications -------------------------------------------------------------------------------------
 def notify_citizen(app: Application, template: str, params: dict[str, str]) -> None:
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
-    notify(Notice(template=template, params={"application_id": app.application_id, **params},
+    deps().notifier.notify(Notice(template=template, params={"application_id": app.application_id, **params},
                   recipient=app.owner, mobile=app.contact_mobile, application_id=app.application_id))

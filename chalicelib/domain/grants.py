@@ -115,12 +115,12 @@ def status(grant: dict[str, Any]) -> str:
 
 
 def _notify(subject: str, mobile: str | None, template: str, params: dict[str, str]) -> None:
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
     if mobile is None:
         person = deps().households.get(subject)
         mobile = person.mobile if person else None
-    notify(Notice(template=template, params=params, recipient=subject, mobile=mobile, application_id=None))
+    deps().notifier.notify(Notice(template=template, params=params, recipient=subject, mobile=mobile, application_id=None))
 
 
 def record_action(grant: dict[str, Any], actor: Actor, type_: str, household_id: str) -> None:

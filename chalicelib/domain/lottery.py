@@ -449,7 +449,7 @@ def _write_ranks(r: Round, result: dict[str, Any] | None = None) -> int:
 
 def publish(round_id: str, actor: Actor, body: VersionIn) -> tuple[Round, int]:
     """Make the ranks public (公示) and tell every registrant their rank."""
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
     r = get_round(round_id)
     expect_version(r.version, body.version)
@@ -459,9 +459,9 @@ def publish(round_id: str, actor: Actor, body: VersionIn) -> tuple[Round, int]:
         _write_ranks(r)
     audit.record(actor, f"round#{round_id}", "publish_round", f"公布摇号结果（{r.registrants_count} 户）")
     published = _move(r, body.version, R.PUBLISHED, published_at=_now_iso())
-    sent = 0
+    sent, notifier = 0, deps().notifier
     for g in repo.ranked(round_id):
-        sent += notify(Notice(template="lottery_rank", params={
+        sent += notifier.notify(Notice(template="lottery_rank", params={
             "round_title": r.title, "registration_no": g.registration_no, "rank": str(g.rank),
             "group_name": group_name(g.priority_group)}, recipient=g.owner, mobile=g.mobile,
             application_id=g.application_id))

@@ -126,7 +126,7 @@ def _notify_filer(objection: Objection) -> None:
     """The filer learns the result: at the login's verified mobile, else the registered one, else
     the contact they gave if it is a mobile number."""
     from chalicelib.domain.idnumbers import parse_mobile
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
     mobile = objection.filer_mobile
     if mobile is None:
@@ -137,6 +137,6 @@ def _notify_filer(objection: Objection) -> None:
             mobile = parse_mobile(objection.contact, "contact")
         except errors.DomainError:
             mobile = None
-    notify(Notice(template="objection_result", recipient=objection.filer, mobile=mobile, application_id=None,
+    deps().notifier.notify(Notice(template="objection_result", recipient=objection.filer, mobile=mobile, application_id=None,
                   params={"objection_id": objection.objection_id, "decision_name": DECISIONS[objection.status],
                           "reason": objection.decision_reason or ""}))

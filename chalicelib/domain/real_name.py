@@ -73,9 +73,7 @@ def register(actor: Actor, body: RegisterIn) -> tuple[Person, dict[str, str] | N
         return _bind(actor, person, "token"), None
     id_number = parse_id_number(body.id_number).value
     name = body.name
-    from chalicelib.realname import check
-
-    started = check(settings).start(name, id_number, face=settings.realname_face, request_id=actor.subject)
+    started = deps().real_name_check.start(name, id_number, face=settings.realname_face, request_id=actor.subject)
     if started.result == "name_mismatch":
         raise errors.RealNameMismatch(field="name")
     if started.result in ("not_found", "invalid"):
@@ -102,9 +100,9 @@ def complete_check(actor: Actor, body: RealNameCheckIn) -> Person:
         raise errors.AlreadyRegistered()
     if not person.check_id or body.check_id != person.check_id:
         raise errors.RealNameCheckNotFound(field="check_id")
-    from chalicelib.realname import CheckStatus, check
+    from chalicelib.realname import CheckStatus
 
-    result = check(deps().settings).result(person.check_id)
+    result = deps().real_name_check.result(person.check_id)
     if result.status == CheckStatus.PENDING:
         raise errors.FaceCheckNotDone()
     if result.status == CheckStatus.FAILED:
@@ -157,11 +155,11 @@ def _bind(actor: Actor, person: Person, how: str, retry: bool = True) -> Person:
 
 def _displaced(actor: Actor, loser: Person, key: str) -> None:
     from chalicelib.domain import audit
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
     audit.record(actor, f"person#{key[1:17]}", "real_name_displaced",
                  f"实名核验通过的账号取得该身份证号，未核验的旧登记（{loser.subject}）解除绑定")
-    notify(Notice(template="real_name_displaced", params={}, recipient=loser.subject, mobile=loser.mobile))
+    deps().notifier.notify(Notice(template="real_name_displaced", params={}, recipient=loser.subject, mobile=loser.mobile))
 
 
 # --- conflicts (身份争议) ---------------------------------------------------------------------------

@@ -225,9 +225,9 @@ def _create_households(meta: Meta, registrants: list[Any], title: str, notify_th
 
 
 def _notify(h: Household, template: str, title: str) -> None:
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
-    notify(Notice(template=template, recipient=h.owner, mobile=h.mobile, application_id=h.application_id, params={
+    deps().notifier.notify(Notice(template=template, recipient=h.owner, mobile=h.mobile, application_id=h.application_id, params={
         "round_title": title, "rank": str(h.rank), "slot_start": h.slot_start[:16].replace("T", " "),
         "slot_end": h.slot_end[:16].replace("T", " ")}))
 
@@ -307,9 +307,9 @@ def choose(round_id: str, actor: Actor, unit_id: str) -> tuple[Household, Any]:
 
 def _notify_chosen(h: Household, lease: Any) -> None:
     from chalicelib.domain.units import LAYOUT_NAMES, Layout
-    from chalicelib.notify import Notice, notify
+    from chalicelib.notify import Notice
 
-    notify(Notice(template="unit_chosen", recipient=h.owner, mobile=h.mobile, application_id=h.application_id,
+    deps().notifier.notify(Notice(template="unit_chosen", recipient=h.owner, mobile=h.mobile, application_id=h.application_id,
                   params={"estate_name": lease.estate_name, "building_name": lease.building_name,
                           "number": lease.number, "layout_name": LAYOUT_NAMES[Layout(lease.layout)]}))
 

@@ -197,13 +197,11 @@ def _same_run(app: Application, run_id: str) -> None:
 
 def launch(app: Application) -> Application:
     """Start the workflow for the run recorded on ``app``; a failure to start is recorded, never lost."""
-    from chalicelib.workflow import start_verification
-
     run_id = (app.verification or {}).get("run_id")
     if not run_id:
         return app
     try:
-        start_verification(app.application_id, run_id)
+        deps().workflow.start_verification(app.application_id, run_id)
     except errors.ServiceUnavailable as exc:
         reason = str(exc)[:200]
 

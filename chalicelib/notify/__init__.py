@@ -19,7 +19,7 @@ from chalicelib.notify.templates import TEMPLATES, UnknownTemplate, render
 from chalicelib.observability import logger
 
 __all__ = [
-    "Notice", "notify", "deliver", "render_notice", "adapter", "RECORDED", "TEMPLATES", "SendFailed",
+    "Notice", "Notifier", "notify", "deliver", "render_notice", "adapter", "RECORDED", "TEMPLATES", "SendFailed",
     "UnknownTemplate",
 ]
 
@@ -98,3 +98,11 @@ def notify(notice: Notice) -> bool:
         logger.warning("notice not handed on", extra={
             **_log_keys(notice, _normalised_mobile(notice.mobile)), "error": exc.__class__.__name__})
         return False
+
+
+class Notifier:
+    """The domain's notifier (``deps().notifier``, docs/decisions/0023): :func:`notify` behind an object
+    the composition root serves, so a test hands in a recording one instead."""
+
+    def notify(self, notice: Notice) -> bool:
+        return notify(notice)

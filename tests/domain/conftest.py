@@ -1,7 +1,8 @@
 """Domain tests on the in-memory twins: no moto, no AWS, milliseconds a test (docs/decisions/0023).
 
 ``twins`` hands the domain a container of twins (chalicelib.deps.use) for the test; notices are
-recorded instead of sent, staff reads are audited into a list."""
+recorded by its notifier (``twins.notifier.sent``) instead of sent, verification runs by its
+workflow (``twins.workflow.started``), staff reads are audited into a list."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -43,16 +44,8 @@ class Households:
 
 
 @pytest.fixture()
-def twins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    sent: list[Any] = []
-
-    def record(notice: Any) -> bool:
-        sent.append(notice)
-        return True  # handed on, as notify() answers
-
-    monkeypatch.setattr("chalicelib.notify.notify", record)
+def twins() -> Iterator[Any]:
     container = memory_container(audit=AuditLog(), estates=Estates(), households=Households())
-    container.sent = sent  # type: ignore[attr-defined]
     with deps.use(container):
         yield container
 

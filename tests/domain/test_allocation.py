@@ -93,4 +93,4 @@ def test_two_households_choose_one_unit_one_wins(twins: Any) -> None:
         selection.choose(r.round_id, people[0], unit.unit_id)
     assert twins.units.get(unit.unit_id).status is UnitStatus.RESERVED
     assert twins.selection.get_household(r.round_id, 2).status == INVITED  # the loser can still choose another
-    assert [n.template for n in twins.sent] == ["unit_chosen"]
+    assert twins.notifier.templates() == ["unit_chosen"]

@@ -41,7 +41,7 @@ def test_the_owner_withdraws_once_from_the_version_read(twins: Any) -> None:
     assert twins.applications.get(app.application_id).status == Status.WITHDRAWN
     # (same-second events: the timeline's key is "{time}#{random id}", so compare without order)
     assert sorted(e.type for e in applications.timeline(app.application_id, owner, None)) == ["created", "withdrawn"]
-    assert [n.template for n in twins.sent] == ["status_changed"]
+    assert twins.notifier.templates() == ["status_changed"]
     with pytest.raises(errors.IllegalTransition):  # withdrawn is final: 409 with its code
         applications.withdraw(app.application_id, owner, version=2, note=None)
     with pytest.raises(errors.IllegalTransition):
