@@ -79,3 +79,28 @@ def test_a_delegate_acts_within_the_grant_until_it_is_revoked(twins: Any) -> Non
     assert withdrawn.status == Status.WITHDRAWN
     with pytest.raises(errors.GrantExists):
         grant(twins, owner.subject, child.subject, ["view"])
+
+
+
+def test_a_run_is_started_through_the_workflow_and_a_refused_start_is_recorded(twins: Any) -> None:
+    from dataclasses import replace
+
+    from chalicelib.domain import verification
+
+    owner = person()
+    app = draft(twins, owner.subject)
+    run = verification.new_run(app)
+    assert verification.launch(replace(app, verification=run)).verification == run  # started: nothing written
+    assert twins.workflow.started == [(app.application_id, run["run_id"])]
+
+    # Step Functions refuses: the run is recorded as not started, for staff to re-run
+    other = Application(new_id("app"), "individual", Status.SUBMITTED, new_id("pk"), owner.subject, new_id("hh"),
+                        app.members, created_at=app.created_at, updated_at=app.updated_at)
+    other = replace(other, verification=verification.new_run(other))
+    twins.applications.create(other, Event("created", owner.subject, "applicant", to_status="draft"))
+    twins.workflow.fail_with = errors.ServiceUnavailable("start_execution: ThrottlingException")
+    recorded = verification.launch(twins.applications.get(other.application_id))
+    assert recorded.verification["status"] == "not_started"
+    assert recorded.verification["error"] == "start_execution: ThrottlingException"
+    assert "verification_failed" in {e.type for e in applications.timeline(other.application_id, owner, None)}
+    assert twins.workflow.started == [(app.application_id, run["run_id"])]  # the refused start is not one
