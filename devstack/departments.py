@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from devstack.simulator import SimulatorHandler, SimulatorServer
 from pathlib import Path
 from typing import Any
 
@@ -56,39 +56,6 @@ def default_facts(city: str) -> dict[str, dict[str, Any]]:
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # stop() never waits for a "slow" answer still sleeping
-    simulator: DepartmentSimulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that timed out and hung up is expected here, not worth a traceback
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self.server.simulator._handle(self)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.reply(404, {"error": "not_found"})
-
-    def reply(self, status: int, body: Any) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.send_header("Connection", "close")
-        self.close_connection = True
-        self.end_headers()
-        self.wfile.write(raw)
-
-
 class DepartmentSimulator:
     def __init__(self, registry_path: str | None = None, key: str = "local-simulator-key", city: str = "jiangmen",
                  host: str = "127.0.0.1", port: int = 0) -> None:
@@ -100,7 +67,7 @@ class DepartmentSimulator:
         self.requests: list[dict[str, Any]] = []  # their bodies (tests look at the consent sent)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.load(registry_path or str(REGISTRY))
 
@@ -165,7 +132,7 @@ class DepartmentSimulator:
 
     def start(self) -> DepartmentSimulator:
         self._stopping.clear()
-        self._server = _Server((self.host, self.port), _Handler)
+        self._server = SimulatorServer((self.host, self.port), SimulatorHandler)
         self._server.simulator = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="department-simulator",
                                         daemon=True)
@@ -189,7 +156,7 @@ class DepartmentSimulator:
         self.stop()
 
     # --- one request -------------------------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: SimulatorHandler) -> None:
         parts = h.path.strip("/").split("/")
         if len(parts) != 2 or parts[0] not in DEPARTMENTS or parts[1] != "query":
             h.reply(404, {"error": "not_found"})

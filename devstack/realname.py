@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from devstack.simulator import SimulatorHandler, SimulatorServer
 from pathlib import Path
 from typing import Any
 
@@ -45,39 +45,6 @@ class _Check:
     status: str = "pending"  # pending | passed | failed
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    simulator: RealNameSimulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self.server.simulator._handle(self)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.reply(404, {"error": "not_found"})
-
-    def reply(self, status: int, body: Any) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.send_header("Connection", "close")
-        self.close_connection = True
-        self.end_headers()
-        self.wfile.write(raw)
-
-
 class RealNameSimulator:
     def __init__(self, registry_path: str | None = None, key: str = "local-simulator-key", host: str = "127.0.0.1",
                  port: int = 0) -> None:
@@ -89,7 +56,7 @@ class RealNameSimulator:
         self.mode = "ok"
         self.calls: list[str] = []  # paths of signed calls (tests: the server asked, not the client)
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.load(registry_path or str(REGISTRY))
 
@@ -136,7 +103,7 @@ class RealNameSimulator:
         return f"http://{host}:{port}"
 
     def start(self) -> RealNameSimulator:
-        self._server = _Server((self.host, self.port), _Handler)
+        self._server = SimulatorServer((self.host, self.port), SimulatorHandler)
         self._server.simulator = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="realname-simulator", daemon=True)
         self._thread.start()
@@ -158,7 +125,7 @@ class RealNameSimulator:
         self.stop()
 
     # --- one request -------------------------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: SimulatorHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         if length <= 0 or length > MAX_BODY:
             h.reply(400, {"error": "bad_request"})
