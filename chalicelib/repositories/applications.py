@@ -19,7 +19,7 @@ from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.idnumbers import mask_name
 from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, transaction
 from chalicelib.repositories.paging import query_page
-from chalicelib.repositories.households import _plain
+from chalicelib.repositories.common import plain
 from chalicelib.repositories.tables import ApplicationRecord, ConsentRecord, EventRecord, PersonLockRecord
 
 EVENT_FIELDS = ("type", "actor", "actor_role", "from_status", "to_status", "note", "changes", "grant_id")
@@ -220,12 +220,12 @@ def record_of(a: Application) -> ApplicationRecord:
 
 
 def to_application(r: ApplicationRecord) -> Application:
-    household = _plain(r.household) or {}
+    household = plain(r.household) or {}
     return Application(
         r.application_id, r.kind, Status(r.status), r.owner_key, r.owner, r.household_id,
-        household.get("members", []), r.contact_mobile, _plain(r.documents) or {}, _plain(r.consents) or {},
-        _plain(r.supplement), _plain(r.assisted), r.group_id, _plain(r.employer), _plain(r.data) or {},
-        r.rules_version, r.street_id, _plain(r.verification), r.submitted_at, int(r.submitted_from) if r.submitted_from is not None else None,
+        household.get("members", []), r.contact_mobile, plain(r.documents) or {}, plain(r.consents) or {},
+        plain(r.supplement), plain(r.assisted), r.group_id, plain(r.employer), plain(r.data) or {},
+        r.rules_version, r.street_id, plain(r.verification), r.submitted_at, int(r.submitted_from) if r.submitted_from is not None else None,
         r.created_at, r.updated_at, int(r.version), int(r.rev or 0),
     )
 
@@ -238,7 +238,7 @@ def event_record(application_id: str, e: Event) -> EventRecord:
 
 
 def to_event(r: EventRecord) -> Event:
-    return Event(r.type, r.actor, r.actor_role, r.from_status, r.to_status, r.note, _plain(r.changes), r.grant_id,
+    return Event(r.type, r.actor, r.actor_role, r.from_status, r.to_status, r.note, plain(r.changes), r.grant_id,
                  r.at.split("#")[0])
 
 

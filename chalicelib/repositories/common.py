@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import cache
-from typing import Iterator
+from typing import Any, Iterator
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBConnectionError, TransactWriteError
@@ -20,6 +20,23 @@ TRANSIENT = frozenset({
     "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
     "TransactionConflict", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable",
 })
+
+
+def plain(value: Any) -> Any:
+    """PynamoDB maps and lists, and DynamoDB's numbers, as plain JSON-like Python (a whole number is an int)."""
+    from decimal import Decimal
+
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == int(value) else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 @cache

@@ -11,7 +11,7 @@ from chalicelib.domain import geo
 from chalicelib.domain.common import Page
 from chalicelib.domain.estates import Estate, EstatePin
 from chalicelib.domain.units import Layout
-from chalicelib.repositories.common import is_condition_failure, put_new
+from chalicelib.repositories.common import is_condition_failure, plain, put_new
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import EstateRecord
 
@@ -112,26 +112,13 @@ def to_record(e: Estate, city: str) -> EstateRecord:
     )
 
 
-def _plain(value: Any) -> Any:
-    """PynamoDB maps/lists (and Decimal-ish numbers) as plain Python values."""
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def to_estate(r: EstateRecord) -> Estate:
     return Estate(
         estate_id=r.estate_id, name=r.name, area_id=r.area_id, street_id=r.street_id, address=r.address,
         lat=float(r.lat), lng=float(r.lng), description=r.description,
-        manager=_plain(r.manager) if r.manager else None, buildings=_plain(list(r.buildings or [])),
-        unit_mix=_plain(r.unit_mix or {}), units_total=int(r.units_total or 0),
-        units_vacant=int(r.units_vacant or 0), nearby=_plain(list(r.nearby or [])),
+        manager=plain(r.manager) if r.manager else None, buildings=plain(list(r.buildings or [])),
+        unit_mix=plain(r.unit_mix or {}), units_total=int(r.units_total or 0),
+        units_vacant=int(r.units_vacant or 0), nearby=plain(list(r.nearby or [])),
         photos=list(r.photos or []), version=int(r.version or 0), created_at=r.created_at,
         updated_at=r.updated_at,
     )

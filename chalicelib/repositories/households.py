@@ -13,7 +13,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.households import Household, Person
 from chalicelib.domain.real_name_status import ConflictStatus, RealNameStatus
-from chalicelib.repositories.common import transaction
+from chalicelib.repositories.common import plain, transaction
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ApplicationRecord, HouseholdRecord, PersonRecord
 
@@ -213,7 +213,7 @@ def to_conflict(r: PersonRecord) -> dict[str, Any]:
             "opened_at": r.opened_at,
             "person_key": r.claim_key,
             "id_number": r.id_number, "holder": r.holder, "claimant": r.claimant,
-            "evidence": _plain(r.evidence) or {}, "resolution": _plain(r.resolution) if r.resolution else None}
+            "evidence": plain(r.evidence) or {}, "resolution": plain(r.resolution) if r.resolution else None}
 
 
 def household_record(h: Household) -> HouseholdRecord:
@@ -223,7 +223,7 @@ def household_record(h: Household) -> HouseholdRecord:
 
 
 def to_household(r: HouseholdRecord) -> Household:
-    return Household(r.household_id, r.owner, r.main_key, [_plain(m) for m in r.members or []], r.created_by,
+    return Household(r.household_id, r.owner, r.main_key, [plain(m) for m in r.members or []], r.created_by,
                      r.created_at, r.updated_at, int(r.version))
 
 
@@ -233,19 +233,4 @@ def to_person(r: PersonRecord) -> Person:
                   check_id=r.check_id, verified_by=r.verified_by, verified_at=r.verified_at)
 
 
-def _plain(value: Any) -> Any:
-    """MapAttribute/Decimal values back to plain JSON-like Python."""
-    from decimal import Decimal
-
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == int(value) else float(value)
-    return value
-
-
-__all__ = ["HouseholdRepository", "TransactWriteError", "_plain"]
+__all__ = ["HouseholdRepository", "TransactWriteError"]

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.leases import Lease, LeaseStatus
-from chalicelib.repositories.households import _plain
+from chalicelib.repositories.common import plain
 from chalicelib.repositories.tables import LeaseRecord
 
 
@@ -58,7 +58,7 @@ def lease_record(lease: Lease) -> LeaseRecord:
 
 
 def to_lease(r: LeaseRecord) -> Lease:
-    values = {f: _plain(getattr(r, f)) for f in LEASE_FIELDS}
+    values = {f: plain(getattr(r, f)) for f in LEASE_FIELDS}
     values["floor_area"] = round(float(values["floor_area"]), 2)
     for f in ("household_size", "base_rent", "monthly_rent", "deposit", "term_months", "version"):
         values[f] = int(values[f])

@@ -20,7 +20,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.lottery import Registrant, Round
 from chalicelib.domain.round_status import RoundStatus
-from chalicelib.repositories.common import is_condition_failure, put_new
+from chalicelib.repositories.common import is_condition_failure, plain, put_new
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import RegistrationRecord, RoundRecord, UnitRecord
 
@@ -175,21 +175,15 @@ def round_record(r: Round, city: str) -> RoundRecord:
         version=r.version)
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return value
-
-
 def to_round(r: RoundRecord) -> Round:
     return Round(
         round_id=r.round_id, title=r.title, status=RoundStatus(r.status), version=int(r.version or 1),
         unit_ids=list(r.unit_ids or []),
-        layouts_by_size={k: [str(x) for x in v] for k, v in (_plain(r.layouts_by_size) or {}).items()},
+        layouts_by_size={k: [str(x) for x in v] for k, v in (plain(r.layouts_by_size) or {}).items()},
         priority_groups=[str(g) for g in (r.priority_groups or [])], slot_minutes=int(r.slot_minutes),
         slot_size=int(r.slot_size), registration_opens_at=r.registration_opens_at,
         registration_closes_at=r.registration_closes_at, created_at=r.created_at, updated_at=r.updated_at,
-        layout_mix={k: int(v) for k, v in (_plain(r.layout_mix) or {}).items()},
+        layout_mix={k: int(v) for k, v in (plain(r.layout_mix) or {}).items()},
         randomness_source=r.randomness_source, seq=int(r.seq or 0), burned=int(r.burned or 0),
         created_by=r.created_by, close_reason=r.close_reason, closed_at=r.closed_at, cancel_reason=r.cancel_reason,
         commitment_key=r.commitment_key, commitment_sha256=r.commitment_sha256, committed_at=r.committed_at,
