@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from devstack.simulator import SimulatorHandler, SimulatorServer
+from devstack.simulator import LoopbackSimulator, SimulatorHandler
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,9 @@ def default_facts(city: str) -> dict[str, dict[str, Any]]:
     }
 
 
-class DepartmentSimulator:
+class DepartmentSimulator(LoopbackSimulator):
+    thread_name = "department-simulator"
+
     def __init__(self, registry_path: str | None = None, key: str = "local-simulator-key", city: str = "jiangmen",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.key, self.city, self.host, self.port = key, city, host, port
@@ -67,8 +69,6 @@ class DepartmentSimulator:
         self.requests: list[dict[str, Any]] = []  # their bodies (tests look at the consent sent)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: SimulatorServer | None = None
-        self._thread: threading.Thread | None = None
         self.load(registry_path or str(REGISTRY))
 
     # --- the registry ------------------------------------------------------------------------------
@@ -122,38 +122,13 @@ class DepartmentSimulator:
         with self._lock:
             self.modes.clear()
 
-    # --- the server -----------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     def start(self) -> DepartmentSimulator:
         self._stopping.clear()
-        self._server = SimulatorServer((self.host, self.port), SimulatorHandler)
-        self._server.simulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="department-simulator",
-                                        daemon=True)
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         self._stopping.set()  # wakes "slow" answers
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> DepartmentSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+        super().stop()
 
     # --- one request -------------------------------------------------------------------------------------
     def _handle(self, h: SimulatorHandler) -> None:

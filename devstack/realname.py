@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from devstack.simulator import SimulatorHandler, SimulatorServer
+from devstack.simulator import LoopbackSimulator, SimulatorHandler
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,9 @@ class _Check:
     status: str = "pending"  # pending | passed | failed
 
 
-class RealNameSimulator:
+class RealNameSimulator(LoopbackSimulator):
+    thread_name = "realname-simulator"
+
     def __init__(self, registry_path: str | None = None, key: str = "local-simulator-key", host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.key, self.host, self.port = key, host, port
@@ -56,8 +58,6 @@ class RealNameSimulator:
         self.mode = "ok"
         self.calls: list[str] = []  # paths of signed calls (tests: the server asked, not the client)
         self._lock = threading.Lock()
-        self._server: SimulatorServer | None = None
-        self._thread: threading.Thread | None = None
         self.load(registry_path or str(REGISTRY))
 
     # --- the registry --------------------------------------------------------------------------------
@@ -93,36 +93,6 @@ class RealNameSimulator:
             check = self.checks[self.by_token[biz_token]]
             outcome = outcome or self.faces.get(check.id_number, "pass")
             check.status = "passed" if outcome == "pass" else "failed"
-
-    # --- the server ------------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> RealNameSimulator:
-        self._server = SimulatorServer((self.host, self.port), SimulatorHandler)
-        self._server.simulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="realname-simulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> RealNameSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # --- one request -------------------------------------------------------------------------------------
     def _handle(self, h: SimulatorHandler) -> None:

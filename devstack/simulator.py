@@ -1,8 +1,10 @@
 """The local simulators' HTTP plumbing (departments, the real-name check): a threaded loopback server
-that hands every POST to its simulator's ``_handle`` and answers JSON, closing each connection."""
+that hands every POST to its simulator's ``_handle`` and answers JSON, closing each connection, and
+the start/stop every simulator shares (``LoopbackSimulator``)."""
 from __future__ import annotations
 
 import json
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -38,3 +40,45 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.end_headers()
         self.wfile.write(raw)
+
+
+class LoopbackSimulator:
+    """A simulator served on loopback in a daemon thread; subclasses answer in ``_handle``."""
+
+    thread_name = "simulator"
+    host: str
+    port: int
+    _server: SimulatorServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Any:
+        self._server = SimulatorServer((self.host, self.port), SimulatorHandler)
+        self._server.simulator = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _handle(self, h: SimulatorHandler) -> None:
+        raise NotImplementedError
