@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
+    from chalicelib.repositories.bills import BillRepository
     from chalicelib.repositories.estates import EstateRepository
     from chalicelib.repositories.facilities import FacilityRepository
     from chalicelib.repositories.grants import GrantRepository
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
-         "leases", "waiting_list",
+         "leases", "waiting_list", "bills",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check
          "notifier", "workflow", "real_name_check")
 
@@ -170,6 +171,12 @@ class Container:
 
         # a lease is written by the selection's transactions; here its reads and its contract file
         return LeaseRepository(self.settings, storage=lambda: self.storage)
+
+    @cached_property
+    def bills(self) -> BillRepository:
+        from chalicelib.repositories.bills import BillRepository
+
+        return BillRepository(self.settings)
 
     # --- adapters (their modules imported on first use too: a catalogue read never pays for them) ---
     @cached_property

@@ -12,7 +12,7 @@ TABLES = (
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
     "rule_versions", "groups",
     "publicity_batches", "objections", "waiting_list",
-    "selections", "leases",
+    "selections", "leases", "bills",
     "rounds", "registrations",
 )
 

@@ -342,6 +342,19 @@ class ContractNotReady(Conflict):
     """The lease has no signed contract yet (still a draft)."""
 
 
+# --- rent (issue 11): bills and payments ----------------------------------------------------------
+class BillNotFound(NotFound):
+    pass
+
+
+class BillAlreadyPaid(Conflict):
+    """The bill is paid already (by another payment, online or at the counter)."""
+
+
+class BillCancelled(Conflict):
+    """The bill was cancelled by staff: nothing to pay."""
+
+
 # --- real-name identity (实名, issue 9 §1) ------------------------------------------------------------
 class RealNamePending(Forbidden):
     """The caller's registration waits for the real-name check: nothing bound to the ID number yet."""

@@ -469,6 +469,9 @@ ERRORS.update({
     errors.AlreadyChosen: (409, "ALREADY_CHOSEN", "您已选定房源，不能重复选房"),
     errors.UnitNotAvailable: (409, "UNIT_NOT_AVAILABLE", "该房源不在本轮可选范围内，或户型与您的家庭人数不符"),
     errors.LeaseAlreadyConfirmed: (409, "LEASE_ALREADY_CONFIRMED", "该租赁合同已确认，请勿重复确认"),
+    errors.BillNotFound: (404, "BILL_NOT_FOUND", "未找到该账单"),
+    errors.BillAlreadyPaid: (409, "BILL_ALREADY_PAID", "该账单已缴清，请勿重复缴费"),
+    errors.BillCancelled: (409, "BILL_CANCELLED", "该账单已作废，无需缴费"),
     errors.ContractNotReady: (409, "CONTRACT_NOT_READY", "租赁合同尚未确认，暂无合同文本"),
 })
 

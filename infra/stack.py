@@ -233,10 +233,19 @@ class CityStack(cdk.Stack):
         self._verification()
 
     # --- data -------------------------------------------------------------------------------
+    def table_name(self, logical_name: str) -> str:
+        """``<stack>-data-<name>``: the functions' roles grant the ``<stack>-data-*`` tables (one
+        statement however many tables there are: a list of ARNs outgrew IAM's inline policy size);
+        the append-only tables (the audit trail) are ``<stack>-<name>``, outside that pattern."""
+        if logical_name in APPEND_ONLY_TABLES:
+            return f"{stack_name(self.city)}-{logical_name}"
+        return f"{stack_name(self.city)}-data-{logical_name}"
+
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         table = dynamodb.Table(
             self,
             f"Table{_camel(spec.logical_name)}",
+            table_name=self.table_name(spec.logical_name),
             partition_key=_attribute(spec.hash_key),
             sort_key=_attribute(spec.range_key) if spec.range_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -582,13 +591,8 @@ class CityStack(cdk.Stack):
           notifications (a rejected document is told to its owner).
         Every role writes its own functions' log groups and X-Ray segments.
         """
-        table_arns: list[str] = []
-        for name, table in self.tables.items():
-            if name in APPEND_ONLY_TABLES:
-                continue
-            table_arns.append(table.table_arn)
-            if self.specs[name].indexes:
-                table_arns.append(f"{table.table_arn}/index/*")
+        data = self.format_arn(service="dynamodb", resource="table", resource_name=self.table_name("*"))
+        table_arns = [data, f"{data}/index/*"]  # every table but the append-only ones (table_name)
         audit = self.tables["audit"]
         audit_arns = [audit.table_arn, f"{audit.table_arn}/index/*"]
         # The audit trail (等保 2.0): the app appends and reads; it can neither rewrite nor delete.

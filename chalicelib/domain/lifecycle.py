@@ -96,6 +96,7 @@ _MODULES = (
     "chalicelib.domain.publicity",
     "chalicelib.domain.policies",
     "chalicelib.domain.real_name_status",
+    "chalicelib.domain.bills",
 )
 
 

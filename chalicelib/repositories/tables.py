@@ -742,3 +742,45 @@ class LeaseRecord(_Table):
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
 
+
+
+# --- rent (租金): bills (账单), issue 11; docs/decisions/0027 --------------------------------------
+class BillRecord(_Table):
+    """A bill: rent for one lease and month, or a lease's deposit. ``bill_id`` is derived from the
+    lease and the month (domain/bills.bill_key), so a bill can be written once only (conditional put).
+    ``by_owner`` lists a tenant's bills unpaid first (``owner_sort`` = "0#{due_date}#{bill_id}" while
+    unpaid, "1#{inverted due_date}#{bill_id}" after: the history newest first); ``by_lease`` a lease's."""
+
+    logical_name = "bills"
+    bill_id = UnicodeAttribute(hash_key=True)
+    lease_id = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)  # absent for an imported lease not yet claimed: not in by_owner
+    owner_sort = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()  # rent | deposit
+    month = UnicodeAttribute(null=True)
+    lease_sort = UnicodeAttribute()  # "{month or 0000-00}#{kind}"
+    period_start = UnicodeAttribute(null=True)
+    period_end = UnicodeAttribute(null=True)
+    base_amount = NumberAttribute()
+    amount = NumberAttribute()
+    due_date = UnicodeAttribute()
+    estate_id = UnicodeAttribute()
+    unit_id = UnicodeAttribute()
+    unit_label = UnicodeAttribute()
+    reduction = MapAttribute(null=True)
+    proration = MapAttribute(null=True)
+    status = UnicodeAttribute()  # unpaid | paid | cancelled
+    run_id = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    extra = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner", "owner_sort")()
+    by_lease = _gsi("by_lease", "lease_id", "lease_sort")()
+
+
+MODELS = MODELS + (BillRecord,)

@@ -575,3 +575,18 @@ def test_cursors_are_signed_with_a_secret_of_the_stack(synthesized: dict[str, Sy
     assert api["Properties"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": secret}
     role = _function_roles(s)["APIHandler"]
     assert {"Ref": secret} in _grants(s, role).get("secretsmanager:GetSecretValue", [])
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_roles_table_pattern_covers_every_table_but_the_audit_trail(synthesized: dict[str, Synth], city: str) -> None:
+    """The functions' roles grant ``<stack>-data-*`` (one statement, whatever the number of tables):
+    every table but the append-only audit trail is named inside that pattern, the audit trail outside."""
+    s = synthesized[city]
+    names = {lid: t["Properties"]["TableName"] for lid, t in s.resources("AWS::DynamoDB::Table").items()}
+    audit = _function_env(s)["TABLE_AUDIT"]["Ref"]
+    prefix = names[audit].rsplit("-audit", 1)[0] + "-data-"
+    assert not names[audit].startswith(prefix)
+    assert all(n.startswith(prefix) for lid, n in names.items() if lid != audit), names
+    grants = json.dumps([st for role in set(_function_roles(s).values()) for st in _role_statements(s, role)
+                         if st["Effect"] == "Allow" and st.get("Sid") == "TableItems"])
+    assert f"table/{prefix}*" in grants and "-audit" not in grants
