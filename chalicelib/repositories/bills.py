@@ -29,10 +29,8 @@ class BillRepository:
 
 
 # --- records ----------------------------------------------------------------------------------------
-def owner_sort(bill: Bill) -> str | None:
-    """Unpaid first (oldest due first), then the history newest first."""
-    if bill.owner is None:
-        return None
+def owner_sort(bill: Bill) -> str:
+    """Unpaid first (oldest due first), then the history newest first (by_owner, by_estate)."""
     if bill.status == BillStatus.UNPAID:
         return f"0#{bill.due_date}#{bill.bill_id}"
     inverted = 99_999_999 - int(bill.due_date.replace("-", ""))

@@ -748,14 +748,16 @@ MODELS = MODELS + (SelectionRecord, LeaseRecord)
 class BillRecord(_Table):
     """A bill: rent for one lease and month, or a lease's deposit. ``bill_id`` is derived from the
     lease and the month (domain/bills.bill_key), so a bill can be written once only (conditional put).
-    ``by_owner`` lists a tenant's bills unpaid first (``owner_sort`` = "0#{due_date}#{bill_id}" while
-    unpaid, "1#{inverted due_date}#{bill_id}" after: the history newest first); ``by_lease`` a lease's."""
+    ``owner_sort`` = "0#{due_date}#{bill_id}" while unpaid, "1#{inverted due_date}#{bill_id}" after
+    (always set): ``by_owner`` lists a tenant's bills unpaid first, then the history newest first;
+    ``by_estate`` an estate's unpaid bills oldest due first (arrears, reminders: begins_with "0#");
+    ``by_lease`` a lease's."""
 
     logical_name = "bills"
     bill_id = UnicodeAttribute(hash_key=True)
     lease_id = UnicodeAttribute()
     owner = UnicodeAttribute(null=True)  # absent for an imported lease not yet claimed: not in by_owner
-    owner_sort = UnicodeAttribute(null=True)
+    owner_sort = UnicodeAttribute()
     kind = UnicodeAttribute()  # rent | deposit
     month = UnicodeAttribute(null=True)
     lease_sort = UnicodeAttribute()  # "{month or 0000-00}#{kind}"
@@ -781,6 +783,7 @@ class BillRecord(_Table):
 
     by_owner = _gsi("by_owner", "owner", "owner_sort")()
     by_lease = _gsi("by_lease", "lease_id", "lease_sort")()
+    by_estate = _gsi("by_estate", "estate_id", "owner_sort")()
 
 
 MODELS = MODELS + (BillRecord,)
