@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.application_status import ConsentStatus, DocumentStatus, RunStatus
+from chalicelib.domain.application_status import (RECOMMENDATIONS, ConsentStatus, DepartmentAnswer, DocumentStatus,
+                                                   RunStatus)
 from chalicelib.domain.application_status import Status as ApplicationStatus
 from chalicelib.domain.eligibility import Result, Verdict
 from chalicelib.domain.leases import LeaseStatus
@@ -164,10 +165,15 @@ def _list(item: dict[str, Any]) -> dict[str, Any]:
     return _obj({"items": {"type": "array", "items": item}}, ["items"])
 
 
-OBJ, OBJN = {"type": "object"}, {"type": ["object", "null"]}
+OBJ = {"type": "object"}
 BN = {"type": ["boolean", "null"]}
+#: A declared answer (问卷 id -> 回答), and a fact the rules read: a number, a yes/no, or unknown.
+ANSWER = {"type": ["integer", "number", "boolean", "null"]}
 _EVENT = _obj({"at": S, "type": S, "actor_role": S, "actor_role_name": S, "from_status": NS, "to_status": NS,
-               "note": NS, "changes": OBJN, "by_delegate": B})
+               "note": NS, "changes": {
+                   "type": ["object", "null"], "description": "本步改变了什么（随 type 而不同，如 document_id、batch_id、reason_code）",
+                   "additionalProperties": {"type": ["string", "integer", "boolean", "array", "null"], "items": S}},
+               "by_delegate": B})
 _DOC = _obj({"document_id": S, "type": S, "type_name": S, "content_type": S, "member_id": NS,
              "status": _enum(DocumentStatus), "reason": NS,
              "size": {"type": ["integer", "null"]}, "uploaded_as": S, "created_at": S, "checked_at": NS})
@@ -203,7 +209,15 @@ RESPONSE_SCHEMAS.update({
         "required_documents": {"type": "array", "items": _obj({"type": S, "type_name": S, "accepted": B})},
         "consents": {"type": "array", "items": _obj({"member_id": S, "status": _enum(ConsentStatus), "name": NS, "method": NS,
                                                       "at": NS, "text_version": NS})},
-        "supplement": OBJN, "assisted": OBJN, "group_id": NS, "employer": _maybe({"name": NS}), "declared": OBJ,
+        "supplement": {**_maybe({"documents": {"type": "array", "items": S}, "note": S, "deadline": S, "requested_at": S,
+                                 "reminded_at": NS, "answered_at": NS}), "description": "待补正的材料（补正中或已补正）"},
+        "assisted": {**_maybe({"at": S, "note": NS, "confirmed_at": NS,
+                               "confirmation": {"type": ["string", "null"], "enum": ["app", "paper", None]},
+                               "document_id": NS}, optional=("document_id",)),  # the signed paper, once confirmed
+                     "description": "代办：工作人员代为申请（申请人确认前 confirmed_at 为 null）"},
+        "group_id": NS, "employer": _maybe({"name": NS}),
+        "declared": {"type": "object", "description": "申报信息：问卷 id -> 回答（money 为分，area 为平方米）",
+                     "additionalProperties": ANSWER},
         "rules_version": NS, "submitted_at": NS, "created_at": S, "updated_at": S, "version": INT, "as": NS}),
     "Event": _EVENT,
     "Timeline": _list(_ref("Event")),
@@ -216,8 +230,10 @@ RESPONSE_SCHEMAS.update({
     "ConsentText": _obj({"version": S, "title": S, "text": S}),
     "ConsentList": _list(_obj({"application_id": S, "member_id": S, "status": _enum(ConsentStatus), "method": NS,
                                "text_version": NS, "given_at": NS, "requested_at": S})),
-    "DocumentRequirements": _obj({"kinds": {"type": "array", "items": OBJ},
-                                  "document_types": {"type": "array", "items": OBJ},
+    "DocumentRequirements": _obj({"kinds": {"type": "array", "items": _obj({
+                                      "kind": S, "kind_name": S,
+                                      "documents": {"type": "array", "items": _obj({"type": S, "type_name": S})}})},
+                                  "document_types": {"type": "array", "items": _obj({"type": S, "type_name": S})},
                                   "content_types": {"type": "array", "items": S}, "max_bytes": INT}),
     "Grant": _GRANT,
     "GrantList": _list(_ref("Grant")),
@@ -267,7 +283,8 @@ RESPONSE_SCHEMAS.update({
                           "params": {"type": "object", "additionalProperties": N},
                           "rules": {"type": "array", "items": _RULE}}),
     "RulesVersionList": _list(_obj({
-        "version": S, "effective_from": S, "policy": S, "params": OBJ, "rules": {"type": "array", "items": S},
+        "version": S, "effective_from": S, "policy": S, "params": {"type": "object", "additionalProperties": N},
+        "rules": {"type": "array", "items": S},
         "source": {"type": "string", "enum": ["shipped", "published"]},
         "state": {"type": "string", "enum": ["in_force", "scheduled", "superseded"]},
         "published_at": NS, "published_by": NS})),
@@ -275,6 +292,39 @@ RESPONSE_SCHEMAS.update({
 
 
 # --- review --------------------------------------------------------------------------------------
+_RECOMMENDATION = {"type": "string", "enum": list(RECOMMENDATIONS)}
+#: A fact as a department answered it (chalicelib/departments/contract.py FACTS): a value, or a list of
+#: records (homes, vehicles, companies) of named values.
+_DEPARTMENT_FACT = {"type": ["boolean", "string", "integer", "number", "array", "null"],
+                    "items": {"type": "object", "additionalProperties": {"type": ["string", "integer", "number"]}}}
+_VERIFICATION = _obj({
+    "run_id": NS, "execution_name": NS, "status": _enum(RunStatus, nullable=True), "error": NS, "recommendation": NS,
+    "recommendation_name": NS, "verdict": NS, "rules_version": NS, "policy": NS,
+    "outcomes": {"type": "array", "items": _obj({
+        "rule_id": S, "title": S, "result": _enum(Result), "explanation": S, "clause": S,
+        "sources": {"type": "object", "description": "事实 -> 来源（declared 为申报，否则为部门）", "additionalProperties": S}})},
+    "priority_points": {"type": ["integer", "null"]},
+    "priority_groups": {"type": "array", "items": _obj({"id": S, "title": S, "points": INT})},
+    "flags": {"type": "array", "items": _obj({
+        "fact": {**NS, "description": "需核对的申报事实（部门无法核查时为 null）"}, "declared": ANSWER, "found": ANSWER,
+        "department": S, "members": {"type": "array", "items": S},
+        "reason": {"type": "string", "enum": ["unconfirmed", "identity_invalid", "unavailable", "no_record", "contradicted"]},
+        "note": S}, optional=("declared", "found", "members"))},  # a department that could not answer: no fact
+    "departments": {"type": "array", "items": _obj({
+        "department": S, "department_name": S, "status": _enum(DepartmentAnswer),
+        "error": S, "answered_at": S,
+        "persons": {"type": "array", "items": _obj({
+            "member_id": S, "found": B,
+            "facts": {"type": "object", "description": "事实 -> 部门答复的值（无记录为空）", "additionalProperties": _DEPARTMENT_FACT}})},
+        "no_record": _obj({"means": {"type": "string", "enum": ["answer", "unconfirmed", "unknown"]}, "means_name": S,
+                           "members": {"type": "array", "items": S}})},
+        optional=("error", "answered_at", "persons", "no_record"))},  # unavailable: error; answered: the rest
+    "override": _maybe({"recommendation": _RECOMMENDATION,
+                        "from": {"type": ["string", "null"], "enum": [*RECOMMENDATIONS, None]},
+                        "reason": S, "by": S, "at": S}),
+    "started_at": NS, "decided_at": NS, "failed_at": NS,
+    "history": {"type": "array", "description": "此前各次联合审查", "items": _obj({
+        "run_id": S, "status": _enum(RunStatus, nullable=True), "recommendation": NS, "error": NS})}})
 RESPONSE_SCHEMAS.update({
     "ReviewItem": _obj({"application_id": S, "kind": S, "status": _enum(ApplicationStatus), "status_name": S, "members": INT,
                         "submitted_at": NS, "main_applicant": S, "street_id": NS, "recommendation": NS,
@@ -282,14 +332,7 @@ RESPONSE_SCHEMAS.update({
                         "version": INT}),
     "ReviewQueue": _page("ReviewItem"),
     "ReviewPage": {"allOf": [_ref("Application"), _obj({
-        "verification": _obj({"run_id": NS, "execution_name": NS, "status": _enum(RunStatus, nullable=True), "error": NS, "recommendation": NS,
-                              "recommendation_name": NS, "verdict": NS, "rules_version": NS, "policy": NS,
-                              "outcomes": {"type": "array", "items": OBJ}, "priority_points": {"type": ["integer", "null"]},
-                              "priority_groups": {"type": "array", "items": OBJ},
-                              "flags": {"type": "array", "items": OBJ},
-                              "departments": {"type": "array", "items": OBJ}, "override": OBJN,
-                              "started_at": NS, "decided_at": NS, "failed_at": NS,
-                              "history": {"type": "array", "items": OBJ}}),
+        "verification": _VERIFICATION,
         "reject_reasons": {"type": "array", "items": _obj({"code": S, "name": S})}})]},
     "BulkApproveResult": _list(_obj({"application_id": S, "ok": B, "status": _enum(ApplicationStatus), "version": INT,
                                      "status_code": INT, "error": ITEM_ERROR},
@@ -400,11 +443,16 @@ RESPONSE_SCHEMAS.update({
     "ContractLink": _obj({"lease_id": S, "content_type": S, "download": _obj({"url": S, "expires_at": S})}),
 })
 
+#: One side of an identity conflict as its registration stood when the conflict opened.
+_SIDE = {"subject": S, "name": S, "mobile": NS, "verified_by": NS, "verified_at": NS, "registered_at": S,
+         "household_id": NS}
 RESPONSE_SCHEMAS.update({
     "IdentityConflict": _obj({
         "conflict_id": S, "status": _enum(ConflictStatus), "opened_at": S,
         "id_number": {**S, "description": "已遮盖"}, "holder": S, "claimant": S,
-        "evidence": {"type": "object", "description": "双方的登记与核验情况（手机号已遮盖）"},
+        "evidence": {**_obj({"holder": {**_maybe(_SIDE), "description": "持有该身份证号的账号（已不存在时为 null）"},
+                             "claimant": _obj({**_SIDE, "verified_by": S, "verified_at": S, "check_id": NS})}),
+                     "description": "双方的登记与核验情况（手机号已遮盖）"},
         "resolution": _maybe({"winner": S, "reason": S, "by": S, "at": S})},
         ["conflict_id", "status", "opened_at", "id_number", "holder", "claimant", "evidence"]),
     "IdentityConflictPage": _page("IdentityConflict"),
@@ -423,6 +471,36 @@ RESPONSE_SCHEMAS.update({
         "ranks": {"type": "array", "items": _obj({"rank": INT, "registration_no": S, "priority_group": S})}}),
     "OpenApiDocument": _obj({"openapi": S, "info": _obj({"title": S, "version": S, "description": S}),
                              "servers": {"type": "array", "items": _obj({"url": S})},
-                             "paths": {"type": "object", "additionalProperties": {"type": "object"}},
-                             "components": {"type": "object", "additionalProperties": {"type": "object"}}}),
+                             "paths": {"type": "object", "description": "路径 -> 方法（get、post ...）-> 接口",
+                                       "additionalProperties": {"type": "object",
+                                                                "additionalProperties": _ref("OpenApiOperation")}},
+                             "components": _obj({
+                                 "schemas": {"type": "object", "additionalProperties": _ref("JsonSchema")},
+                                 "securitySchemes": {"type": "object", "additionalProperties": _obj(
+                                     {"type": S, "scheme": S, "bearerFormat": S})}})}),
+})
+
+
+# --- the document's own parts (what getOpenApiDocument answers is typed too) -------------------------
+_MEDIA = {"type": "object", "description": "媒体类型（application/json）-> 内容",
+          "additionalProperties": _obj({"schema": _ref("JsonSchema"), "example": {"description": "示例（任意 JSON）"}},
+                                       optional=("example",))}
+RESPONSE_SCHEMAS.update({
+    "JsonSchema": {"type": "object", "description": "JSON Schema 2020-12：关键字 -> 值（其值可为任意 JSON）",
+                   "additionalProperties": {"description": "关键字的值"}},
+    "OpenApiParameter": _obj({"name": S, "in": {"type": "string", "enum": ["path", "query", "header"]}, "required": B,
+                              "description": S, "schema": _ref("JsonSchema")}, optional=("description",)),
+    "OpenApiResponse": _obj({
+        "description": S, "content": _MEDIA,
+        "headers": {"type": "object", "additionalProperties": _obj({"description": S, "schema": _ref("JsonSchema")})},
+        "x-error-codes": {"type": "array", "items": S, "description": "该状态可能的全部错误代码"}},
+        optional=("content", "headers", "x-error-codes")),
+    "OpenApiOperation": _obj({
+        "operationId": S, "summary": S, "description": S, "tags": {"type": "array", "items": S},
+        "parameters": {"type": "array", "items": _ref("OpenApiParameter")},
+        "responses": {"type": "object", "description": "HTTP 状态 -> 答复", "additionalProperties": _ref("OpenApiResponse")},
+        "security": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "array", "items": S}}},
+        "x-roles": {"type": "array", "items": S},
+        "requestBody": _obj({"required": B, "content": _MEDIA})},
+        optional=("security", "x-roles", "requestBody")),  # public operations have no security, GETs no body
 })

@@ -180,6 +180,13 @@ def test_validation_keeps_only_the_contract_s_facts() -> None:
             parse_answer("real_estate", "q", ["m_1"], broken)
     with pytest.raises(DepartmentGarbage, match="another department"):
         parse_answer("real_estate", "q", ["m_1"], _raw([], department="vehicles"))
+    no_record = [{"member_id": "m_1", "found": False}]
+    for when in ("yesterday", "2026-11-24T10:00:00"):  # staff see an instant: a time without its offset is not one
+        with pytest.raises(DepartmentGarbage, match="answered_at"):
+            parse_answer("real_estate", "q", ["m_1"], _raw(no_record, department="real_estate", answered_at=when))
+    utc = parse_answer("real_estate", "q", ["m_1"], _raw(no_record, department="real_estate",
+                                                         answered_at="2026-11-24T02:00:00Z"))
+    assert utc["answered_at"] == "2026-11-24T02:00:00+00:00"
 
 
 def test_a_bad_signature_is_rejected_by_the_simulator(sim: DepartmentSimulator,

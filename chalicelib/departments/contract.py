@@ -123,9 +123,11 @@ def parse_answer(department: str, query_id: str, member_ids: list[str], raw: byt
     try:
         if not isinstance(answered_at, str):
             raise ValueError
-        datetime.fromisoformat(answered_at)
+        when = datetime.fromisoformat(answered_at)
+        if when.tzinfo is None:  # staff see it as an instant (RFC 3339, with its offset)
+            raise ValueError
     except ValueError:
-        raise DepartmentGarbage(f"{department}: answered_at is not an ISO 8601 time") from None
+        raise DepartmentGarbage(f"{department}: answered_at is not an ISO 8601 time with an offset") from None
     persons = data.get("persons")
     if not isinstance(persons, list):
         raise DepartmentGarbage(f"{department}: persons is not a list")
@@ -153,5 +155,5 @@ def parse_answer(department: str, query_id: str, member_ids: list[str], raw: byt
     missing = [m for m in member_ids if m not in answers]
     if missing:
         raise DepartmentGarbage(f"{department}: no answer for member(s) {', '.join(missing)}")
-    return {"department": department, "status": "answered", "answered_at": answered_at,
+    return {"department": department, "status": "answered", "answered_at": when.isoformat(),
             "persons": [answers[m] for m in member_ids]}

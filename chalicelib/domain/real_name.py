@@ -174,7 +174,7 @@ def _open_conflict(actor: Actor, claimant: Person, holder_subject: str, how: str
             "conflict_id": new_id("idc"), "status": CONFLICTS.initial, "opened_at": now_iso(), "person_key": claimant.claim_key,
             "id_number": claimant.id_number, "holder": holder_subject, "claimant": claimant.subject,
             "evidence": {
-                "holder": _side(holder),
+                "holder": _side(holder) if holder is not None else None,  # its record gone: nobody to show
                 "claimant": {**_side(claimant), "verified_by": how, "verified_at": now_iso(),
                              "check_id": claimant.check_id},
             },
@@ -184,9 +184,7 @@ def _open_conflict(actor: Actor, claimant: Person, holder_subject: str, how: str
                      "同一身份证号被两个已实名核验的账号登记，转工作人员核查")
 
 
-def _side(person: Person | None) -> dict[str, Any]:
-    if person is None:
-        return {}
+def _side(person: Person) -> dict[str, Any]:
     return {"subject": person.subject, "name": person.name, "mobile": mask_mobile(person.mobile),
             "verified_by": person.verified_by, "verified_at": person.verified_at,
             "registered_at": person.created_at, "household_id": person.household_id}
