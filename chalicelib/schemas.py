@@ -67,10 +67,11 @@ def _maybe(props: dict[str, Any], **kw: Any) -> dict[str, Any]:
 
 
 def _enum(cls: Any, *, nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    """A status (or any closed set of values) as the enum the domain declares."""
-    values: list[Any] = [member.value for member in cls]
+    """A status (or any closed set of values) as the enum the domain declares (or the values given).
+    Nullable as ``anyOf`` [enum, null]: a generator then makes one enum class (a type list made three)."""
+    values: list[Any] = [getattr(member, "value", member) for member in cls]
     if nullable:
-        return {"type": ["string", "null"], "enum": [*values, None], **extra}
+        return {"anyOf": [{"type": "string", "enum": values}, {"type": "null"}], **extra}
     return {"type": "string", "enum": values, **extra}
 
 
@@ -212,7 +213,7 @@ RESPONSE_SCHEMAS.update({
         "supplement": {**_maybe({"documents": {"type": "array", "items": S}, "note": S, "deadline": S, "requested_at": S,
                                  "reminded_at": NS, "answered_at": NS}), "description": "待补正的材料（补正中或已补正）"},
         "assisted": {**_maybe({"at": S, "note": NS, "confirmed_at": NS,
-                               "confirmation": {"type": ["string", "null"], "enum": ["app", "paper", None]},
+                               "confirmation": _enum(("app", "paper"), nullable=True),
                                "document_id": NS}, optional=("document_id",)),  # the signed paper, once confirmed
                      "description": "代办：工作人员代为申请（申请人确认前 confirmed_at 为 null）"},
         "group_id": NS, "employer": _maybe({"name": NS}),
@@ -292,7 +293,6 @@ RESPONSE_SCHEMAS.update({
 
 
 # --- review --------------------------------------------------------------------------------------
-_RECOMMENDATION = {"type": "string", "enum": list(RECOMMENDATIONS)}
 #: A fact as a department answered it (chalicelib/departments/contract.py FACTS): a value, or a list of
 #: records (homes, vehicles, companies) of named values.
 _DEPARTMENT_FACT = {"type": ["boolean", "string", "integer", "number", "array", "null"],
@@ -308,7 +308,7 @@ _VERIFICATION = _obj({
     "flags": {"type": "array", "items": _obj({
         "fact": {**NS, "description": "需核对的申报事实（部门无法核查时为 null）"}, "declared": ANSWER, "found": ANSWER,
         "department": S, "members": {"type": "array", "items": S},
-        "reason": {"type": "string", "enum": ["unconfirmed", "identity_invalid", "unavailable", "no_record", "contradicted"]},
+        "reason": _enum(("unconfirmed", "identity_invalid", "unavailable", "no_record", "contradicted")),
         "note": S}, optional=("declared", "found", "members"))},  # a department that could not answer: no fact
     "departments": {"type": "array", "items": _obj({
         "department": S, "department_name": S, "status": _enum(DepartmentAnswer),
@@ -316,11 +316,10 @@ _VERIFICATION = _obj({
         "persons": {"type": "array", "items": _obj({
             "member_id": S, "found": B,
             "facts": {"type": "object", "description": "事实 -> 部门答复的值（无记录为空）", "additionalProperties": _DEPARTMENT_FACT}})},
-        "no_record": _obj({"means": {"type": "string", "enum": ["answer", "unconfirmed", "unknown"]}, "means_name": S,
+        "no_record": _obj({"means": _enum(("answer", "unconfirmed", "unknown")), "means_name": S,
                            "members": {"type": "array", "items": S}})},
         optional=("error", "answered_at", "persons", "no_record"))},  # unavailable: error; answered: the rest
-    "override": _maybe({"recommendation": _RECOMMENDATION,
-                        "from": {"type": ["string", "null"], "enum": [*RECOMMENDATIONS, None]},
+    "override": _maybe({"recommendation": _enum(RECOMMENDATIONS), "from": _enum(RECOMMENDATIONS, nullable=True),
                         "reason": S, "by": S, "at": S}),
     "started_at": NS, "decided_at": NS, "failed_at": NS,
     "history": {"type": "array", "description": "此前各次联合审查", "items": _obj({
