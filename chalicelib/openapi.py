@@ -31,6 +31,40 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _fields(props: dict[str, Any], *optional: str) -> dict[str, Any]:
+    return {"type": "object", "required": [k for k in props if k not in optional], "properties": props}
+
+
+def _map(values: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": values, **({"description": description} if description else {})}
+
+
+_S, _STRINGS, _B = {"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "boolean"}
+_MEDIA = _map(_fields({"schema": _ref("JsonSchema"), "example": {"description": "示例（任意 JSON）"}}, "example"),
+              "媒体类型（application/json）-> 内容")
+#: What GET /v1/openapi.json answers, part by part (``OpenApiDocument`` in chalicelib/schemas.py): an SDK
+#: gets classes for the document too. A JSON Schema is the one map of "any" values (keyword -> any JSON).
+DOCUMENT_SCHEMAS: dict[str, Any] = {
+    "JsonSchema": _map({"description": "关键字的值"}, "JSON Schema 2020-12：关键字 -> 值（其值可为任意 JSON）"),
+    "OpenApiComponents": _fields({"schemas": _map(_ref("JsonSchema")), "securitySchemes": _map(_fields(
+        {"type": _S, "scheme": _S, "bearerFormat": _S}))}),
+    "OpenApiPathItem": _map(_ref("OpenApiOperation"), "方法（get、post ...）-> 接口"),
+    "OpenApiOperation": _fields({
+        "operationId": _S, "summary": _S, "description": _S, "tags": _STRINGS,
+        "parameters": {"type": "array", "items": _ref("OpenApiParameter")},
+        "responses": _map(_ref("OpenApiResponse"), "HTTP 状态 -> 答复"),
+        "security": {"type": "array", "items": _map(_STRINGS)}, "x-roles": _STRINGS,
+        "requestBody": _fields({"required": _B, "content": _MEDIA})},
+        "security", "x-roles", "requestBody"),  # public operations have no security, most no body
+    "OpenApiParameter": _fields({"name": _S, "in": {"type": "string", "enum": ["path", "query", "header"]},
+                                 "required": _B, "description": _S, "schema": _ref("JsonSchema")}, "description"),
+    "OpenApiResponse": _fields({
+        "description": _S, "content": _MEDIA, "headers": _map(_fields({"description": _S, "schema": _ref("JsonSchema")})),
+        "x-error-codes": {**_STRINGS, "description": "该状态可能的全部错误代码"}},
+        "content", "headers", "x-error-codes"),
+}
+
+
 #: What an unknown id in a parameter of this name answers (path ids, and query filters naming a record).
 NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "area_id": errors.AreaNotFound, "area": errors.AreaNotFound,
@@ -259,7 +293,7 @@ def document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **DOCUMENT_SCHEMAS}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -470,36 +470,6 @@ RESPONSE_SCHEMAS.update({
         "ranks": {"type": "array", "items": _obj({"rank": INT, "registration_no": S, "priority_group": S})}}),
     "OpenApiDocument": _obj({"openapi": S, "info": _obj({"title": S, "version": S, "description": S}),
                              "servers": {"type": "array", "items": _obj({"url": S})},
-                             "paths": {"type": "object", "description": "路径 -> 方法（get、post ...）-> 接口",
-                                       "additionalProperties": {"type": "object",
-                                                                "additionalProperties": _ref("OpenApiOperation")}},
-                             "components": _obj({
-                                 "schemas": {"type": "object", "additionalProperties": _ref("JsonSchema")},
-                                 "securitySchemes": {"type": "object", "additionalProperties": _obj(
-                                     {"type": S, "scheme": S, "bearerFormat": S})}})}),
-})
-
-
-# --- the document's own parts (what getOpenApiDocument answers is typed too) -------------------------
-_MEDIA = {"type": "object", "description": "媒体类型（application/json）-> 内容",
-          "additionalProperties": _obj({"schema": _ref("JsonSchema"), "example": {"description": "示例（任意 JSON）"}},
-                                       optional=("example",))}
-RESPONSE_SCHEMAS.update({
-    "JsonSchema": {"type": "object", "description": "JSON Schema 2020-12：关键字 -> 值（其值可为任意 JSON）",
-                   "additionalProperties": {"description": "关键字的值"}},
-    "OpenApiParameter": _obj({"name": S, "in": {"type": "string", "enum": ["path", "query", "header"]}, "required": B,
-                              "description": S, "schema": _ref("JsonSchema")}, optional=("description",)),
-    "OpenApiResponse": _obj({
-        "description": S, "content": _MEDIA,
-        "headers": {"type": "object", "additionalProperties": _obj({"description": S, "schema": _ref("JsonSchema")})},
-        "x-error-codes": {"type": "array", "items": S, "description": "该状态可能的全部错误代码"}},
-        optional=("content", "headers", "x-error-codes")),
-    "OpenApiOperation": _obj({
-        "operationId": S, "summary": S, "description": S, "tags": {"type": "array", "items": S},
-        "parameters": {"type": "array", "items": _ref("OpenApiParameter")},
-        "responses": {"type": "object", "description": "HTTP 状态 -> 答复", "additionalProperties": _ref("OpenApiResponse")},
-        "security": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "array", "items": S}}},
-        "x-roles": {"type": "array", "items": S},
-        "requestBody": _obj({"required": B, "content": _MEDIA})},
-        optional=("security", "x-roles", "requestBody")),  # public operations have no security, GETs no body
+                             "paths": {"type": "object", "additionalProperties": _ref("OpenApiPathItem")},
+                             "components": _ref("OpenApiComponents")}),
 })
