@@ -2,8 +2,8 @@
 the domain (docs/decisions/0023).
 
 ``Container`` builds each DynamoDB/S3 repository and each adapter (``notifier``, ``workflow``,
-``real_name_check``) on first use (its module imported then too, so a catalogue read never pays for
-the applications code). Any of them can be handed in instead: ``Container(settings,
+``real_name_check``, ``payment_providers``) on first use (its module imported then too, so a
+catalogue read never pays for the applications code). Any of them can be handed in instead: ``Container(settings,
 applications=twin, notifier=fake, ...)`` is how a test gives the domain in-memory repositories and
 adapters (tests/twins/). The entry points (app.py, the local stack, the tests) call
 :func:`install` once; the domain reaches the current container through :func:`chalicelib.deps.deps`.
@@ -22,6 +22,7 @@ from chalicelib.config import Settings
 
 if TYPE_CHECKING:
     from chalicelib.notify import Notifier
+    from chalicelib.payment_providers import Providers
     from chalicelib.realname import RealNameCheck
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
@@ -47,8 +48,9 @@ if TYPE_CHECKING:
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
          "leases", "waiting_list", "bills",
-         # the adapters: notices to citizens, the verification workflow's start, the real-name check
-         "notifier", "workflow", "real_name_check")
+         # the adapters: notices to citizens, the verification workflow's start, the real-name check,
+         # the payment providers (WeChat Pay, Alipay)
+         "notifier", "workflow", "real_name_check", "payment_providers")
 
 
 class Container:
@@ -197,6 +199,13 @@ class Container:
 
         # no provider configured: RealNameCheckUnavailable (503) at each use, as nothing is cached then
         return check(self.settings)
+
+    @cached_property
+    def payment_providers(self) -> Providers:
+        from chalicelib.payment_providers import providers
+
+        # .get("wechat" | "alipay"): each provider built on first use, its merchant keys read then
+        return providers(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -63,6 +63,14 @@ class Settings:
     realname_secret_arn: str | None = None  # its credentials in Secrets Manager
     realname_face: bool = True  # the provider's face check (活体人脸核身) is required to complete
     realname_timeout_s: float = 5.0
+    # Payment providers (docs/decisions/0026): one Secrets Manager secret per provider holds the
+    # city's merchant keys (e.g. "jiangmen/payments/wechat"); no secret: the city does not offer it.
+    wechat_pay_secret_arn: str | None = None
+    alipay_secret_arn: str | None = None
+    wechat_pay_base_url: str | None = None  # None: https://api.mch.weixin.qq.com (local simulator overrides)
+    alipay_gateway_url: str | None = None  # None: https://openapi.alipay.com/gateway.do
+    payment_notify_base_url: str | None = None  # this stack's public API base; notify URLs hang off it
+    payment_timeout_s: float = 5.0  # one provider HTTP call
     cursor_secret: str | None = None  # signs pagination cursors (local stack: made at start)
     cursor_secret_arn: str | None = None  # deployed: the per-stack secret in Secrets Manager
 
@@ -128,6 +136,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         realname_secret_arn=env.get("REALNAME_SECRET_ARN") or None,
         realname_face=get("REALNAME_FACE", "true").lower() != "false",
         realname_timeout_s=float(get("REALNAME_TIMEOUT_S", "5")),
+        wechat_pay_secret_arn=env.get("WECHAT_PAY_SECRET_ARN") or None,
+        alipay_secret_arn=env.get("ALIPAY_SECRET_ARN") or None,
+        wechat_pay_base_url=env.get("WECHAT_PAY_BASE_URL") or None,
+        alipay_gateway_url=env.get("ALIPAY_GATEWAY_URL") or None,
+        payment_notify_base_url=env.get("PAYMENT_NOTIFY_BASE_URL") or None,
+        payment_timeout_s=float(get("PAYMENT_TIMEOUT_S", "5")),
         cursor_secret=env.get("CURSOR_SECRET") or None,
         cursor_secret_arn=env.get("CURSOR_SECRET_ARN") or None,
     )

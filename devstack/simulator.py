@@ -1,5 +1,6 @@
 """The local simulators' HTTP plumbing (departments, the real-name check): a threaded loopback server
-that hands every POST to its simulator's ``_handle`` and answers JSON, closing each connection, and
+that hands every POST to its simulator's ``_handle`` (a GET to ``_handle_get``: 404 unless it
+answers) and answers JSON (or the bytes, headers and type given), closing each connection, and
 the start/stop every simulator shares (``LoopbackSimulator``)."""
 from __future__ import annotations
 
@@ -29,12 +30,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self.server.simulator._handle(self)
 
     def do_GET(self) -> None:  # noqa: N802
-        self.reply(404, {"error": "not_found"})
+        self.server.simulator._handle_get(self)
 
-    def reply(self, status: int, body: Any) -> None:
+    def reply(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              content_type: str | None = "application/json; charset=utf-8") -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(raw)))
         self.send_header("Connection", "close")
         self.close_connection = True
@@ -82,3 +87,6 @@ class LoopbackSimulator:
 
     def _handle(self, h: SimulatorHandler) -> None:
         raise NotImplementedError
+
+    def _handle_get(self, h: SimulatorHandler) -> None:
+        h.reply(404, {"error": "not_found"})
