@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             from devstack.seed import seed
 
             counts = seed(args.city)
+        stack.enable_payments(notify_base_url=f"http://{args.host}:{args.port}")  # WeChat Pay, Alipay
         _write_state(stack, f"http://{args.host}:{args.port}")
         server = _local_server(args.host, args.port)
         workers = threading.Thread(target=_run_workers, args=(stack, stop_workers), name="queue-workers",
@@ -162,6 +163,7 @@ def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]
         "client_id": stack.identity.client_id,
         "users": stack.identity.users,
         "realname": stack.realname.base_url,  # the real-name check simulator (walkthrough, demo)
+        "payments": stack.payments.base_url,  # the payment simulator: POST /control/pay ... (demo)
     }, ensure_ascii=False, indent=2))
 
 
@@ -195,6 +197,8 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
                             " start the verification state machine" if stack.departments else "off (--no-verification)"),
         f"  real name   check simulator {stack.realname.base_url}: POST /v1/me answers real_name.face.sdk_url;"
         " POST {\"outcome\": \"pass\"} there, then POST /v1/me/real-name-check (docs/decisions/0016)",
+        f"  payments    WeChat Pay + Alipay simulator {stack.payments.base_url}: POST /control/pay"
+        " {\"order_id\": ...} pays an order and posts its notification (devstack/payments.py)",
         f"  notices     recorded, not sent: {_shown(OUTBOX_FILE)}  (tail -f; queue workers poll every"
         f" {DRAIN_INTERVAL_S}s)",
         "  Ctrl-C stops everything.",

@@ -477,7 +477,9 @@ def _post(o: SimOrder, kind: str, url: str, headers: dict[str, str], body: bytes
         answer = exc.read(65536)
         exc.close()
         return Delivery(o.provider, o.order_id, kind, url, exc.code, answer)
-    except OSError as exc:
+    except urllib.error.URLError as exc:  # refused, unreachable: the reason's name
+        return Delivery(o.provider, o.order_id, kind, url, None, b"", type(exc.reason).__name__)
+    except OSError as exc:  # timed out, reset
         return Delivery(o.provider, o.order_id, kind, url, None, b"", type(exc).__name__)
 
 

@@ -45,6 +45,7 @@ class LocalStack:
     verification: bool = False
     departments: Any = None  # the DepartmentSimulator, when verification is on
     realname: Any = None  # the RealNameSimulator (always on: registration completes through it)
+    payments: Any = None  # the PaymentSimulator (WeChat Pay, Alipay), once enable_payments() ran
     state_machine_arn: str | None = None
     _lambda: Any = None
     _server: Any = None
@@ -109,6 +110,22 @@ class LocalStack:
         self.verification = True
         self.environment.update(self._start_verification())
         self._apply_environment()
+
+    def enable_payments(self, notify_base_url: str | None = None) -> Any:
+        """Start the payment simulator (devstack/payments.py): it writes its keys as the city's
+        merchant secrets (``{city}/payments/wechat|alipay`` in moto's Secrets Manager) and the app's
+        adapters point at it. ``notify_base_url`` is where the app is served (``make run``):
+        notifications are posted there; without it (the Chalice test client) take
+        ``stack.payments.notification(...)`` and post it through the client."""
+        if self.payments is None:
+            from devstack.payments import PaymentSimulator
+
+            self.payments = PaymentSimulator(notify_base_url=notify_base_url).start()
+        self.environment.update(self.payments.install(self.endpoint, self.city))
+        # the notify URL the orders carry; 127.0.0.1:9 (discard) refuses at once when nothing serves the app
+        self.environment["PAYMENT_NOTIFY_BASE_URL"] = notify_base_url or "http://127.0.0.1:9"
+        self._apply_environment()
+        return self.payments
 
     def disable_verification(self) -> None:
         """Back to no workflow: submits record a run that nothing executes (tests drive the steps)."""
@@ -257,6 +274,9 @@ class LocalStack:
         if self.realname is not None:
             self.realname.stop()
             self.realname = None
+        if self.payments is not None:
+            self.payments.stop()
+            self.payments = None
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -88,9 +88,9 @@ def test_the_import_scan_catches_what_it_forbids() -> None:
 
 # --- the adapters come from the composition root ---------------------------------------------------
 #: The adapter functions the domain reaches only through ``deps()`` (notifier, workflow,
-#: real_name_check: docs/decisions/0023), by the module that defines them.
+#: real_name_check, payment_providers: docs/decisions/0023, 0026), by the module that defines them.
 ADAPTER_FUNCTIONS = {"chalicelib.notify": {"notify"}, "chalicelib.workflow": {"start_verification"},
-                     "chalicelib.realname": {"check"}}
+                     "chalicelib.realname": {"check"}, "chalicelib.payment_providers": {"providers", "Providers"}}
 
 
 def _adapter_calls(tree: ast.AST) -> list[tuple[int, str]]:
@@ -124,7 +124,8 @@ def test_the_domain_reaches_its_adapters_through_the_container() -> None:
     for path in _modules(DOMAIN):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         found += [f"{path.name}:{line} uses {name}" for line, name in _adapter_calls(tree)]
-    assert not found, ("the domain calls its adapters through deps().notifier / .workflow / .real_name_check, "
+    assert not found, ("the domain calls its adapters through deps().notifier / .workflow / .real_name_check / "
+                       ".payment_providers, "
                        "never the module functions: " + "; ".join(found))
 
 
@@ -134,12 +135,16 @@ def test_the_adapter_scan_catches_what_it_forbids() -> None:
                "from chalicelib.realname import CheckStatus, check",
                "import chalicelib.workflow\nchalicelib.workflow.start_verification('a', 'r')",
                "from chalicelib import realname as rn\nrn.check(settings)",
-               "from chalicelib import notify\nnotify.notify(n)"]
+               "from chalicelib import notify\nnotify.notify(n)",
+               "from chalicelib.payment_providers import providers",
+               "from chalicelib import payment_providers as pp\npp.providers(settings).get('wechat')"]
     for source in samples:
         assert _adapter_calls(ast.parse(source)), source
     allowed = ["from chalicelib.notify import Notice", "from chalicelib.realname import CheckStatus",
                "from chalicelib.domain.grants import check", "deps().notifier.notify(n)",
-               "deps().workflow.start_verification('a', 'r')", "deps().real_name_check.start('n', 'i')"]
+               "deps().workflow.start_verification('a', 'r')", "deps().real_name_check.start('n', 'i')",
+               "from chalicelib.payment_providers import NotificationRefused, ProviderPayment",
+               "deps().payment_providers.get('wechat').prepay('pay_1', 1, 'x', 'y')"]
     for source in allowed:
         assert not _adapter_calls(ast.parse(source)), source
 

@@ -320,11 +320,10 @@ def _form(body: bytes) -> dict[str, str]:
     if len(body) > MAX_NOTIFICATION:
         raise NotificationRefused("BAD_PAYLOAD", "too large")
     try:
-        text = body.decode("ascii") if body.isascii() else body.decode("utf-8")
-        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict")
-        charset = dict(pairs).get("charset", "utf-8").lower()
-        if charset in GBK:
-            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="gb18030", errors="strict")
+        text = body.decode("utf-8")  # the form itself is ASCII (percent-encoded); the values are in ``charset``
+        charset = dict(urllib.parse.parse_qsl(text, errors="replace")).get("charset", "utf-8").lower()
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, errors="strict",
+                                       encoding="gb18030" if charset in GBK else "utf-8")
     except (UnicodeDecodeError, ValueError):
         raise NotificationRefused("BAD_PAYLOAD", "not a form") from None
     params = dict(pairs)

@@ -1,7 +1,8 @@
 """What every payment provider adapter speaks (docs/decisions/0026-payment-providers.md): the
 answers (:class:`Prepay`, :class:`ProviderPayment`, :class:`StatementLine`), the errors, the
-:class:`PaymentProvider` protocol, and exact money and time conversions. Standard library only:
-importing it costs nothing (the providers' cryptography is imported by the adapters when used)."""
+:class:`PaymentProvider` protocol, and exact money and time conversions. Standard library only at
+import: it costs nothing (cryptography is imported inside the one function here that needs it, and
+by the adapters when used)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib import errors
 
@@ -158,6 +159,22 @@ def is_loopback(url: str) -> bool:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def valid_certificates(pems: tuple[str, ...] | list[str]) -> list[Any]:
+    """The PEM certificates that parse and are valid now (as wechatpayv3 itself keeps them)."""
+    from cryptography import x509
+
+    now = datetime.now(timezone.utc)
+    out = []
+    for pem in pems:
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            continue
+        if certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            out.append(certificate)
+    return out
 
 
 # --- money and time --------------------------------------------------------------------------------

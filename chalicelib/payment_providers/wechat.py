@@ -176,7 +176,7 @@ class WeChatPayProvider:
         if self._keys is None:
             from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-            from chalicelib.payment_providers.wechat_client import valid_certificates
+            from chalicelib.payment_providers.types import valid_certificates  # not wechat_client: no requests here
 
             keys: dict[str, Any] = {}
             if self.merchant.public_key_id and self.merchant.public_key:
@@ -311,11 +311,11 @@ class WeChatPayProvider:
     def _wechatpay(self) -> Any:
         with self._lock:
             if self._client is None:
-                from chalicelib.payment_providers import wechat_client
+                from chalicelib.payment_providers.wechat_client import build
 
                 m = self.merchant
                 try:
-                    self._client = wechat_client.build(
+                    self._client = build(
                         mchid=m.mchid, appid=m.appid, serial_no=m.serial_no, private_key=m.private_key,
                         apiv3_key=m.apiv3_key, base_url=self.base_url, timeout_s=self.timeout_s,
                         public_key_id=m.public_key_id, public_key=m.public_key, certificates=m.certificates)

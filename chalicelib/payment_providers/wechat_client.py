@@ -1,5 +1,6 @@
-"""wechatpayv3, made to fit a Lambda and the local simulator (imported on first use: ~150 ms of
-``requests``, ``cryptography`` and the library; never on the app's import path).
+"""wechatpayv3, made to fit a Lambda and the local simulator (imported on the first call to WeChat
+Pay: ~250 ms of ``requests``, ``cryptography`` and the library, measured after the app's import;
+never on the app's import path, nor on a notification's: that needs only ``wechatpayv3.utils``).
 
 Two things the library does not do as we need, so this module subclasses it (pinned: 2.0.4):
 
@@ -12,16 +13,12 @@ Two things the library does not do as we need, so this module subclasses it (pin
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
-from wechatpayv3.utils import load_certificate
 
-from chalicelib.payment_providers.types import is_loopback
+from chalicelib.payment_providers.types import is_loopback, valid_certificates
 
-__all__ = ["Client", "build", "valid_certificates"]
+__all__ = ["Client", "build"]
 
 
 class _Core(Core):  # type: ignore[misc]
@@ -39,17 +36,6 @@ class Client(WeChatPay):  # type: ignore[misc]
         self._notify_url = None  # per call: pay() passes it; refunds get none (no refund notifications)
         self._core = core
         self._partner_mode = False
-
-
-def valid_certificates(pems: tuple[str, ...] | list[str]) -> list[Any]:
-    """The PEM certificates that parse and are valid now (as the library itself keeps them)."""
-    now = datetime.now(timezone.utc)
-    out = []
-    for pem in pems:
-        certificate = load_certificate(pem)
-        if certificate is not None and certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-            out.append(certificate)
-    return out
 
 
 def build(*, mchid: str, appid: str, serial_no: str, private_key: str, apiv3_key: str, base_url: str,

@@ -7,8 +7,8 @@ drift. They live under tests/: no production code path can import them (nor pays
 
 ``memory_container()`` is a composition root made of twins: hand it to the domain with
 ``chalicelib.deps.use(...)``. Its adapters are fakes that record (``RecordingNotifier``,
-``RecordingWorkflow``, tests/twins/adapters.py). Repositories (and the real-name check) without a
-twin are left out: touching one fails loudly.
+``RecordingWorkflow``, ``RecordingPaymentProviders``, tests/twins/adapters.py). Repositories (and
+the real-name check) without a twin are left out: touching one fails loudly.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.composition import NAMES, Container
 from chalicelib.config import Settings, load_settings
-from tests.twins.adapters import RecordingNotifier, RecordingWorkflow
+from tests.twins.adapters import RecordingNotifier, RecordingPaymentProviders, RecordingWorkflow
 from tests.twins.applications import ApplicationTwin
 from tests.twins.grants import GrantTwin
 from tests.twins.leases import LeaseTwin
@@ -43,7 +43,7 @@ def memory_settings(**env: str) -> Settings:
 
 def memory_container(settings: Settings | None = None, **extra: Any) -> Container:
     """A container of twins (applications, grants, units, selection, leases, lottery, storage), a
-    recording notifier and workflow, plus ``extra``."""
+    recording notifier, workflow and payment providers, plus ``extra``."""
     config = settings or memory_settings()
     units = UnitTwin(config)
     storage = StorageTwin(config)
@@ -54,6 +54,7 @@ def memory_container(settings: Settings | None = None, **extra: Any) -> Containe
         "leases": LeaseTwin(config, selection=lambda: selection, storage=lambda: storage),
         "lottery": LotteryTwin(config, units=lambda: units, storage=lambda: storage),
         "notifier": RecordingNotifier(), "workflow": RecordingWorkflow(),
+        "payment_providers": RecordingPaymentProviders(),
     }
     twins.update(extra)
     return Container(config, **{n: twins.get(n, _Missing(n)) for n in NAMES})
