@@ -635,3 +635,25 @@ def test_the_twin_has_the_protocols_methods_and_the_real_answers(wechat: WeChatP
                 assert json.loads(fake_answer[2]) == json.loads(real_answer[2])
             else:
                 assert fake_answer[2] == real_answer[2]
+
+
+def test_the_twin_plays_a_payment_for_domain_tests() -> None:
+    from tests.twins.adapters import RecordingPaymentProviders
+
+    twins = RecordingPaymentProviders(offered=("wechat",))
+    wechat = twins.get("wechat")
+    wechat.prepay("pay_twin000001", 500, "房租", in_30_min())
+    assert wechat.query("pay_twin000001").state == "not_paid"
+    paid = wechat.pay("pay_twin000001")
+    assert wechat.parse_notification(*wechat.notification("pay_twin000001"), now()) == paid
+    with pytest.raises(ProviderRejected):
+        wechat.close("pay_twin000001")
+    wechat.refuse_with = "STALE_TIMESTAMP"
+    assert refused(wechat, *wechat.notification("pay_twin000001")) == "STALE_TIMESTAMP"
+    wechat.fail_with = ProviderUnavailable("timeout")
+    with pytest.raises(ProviderUnavailable):
+        wechat.query("pay_twin000001")
+    with pytest.raises(ProviderNotConfigured):
+        twins.get("alipay")
+    assert [c[0] for c in wechat.calls] == ["prepay", "query", "parse_notification", "close", "parse_notification",
+                                            "query"]

@@ -28,8 +28,10 @@ from chalicelib.payment_providers.types import (
     PROVIDERS,
     REFUSALS,
     STATES,
+    LineKind,
     NotificationRefused,
     PaymentProvider,
+    PaymentState,
     Prepay,
     ProviderNotConfigured,
     ProviderPayment,
@@ -44,7 +46,8 @@ if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 __all__ = [
-    "CHINA_TZ", "KINDS", "PROVIDERS", "REFUSALS", "STATES", "NotificationRefused", "PaymentProvider", "Prepay",
+    "CHINA_TZ", "KINDS", "PROVIDERS", "REFUSALS", "STATES", "LineKind", "NotificationRefused", "PaymentProvider",
+    "PaymentState", "Prepay",
     "ProviderNotConfigured", "ProviderPayment", "ProviderRejected", "ProviderUnavailable", "Providers",
     "StatementLine", "fen_to_yuan", "providers", "yuan_to_fen",
 ]

@@ -24,6 +24,7 @@ from chalicelib.payment_providers.keys import ALIPAY_FIELDS, require
 from chalicelib.payment_providers.types import (
     CHINA_TZ,
     NotificationRefused,
+    PaymentState,
     Prepay,
     ProviderPayment,
     ProviderRejected,
@@ -41,8 +42,8 @@ from chalicelib.payment_providers.types import (
 )
 
 GATEWAY = "https://openapi.alipay.com/gateway.do"
-TRADE_STATES = {"WAIT_BUYER_PAY": "not_paid", "TRADE_CLOSED": "closed", "TRADE_SUCCESS": "paid",
-                "TRADE_FINISHED": "paid"}
+TRADE_STATES = {"WAIT_BUYER_PAY": PaymentState.NOT_PAID, "TRADE_CLOSED": PaymentState.CLOSED,
+                "TRADE_SUCCESS": PaymentState.PAID, "TRADE_FINISHED": PaymentState.PAID}
 ANSWER_HEADERS = {"Content-Type": "text/plain; charset=utf-8"}
 MAX_NOTIFICATION = 64 * 1024
 MAX_ANSWER = 1024 * 1024
@@ -184,10 +185,11 @@ class AlipayProvider:
         if not ORDER_ID.fullmatch(order_id or ""):
             raise ValueError("out_trade_no is not one of our order ids")
         state = TRADE_STATES[r["trade_status"]]
-        if state == "closed" and refund_fee and yuan_to_fen(refund_fee) > 0:
-            state = "refunded"  # a fully refunded trade closes
+        if state == PaymentState.CLOSED and refund_fee and yuan_to_fen(refund_fee) > 0:
+            state = PaymentState.REFUNDED  # a fully refunded trade closes
         amount = yuan_to_fen(r["total_amount"])
-        when = r.get("gmt_payment") or r.get("send_pay_date") if state in ("paid", "refunded") else None
+        paid = state in (PaymentState.PAID, PaymentState.REFUNDED)
+        when = (r.get("gmt_payment") or r.get("send_pay_date")) if paid else None
         return ProviderPayment(self.name, self.merchant.app_id, order_id, r.get("trade_no") or None, amount,
                                state, utc_iso(china_wall_time(when)) if when else None)
 
@@ -195,7 +197,7 @@ class AlipayProvider:
     def query(self, order_id: str) -> ProviderPayment:
         answer = self._call("alipay.trade.query", {"out_trade_no": order_id})
         if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
-            return ProviderPayment(self.name, self.merchant.app_id, order_id, None, 0, "not_paid", None)
+            return ProviderPayment(self.name, self.merchant.app_id, order_id, None, 0, PaymentState.NOT_PAID, None)
         _succeeded(answer)
         if answer.get("out_trade_no") != order_id:
             raise ProviderUnavailable("alipay: the answer is about another order")

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterable
 
 from chalicelib.payment_providers.types import (
+    LineKind,
     ProviderUnavailable,
     StatementLine,
     china_wall_time,
@@ -81,10 +82,10 @@ def _wechat_line(f: dict[str, str], provider: str) -> list[StatementLine]:
     state = f["交易状态"]
     if state == "SUCCESS":
         amount = _fen(f.get("订单金额") or f["应结订单金额"])
-        return [StatementLine(provider, _id(f["商户订单号"]), _id(f["微信订单号"]), amount, "payment", at)]
+        return [StatementLine(provider, _id(f["商户订单号"]), _id(f["微信订单号"]), amount, LineKind.PAYMENT, at)]
     if state == "REFUND":
         amount = _fen(f.get("申请退款金额") or f["退款金额"])
-        return [StatementLine(provider, _id(f["商户订单号"]), _id(f["微信订单号"]), amount, "refund", at,
+        return [StatementLine(provider, _id(f["商户订单号"]), _id(f["微信订单号"]), amount, LineKind.REFUND, at,
                               refund_id=_id(f["商户退款单号"]))]
     if state == "REVOKED":  # a cancelled card-swipe payment: no money moved
         return []
@@ -133,9 +134,9 @@ def _alipay_rows(lines: Iterable[str], provider: str) -> list[StatementLine]:
         try:
             f = {name: row[i] for name, i in index.items()}
             at = utc_iso(china_wall_time(f["完成时间"] or f["创建时间"]))
-            kind = {"交易": "payment", "退款": "refund"}[f["业务类型"]]
+            kind = {"交易": LineKind.PAYMENT, "退款": LineKind.REFUND}[f["业务类型"]]
             amount = _fen(f["订单金额（元）"])
-            refund_id = _id(f["退款批次号/请求号"]) if kind == "refund" else None
+            refund_id = _id(f["退款批次号/请求号"]) if kind == LineKind.REFUND else None
             out.append(StatementLine(provider, _id(f["商户订单号"]), _id(f["支付宝交易号"]), amount, kind, at,
                                      refund_id=refund_id))
         except (IndexError, KeyError, ValueError):

@@ -10,16 +10,34 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from chalicelib import errors
 
 PROVIDERS = ("wechat", "alipay")
-#: ProviderPayment.state: what the provider says of the order (its value, not a lifecycle of ours).
-STATES = ("paid", "not_paid", "closed", "refunded")
+
+
+class PaymentState(StrEnum):
+    """ProviderPayment.state: what the provider says of the order (its value, not a lifecycle of ours)."""
+
+    PAID = "paid"
+    NOT_PAID = "not_paid"
+    CLOSED = "closed"
+    REFUNDED = "refunded"
+
+
+class LineKind(StrEnum):
+    """StatementLine.kind: which way the money went."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+STATES = tuple(PaymentState)
+KINDS = tuple(LineKind)
 #: NotificationRefused.code: why a notification was not believed.
 REFUSALS = ("BAD_SIGNATURE", "STALE_TIMESTAMP", "BAD_PAYLOAD", "UNKNOWN_MERCHANT", "UNKNOWN_CERTIFICATE")
-KINDS = ("payment", "refund")
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
@@ -46,7 +64,7 @@ class ProviderPayment:
     order_id: str  # our out_trade_no
     transaction_id: str | None
     amount: int
-    state: str
+    state: PaymentState  # a StrEnum: equal to "paid", "not_paid", "closed", "refunded"
     paid_at: str | None  # ISO 8601 UTC ("2026-11-30T02:00:05Z")
 
 
@@ -60,7 +78,7 @@ class StatementLine:
     order_id: str
     transaction_id: str
     amount: int
-    kind: str  # "payment" | "refund"
+    kind: LineKind  # a StrEnum: equal to "payment" | "refund"
     at: str  # ISO 8601 UTC
     refund_id: str | None = None
 

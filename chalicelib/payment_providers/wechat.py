@@ -29,6 +29,7 @@ from typing import Any
 from chalicelib.payment_providers.keys import WECHAT_FIELDS, require
 from chalicelib.payment_providers.types import (
     NotificationRefused,
+    PaymentState,
     Prepay,
     ProviderPayment,
     ProviderRejected,
@@ -48,8 +49,9 @@ MAX_SKEW_S = 300
 MAX_NOTIFICATION = 64 * 1024
 MAX_STATEMENT = 256 * 1024 * 1024  # decompressed; a bigger "bill" is refused, not unpacked
 CERTIFICATE_REFRESH_S = 60.0  # unknown serials (anyone can send one) download at most this often
-TRADE_STATES = {"SUCCESS": "paid", "REFUND": "refunded", "NOTPAY": "not_paid", "USERPAYING": "not_paid",
-                "PAYERROR": "not_paid", "CLOSED": "closed", "REVOKED": "closed"}
+TRADE_STATES = {"SUCCESS": PaymentState.PAID, "REFUND": PaymentState.REFUNDED, "NOTPAY": PaymentState.NOT_PAID,
+                "USERPAYING": PaymentState.NOT_PAID, "PAYERROR": PaymentState.NOT_PAID,
+                "CLOSED": PaymentState.CLOSED, "REVOKED": PaymentState.CLOSED}
 FAIL_BODY = json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -228,14 +230,14 @@ class WeChatPayProvider:
         if not isinstance(order_id, str) or not order_id:
             raise ValueError("no out_trade_no")
         if "refund_status" in r:  # a refund's notification: the order's money went back, or it stays
-            state = "refunded" if r["refund_status"] == "SUCCESS" else "paid"
+            state = PaymentState.REFUNDED if r["refund_status"] == "SUCCESS" else PaymentState.PAID
         else:
             state = TRADE_STATES[r["trade_state"]]
-        amount = (r.get("amount") or {}).get("total", 0 if state in ("not_paid", "closed") else None)
+        amount = (r.get("amount") or {}).get("total", 0 if state in (PaymentState.NOT_PAID, PaymentState.CLOSED) else None)
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise ValueError("amount.total is not a number of fen")
         transaction_id = r.get("transaction_id") or None
-        when = r.get("success_time") if state in ("paid", "refunded") else None
+        when = r.get("success_time") if state in (PaymentState.PAID, PaymentState.REFUNDED) else None
         return ProviderPayment(self.name, self.merchant.mchid, order_id,
                                str(transaction_id) if transaction_id else None, amount, state,
                                utc_iso(parse_instant(when)) if when else None)
@@ -246,7 +248,7 @@ class WeChatPayProvider:
         status, message = self._call(lambda: client.query(out_trade_no=order_id))
         code, detail = _error(message) if status != 200 else ("", "")
         if status == 404 or code in ("ORDER_NOT_EXIST", "ORDERNOTEXIST"):
-            return ProviderPayment(self.name, self.merchant.mchid, order_id, None, 0, "not_paid", None)
+            return ProviderPayment(self.name, self.merchant.mchid, order_id, None, 0, PaymentState.NOT_PAID, None)
         if status != 200:
             raise ProviderRejected(code, detail)
         answer = _json(message)

@@ -59,20 +59,20 @@ class FakePaymentProvider:
             raise self.fail_with
 
     def prepay(self, order_id: str, amount: int, description: str, expires_at: str) -> Any:
-        from chalicelib.payment_providers import Prepay, ProviderPayment
+        from chalicelib.payment_providers import PaymentState, Prepay, ProviderPayment
 
         self._call("prepay", order_id, amount, description, expires_at)
         self.answers.setdefault(order_id, ProviderPayment(self.name, self.merchant_id, order_id, None, amount,
-                                                          "not_paid", None))
+                                                          PaymentState.NOT_PAID, None))
         return Prepay(self.name, {"order_id": order_id, "amount": str(amount)})
 
     def pay(self, order_id: str, amount: int | None = None, at: str = "2027-01-05T02:00:00Z") -> Any:
         """What the payer does: the order is paid (``amount`` defaults to the prepaid one)."""
-        from chalicelib.payment_providers import ProviderPayment
+        from chalicelib.payment_providers import PaymentState, ProviderPayment
 
         known = self.answers.get(order_id)
         paid = ProviderPayment(self.name, self.merchant_id, order_id, f"twin-tx-{order_id}",
-                               amount if amount is not None else (known.amount if known else 0), "paid", at)
+                               amount if amount is not None else (known.amount if known else 0), PaymentState.PAID, at)
         self.answers[order_id] = paid
         return paid
 
@@ -86,14 +86,15 @@ class FakePaymentProvider:
     def parse_notification(self, headers: Any, body: bytes, now: Any) -> Any:
         import json
 
-        from chalicelib.payment_providers import NotificationRefused, ProviderPayment
+        from chalicelib.payment_providers import NotificationRefused, PaymentState, ProviderPayment
 
         self.calls.append(("parse_notification", len(body)))
         if self.refuse_with is not None:
             raise NotificationRefused(self.refuse_with)
         try:
-            return ProviderPayment(**json.loads(body))
-        except (TypeError, ValueError):
+            fields = json.loads(body)
+            return ProviderPayment(**{**fields, "state": PaymentState(fields["state"])})
+        except (KeyError, TypeError, ValueError):
             raise NotificationRefused("BAD_PAYLOAD") from None
 
     def success_answer(self) -> tuple[int, dict[str, str], bytes]:
@@ -110,23 +111,23 @@ class FakePaymentProvider:
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"failure"
 
     def query(self, order_id: str) -> Any:
-        from chalicelib.payment_providers import ProviderPayment
+        from chalicelib.payment_providers import PaymentState, ProviderPayment
 
         self._call("query", order_id)
         return self.answers.get(order_id) or ProviderPayment(self.name, self.merchant_id, order_id, None, 0,
-                                                              "not_paid", None)
+                                                              PaymentState.NOT_PAID, None)
 
     def close(self, order_id: str) -> None:
         from dataclasses import replace
 
-        from chalicelib.payment_providers import ProviderRejected
+        from chalicelib.payment_providers import PaymentState, ProviderRejected
 
         self._call("close", order_id)
         known = self.answers.get(order_id)
-        if known is not None and known.state == "paid":
+        if known is not None and known.state == PaymentState.PAID:
             raise ProviderRejected("ORDERPAID", "paid already")
         if known is not None:
-            self.answers[order_id] = replace(known, state="closed")
+            self.answers[order_id] = replace(known, state=PaymentState.CLOSED)
 
     def refund(self, order_id: str, refund_id: str, amount: int, total: int) -> str:
         self._call("refund", order_id, refund_id, amount, total)
