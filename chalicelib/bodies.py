@@ -477,3 +477,9 @@ class IdentityConflictResolveIn(Body):
     winner: Literal["holder", "claimant"] = Field(description="身份证号归属：holder 原持有账号，claimant 后核验账号")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="处理理由（记入审计）")
+
+
+# --- rent (租金): billing runs (docs/decisions/0027) ------------------------------------------------
+class BillingRunIn(Body):
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(
+        description="账期（年-月，如 2027-01），在城市规定的范围内（rent.json 的 run_months）")

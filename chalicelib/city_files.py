@@ -150,15 +150,67 @@ class DepartmentsFile(BaseModel):
         return self
 
 
+class Due(Strict):
+    """When a bill is due: a day of the billed month, or a number of days after the bill's period
+    starts (its nominal issue date: the 1st, or the lease's first day in a partial first month)."""
+
+    day_of_month: Annotated[int, Field(ge=1, le=28)] | None = None
+    days_after_issue: Annotated[int, Field(ge=0, le=60)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Due:
+        if (self.day_of_month is None) == (self.days_after_issue is None):
+            raise ValueError("give exactly one of day_of_month, days_after_issue")
+        return self
+
+class BillingSchedule(Strict):
+    """The scheduled billing run (EventBridge Scheduler, China time): bills the month it runs in."""
+
+    day_of_month: Annotated[int, Field(ge=1, le=28)] = 1
+    hour: Annotated[int, Field(ge=0, le=23)] = 2
+
+class RunMonths(Strict):
+    """How far from the current month an admin may start a billing run (months back, months ahead)."""
+
+    back: Annotated[int, Field(ge=0, le=36)] = 12
+    ahead: Annotated[int, Field(ge=0, le=3)] = 1
+
+class RentFile(Strict):
+    """``rent.json``: when bills are due, how a partial month is charged, the billing schedule, and
+    the settings of reminders, arrears and payments. The rent itself and its reduction (低保 50 %,
+    or 100 % for an exemption) are lease terms (``leases`` in applications.json): a lease stores
+    its rent after the reduction, and each bill copies the reduction to show it."""
+
+    city: Text
+    due: Due
+    proration: Literal["days_in_month", "none"] = "days_in_month"
+    schedule: BillingSchedule = Field(default_factory=BillingSchedule)
+    run_months: RunMonths = Field(default_factory=RunMonths)
+    reminders_days: Annotated[list[Annotated[int, Field(ge=0, le=365)]], Field(max_length=10)] = [0, 7, 30]
+    working_days: bool = False
+    arrears_months: Annotated[int, Field(ge=1, le=24)] = 6
+    order_timeout_minutes: Annotated[int, Field(ge=5, le=1440)] = 30
+    providers: Annotated[list[Literal["wechat", "alipay"]], Field(min_length=1)]
+
+    @field_validator("reminders_days", "providers")
+    @classmethod
+    def _ordered_once(cls, value: list[Any]) -> list[Any]:
+        if len(set(value)) != len(value):
+            raise ValueError("each value once")
+        if value and isinstance(value[0], int) and value != sorted(value):
+            raise ValueError("in increasing order")
+        return value
+
+
 #: File name -> its model.
 MODELS: dict[str, type[BaseModel]] = {"applications.json": ApplicationsFile, "eligibility.json": EligibilityFile,
-        "departments.json": DepartmentsFile}
+        "departments.json": DepartmentsFile, "rent.json": RentFile}
 
 
 
 
 #: The files every city has; others (departments.json) are optional.
-REQUIRED = ("applications.json", "eligibility.json")
+REQUIRED = ("applications.json", "eligibility.json", "rent.json")
 
 
 def cities() -> list[str]:

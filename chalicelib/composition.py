@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
+    from chalicelib.repositories.billing_runs import BillingRunRepository
     from chalicelib.repositories.bills import BillRepository
     from chalicelib.repositories.estates import EstateRepository
     from chalicelib.repositories.facilities import FacilityRepository
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
-         "leases", "waiting_list", "bills",
+         "leases", "waiting_list", "bills", "billing_runs",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check,
          # the payment providers (WeChat Pay, Alipay)
          "notifier", "workflow", "real_name_check", "payment_providers")
@@ -179,6 +180,13 @@ class Container:
         from chalicelib.repositories.bills import BillRepository
 
         return BillRepository(self.settings)
+
+    @cached_property
+    def billing_runs(self) -> BillingRunRepository:
+        from chalicelib.repositories.billing_runs import BillingRunRepository
+
+        # the runs' records, and the queue their shards' messages go through
+        return BillingRunRepository(self.settings)
 
     # --- adapters (their modules imported on first use too: a catalogue read never pays for them) ---
     @cached_property

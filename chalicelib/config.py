@@ -12,7 +12,7 @@ TABLES = (
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
     "rule_versions", "groups",
     "publicity_batches", "objections", "waiting_list",
-    "selections", "leases", "bills",
+    "selections", "leases", "bills", "billing_runs",
     "rounds", "registrations",
 )
 
@@ -52,6 +52,7 @@ class Settings:
     max_document_bytes: int = 10 * 1024 * 1024
     document_url_seconds: int = 300  # presigned upload/download links live this long
     notify_queue_url: str | None = None  # status-change notices go through this queue
+    billing_queue_url: str | None = None  # billing runs' shard messages (docs/decisions/0027)
     notify_channel: str = "local"  # sns | http_sms | local
     sms_endpoint: str | None = None  # the city's SMS provider (China partition)
     sms_secret_arn: str | None = None  # its credentials in Secrets Manager
@@ -125,6 +126,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_document_bytes=int(get("MAX_DOCUMENT_BYTES", str(10 * 1024 * 1024))),
         document_url_seconds=int(get("DOCUMENT_URL_SECONDS", "300")),
         notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
+        billing_queue_url=env.get("BILLING_QUEUE_URL") or None,
         notify_channel=get("NOTIFY_CHANNEL", "local"),
         sms_endpoint=env.get("SMS_ENDPOINT") or None,
         sms_secret_arn=env.get("SMS_SECRET_ARN") or None,

@@ -355,6 +355,10 @@ class BillCancelled(Conflict):
     """The bill was cancelled by staff: nothing to pay."""
 
 
+class BillingRunNotFound(NotFound):
+    pass
+
+
 # --- real-name identity (实名, issue 9 §1) ------------------------------------------------------------
 class RealNamePending(Forbidden):
     """The caller's registration waits for the real-name check: nothing bound to the ID number yet."""

@@ -55,6 +55,9 @@ LABELS: dict[str, str] = {
     # ids in paths
     "batch_id": "公示批次编号", "document_id": "材料编号", "grant_id": "授权编号", "group_id": "团租申请编号",
     "lease_id": "租赁合同编号", "objection_id": "异议编号", "policy_id": "政策文件编号", "round_id": "摇号批次编号",
+    "bill_id": "账单编号", "run_id": "账单生成批次编号",
+    # rent
+    "month": "账期（年-月）",
 }
 
 

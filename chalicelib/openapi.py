@@ -84,6 +84,7 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "round_id": errors.RoundNotFound,
     "lease_id": errors.LeaseNotFound,
     "bill_id": errors.BillNotFound,
+    "run_id": errors.BillingRunNotFound,
 }
 DESCRIPTIONS = {
     400: "参数不正确", 401: "未登录或凭证无效", 403: "无权限", 404: "不存在",

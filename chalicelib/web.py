@@ -472,6 +472,7 @@ ERRORS.update({
     errors.BillNotFound: (404, "BILL_NOT_FOUND", "未找到该账单"),
     errors.BillAlreadyPaid: (409, "BILL_ALREADY_PAID", "该账单已缴清，请勿重复缴费"),
     errors.BillCancelled: (409, "BILL_CANCELLED", "该账单已作废，无需缴费"),
+    errors.BillingRunNotFound: (404, "BILLING_RUN_NOT_FOUND", "未找到该账单生成批次"),
     errors.ContractNotReady: (409, "CONTRACT_NOT_READY", "租赁合同尚未确认，暂无合同文本"),
 })
 

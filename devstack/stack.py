@@ -23,8 +23,9 @@ from typing import Any
 
 from devstack import aws
 
-#: Queue -> the app's Lambda function it feeds (documents first: a check may queue a notification).
-WORKERS = (("documents", "check_documents"), ("notifications", "send_notifications"))
+#: Queue -> the app's Lambda function it feeds (documents first: a check may queue a notification;
+#: billing runs' shard messages last).
+WORKERS = (("documents", "check_documents"), ("notifications", "send_notifications"), ("billing", "issue_bills"))
 _log = logging.getLogger(__name__)
 _PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
@@ -39,7 +40,7 @@ class LocalStack:
     environment: dict[str, str] = field(default_factory=dict)
     identity: aws.LocalIdentity | None = None
     local_outbox: str | None = None  # recorded notifications (JSON lines); None: a temporary file
-    queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents" (+ "-dlq") -> URL
+    queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents", "billing" (+ "-dlq") -> URL
     #: Run the verification state machine on submit (moto executes it; the department simulator
     #: answers through the real adapter). Off for most tests: they drive the steps directly.
     verification: bool = False
@@ -94,7 +95,8 @@ class LocalStack:
         self.environment = aws.app_environment(
             self.endpoint, self.city, self.city_name, prefix, bucket, self.identity,
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
-            document_queue_url=self.queues["documents"], local_outbox=self.outbox,
+            document_queue_url=self.queues["documents"], billing_queue_url=self.queues["billing"],
+            local_outbox=self.outbox,
         )
         if self.realname is None:
             from devstack.realname import RealNameSimulator
@@ -303,9 +305,13 @@ class LocalStack:
 
 
 class FakeLambdaContext:
-    """What the app's functions (and Powertools' ``inject_lambda_context``) read from a context."""
+    """What the app's functions (and Powertools' ``inject_lambda_context``) read from a context; the
+    time left counts down from the function's timeout, as Lambda's does."""
 
     def __init__(self, function_name: str, timeout_ms: int = 30_000) -> None:
+        import time
+
+        self._started = time.monotonic()
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws-cn:lambda:{aws.REGION}:123456789012:function:{function_name}"
@@ -316,7 +322,9 @@ class FakeLambdaContext:
         self._deadline_ms = timeout_ms
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._deadline_ms
+        import time
+
+        return max(0, self._deadline_ms - int((time.monotonic() - self._started) * 1000))
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

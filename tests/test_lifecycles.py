@@ -24,6 +24,7 @@ NAMES = sorted(LIFECYCLES)
 #: The values stored and served today: changing one is a data migration and an API change, not a refactor.
 STORED = {
     "bill": {"unpaid", "paid", "cancelled"},
+    "billing_run": {"running", "finished", "failed"},
     "application": {"draft", "submitted", "verifying", "under_review", "supplement_requested", "approved",
                     "rejected", "in_publicity", "qualified", "housed", "withdrawn"},
     "consent": {"pending", "given"},

@@ -171,8 +171,10 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
     from chalicelib.domain.contract_pdf import render
 
     repo.put_contract(key, render(contract_fields(confirmed)))
-    try:
-        deps().selection.confirm(confirmed, lease, actor)  # the lease, the unit and the selection at once
+    from chalicelib.domain.bills import deposit_bill
+
+    try:  # the lease, the unit, the selection and the deposit's bill at once
+        deps().selection.confirm(confirmed, lease, actor, deposit=deposit_bill(confirmed, at))
     except errors.Conflict:
         deps().storage.delete(key)  # this attempt's contract: never referenced
         again = repo.get(lease_id)

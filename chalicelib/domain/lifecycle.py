@@ -97,6 +97,7 @@ _MODULES = (
     "chalicelib.domain.policies",
     "chalicelib.domain.real_name_status",
     "chalicelib.domain.bills",
+    "chalicelib.domain.billing_runs",
 )
 
 

@@ -1,4 +1,8 @@
-"""Scheduled jobs: reminders before 补正 deadlines."""
+"""Scheduled jobs: reminders before 补正 deadlines; the monthly billing run.
+
+``start_billing_run`` is a plain function, not a Chalice schedule: the city's EventBridge Scheduler
+schedule (infra/stack.py: its day and hour from the city's rent.json, China time) invokes it. It
+bills the current month; the run's id is the month's, so a retried invocation makes one run."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,3 +17,11 @@ def remind_supplements(event: Any) -> dict[str, int]:
     from chalicelib.domain.applications import remind_supplements as run
 
     return {"reminded": run()}
+
+
+@bp.lambda_function(name="start_billing_run")
+def start_billing_run(event: Any, context: Any) -> dict[str, Any]:
+    from chalicelib.domain.billing_runs import start_scheduled
+
+    run = start_scheduled()
+    return {"run_id": run.run_id, "month": run.month, "status": run.status.value}

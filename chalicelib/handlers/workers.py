@@ -6,6 +6,10 @@
 - ``check_documents``: a record is an S3 event notification (uploads to the document bucket); the
   first bytes of each new object are read and ``chalicelib.domain.documents.record_check`` marks the
   document accepted or rejected. An object that is gone by then is skipped.
+- ``issue_bills``: a record is a billing run's shard message (JSON); the shard's leases are billed a
+  page at a time until it ends or time runs low (``chalicelib.domain.billing_runs.process``). A
+  record that fails its last delivery marks the shard failed (with the reason) before it goes to the
+  DLQ, so the run shows it (docs/decisions/0027).
 
 Partial batch failures through Powertools (``ReportBatchItemFailures`` on the event source mapping,
 see infra/stack.py); Chalice's ``on_sqs_message`` cannot report them. Heavy imports stay inside the
@@ -127,3 +131,31 @@ def read_head(bucket: str, key: str, size: int) -> bytes | None:
 
 def _missing(exc: Any) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+
+
+# --- billing runs ----------------------------------------------------------------------------------
+#: The deliveries SQS makes before the DLQ (infra/stack.py MAX_RECEIVE_COUNT, devstack/aws.py).
+MAX_RECEIVES = 5
+
+
+@bp.lambda_function(name="issue_bills")
+def issue_bills(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _partial(event, context, lambda record: _issue_one(record, context))
+
+
+def _issue_one(record: Any, context: Any) -> None:
+    from chalicelib.domain import billing_runs
+
+    message = json.loads(record.body)
+    left = getattr(context, "get_remaining_time_in_millis", None)
+    try:
+        outcome = billing_runs.process(message, left if callable(left) else (lambda: 60_000))
+    except Exception as exc:
+        receives = int((record.attributes.approximate_receive_count if record.attributes else None) or 1)
+        if receives >= MAX_RECEIVES:  # SQS will not offer it again: the run shows why it failed
+            logger.exception("billing shard gave up", extra={"run_id": message.get("run_id"),
+                                                              "shard": message.get("shard")})
+            billing_runs.give_up(message, f"{type(exc).__name__}: {exc}")
+        raise
+    logger.info("billing shard", extra={"run_id": message.get("run_id"), "shard": message.get("shard"),
+                                        "outcome": outcome})

@@ -1,12 +1,30 @@
 """Bills (账单): reading them (by id, a tenant's unpaid first, a lease's) and writing a new one
-only if it does not exist (the key is the lease and the month: docs/decisions/0027)."""
+only if it does not exist (the key is the lease and the month: docs/decisions/0027).
+
+``create_many`` writes a billing run's page: TransactWriteItems of up to 25 conditional puts
+(``attribute_not_exists(bill_id)``, the existing item returned on failure). A transaction cancelled
+because some bills exist already is sent again without them, and those bills are reported with the
+run that issued them (so a run counts "created" and "already existing" exactly, whoever wrote first).
+"""
 from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.bills import Bill, BillKind, BillStatus
-from chalicelib.repositories.common import plain
+from chalicelib.domain.common import Page
+from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, plain
+from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import BillRecord
+
+#: Conditional puts per TransactWriteItems request (DynamoDB allows 100; 25 keeps a cancelled one cheap).
+PER_TRANSACTION = 25
 
 BILL_FIELDS = (
     "lease_id", "owner", "kind", "month", "period_start", "period_end", "base_amount", "amount", "due_date",
@@ -27,6 +45,57 @@ class BillRepository:
     def of_lease(self, lease_id: str) -> list[Bill]:
         return [to_bill(r) for r in BillRecord.by_lease.query(lease_id)]
 
+    def of_owner(self, owner: str, cursor: str | None, limit: int) -> Page[Bill]:
+        """A tenant's bills: unpaid first (oldest due first), then the history (newest first)."""
+        records, next_cursor = query_page(BillRecord.by_owner, owner, key_names=("bill_id", "owner", "owner_sort"),
+                                          scope=f"bills:{owner}", limit=limit, cursor=cursor)
+        return Page([to_bill(r) for r in records], next_cursor)
+
+    def create(self, bill: Bill) -> bool:
+        """Write a bill unless it exists (False then)."""
+        try:
+            bill_record(bill).save(condition=BillRecord.bill_id.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def create_many(self, bills: list[Bill]) -> dict[str, str | None]:
+        """Write each bill unless it exists; the ones that existed, with the run that issued them."""
+        existing: dict[str, str | None] = {}
+        for start in range(0, len(bills), PER_TRANSACTION):
+            existing.update(self._put_new(bills[start:start + PER_TRANSACTION]))
+        return existing
+
+    def _put_new(self, pending: list[Bill]) -> dict[str, str | None]:
+        connection = _connection(self.settings.region, self.settings.endpoint_url)
+        existing: dict[str, str | None] = {}
+        conflicts = 0
+        while pending:
+            try:
+                with TransactWrite(connection=connection) as tx:
+                    for bill in pending:
+                        tx.save(bill_record(bill), condition=BillRecord.bill_id.does_not_exist(), return_values="ALL_OLD")
+                return existing
+            except TransactWriteError as exc:
+                reasons = list(exc.cancellation_reasons or [])
+                there = {n for n, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+                if there:  # written before (by this run's earlier delivery, or another run): drop them
+                    for n in there:
+                        existing[pending[n].bill_id] = _issuer(reasons[n].raw_item)
+                    pending = [b for n, b in enumerate(pending) if n not in there]
+                    continue
+                codes = {r.code for r in reasons if r is not None}
+                if (exc.cause_response_code in TRANSIENT or codes & TRANSIENT) and conflicts < 8:
+                    conflicts += 1  # another run writing the same bills right now: wait, then see
+                    time.sleep(0.02 * conflicts * (1 + random.random()))
+                    continue
+                if exc.cause_response_code in TRANSIENT or codes & TRANSIENT:
+                    raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
+                raise
+        return existing
+
 
 # --- records ----------------------------------------------------------------------------------------
 def owner_sort(bill: Bill) -> str:
@@ -41,6 +110,12 @@ def bill_record(bill: Bill) -> BillRecord:
     values = {f: getattr(bill, f) for f in BILL_FIELDS}
     return BillRecord(bill.bill_id, owner_sort=owner_sort(bill), lease_sort=f"{bill.month or '0000-00'}#{bill.kind}",
                       **values)
+
+
+def _issuer(raw: dict[str, Any] | None) -> str | None:
+    """The run id of an existing bill as a cancellation reason returns it (None: a deposit, or unknown)."""
+    value = (raw or {}).get("run_id") or {}
+    return value.get("S") if isinstance(value, dict) else None
 
 
 def to_bill(r: BillRecord) -> Bill:

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from chalicelib import errors
 from chalicelib.config import Settings
+from chalicelib.domain.bills import ActiveLease, shard_of, unit_label
 from chalicelib.domain.leases import Lease, LeaseStatus
 from chalicelib.repositories.common import plain
 from chalicelib.repositories.tables import LeaseRecord
@@ -26,6 +27,15 @@ class LeaseRepository:
 
     def of_round(self, round_id: str) -> list[Lease]:
         return [to_lease(r) for r in LeaseRecord.by_round.query(round_id)]
+
+    def active_page(self, shard: str, cursor: dict[str, Any] | None,
+                    limit: int) -> tuple[list[ActiveLease], dict[str, Any] | None]:
+        """One Query page of a shard of the confirmed leases (the sparse ``active_leases`` index, only
+        the fields billing needs), and the key to go on from (None: the shard ends here)."""
+        result = LeaseRecord.active_leases.query(shard, last_evaluated_key=cursor, page_size=limit, limit=limit)
+        page = next(result.page_iter)
+        items = [to_active(LeaseRecord.from_raw_data(raw)) for raw in page.get("Items", [])]
+        return items, page.get("LastEvaluatedKey")
 
     def put_contract(self, key: str, pdf: bytes) -> None:
         """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
@@ -53,8 +63,19 @@ LEASE_FIELDS = (
 
 
 def lease_record(lease: Lease) -> LeaseRecord:
+    """The record of a lease; a confirmed one is in billing's active index (its shard set)."""
     values = {f: getattr(lease, f) for f in LEASE_FIELDS}
-    return LeaseRecord(lease.lease_id, list_sort=f"{lease.created_at}#{lease.lease_id}", **values)
+    shard = shard_of(lease.lease_id) if lease.status == LeaseStatus.CONFIRMED else None
+    return LeaseRecord(lease.lease_id, list_sort=f"{lease.created_at}#{lease.lease_id}", active_shard=shard, **values)
+
+
+def to_active(r: LeaseRecord) -> ActiveLease:
+    """An index item of ``active_leases`` as what billing reads."""
+    return ActiveLease(
+        lease_id=r.lease_id, owner=r.owner, status=r.status, monthly_rent=int(r.monthly_rent),
+        base_rent=int(r.base_rent), reduction=plain(r.reduction) if r.reduction is not None else None,
+        start_date=r.start_date, end_date=r.end_date, estate_id=r.estate_id, unit_id=r.unit_id,
+        unit_label=unit_label(r.estate_name, r.building_name, r.number))
 
 
 def to_lease(r: LeaseRecord) -> Lease:

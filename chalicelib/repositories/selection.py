@@ -7,7 +7,8 @@ reads and its contract file are the lease repository's (docs/decisions/0025).
 ``choose`` is ONE TransactWrite: the unit vacant -> reserved (on its status and version, with the
 vacancy counters and its history), the household's record invited -> chosen (on "invited, no unit,
 this slot"), and the draft lease. ``confirm`` is another: the lease draft -> confirmed (on its
-version), the unit reserved -> leased (history), the record chosen -> confirmed.
+version; the record now in billing's active index), the unit reserved -> leased (history), the
+record chosen -> confirmed, and the deposit's bill (once: its key is the lease's).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.config import Settings
+from chalicelib.domain.bills import Bill
 from chalicelib.domain.leases import Lease
 from chalicelib.domain.selection import (CHOSEN, CONFIRMED, INVITED, OPEN_PHASES, PASSED, SELECTION, Household, Meta,
                                          SelectionStatus)
@@ -152,7 +154,9 @@ class SelectionRepository:
 
         return self._transact(build)
 
-    def confirm(self, confirmed: Lease, draft: Lease, actor: Actor) -> None:
+    def confirm(self, confirmed: Lease, draft: Lease, actor: Actor, deposit: Bill | None = None) -> None:
+        from chalicelib.repositories.bills import bill_record
+        from chalicelib.repositories.tables import BillRecord
         from chalicelib.repositories.units import UnitRepository, search_key, to_record
 
         h = self.mine(draft.round_id, draft.owner)
@@ -177,6 +181,8 @@ class SelectionRepository:
                         SelectionRecord.status.set(h_to.value), SelectionRecord.confirmed_at.set(change.at),
                         SelectionRecord.updated_at.set(change.at), SelectionRecord.version.add(1)],
                         condition=SelectionRecord.status == CHOSEN)
+                if deposit is not None:
+                    tx.save(bill_record(deposit), condition=BillRecord.bill_id.does_not_exist())
 
             if self._transact(build) == "ok":
                 return

@@ -732,12 +732,18 @@ class LeaseRecord(_Table):
     confirmed_device = UnicodeAttribute(null=True)
     contract_key = UnicodeAttribute(null=True)
     list_sort = UnicodeAttribute()  # "{created_at}#{lease_id}"
+    # "00".."31" while the lease is confirmed (domain/bills.shard_of): billing's sparse index of the
+    # active leases, read shard by shard (docs/decisions/0027); absent on a draft
+    active_shard = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
 
     by_owner = _gsi("by_owner", "owner", "list_sort")()
     by_round = _gsi("by_round", "round_id", "list_sort")()
+    active_leases = _gsi("active_leases", "active_shard", "lease_id", IncludeProjection([
+        "owner", "status", "monthly_rent", "base_rent", "reduction", "start_date", "end_date", "estate_id", "unit_id",
+        "estate_name", "building_name", "number"]))()
 
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
@@ -787,3 +793,45 @@ class BillRecord(_Table):
 
 
 MODELS = MODELS + (BillRecord,)
+
+
+class BillingRunRecord(_Table):
+    """A billing run and its shards in one item collection: ``item`` = "run" for the run itself,
+    "s#{shard}" for each shard's progress (pages recorded as ``seq``, the index cursor after them,
+    the counts). Only the run item carries ``list_key``: the sparse ``by_started`` index lists runs."""
+
+    logical_name = "billing_runs"
+    run_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)  # "run" | "s#{shard}"
+    # the run
+    month = UnicodeAttribute(null=True)
+    trigger = UnicodeAttribute(null=True)  # admin | schedule
+    started_by = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # running | finished | failed
+    shards = NumberAttribute(null=True)
+    shards_done = NumberAttribute(null=True)
+    shards_failed = NumberAttribute(null=True)
+    enqueued = NumberAttribute(null=True)  # 1: every shard's first message sent
+    reason = UnicodeAttribute(null=True)  # why the run failed to start
+    finished_at = UnicodeAttribute(null=True)
+    list_key = UnicodeAttribute(null=True)  # "run"
+    started_sort = UnicodeAttribute(null=True)  # "{started_at}#{run_id}"
+    # a shard
+    seq = NumberAttribute(null=True)  # pages recorded
+    cursor = UnicodeAttribute(null=True)  # the active-leases index key after them (JSON)
+    failed_reason = UnicodeAttribute(null=True)
+    failures = ListAttribute(of=MapAttribute, null=True)  # the first leases that could not be billed
+    # counts: a shard's; on the run, the finished shards'
+    seen = NumberAttribute(null=True)
+    created = NumberAttribute(null=True)
+    existing = NumberAttribute(null=True)
+    not_active = NumberAttribute(null=True)
+    exempt = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    by_started = _gsi("by_started", "list_key", "started_sort")()
+
+
+MODELS = MODELS + (BillingRunRecord,)
