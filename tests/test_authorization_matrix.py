@@ -233,6 +233,16 @@ row("POST /v1/me/lease/{lease_id}/confirm",
 row("GET /v1/leases/{lease_id}/contract",
     {"own": "401 A 404 403 403 A 403 403 A 403 A 403 403 403",
      "other": "401 404 404 404 404 404 403 403 A 403 A 403 403 403"}, hides=("LEASE_NOT_FOUND",))
+# rent: a bill is its tenant's and their delegates' (any live grant sees it); a stranger is told it
+# does not exist; the billing runs are the admin's
+row("GET /v1/me/bills", CITIZEN)
+row("GET /v1/me/bills/{bill_id}",
+    {"own": "401 A 404 A A A 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("BILL_NOT_FOUND",))
+row("GET /v1/delegations/{grant_id}/bills", HELD_VIEW)
+row("POST /v1/admin/billing-runs", ADMIN, body={}, role_only=True)
+row("GET /v1/admin/billing-runs", ADMIN)
+row("GET /v1/admin/billing-runs/{run_id}", ADMIN)  # an unknown run: 404 after the role check
 
 
 # --- the world: built once for the module --------------------------------------------------------------
@@ -297,6 +307,19 @@ def _lease(owner: Citizen, application_id: str, unit: Any) -> str:
     return lease_id
 
 
+def _bill(owner: Citizen, lease_id: str) -> str:
+    from chalicelib.deps import deps
+    from chalicelib.domain.bills import Bill, BillKind, bill_key
+    from chalicelib.domain.common import now_iso
+
+    bill = Bill(bill_id=bill_key(lease_id, BillKind.RENT, "2027-01"), lease_id=lease_id, owner=_subject(owner.token),
+                kind=BillKind.RENT, month="2027-01", period_start="2027-01-01", period_end="2027-01-31",
+                base_amount=30000, amount=30000, due_date="2027-01-10", estate_id="fuzeyuan", unit_id="unt_x",
+                unit_label="福泽园1栋101", created_at=now_iso(), updated_at=now_iso())
+    deps().bills.create(bill)
+    return bill.bill_id
+
+
 def _assisted(client: Any, staff_token: str) -> tuple[str, str]:
     """代办: staff make an application for a citizen who is not registered, and upload the signed
     consent form (a raw file of the 代办 kind)."""
@@ -341,6 +364,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         stack.drain()
         unit = catalogue["units"][1]
         leases = {"own": _lease(owner, own_app, unit), "other": _lease(stranger, other_app, unit)}
+        bills = {"own": _bill(owner, leases["own"]), "other": _bill(stranger, leases["other"])}
 
     def other_city(role: str) -> str:
         phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
@@ -356,12 +380,14 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     policy_id = catalogue["policies"][0].policy_id
     common = {"area_id": "pengjiang", "estate_id": estate_id, "building_id": "b1", "facility_id": "bus-fuze",
               "unit_id": unit_id, "policy_id": policy_id, "round_id": "rnd_matrix", "batch_id": "pub_matrix",
-              "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix"}
+              "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix",
+              "run_id": "brun_matrix"}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
-                "grant_id": spare, "lease_id": leases["own"], "target_id": own_app},
+                "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app},
         "other": {**common, "application_id": other_app, "document_id": other_doc, "group_id": group2,
-                  "grant_id": other_grant, "lease_id": leases["other"], "target_id": other_app},
+                  "grant_id": other_grant, "lease_id": leases["other"], "bill_id": bills["other"],
+                  "target_id": other_app},
         "group": {**common, "application_id": group_app, "document_id": group_doc},
         "assisted": {**common, "application_id": assisted_app, "document_id": assisted_doc},
         "-": common,
@@ -433,7 +459,7 @@ def test_every_route_has_a_row_and_every_row_a_route() -> None:
 def test_every_row_names_the_objects_its_route_is_about() -> None:
     for key, spec in ROWS.items():
         about_objects = any(p in key for p in ("{application_id}", "{grant_id}", "{group_id}", "{lease_id}",
-                                               "{target_id}"))
+                                               "{bill_id}", "{target_id}"))
         assert ("own" in spec.expect and "other" in spec.expect) == about_objects, key
 
 

@@ -39,6 +39,12 @@ def _confirm_the_lease_stores_the_contract_privately(client: Any, stack: Any, to
     assert again[0] == 200 and again[1]["version"] == done["version"]
     status, body = call(client, "POST", url, first.headers(), {"version": done["version"]})
     assert status == 409 and body["error"]["code"] == "LEASE_ALREADY_CONFIRMED"
+    # the deposit is a bill from the confirmation on, once whatever the taps (issue 11, docs/decisions/0027)
+    status, my_bills = call(client, "GET", "/v1/me/bills", first.headers())
+    [deposit] = my_bills["items"]
+    assert (deposit["kind"], deposit["amount"], deposit["status"], deposit["lease_id"]) == (
+        "deposit", done["deposit"], "unpaid", lease["lease_id"]), deposit
+    assert deposit["due_date"] == done["start_date"] and deposit["month"] is None
 
     assert units.get(lease["unit"]["unit_id"]).status.value == "leased"
     assert _mine(client, first, round_id)["status"] == "confirmed"

@@ -18,6 +18,7 @@ from chalicelib.composition import NAMES, Container
 from chalicelib.config import Settings, load_settings
 from tests.twins.adapters import RecordingNotifier, RecordingPaymentProviders, RecordingWorkflow
 from tests.twins.applications import ApplicationTwin
+from tests.twins.bills import BillTwin
 from tests.twins.grants import GrantTwin
 from tests.twins.leases import LeaseTwin
 from tests.twins.lottery import LotteryTwin
@@ -42,17 +43,18 @@ def memory_settings(**env: str) -> Settings:
 
 
 def memory_container(settings: Settings | None = None, **extra: Any) -> Container:
-    """A container of twins (applications, grants, units, selection, leases, lottery, storage), a
-    recording notifier, workflow and payment providers, plus ``extra``."""
+    """A container of twins (applications, grants, units, selection, leases, lottery, storage, bills),
+    a recording notifier, workflow and payment providers, plus ``extra``."""
     config = settings or memory_settings()
     units = UnitTwin(config)
     storage = StorageTwin(config)
-    selection = SelectionTwin(config, units=lambda: units, storage=lambda: storage)
+    bills = BillTwin(config)
+    selection = SelectionTwin(config, units=lambda: units, storage=lambda: storage, bills=lambda: bills)
     twins: dict[str, Any] = {
         "applications": ApplicationTwin(config), "grants": GrantTwin(config), "units": units, "storage": storage,
         "selection": selection,
         "leases": LeaseTwin(config, selection=lambda: selection, storage=lambda: storage),
-        "lottery": LotteryTwin(config, units=lambda: units, storage=lambda: storage),
+        "lottery": LotteryTwin(config, units=lambda: units, storage=lambda: storage), "bills": bills,
         "notifier": RecordingNotifier(), "workflow": RecordingWorkflow(),
         "payment_providers": RecordingPaymentProviders(),
     }

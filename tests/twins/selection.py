@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from chalicelib import errors
 from chalicelib.config import Settings
+from chalicelib.domain.bills import Bill
 from chalicelib.domain.common import now_iso
 from chalicelib.domain.leases import Lease
 from chalicelib.domain.selection import CHOSEN, CONFIRMED, INVITED, PASSED, SELECTION, Household, Meta
@@ -17,10 +18,12 @@ from tests.twins.common import clone
 
 
 class SelectionTwin:
-    def __init__(self, settings: Settings, *, units: Callable[[], Any], storage: Callable[[], Any]) -> None:
+    def __init__(self, settings: Settings, *, units: Callable[[], Any], storage: Callable[[], Any],
+                 bills: Callable[[], Any] | None = None) -> None:
         self.settings = settings
         self._units = units
         self._storage = storage
+        self._bills = bills  # the confirm writes the deposit's bill in the same transaction
         self.metas: dict[str, Meta] = {}
         self.households_by_round: dict[str, dict[int, Household]] = {}
         self.leases: dict[str, Lease] = {}  # written by the transactions, read by tests/twins/leases.py
@@ -123,8 +126,9 @@ class SelectionTwin:
             self.leases[lease.lease_id] = clone(lease)
             return "ok"
 
-    def confirm(self, confirmed: Lease, draft: Lease, actor: Actor) -> None:
+    def confirm(self, confirmed: Lease, draft: Lease, actor: Actor, deposit: Bill | None = None) -> None:
         units = self._units()
+        bills = self._bills() if self._bills is not None and deposit is not None else None
         with self._lock():
             unit = units.units.get(draft.unit_id)
             if unit is None:
@@ -136,6 +140,8 @@ class SelectionTwin:
                 raise errors.LeaseNotFound(draft.lease_id, field="lease_id")
             if current.version != draft.version or current.status != "draft":
                 raise errors.StaleVersion("the lease changed", field="version")
+            if bills is not None and deposit is not None and deposit.bill_id in bills.bills:
+                raise errors.ServiceUnavailable("the deposit's bill exists: the transaction is cancelled")
             h = next((x for x in self.households_by_round.get(draft.round_id, {}).values()
                       if x.owner == draft.owner), None)
             if h is not None and h.lease_id == draft.lease_id:
@@ -146,6 +152,8 @@ class SelectionTwin:
             self.leases[draft.lease_id] = clone(confirmed)
             if h is not None and h.lease_id == draft.lease_id:
                 self._put(replace(h, status=CONFIRMED, confirmed_at=at, updated_at=at, version=h.version + 1))
+            if bills is not None and deposit is not None:
+                bills.create(deposit)
 
     def units(self, unit_ids: list[str]) -> list[dict[str, Any]]:
         units = self._units()
