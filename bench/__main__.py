@@ -1,6 +1,8 @@
 """`make bench`: every measurement in one run -> bench/results.json (a JSON array) and a table.
 
     .venv/bin/python -m bench [--pairs 21] [--only cold,catalogue,deep] [--output bench/results.json]
+
+A run of some phases (``--only``) replaces those phases' metrics in the output and keeps the others'.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -91,6 +93,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("selection_1000_concurrent_double_allocations")
             results += _guard("selection_1000_concurrent_double_allocations", "double allocations", "0",
                               lambda: importlib.import_module("bench.selection").selection_1000_concurrent(stack))
+        if "rent" in phases:
+            phase("rent_billing_50k_s, rent_billing_write_requests_ratio (seeding 50,000 leases)")
+            results += _guard("rent_billing_50k_s", "s", "<= 120",
+                              lambda: importlib.import_module("bench.billing").rent_billing_50k(stack, recorder))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
@@ -148,6 +154,17 @@ def highlights(results: list[Result]) -> str:
     return "\n".join(out)
 
 
+def merged(path: Path, results: list[Result]) -> list[dict[str, Any]]:
+    """The metrics just measured, in place of their earlier figures; the others' figures kept."""
+    fresh = [r.as_dict() for r in results]
+    names = {r["name"] for r in fresh}
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        earlier = []
+    return [r for r in earlier if isinstance(r, dict) and r.get("name") not in names] + fresh
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--pairs", type=int, default=21, help="alternating runs per cold metric")
@@ -158,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if phases - set(PHASES):
         parser.error(f"unknown phase(s): {', '.join(sorted(phases - set(PHASES)))}")
     results = run(phases, args.pairs)
-    Path(args.output).write_text(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2) + "\n")
+    Path(args.output).write_text(json.dumps(merged(Path(args.output), results), ensure_ascii=False, indent=2) + "\n")
     print(table(results))
     print(highlights(results))
     print(f"-> {args.output}")

@@ -2,8 +2,9 @@
 
 moto's server on loopback is the local AWS (tables, bucket, queues, Cognito); the Chalice app is
 served by Chalice's local server on http://HOST:PORT, seeded with the demo city. A background thread
-runs the app's queue workers (document checks, notifications) every half second; notifications are
-recorded in .local/notifications.jsonl instead of being sent. Ctrl-C stops everything.
+runs the app's queue workers (document checks, notifications, billing runs' shards) every half
+second, the scheduled functions every 15 s and the monthly billing run on the city's billing day;
+notifications are recorded in .local/notifications.jsonl instead of being sent. Ctrl-C stops everything.
 """
 from __future__ import annotations
 
@@ -89,13 +90,14 @@ def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyp
     from app import app
     from devstack.stack import FakeLambdaContext
 
-    last_schedule = 0.0
+    last_schedule, billed_on = 0.0, None
     while not stop.wait(DRAIN_INTERVAL_S):
         try:
             if time.monotonic() - last_schedule >= SCHEDULE_INTERVAL_S:  # EventBridge's part, sped up
                 last_schedule = time.monotonic()
                 for name in SCHEDULES:
                     app.handler_map[name](_scheduled_event(name), FakeLambdaContext(name))
+                billed_on = _monthly_billing(app, stack.city, billed_on)
             failed = stack.drain()["failed"]
             if failed:
                 print(f"queue workers: {failed} message(s) failed, offered again later (DLQ after"
@@ -103,6 +105,21 @@ def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyp
         except Exception as exc:  # noqa: BLE001 - e.g. the stack stopping under us; keep polling
             if not stop.is_set():
                 print(f"queue workers: {exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def _monthly_billing(app, city: str, billed_on: object) -> object:  # type: ignore[no-untyped-def]
+    """EventBridge Scheduler's monthly billing run (infra/stack.py), locally: on the city's billing
+    day (rent.json ``schedule``, China time), once that day, the same function the schedule invokes.
+    The run's id is the month's, so restarting `make run` that day makes no second run."""
+    from chalicelib.city_files import city_file
+    from chalicelib.domain.common import now
+    from devstack.stack import FakeLambdaContext
+
+    when, today = city_file(city, "rent.json").schedule, now()
+    if billed_on == today.date() or today.day != when.day_of_month or today.hour < when.hour:
+        return billed_on
+    app.handler_map["start_billing_run"]({"source": "schedule"}, FakeLambdaContext("start_billing_run"))
+    return today.date()
 
 
 def _scheduled_event(name: str) -> dict[str, object]:

@@ -1,4 +1,7 @@
-"""moto's DynamoDB made faithful where our guarantees depend on it, and cheap where it was not.
+"""moto's DynamoDB made faithful where our guarantees depend on it, and cheap where it was not
+(six changes: atomic item operations, transactions that copy only what they touch, an item's size
+measured once, an expression parsed once, an item projected from one conversion, items answered
+as the DynamoDB JSON they are).
 
 1. Atomic conditions: DynamoDB evaluates a condition and writes in one step; moto, serving each
    request on its own thread, does not (CI saw two clerks' conditional approvals both win). Every
@@ -9,7 +12,7 @@
 moto 5.2 backs up every table a transaction names with ``copy.deepcopy`` (once per item of the
 transaction), to roll back on failure: each application submit or decision copied the whole events
 and applications tables, so a burst of submits slowed down quadratically. Here the backup is a new
-table object that shares every item the transaction cannot change and deep-copies the partitions it
+table object that shares every partition the transaction cannot change and deep-copies the ones it
 names; rolling back restores exactly what moto's own backup would. Only the local stack uses this.
 """
 from __future__ import annotations
@@ -43,13 +46,16 @@ class _CopyShim:
 
 
 def _snapshot(table: Any, hashes: set[Any]) -> Any:
+    """The table as it was: every partition the transaction names deep-copied, the others shared
+    (the transaction cannot change them, so after a rollback they are as they were). Copied with
+    ``dict.update``, which reuses the stored hashes: hashing moto's keys again (``DynamoType.__hash__``,
+    Python-level) made every transaction cost the size of its table."""
     clone = copy.copy(table)
     clone.items = defaultdict(dict)
-    for key, value in table.items.items():
-        if key in hashes:
-            clone.items[key] = copy.deepcopy(value)
-        else:  # never written by this transaction: shared, the containers copied
-            clone.items[key] = dict(value) if table.has_range_key else value
+    clone.items.update(table.items)
+    for key in hashes:
+        if key in table.items:
+            clone.items[key] = copy.deepcopy(table.items[key])
     return clone
 
 
@@ -82,9 +88,130 @@ def install() -> None:
 
     models.copy = _CopyShim()  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    _item_size_once()
+    _conditions_parsed_once()
+    _projected_from_one_conversion()
+    _attribute_values_as_they_are()
     for name in ATOMIC:
         setattr(models.DynamoDBBackend, name, _atomic(getattr(models.DynamoDBBackend, name)))
     _installed = True
+
+
+def _item_size_once() -> None:
+    """3. An item's size is checked once as it is built, not once per attribute: moto's ``Item()``
+    sets each attribute through ``LimitedSizeDict.__setitem__``, which re-measures every attribute
+    already set (quadratic in the attributes; most of a put's time for a 25-attribute bill). The
+    same running total, the same limit, the same error, in one pass."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = dynamo_type.LimitedSizeDict.__new__(dynamo_type.LimitedSizeDict)
+        total = 0
+        for key, value in attrs.items():
+            typed = dynamo_type.DynamoType(value)
+            total += bytesize(key) + typed.size()
+            if total > 405000:  # moto's limit (DynamoDB's 400 KB, as measured)
+                raise ItemSizeTooLarge
+            dict.__setitem__(built, key, typed)
+        self.attrs = built
+
+    dynamo_type.Item.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _conditions_parsed_once() -> None:
+    """4. A condition or filter expression is parsed once, not once per item: moto parses the same
+    ``attribute_not_exists(#0)`` for every put of a transaction, twice (the transaction's check,
+    then the put's). The parsed expression is a pure tree evaluated against each item, so equal
+    (expression, names, values) share it; a parse error is raised as before (never cached)."""
+    import json
+
+    from moto.dynamodb import comparisons, models
+    from moto.dynamodb.models import table as table_module
+
+    original = comparisons.get_filter_expression
+    parsed: dict[tuple[Any, str, str], Any] = {}
+
+    def get_filter_expression(expr: Any, names: Any, values: Any) -> Any:
+        try:
+            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        except TypeError:  # values moto has already typed: parse them as they are
+            return original(expr, names, values)
+        if len(key[2]) > 4096:  # a big value: parse it each time rather than keep it
+            return original(expr, names, values)
+        op = parsed.get(key)
+        if op is None:
+            op = original(expr, names, values)
+            if len(parsed) >= 4096:
+                parsed.clear()
+            parsed[key] = op
+        return op
+
+    models.get_filter_expression = get_filter_expression  # type: ignore[attr-defined]
+    table_module.get_filter_expression = get_filter_expression  # type: ignore[attr-defined]
+
+
+def _projected_from_one_conversion() -> None:
+    """5. An item projected to an index's attributes (INCLUDE) is converted to plain JSON once, not
+    once per projected attribute (moto's ``Item.project`` converts the whole item for each one: a
+    query of 1,000 leases on a 12-attribute index took seconds). The same keys picked, each copied."""
+    import copy as copying
+
+    from botocore.utils import merge_dicts
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import find_nested_key
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        regular = self.to_regular_json()
+        result: dict[str, Any] = {}
+        for expr in projection_expressions:  # a nested path's part is copied: merging must not change ``regular``
+            found = find_nested_key(expr, regular)
+            merge_dicts(result, copying.deepcopy(found) if len(expr) > 1 else found)
+        return dynamo_type.Item(hash_key=self.hash_key, range_key=self.range_key,
+                                attrs=dynamo_type.serializer.serialize(result)["M"])
+
+    dynamo_type.Item.project = project  # type: ignore[method-assign]
+
+
+def _plain(value: Any) -> bool:
+    """DynamoDB JSON with nothing but strings, booleans and nulls in it (no binary to base64)."""
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (str, bool)) or value is None
+
+
+def _attribute_values_as_they_are() -> None:
+    """6. A DynamoDB item is read from a request and written into an answer as the DynamoDB JSON it
+    already is: moto's generic request parser and response serializer walk each attribute value's
+    shape member by member (the serializer through alias providers, ten lookups per value), so a
+    page of 1,000 items cost seconds. Values holding binary data take moto's own path (base64)."""
+    from moto.core import parse, serialize
+
+    original = serialize.BaseJSONSerializer._serialize_type_structure
+    parse_structure = parse.BaseJSONParser._parse_structure
+    plain = _plain
+
+    def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        if (shape.name == "AttributeValue" and isinstance(value, dict) and len(value) == 1 and self.MAP_TYPE is dict
+                and self.operation_model.service_model.service_name == "dynamodb" and plain(value)):
+            return value
+        return parse_structure(self, shape, value)
+
+    parse.BaseJSONParser._parse_structure = _parse_structure  # type: ignore[method-assign]
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (shape.name == "AttributeValue" and isinstance(value, dict) and len(value) == 1 and key
+                and self.operation_model.service_model.service_name == "dynamodb" and plain(value)):
+            self._default_serialize(serialized, value, shape, key)
+            return
+        original(self, serialized, value, shape, key)
+
+    serialize.BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
 
 
 #: Backend operations that read or write items: one at a time, as DynamoDB's per-item atomicity

@@ -1,10 +1,12 @@
 """One city's stack: tables, document bucket, identity, queues, and the Chalice app on python3.13.
 
-Two of the app's functions are queue workers, each with its own role: ``send_notifications`` (fed
-by the notifications queue the other functions write to) and ``check_documents`` (fed by the
-documents queue, which the bucket tells about every new object). Both queues have a DLQ, are
-encrypted with the city's key and deliver through event source mappings that report partial batch
-failures.
+Three of the app's functions are queue workers, each with its own role: ``send_notifications`` (fed
+by the notifications queue the other functions write to), ``check_documents`` (fed by the
+documents queue, which the bucket tells about every new object) and ``issue_bills`` (fed by the
+billing queue: a billing run's shard messages, one at a time). Every queue has a DLQ with an alarm
+on its depth, is encrypted with the city's key and delivers through an event source mapping that
+reports partial batch failures. The monthly billing run is started by an EventBridge Scheduler
+schedule (the city's day and hour from its rent.json, China time) invoking ``start_billing_run``.
 
 Nothing here restates the app's data model: tables come from
 ``chalicelib.repositories.tables.table_specs()``, function names from the SAM template Chalice
@@ -25,6 +27,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import (
     aws_apigateway as apigateway,
+    aws_cloudwatch as cloudwatch,
     aws_cognito as cognito,
     aws_dynamodb as dynamodb,
     aws_iam as iam,
@@ -32,6 +35,7 @@ from aws_cdk import (
     aws_lambda as lambda_,
     aws_logs as logs,
     aws_s3 as s3,
+    aws_scheduler as scheduler,
     aws_secretsmanager as secretsmanager,
     aws_sqs as sqs,
     aws_stepfunctions as sfn,
@@ -66,11 +70,15 @@ APPEND_ONLY_TABLES = frozenset({"audit"})
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
 #: The app's queue workers (Chalice ``@lambda_function`` names) -> the queue that feeds each.
-WORKERS = {"send_notifications": "notifications", "check_documents": "documents"}
+WORKERS = {"send_notifications": "notifications", "check_documents": "documents", "issue_bills": "billing"}
 #: A message a worker failed this many times goes to the queue's DLQ.
 MAX_RECEIVE_COUNT = 5
-#: Event source mappings hand a function up to this many messages at once.
+#: Event source mappings hand a function up to this many messages at once; a billing shard message
+#: takes a whole invocation (it pages until its time runs low, then sends itself on).
 BATCH_SIZE = 10
+BATCH_SIZES = {"issue_bills": 1}
+#: The function the monthly billing schedule invokes.
+BILLING_SCHEDULE_TARGET = "start_billing_run"
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -195,6 +203,7 @@ class CityStack(cdk.Stack):
         if missing:
             raise RuntimeError(f"chalicelib.config.TABLES names tables with no model: {sorted(missing)}")
         self.bucket = self._document_bucket()
+        self.dlqs: dict[str, sqs.Queue] = {}
         self.queues = {name: self._queue(name) for name in WORKERS.values()}
         self._announce_uploads()
         self.sms_secret_arn, self.sms_secret_resource = self._sms_secret()
@@ -231,6 +240,8 @@ class CityStack(cdk.Stack):
             actions=["secretsmanager:GetSecretValue"], resources=[self.cursor_secret.secret_arn])])
         self._event_sources()
         self._verification()
+        self._billing_schedule()
+        self._dlq_alarms()
 
     # --- data -------------------------------------------------------------------------------
     def table_name(self, logical_name: str) -> str:
@@ -300,7 +311,7 @@ class CityStack(cdk.Stack):
     # --- queues -----------------------------------------------------------------------------
     def _queue(self, name: str) -> sqs.Queue:
         """A worker's queue with its DLQ, both encrypted with the city's key, TLS only."""
-        dlq = sqs.Queue(
+        dlq = self.dlqs[name] = sqs.Queue(
             self,
             f"{_camel(name)}Dlq",
             encryption=sqs.QueueEncryption.KMS,
@@ -496,6 +507,7 @@ class CityStack(cdk.Stack):
             "DOCUMENT_KMS_KEY": self.key.key_arn,
             "DOCUMENT_RETENTION_DAYS": str(city.limits["document_retention_days"]),
             "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
+            "BILLING_QUEUE_URL": self.queues["billing"].queue_url,
             "NOTIFY_CHANNEL": city.notifications.channel,
             "VERIFICATION_STATE_MACHINE_ARN": self.verification_arn,
             "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
@@ -621,6 +633,7 @@ class CityStack(cdk.Stack):
         )
         self.key.grant(self.role, *KEY_ACTIONS)
         self.role.add_to_principal_policy(self._send_notices())
+        self.role.add_to_principal_policy(self._send_billing_work())  # a billing run's first messages
         if self.city.real_name.endpoint:  # the real-name check provider's key (written by the operator)
             self.role.add_to_principal_policy(iam.PolicyStatement(
                 sid="RealNameCredentials", actions=["secretsmanager:GetSecretValue"],
@@ -672,6 +685,15 @@ class CityStack(cdk.Stack):
         )
         self.key.grant(check_role, *KEY_ACTIONS)
         check_role.add_to_principal_policy(self._send_notices())
+
+        # issue_bills: its queue (and sending a shard on), the tables, the data key
+        billing, billing_role = self.queues["billing"], self.worker_roles["issue_bills"]
+        billing.grant_consume_messages(billing_role)
+        billing_role.add_to_principal_policy(self._send_billing_work())
+        billing_role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
+        )
+        self.key.grant(billing_role, *KEY_ACTIONS)
 
         workers = {self.worker_ids[name]: role for name, role in self.worker_roles.items()}
         workers.update({lid: self.steps_role for lid in self.step_ids})
@@ -757,6 +779,49 @@ class CityStack(cdk.Stack):
         queue = self.queues["notifications"]
         return iam.PolicyStatement(sid="SendNotices", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
 
+    def _send_billing_work(self) -> iam.PolicyStatement:
+        """Sending to the billing queue (a run's shard messages, a worker's continuation)."""
+        return iam.PolicyStatement(sid="SendBillingWork", actions=["sqs:SendMessage"],
+                                   resources=[self.queues["billing"].queue_arn])
+
+    def _billing_schedule(self) -> None:
+        """The monthly billing run: an EventBridge Scheduler schedule (China time, the city's day and
+        hour from its rent.json) invoking ``start_billing_run``, which bills the current month (its
+        run id is the month's: a retried invocation makes one run). Its own role may invoke only that."""
+        from chalicelib.city_files import city_file
+
+        when = city_file(self.city.code, "rent.json").schedule
+        target = self.functions[_camel(BILLING_SCHEDULE_TARGET)]
+        role = iam.Role(self, "BillingScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                        description=f"{SERVICE} {self.city.code}: the monthly billing schedule")
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="InvokeBillingRun", actions=["lambda:InvokeFunction"], resources=[target.get_att("Arn").to_string()]))
+        schedule = scheduler.CfnSchedule(
+            self, "BillingSchedule", name=f"{stack_name(self.city)}-billing",
+            description=f"{self.city.name}: the month's rent bills",
+            schedule_expression=f"cron(0 {when.hour} {when.day_of_month} * ? *)",
+            schedule_expression_timezone="Asia/Shanghai",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=target.get_att("Arn").to_string(), role_arn=role.role_arn, input=json.dumps({"source": "schedule"}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3,
+                                                                       maximum_event_age_in_seconds=3600)))
+        schedule.add_resource_dependency(role.node.find_child("DefaultPolicy").node.default_child)
+
+    def _dlq_alarms(self) -> None:
+        """One alarm per DLQ: a message there is work a worker gave up on (a notice not sent, a
+        document not checked, a billing shard failed). No action yet: the city's alarm topic (or its
+        monitoring) subscribes to them."""
+        for name, dlq in self.dlqs.items():
+            cloudwatch.Alarm(
+                self, f"{_camel(name)}DlqAlarm", alarm_name=f"{stack_name(self.city)}-{name}-dlq",
+                alarm_description=f"{name}: messages in the dead-letter queue (a worker gave up on them)",
+                metric=dlq.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(5),
+                                                                          statistic="Maximum"),
+                threshold=1, evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+
     def _event_sources(self) -> None:
         """Each worker polls its queue; a failed record is reported alone (ReportBatchItemFailures)."""
         for name, queue_name in WORKERS.items():
@@ -766,7 +831,7 @@ class CityStack(cdk.Stack):
                 f"{_camel(name)}Source",
                 function_name=fn.ref,
                 event_source_arn=self.queues[queue_name].queue_arn,
-                batch_size=BATCH_SIZE,
+                batch_size=BATCH_SIZES.get(name, BATCH_SIZE),
                 function_response_types=["ReportBatchItemFailures"],
                 enabled=True,
             )

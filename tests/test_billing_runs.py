@@ -286,3 +286,23 @@ def test_a_confirmed_lease_is_in_the_active_index_and_a_draft_is_not() -> None:
              for lse in billing_runs.deps().leases.active_page(f"{n:02d}", None, 10)[0]]
     assert [lse.lease_id for lse in found] == [confirmed]
     assert replace(found[0], lease_id="x").unit_label == "福泽园1栋100"
+
+
+def test_make_run_starts_the_months_run_on_the_citys_billing_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EventBridge Scheduler's part in the local stack: on the billing day, after its hour, once."""
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from chalicelib.domain import common
+    from devstack.__main__ import _monthly_billing
+
+    when = bills.rent_rules().schedule
+    day = datetime(2027, 3, when.day_of_month, when.hour, 5, tzinfo=common.CHINA_TZ)
+    calls: list[Any] = []
+    app = SimpleNamespace(handler_map={"start_billing_run": lambda event, context: calls.append(event)})
+    for at, billed_on, started in ((day - timedelta(hours=1), None, 0), (day, None, 1),
+                                   (day + timedelta(hours=3), day.date(), 1), (day + timedelta(days=1), day.date(), 1)):
+        monkeypatch.setattr(common, "now", lambda at=at: at)
+        assert _monthly_billing(app, "jiangmen", billed_on) == (day.date() if started else None)
+        assert len(calls) == started
+    assert calls == [{"source": "schedule"}]

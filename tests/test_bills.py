@@ -21,9 +21,9 @@ HALF = {"key": "subsistence", "percent": 50, "note": "低保、特困家庭租�
 
 
 def lease(start: str = "2026-01-01", end: str = "2028-12-31", rent: int = 60000, reduction: dict[str, Any] | None = None,
-          status: str = "confirmed", owner: str | None = "sub_tenant") -> ActiveLease:
+          confirmed: bool = True, owner: str | None = "sub_tenant") -> ActiveLease:
     monthly = rent * (100 - reduction["percent"]) // 100 if reduction else rent
-    return ActiveLease(lease_id=new_id("lse"), owner=owner, status=status, monthly_rent=monthly, base_rent=rent,
+    return ActiveLease(lease_id=new_id("lse"), owner=owner, confirmed=confirmed, monthly_rent=monthly, base_rent=rent,
                        reduction=reduction, start_date=start, end_date=end, estate_id="fuzeyuan", unit_id="unt_1",
                        unit_label="福泽园1栋101")
 
@@ -93,7 +93,7 @@ def test_due_dates_follow_the_city() -> None:
 def test_no_bill_outside_the_term_for_a_draft_or_when_nothing_is_due() -> None:
     assert bills.rent_bill(lease(start="2027-02-01"), "2027-01", "r", JIANGMEN, AT) is Skipped.NOT_ACTIVE
     assert bills.rent_bill(lease(end="2026-12-31"), "2027-01", "r", JIANGMEN, AT) is Skipped.NOT_ACTIVE
-    assert bills.rent_bill(lease(status="draft"), "2027-01", "r", JIANGMEN, AT) is Skipped.NOT_ACTIVE
+    assert bills.rent_bill(lease(confirmed=False), "2027-01", "r", JIANGMEN, AT) is Skipped.NOT_ACTIVE
     exempt = lease(reduction={"key": "extreme_poverty", "percent": 100, "note": "免租"})
     assert bills.rent_bill(exempt, "2027-01", "r", JIANGMEN, AT) is Skipped.EXEMPT
 

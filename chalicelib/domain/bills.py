@@ -105,7 +105,7 @@ class ActiveLease:
 
     lease_id: str
     owner: str | None
-    status: str
+    confirmed: bool  # the lease's status is confirmed (the index holds only those; checked anyway)
     monthly_rent: int  # fen, after the reduction
     base_rent: int  # fen, the unit's rent before it
     reduction: dict[str, Any] | None
@@ -148,12 +148,10 @@ def due_date(rules: RentFile, period_start: date) -> date:
 def rent_bill(lease: ActiveLease, month: str, run_id: str, rules: RentFile, at: str) -> Bill | Skipped:
     """The rent bill of ``lease`` for ``month``: the lease's rent (after its reduction), prorated by
     days for a partial first or last month; or why there is none."""
-    from chalicelib.domain.leases import CONFIRMED
-
     first, last = month_bounds(month)
     start, end = date.fromisoformat(lease.start_date), date.fromisoformat(lease.end_date)
     period_start, period_end = max(first, start), min(last, end)
-    if lease.status != CONFIRMED or period_start > period_end:
+    if not lease.confirmed or period_start > period_end:
         return Skipped.NOT_ACTIVE
     days, in_month = (period_end - period_start).days + 1, last.day
     partial = days < in_month and rules.proration == "days_in_month"

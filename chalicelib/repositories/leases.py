@@ -34,8 +34,7 @@ class LeaseRepository:
         the fields billing needs), and the key to go on from (None: the shard ends here)."""
         result = LeaseRecord.active_leases.query(shard, last_evaluated_key=cursor, page_size=limit, limit=limit)
         page = next(result.page_iter)
-        items = [to_active(LeaseRecord.from_raw_data(raw)) for raw in page.get("Items", [])]
-        return items, page.get("LastEvaluatedKey")
+        return [to_active(raw) for raw in page.get("Items", [])], page.get("LastEvaluatedKey")
 
     def put_contract(self, key: str, pdf: bytes) -> None:
         """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
@@ -69,13 +68,22 @@ def lease_record(lease: Lease) -> LeaseRecord:
     return LeaseRecord(lease.lease_id, list_sort=f"{lease.created_at}#{lease.lease_id}", active_shard=shard, **values)
 
 
-def to_active(r: LeaseRecord) -> ActiveLease:
-    """An index item of ``active_leases`` as what billing reads."""
+def to_active(raw: dict[str, Any]) -> ActiveLease:
+    """An item of the ``active_leases`` index (its DynamoDB JSON: a page holds up to 1,000, read
+    without building a model each) as what billing reads."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    def text(name: str) -> str:
+        return str(raw[name]["S"])
+
+    reduction = raw.get("reduction")
     return ActiveLease(
-        lease_id=r.lease_id, owner=r.owner, status=r.status, monthly_rent=int(r.monthly_rent),
-        base_rent=int(r.base_rent), reduction=plain(r.reduction) if r.reduction is not None else None,
-        start_date=r.start_date, end_date=r.end_date, estate_id=r.estate_id, unit_id=r.unit_id,
-        unit_label=unit_label(r.estate_name, r.building_name, r.number))
+        lease_id=text("lease_id"), owner=raw["owner"]["S"] if "owner" in raw else None,
+        confirmed=text("status") == LeaseStatus.CONFIRMED.value, monthly_rent=int(raw["monthly_rent"]["N"]),
+        base_rent=int(raw["base_rent"]["N"]),
+        reduction=plain(TypeDeserializer().deserialize(reduction)) if reduction and "M" in reduction else None,
+        start_date=text("start_date"), end_date=text("end_date"), estate_id=text("estate_id"), unit_id=text("unit_id"),
+        unit_label=unit_label(text("estate_name"), text("building_name"), text("number")))
 
 
 def to_lease(r: LeaseRecord) -> Lease:

@@ -80,7 +80,7 @@ def test_the_deposit_is_a_bill_once_however_often_confirm_is_tapped(twins: Any, 
 
 
 def test_a_page_written_twice_reports_the_first_writer(twins: Any) -> None:
-    lse = bills.ActiveLease(lease_id="lse_x", owner="sub_a", status="confirmed", monthly_rent=30000, base_rent=30000,
+    lse = bills.ActiveLease(lease_id="lse_x", owner="sub_a", confirmed=True, monthly_rent=30000, base_rent=30000,
                             reduction=None, start_date="2026-01-01", end_date="2029-12-31", estate_id="e",
                             unit_id="u", unit_label="福泽园1栋101")
     rules = bills.rent_rules("jiangmen")

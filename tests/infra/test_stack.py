@@ -263,10 +263,10 @@ def _grants(s: Synth, role: str) -> dict[str, list[Any]]:
 
 
 def _queue_ids(s: Synth) -> dict[str, str]:
-    """"notifications" / "documents" (and their "-dlq") -> logical id of the queue."""
+    """"notifications" / "documents" / "billing" (and their "-dlq") -> logical id of the queue."""
     ids = {}
     for lid in s.resources("AWS::SQS::Queue"):
-        for name in ("Notifications", "Documents"):
+        for name in ("Notifications", "Documents", "Billing"):
             if lid.startswith(name):
                 ids[name.lower() + ("-dlq" if lid.startswith(f"{name}Dlq") else "")] = lid
     return ids
@@ -276,7 +276,7 @@ def _queue_ids(s: Synth) -> dict[str, str]:
 def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: str) -> None:
     s = synthesized[city]
     roles = _function_roles(s)
-    assert roles["SendNotifications"] != roles["APIHandler"] != roles["CheckDocuments"] != roles["SendNotifications"]
+    assert len({roles[f] for f in ("SendNotifications", "APIHandler", "CheckDocuments", "IssueBills")}) == 4
     for role in set(roles.values()):
         statements = _role_statements(s, role)
         actions = {a for st in statements for a in _actions(st)}
@@ -318,10 +318,11 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     s = synthesized[city]
     queues = s.resources("AWS::SQS::Queue")
     ids = _queue_ids(s)
-    assert set(ids) == {"notifications", "documents", "notifications-dlq", "documents-dlq"} and len(queues) == 4
+    assert set(ids) == {"notifications", "documents", "billing", "notifications-dlq", "documents-dlq",
+                        "billing-dlq"} and len(queues) == 6
     (key,) = s.resources("AWS::KMS::Key")
     timeouts = {fn["Properties"].get("Timeout") for fn in s.functions().values()}
-    for name in ("notifications", "documents"):
+    for name in ("notifications", "documents", "billing"):
         props = queues[ids[name]]["Properties"]
         assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [ids[f"{name}-dlq"], "Arn"]},
                                           "maxReceiveCount": 5}
@@ -339,13 +340,16 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
     ids = _queue_ids(s)
     mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
                 for m in s.resources("AWS::Lambda::EventSourceMapping").values()}
-    assert set(mappings) == {"SendNotifications", "CheckDocuments"}
-    for function, queue in (("SendNotifications", "notifications"), ("CheckDocuments", "documents")):
+    assert set(mappings) == {"SendNotifications", "CheckDocuments", "IssueBills"}
+    for function, queue, name in (("SendNotifications", "notifications", "send_notifications"),
+                                  ("CheckDocuments", "documents", "check_documents"),
+                                  ("IssueBills", "billing", "issue_bills")):
         props = mappings[function]
         assert props["EventSourceArn"] == {"Fn::GetAtt": [ids[queue], "Arn"]}
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["BatchSize"] == (1 if queue == "billing" else 10)  # a shard message takes an invocation
         handler = s.template["Resources"][function]["Properties"]["Handler"]
-        assert handler == f"chalicelib.handlers.workers.{'send_notifications' if queue == 'notifications' else 'check_documents'}"
+        assert handler == f"chalicelib.handlers.workers.{name}"
 
 
 @pytest.mark.parametrize("city", CITIES)
@@ -384,8 +388,9 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     env = _function_env(s)
     api, notify, check = (_grants(s, roles[f]) for f in ("APIHandler", "SendNotifications", "CheckDocuments"))
 
-    # The API (and the app's other functions) only put notices on the queue.
-    assert api["sqs:SendMessage"] == [notifications] and "sqs:ReceiveMessage" not in api
+    # The API (and the app's other functions) only put notices, and a billing run's first messages, on queues.
+    billing = {"Fn::GetAtt": [ids["billing"], "Arn"]}
+    assert api["sqs:SendMessage"] == [notifications, billing] and "sqs:ReceiveMessage" not in api
     assert not {a for a in api if a.startswith("sns:")}
     cursor_key = next(k for k, v in s.resources("AWS::SecretsManager::Secret").items()
                       if "cursor" in v["Properties"].get("Description", ""))
@@ -590,3 +595,45 @@ def test_the_roles_table_pattern_covers_every_table_but_the_audit_trail(synthesi
     grants = json.dumps([st for role in set(_function_roles(s).values()) for st in _role_statements(s, role)
                          if st["Effect"] == "Allow" and st.get("Sid") == "TableItems"])
     assert f"table/{prefix}*" in grants and "-audit" not in grants
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_monthly_billing_run_is_scheduled_on_the_citys_day(synthesized: dict[str, Synth], city: str) -> None:
+    """EventBridge Scheduler (in the China regions too), China time, the day and hour of the city's
+    rent.json, invoking start_billing_run with a role that may invoke only that function."""
+    from chalicelib.city_files import city_file
+
+    s = synthesized[city]
+    when = city_file(city, "rent.json").schedule
+    (schedule,) = s.resources("AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == f"cron(0 {when.hour} {when.day_of_month} * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai" and props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": ["StartBillingRun", "Arn"]}
+    assert s.template["Resources"]["StartBillingRun"]["Properties"]["Handler"] == \
+        "chalicelib.handlers.schedules.start_billing_run"
+    role = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    assumed = s.template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [st["Principal"]["Service"] for st in assumed] == ["scheduler.amazonaws.com"]
+    assert _grants(s, role) == {"lambda:InvokeFunction": [{"Fn::GetAtt": ["StartBillingRun", "Arn"]}]}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_alarm(synthesized: dict[str, Synth],
+                                                                                  city: str) -> None:
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    billing = {"Fn::GetAtt": [ids["billing"], "Arn"]}
+    roles = _function_roles(s)
+    for function in ("APIHandler", "StartBillingRun", "IssueBills"):
+        assert billing in _grants(s, roles[function]).get("sqs:SendMessage", []), function
+    assert billing in _grants(s, roles["IssueBills"]).get("sqs:ReceiveMessage", [])
+    assert billing not in _grants(s, roles["SendNotifications"]).get("sqs:SendMessage", [])
+    assert _function_env(s)["BILLING_QUEUE_URL"] == {"Ref": ids["billing"]}
+    alarms = s.resources("AWS::CloudWatch::Alarm").values()
+    watched = {d["Value"]["Fn::GetAtt"][0] for a in alarms for d in a["Properties"]["Dimensions"]}
+    assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing")}
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert (props["MetricName"], props["Namespace"], props["Threshold"]) == (
+            "ApproximateNumberOfMessagesVisible", "AWS/SQS", 1)
