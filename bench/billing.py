@@ -1,12 +1,14 @@
 """A month's billing run over 50,000 active leases in the local stack (issue 11 §1, docs/decisions/0027).
 
-- ``rent_billing_50k_s``: seconds from starting the run (the admin's route) until it is finished, the
-  shards' messages worked on by the local stack's queue pump (``stack.drain``, what the event source
-  mapping does: one worker at a time here, 32 shards in parallel on AWS).
+- ``rent_billing_50k_s``: seconds from starting the run (``billing_runs.start``, what the admin's
+  route calls) until it is finished, the shards' messages worked on by the local stack's queue pump
+  (``stack.drain``, what the event source mapping does: one worker at a time here, 32 shards in
+  parallel on AWS).
 - ``rent_billing_write_requests_ratio``: DynamoDB write requests of the run (PutItem, UpdateItem,
-  BatchWriteItem, TransactWriteItems, DeleteItem) / (bills / 25). A transaction of 25 conditional
-  puts is one request; the rest is the run's bookkeeping (its record, a progress write per page of
-  1,000 leases, a shard's last page with the run's totals, the run's end).
+  BatchWriteItem, TransactWriteItems, DeleteItem) / (bills / 25). A transaction of up to 100
+  conditional puts (a page's bills: 1,000 leases are 10) is one request; the rest is the run's
+  bookkeeping (its record, a progress write per page, a shard's last page with the run's totals in
+  one transaction, the run's end).
 
 The leases are seeded with the app's own record code (``lease_record``: the active shard set as a
 confirmation sets it) through boto3's ``batch_writer``. moto answers a query on an index by reading

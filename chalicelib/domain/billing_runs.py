@@ -2,7 +2,7 @@
 admin (``POST /v1/admin/billing-runs``) or by the city's schedule. Decisions: docs/decisions/0027.
 
 A run is fanned out over SQS: one message per shard of the leases' active index; a worker reads its
-shard a Query page at a time, writes the page's bills (conditional puts, 25 a transaction: a bill
+shard a Query page at a time, writes the page's bills (conditional puts, 100 a transaction: a bill
 exists once whatever runs at once) and records the page on the shard's progress item, conditional
 on the page number it started from. So a redelivered or duplicated message never counts twice: the
 delivery that records a page counts it (bills found with this run's id as created, others' as

@@ -1,7 +1,7 @@
 """Bills (账单): reading them (by id, a tenant's unpaid first, a lease's) and writing a new one
 only if it does not exist (the key is the lease and the month: docs/decisions/0027).
 
-``create_many`` writes a billing run's page: TransactWriteItems of up to 25 conditional puts
+``create_many`` writes a billing run's page: TransactWriteItems of up to 100 conditional puts
 (``attribute_not_exists(bill_id)``, the existing item returned on failure). A transaction cancelled
 because some bills exist already is sent again without them, and those bills are reported with the
 run that issued them (so a run counts "created" and "already existing" exactly, whoever wrote first).
