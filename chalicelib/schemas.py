@@ -477,32 +477,24 @@ RESPONSE_SCHEMAS.update({
 })
 
 
-# --- rent (租金): bills (账单) and billing runs (docs/decisions/0027) -------------------------------
-FEN, YUAN = {**INT, "description": "金额（分）"}, {**S, "pattern": r"^\d+\.\d{2}$", "description": "金额（元，显示用）",
-                        "examples": ["300.00"]}
-DATE, DATEN = {**S, "format": "date"}, {**NS, "format": "date"}
-_COUNTS = {"leases_seen": INT, "bills_created": INT, "already_existing": INT, "skipped": INT,
-           "skipped_not_active": INT, "skipped_exempt": INT, "failed": INT}
-_RUN = {"run_id": S, "month": {**S, "pattern": r"^\d{4}-\d{2}$", "examples": ["2027-01"]}, "trigger": _enum(Trigger), "status": _enum(BillingRunStatus),
+# --- rent (租金): bills (账单) and billing runs (docs/decisions/0027); amounts in fen, yuan to show ------
+FEN, DATEN, MONTH = INT, {**NS, "format": "date"}, {"pattern": r"^\d{4}-\d{2}$", "examples": ["2027-01"]}
+YUAN = {**S, "pattern": r"^\d+\.\d{2}$", "examples": ["300.00"]}
+_COUNTS = dict.fromkeys(("leases_seen", "bills_created", "already_existing", "skipped", "skipped_not_active",
+                         "skipped_exempt", "failed"), INT)
+_RUN = {"run_id": S, "month": {**S, **MONTH}, "trigger": _enum(Trigger), "status": _enum(BillingRunStatus),
         "status_name": S, "started_by": NS, "started_at": S, "finished_at": NS, "reason": NS, "shards": INT,
         "shards_done": INT, "shards_failed": INT, **_COUNTS}
+_SHARD = _obj({"shard": S, "pages": INT, "done": B, "failed_reason": NS, **_COUNTS})
 RESPONSE_SCHEMAS.update({
     "Bill": _obj({
-        "bill_id": S, "lease_id": S, "kind": _enum(BillKind), "kind_name": S,
-        "month": {**NS, "pattern": r"^\d{4}-\d{2}$", "description": "账期（押金为 null）",
-                  "examples": ["2027-01"]},
-        "period_start": DATEN, "period_end": DATEN, "base_amount": {**FEN, "description": "月租金（减免后，分）或押金"},
-        "amount": {**FEN, "description": "应缴金额（分）：不足月按天折算"}, "amount_yuan": YUAN, "due_date": S,
-        "overdue": B, "status": _enum(BillStatus), "status_name": S, "estate_id": S, "unit_id": S, "unit_label": S,
-        "reduction": _maybe({"key": S, "percent": INT, "note": S, "amount": {**FEN, "description": "本期减免（分）"},
-                             "amount_yuan": YUAN}),
-        "proration": _maybe({"days": INT, "days_in_month": INT}),
-        "payment_id": NS, "paid_at": NS, "created_at": S, "version": INT}),
-    "BillPage": _page("Bill"),
-    "BillingRun": _obj({**_RUN,
-                        "failures": {"type": "array", "items": _obj({"shard": S, "lease_id": NS, "reason": S})},
-                        "shard_progress": {"type": "array", "items": _obj({
-                            "shard": S, "pages": INT, "done": B, "failed_reason": NS, **_COUNTS})}}),
-    "BillingRunPage": _page("BillingRunSummary"),
-    "BillingRunSummary": _obj(_RUN),
+        "bill_id": S, "lease_id": S, "kind": _enum(BillKind), "kind_name": S, "month": {**NS, **MONTH},
+        "period_start": DATEN, "period_end": DATEN, "base_amount": FEN, "amount": FEN, "amount_yuan": YUAN,
+        "due_date": S, "overdue": B, "status": _enum(BillStatus), "status_name": S, "estate_id": S, "unit_id": S,
+        "unit_label": S, "reduction": _maybe({"key": S, "percent": INT, "note": S, "amount": FEN, "amount_yuan": YUAN}),
+        "proration": _maybe({"days": INT, "days_in_month": INT}), "payment_id": NS, "paid_at": NS, "created_at": S,
+        "version": INT}),
+    "BillPage": _page("Bill"), "BillingRunSummary": _obj(_RUN), "BillingRunPage": _page("BillingRunSummary"),
+    "BillingRun": _obj({**_RUN, "failures": {"type": "array", "items": _obj({"shard": S, "lease_id": NS, "reason": S})},
+                        "shard_progress": {"type": "array", "items": _SHARD}}),
 })
