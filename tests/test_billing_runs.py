@@ -306,3 +306,24 @@ def test_make_run_starts_the_months_run_on_the_citys_billing_day(monkeypatch: py
         assert _monthly_billing(app, "jiangmen", billed_on) == (day.date() if started else None)
         assert len(calls) == started
     assert calls == [{"source": "schedule"}]
+
+
+def test_a_queue_that_is_down_is_a_503_and_the_run_shows_it_failed(client: Any, tokens: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import errors
+
+    def down(self: Any, messages: Any) -> None:
+        raise errors.ServiceUnavailable("billing queue: EndpointConnectionError")
+
+    monkeypatch.setattr(type(billing_runs.deps().billing_runs), "send", down)
+    status, answer = call(client, "POST", "/v1/admin/billing-runs", admin(tokens), {"month": month_of(0)})
+    assert (status, answer["error"]["code"]) == (503, "SERVICE_UNAVAILABLE"), answer
+    status, page = call(client, "GET", "/v1/admin/billing-runs", admin(tokens))
+    (run,) = page["items"]
+    assert (run["status"], run["reason"], run["shards_done"]) == ("failed", "队列暂时不可用，账单未生成", 0), run
+    # the schedule's run is started again by the Scheduler's retry: it sends its messages then
+    with pytest.raises(errors.ServiceUnavailable):
+        billing_runs.start_scheduled()
+    monkeypatch.undo()
+    again = billing_runs.start_scheduled()
+    assert again.enqueued and again.status == billing_runs.RUNNING
