@@ -1,4 +1,4 @@
-"""Domain errors. They know nothing of HTTP; chalicelib/web.py maps each class to a status,
+"""Domain errors. They know nothing of HTTP; chalicelib/error_table.py maps each class to a status,
 a stable code and a zh-CN message in one table."""
 from __future__ import annotations
 
