@@ -13,7 +13,6 @@ from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.units import Layout, UnitStatus
 
 
-
 def _plain_text(value: str) -> str:
     """NFC (one spelling of each character: names compare and mask the same)."""
     import unicodedata
@@ -483,3 +482,22 @@ class IdentityConflictResolveIn(Body):
 class BillingRunIn(Body):
     month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(
         description="账期（年-月，如 2027-01），在城市规定的范围内（rent.json 的 run_months）")
+
+
+# --- rent (issue 11): payments (docs/decisions/0028); the amounts come from the bills only ----------------
+BillIds = Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,160}$")]], Field(
+    min_length=1, max_length=24, description="要缴的账单（1-24 笔，同一承租人，不重复；金额以账单为准）")]
+
+
+class PaymentIn(Body):
+    bill_ids: BillIds
+    provider: Literal["wechat", "alipay"] = Field(description="wechat（微信支付）或 alipay（支付宝）")
+
+
+class CounterPaymentIn(Body):
+    bill_ids: BillIds
+    method: Literal["cash", "bank_transfer"] = Field(description="cash（现金）或 bank_transfer（银行转账）")
+    receipt_no: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{1,40}$")] = Field(
+        description="窗口开具的收据编号")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), MASKED] = Field(
+        description="登记理由（记入审计），如“承租人到窗口现金缴纳”")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.notify import Notifier
     from chalicelib.payment_providers import Providers
     from chalicelib.realname import RealNameCheck
+    from chalicelib.receipt_provider import ReceiptProvider
     from chalicelib.repositories.applications import ApplicationRepository
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.grants import GrantRepository
     from chalicelib.repositories.groups import GroupRepository
     from chalicelib.repositories.leases import LeaseRepository
+    from chalicelib.repositories.payments import PaymentRepository
     from chalicelib.repositories.lottery import LotteryRepository
     from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.policies import PolicyRepository
@@ -51,7 +53,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          "leases", "waiting_list", "bills", "billing_runs",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check,
          # the payment providers (WeChat Pay, Alipay)
-         "notifier", "workflow", "real_name_check", "payment_providers")
+         "notifier", "workflow", "real_name_check", "payment_providers",
+         # rent: payments (their settlement transaction writes the bills too) and the receipt service
+         "payments", "receipt_provider")
 
 
 class Container:
@@ -188,6 +192,13 @@ class Container:
         # the runs' records, and the queue their shards' messages go through
         return BillingRunRepository(self.settings)
 
+    @cached_property
+    def payments(self) -> PaymentRepository:
+        from chalicelib.repositories.payments import PaymentRepository
+
+        # settling writes the payment and its bills in one transaction; the voucher goes to the bucket
+        return PaymentRepository(self.settings, storage=lambda: self.storage)
+
     # --- adapters (their modules imported on first use too: a catalogue read never pays for them) ---
     @cached_property
     def notifier(self) -> Notifier:
@@ -214,6 +225,13 @@ class Container:
 
         # .get("wechat" | "alipay"): each provider built on first use, its merchant keys read then
         return providers(self.settings)
+
+    @cached_property
+    def receipt_provider(self) -> ReceiptProvider:
+        from chalicelib.receipt_provider import receipt_provider
+
+        # the city's e-receipt service where the stage configures one; else the built-in voucher
+        return receipt_provider(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -12,7 +12,7 @@ TABLES = (
     "people", "households", "applications", "events", "person_locks", "consents", "grants", "audit",
     "rule_versions", "groups",
     "publicity_batches", "objections", "waiting_list",
-    "selections", "leases", "bills", "billing_runs",
+    "selections", "leases", "bills", "billing_runs", "payments",
     "rounds", "registrations",
 )
 
@@ -72,6 +72,8 @@ class Settings:
     alipay_gateway_url: str | None = None  # None: https://openapi.alipay.com/gateway.do
     payment_notify_base_url: str | None = None  # this stack's public API base; notify URLs hang off it
     payment_timeout_s: float = 5.0  # one provider HTTP call
+    receipt_service_url: str | None = None  # the city's e-receipt service (非税电子票据); None: built-in voucher
+    receipt_secret_arn: str | None = None  # its signing key in Secrets Manager
     cursor_secret: str | None = None  # signs pagination cursors (local stack: made at start)
     cursor_secret_arn: str | None = None  # deployed: the per-stack secret in Secrets Manager
 
@@ -144,6 +146,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alipay_gateway_url=env.get("ALIPAY_GATEWAY_URL") or None,
         payment_notify_base_url=env.get("PAYMENT_NOTIFY_BASE_URL") or None,
         payment_timeout_s=float(get("PAYMENT_TIMEOUT_S", "5")),
+        receipt_service_url=env.get("RECEIPT_SERVICE_URL") or None,
+        receipt_secret_arn=env.get("RECEIPT_SECRET_ARN") or None,
         cursor_secret=env.get("CURSOR_SECRET") or None,
         cursor_secret_arn=env.get("CURSOR_SECRET_ARN") or None,
     )

@@ -128,3 +128,12 @@ ERRORS.update({
     errors.DraftExists: (409, "DRAFT_EXISTS", "该家庭已有同类申请草稿，请继续填写原草稿"),
     errors.GrantExists: (409, "GRANT_EXISTS", "您已授权此人，如需调整请先撤销原授权"),
 })
+
+ERRORS.update({
+    errors.PaymentNotFound: (404, "PAYMENT_NOT_FOUND", "未找到该缴费记录"),
+    errors.PaymentAlreadyPaid: (409, "PAYMENT_ALREADY_PAID", "该笔缴费已支付成功，不能取消"),
+    errors.PaymentClosed: (409, "PAYMENT_CLOSED", "该缴费订单已关闭，请重新发起缴费"),
+    errors.BillsOfSeveralOwners: (400, "BILLS_OF_SEVERAL_OWNERS", "一次缴费只能包含同一承租人的账单"),
+    errors.NothingToPay: (409, "NOTHING_TO_PAY", "所选账单应缴金额为 0，无需缴费"),
+    errors.ReceiptNotReady: (409, "RECEIPT_NOT_READY", "该笔缴费尚未支付成功，暂无缴费凭证"),
+})

@@ -418,3 +418,28 @@ class DraftExists(Conflict):
 
 class GrantExists(Conflict):
     """The grantor already has a live grant to this delegate."""
+
+
+# --- rent (issue 11 §2-3): payments and receipts ----------------------------------------------------
+class PaymentNotFound(NotFound):
+    pass
+
+
+class PaymentAlreadyPaid(Conflict):
+    """The order is paid (its bills are settled by it): it cannot be closed."""
+
+
+class PaymentClosed(Conflict):
+    """The order was closed (cancelled, or expired unpaid): a new order pays the bills."""
+
+
+class BillsOfSeveralOwners(InvalidInput):
+    """One payment settles the bills of one tenant."""
+
+
+class NothingToPay(Conflict):
+    """The bills add up to nothing (an exemption): no order is opened for 0 fen."""
+
+
+class ReceiptNotReady(Conflict):
+    """The payment is not paid (yet, or it was refunded): there is no voucher."""

@@ -52,10 +52,13 @@ LABELS: dict[str, str] = {
     "randomness_source": "公开随机数来源", "slot_minutes": "每个时段的分钟数", "slot_size": "每个时段的户数",
     "force": "是否强制截止", "RoundCloseIn.reason": "强制截止的理由", "RoundCancelIn.reason": "取消的理由",
     "public_value": "公开随机数", "starts_at": "选房开始时间",
+    # rent: payments
+    "bill_ids": "账单", "provider": "支付方式", "method": "缴费方式", "receipt_no": "收据编号",
+    "CounterPaymentIn.reason": "登记理由", "amount": "金额",
     # ids in paths
     "batch_id": "公示批次编号", "document_id": "材料编号", "grant_id": "授权编号", "group_id": "团租申请编号",
     "lease_id": "租赁合同编号", "objection_id": "异议编号", "policy_id": "政策文件编号", "round_id": "摇号批次编号",
-    "bill_id": "账单编号", "run_id": "账单生成批次编号",
+    "bill_id": "账单编号", "run_id": "账单生成批次编号", "payment_id": "缴费编号",
     # rent
     "month": "账期（年-月）",
 }

@@ -83,8 +83,9 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "objection_id": errors.ObjectionNotFound,
     "round_id": errors.RoundNotFound,
     "lease_id": errors.LeaseNotFound,
-    "bill_id": errors.BillNotFound,
+    "bill_id": errors.BillNotFound, "bill_ids": errors.BillNotFound,
     "run_id": errors.BillingRunNotFound,
+    "payment_id": errors.PaymentNotFound,
 }
 DESCRIPTIONS = {
     400: "参数不正确", 401: "未登录或凭证无效", 403: "无权限", 404: "不存在",
@@ -252,6 +253,10 @@ def _operation(op: Operation, body_schemas: dict[str, Any], schemas: dict[str, A
     params += [p.openapi() for p in op.params]
     if op.method == "POST" and op.roles is not None:
         params.append(IDEMPOTENCY_KEY)
+    if op.raw is not None:  # a third party's format (a provider's notification): documented as it is
+        return {"operationId": op.operation_id, "summary": op.summary, "description": description(op),
+                "tags": [op.tag], "parameters": params + op.raw.get("parameters", []),
+                "requestBody": op.raw["requestBody"], "responses": op.raw["responses"]}
     ok: dict[str, Any] = {"description": "成功"}
     assert op.response, f"{op.method} {op.path} declares no response schema"  # an SDK needs one
     ok["content"] = {"application/json": {"schema": _ref(op.response),

@@ -282,6 +282,10 @@ class Operation:
     pending_ok: bool = False  # open to a citizen whose real-name check is not complete (docs/decisions/0016)
     operation_id: str = ""  # the SDK's method name: the view's name in camelCase, or declared (docs/decisions/0024)
     description: str = ""  # one line for the SDK's docs: the view's docstring, or the summary
+    #: A route speaking a third party's format (a payment provider's notification): the document's
+    #: "requestBody", "parameters" (headers) and "responses" for it, verbatim; its view answers a
+    #: Response in that format and never the error envelope (handlers/payments.py).
+    raw: dict[str, Any] | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -309,6 +313,7 @@ class Api:
         pending_ok: bool = False,
         raises: Iterable[type[errors.DomainError]] = (),
         operation_id: str | None = None,
+        raw: dict[str, Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         declared = tuple(params)
         allowed = tuple(roles) if roles is not None else None
@@ -318,7 +323,7 @@ class Api:
             doc = (view.__doc__ or "").strip().splitlines()
             OPERATIONS.append(Operation(
                 path, method, summary, self.tag, declared, allowed, body, status, response, body_schema,
-                tuple(raises), pending_ok, operation_id or camel_case(view.__name__), doc[0] if doc else summary))
+                tuple(raises), pending_ok, operation_id or camel_case(view.__name__), doc[0] if doc else summary, raw))
 
             def handler(**path_args: str) -> Response:
                 request = bp.current_request

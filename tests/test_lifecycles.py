@@ -25,6 +25,7 @@ NAMES = sorted(LIFECYCLES)
 STORED = {
     "bill": {"unpaid", "paid", "cancelled"},
     "billing_run": {"running", "finished", "failed"},
+    "payment": {"created", "paid", "closed", "refunding", "refunded"},
     "application": {"draft", "submitted", "verifying", "under_review", "supplement_requested", "approved",
                     "rejected", "in_publicity", "qualified", "housed", "withdrawn"},
     "consent": {"pending", "given"},

@@ -98,6 +98,7 @@ _MODULES = (
     "chalicelib.domain.real_name_status",
     "chalicelib.domain.bills",
     "chalicelib.domain.billing_runs",
+    "chalicelib.domain.payments",
 )
 
 

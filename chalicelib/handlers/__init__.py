@@ -14,6 +14,7 @@ from chalicelib.handlers import (
     leases,
     lottery,
     meta,
+    payments,
     policies,
     publicity,
     real_name,
@@ -32,7 +33,7 @@ BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
     households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
-    lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp,
+    lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

@@ -1,4 +1,5 @@
-"""Scheduled jobs: reminders before 补正 deadlines; the monthly billing run.
+"""Scheduled jobs: reminders before 补正 deadlines; the monthly billing run; the payments'
+sweep (orders without news, refunds, e-receipts).
 
 ``start_billing_run`` is a plain function, not a Chalice schedule: the city's EventBridge Scheduler
 schedule (infra/stack.py: its day and hour from the city's rent.json, China time) invokes it. It
@@ -25,3 +26,12 @@ def start_billing_run(event: Any, context: Any) -> dict[str, Any]:
 
     run = start_scheduled()
     return {"run_id": run.run_id, "month": run.month, "status": run.status.value}
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_payments")
+def sweep_payments(event: Any) -> dict[str, int]:
+    """Every 5 minutes: open orders past their time asked at the provider (settled or closed), refunds
+    and e-receipts not confirmed asked again; only the payments with work left are read (docs/decisions/0028)."""
+    from chalicelib.domain.settlement import sweep
+
+    return sweep()

@@ -131,3 +131,15 @@ def to_bill(r: BillRecord) -> Bill:
     values["status"] = BillStatus(values["status"])
     values["extra"] = dict(values["extra"] or {})
     return Bill(bill_id=r.bill_id, **values)
+
+
+# --- for payments (issue 11 §2): several bills at once --------------------------------------------------
+def many(bill_ids: list[str]) -> list[Bill]:
+    """The bills that exist among ``bill_ids`` (BatchGetItem, strongly consistent: a payment checks
+    what it takes against the latest state), in no particular order."""
+    if not bill_ids:
+        return []
+    return [to_bill(r) for r in BillRecord.batch_get(list(dict.fromkeys(bill_ids)), consistent_read=True)]
+
+
+BillRepository.many = staticmethod(many)  # type: ignore[attr-defined]

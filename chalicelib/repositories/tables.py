@@ -835,3 +835,51 @@ class BillingRunRecord(_Table):
 
 
 MODELS = MODELS + (BillingRunRecord,)
+
+
+# --- payments (缴费, issue 11 §2-3): docs/decisions/0028 ----------------------------------------------
+class PaymentRecord(_Table):
+    """A payment: an order at a provider (WeChat Pay, Alipay) for one or several bills of one tenant, or
+    a counter payment staff recorded. ``payment_id`` is our out_trade_no (``pay_`` + 16 hex digits: 20
+    characters, unguessable), so a notification finds its order with one GetItem; the bills it pays are
+    a snapshot (``bills``: id, kind, month, unit, amount). Settling writes this item and every bill in
+    one transaction (repositories/payments.py). ``by_owner`` lists a tenant's payments newest first;
+    ``by_task`` (sparse, keys only) holds only the payments with work left for the sweep: an order
+    still open to query at the provider (``task`` = query), a duplicate to refund (refund), an external
+    e-receipt to fetch (receipt), each from ``task_at``. A settled payment leaves it, so the sweep's
+    cost does not grow with the history."""
+
+    logical_name = "payments"
+    payment_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute(null=True)  # the bills' tenant; absent: a counter payment of an unclaimed lease
+    list_sort = UnicodeAttribute()  # "{created_at}#{payment_id}"
+    payer = UnicodeAttribute()  # who paid or recorded it: the tenant, a delegate, staff (login subject)
+    payer_role = UnicodeAttribute()  # tenant | delegate | staff
+    payer_masked = UnicodeAttribute(null=True)  # 张*明: what the voucher shows
+    grant_id = UnicodeAttribute(null=True)  # a delegate's grant
+    provider = UnicodeAttribute()  # wechat | alipay | counter
+    method = UnicodeAttribute()  # wechat | alipay | cash | bank_transfer
+    bills = ListAttribute(of=MapAttribute, default=list)
+    amount = NumberAttribute()  # fen: the sum of the bills, nothing else
+    description = UnicodeAttribute()
+    status = UnicodeAttribute()  # created | paid | closed | refunding | refunded
+    merchant_id = UnicodeAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)  # the provider's
+    prepay = MapAttribute(null=True)  # what the app's SDK was given
+    expires_at = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    counter = MapAttribute(null=True)  # {receipt_no, reason}: a counter payment
+    refund = MapAttribute(null=True)  # {refund_id, amount, reason, duplicate_of, requested_at, provider_refund_id, refunded_at}
+    receipt = MapAttribute(null=True)  # {number, key, sha256, issued_at, external_provider, external_no, external_url}
+    task = UnicodeAttribute(null=True)  # query | refund | receipt: only while there is work left
+    task_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner", "list_sort")()
+    by_task = _gsi("by_task", "task", "task_at", KeysOnlyProjection())()
+
+
+MODELS = MODELS + (PaymentRecord,)

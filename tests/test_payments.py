@@ -1,0 +1,347 @@
+"""Paying (缴费, issue 11 §2), through the routes with real tokens on the local AWS: orders, the providers'
+notifications, settlement once whatever the deliveries, duplicates refunded, closing, the sweep,
+counter payments; every bad input of the issue's list. The providers are the recording fake of
+tests/twins/payment_providers.py (the same interface as chalicelib.payment_providers)."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+
+from tests.applying import Citizen, call, register
+from tests.paying import bill, providers, subject
+from tests.twins.payment_providers import FakeProviders
+
+
+@pytest.fixture(scope="module")
+def fakes(stack: Any, catalogue: dict[str, Any]) -> Iterator[FakeProviders]:
+    made = FakeProviders()
+    with providers(made):
+        yield made
+
+
+@pytest.fixture(scope="module")
+def people(stack: Any, fakes: FakeProviders, app: Any) -> dict[str, Any]:
+    """A tenant, a stranger, and two people the tenant trusts: one may see (view), one may pay (act)."""
+    from chalice.test import Client
+
+    from chalicelib.domain.common import now
+
+    made: dict[str, Any] = {}
+    with Client(app) as client:
+        for key, name in (("tenant", "周明华"), ("stranger", "吴国强"), ("view", "钱卫东"), ("act", "李建国"),
+                          ("other", "郑小燕")):
+            made[key] = Citizen(stack, name)
+            register(client, made[key])
+        for key, scopes in (("view", ["view"]), ("act", ["act"])):
+            status, grant = call(client, "POST", "/v1/me/grants", made["tenant"].headers(), {
+                "delegate_mobile": made[key].mobile, "scopes": scopes,
+                "expires_at": (now() + timedelta(days=30)).isoformat()})
+            assert status == 201, grant
+        # the act delegate also acts for another tenant (two tenants' bills in one order: refused)
+        status, grant = call(client, "POST", "/v1/me/grants", made["other"].headers(), {
+            "delegate_mobile": made["act"].mobile, "scopes": ["act"], "expires_at": (now() + timedelta(days=30)).isoformat()})
+        assert status == 201, grant
+    made["sub"] = {k: subject(v) for k, v in made.items() if isinstance(v, Citizen)}
+    return made
+
+
+def order(client: Any, person: Citizen, bill_ids: list[str], provider: str = "wechat", **extra: Any) -> tuple[int, Any]:
+    return call(client, "POST", "/v1/me/payments", person.headers(), {"bill_ids": bill_ids, "provider": provider, **extra})
+
+
+def deliver(client: Any, provider: str, notification: tuple[dict[str, str], bytes]) -> Any:
+    headers, body = notification
+    return client.http.post(f"/v1/payments/{provider}/notify", headers=headers, body=body)
+
+
+def stored_bill(bill_id: str) -> Any:
+    from chalicelib.deps import deps
+
+    return deps().bills.get(bill_id)
+
+
+def stored(payment_id: str) -> Any:
+    from chalicelib.deps import deps
+
+    return deps().payments.get(payment_id)
+
+
+# --- the journey -------------------------------------------------------------------------------------------------
+def test_a_tenant_pays_two_bills_with_wechat_once_whatever_the_deliveries(client: Any, people: dict[str, Any],
+                                                                         fakes: FakeProviders) -> None:
+    import hashlib
+
+    import requests
+
+    tenant = people["tenant"]
+    a, b = bill(people["sub"]["tenant"], 45000), bill(people["sub"]["tenant"], 12050, kind="deposit")
+    status, made = order(client, tenant, [a.bill_id, b.bill_id])
+    assert status == 201, made
+    assert made["amount"] == 57050 and made["status"] == "created" and made["prepay"]["provider"] == "wechat"
+    assert made["prepay"]["params"]["prepayid"] and len(made["payment_id"]) <= 32
+    assert [x["bill_id"] for x in made["bills"]] == [a.bill_id, b.bill_id] and made["receipt"] is None
+    wechat = fakes.get("wechat")
+    assert wechat.orders[made["payment_id"]]["amount"] == 57050  # the provider was asked for the bills' sum
+
+    wechat.pay(made["payment_id"])
+    notification = wechat.notification(made["payment_id"])
+    for _ in range(3):  # WeChat delivers again until it has its answer; every delivery is answered the same
+        response = deliver(client, "wechat", notification)
+        assert response.status_code == 204 and not response.body, response.body
+    paid = stored(made["payment_id"])
+    assert paid.status == "paid" and paid.transaction_id == wechat.orders[made["payment_id"]]["transaction_id"]
+    for one in (a, b):
+        now_ = stored_bill(one.bill_id)
+        assert (now_.status, now_.payment_id, now_.version) == ("paid", made["payment_id"], one.version + 1)
+    status, shown = call(client, "GET", f"/v1/me/payments/{made['payment_id']}", tenant.headers())
+    assert status == 200 and shown["status"] == "paid" and shown["receipt"]["available"], shown
+    assert shown["receipt"]["number"].startswith("SJ") and shown["paid_at"].endswith("+08:00")
+
+    status, link = call(client, "GET", f"/v1/payments/{made['payment_id']}/receipt", tenant.headers())
+    assert status == 200, link
+    pdf = requests.get(link["download"]["url"], timeout=10).content
+    assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == link["sha256"] == shown["receipt"]["sha256"]
+    status, history = call(client, "GET", "/v1/me/payments", tenant.headers())
+    assert status == 200 and history["items"][0]["payment_id"] == made["payment_id"]
+
+
+def test_alipay_is_answered_with_the_seven_bytes_success(client: Any, people: dict[str, Any],
+                                                         fakes: FakeProviders) -> None:
+    a = bill(people["sub"]["tenant"], 30000)
+    status, made = order(client, people["tenant"], [a.bill_id], "alipay")
+    assert status == 201, made
+    alipay = fakes.get("alipay")
+    alipay.pay(made["payment_id"])
+    for _ in range(2):
+        response = deliver(client, "alipay", alipay.notification(made["payment_id"]))
+        assert (response.status_code, response.body) == (200, b"success")
+    assert stored(made["payment_id"]).status == "paid" and stored_bill(a.bill_id).status == "paid"
+
+
+# --- bad input and abuse -----------------------------------------------------------------------------------------
+def test_orders_take_their_amount_from_the_bills_and_refuse_what_cannot_be_paid(client: Any, people: dict[str, Any],
+                                                                                fakes: FakeProviders) -> None:
+    tenant, mine = people["tenant"], people["sub"]["tenant"]
+    unpaid = bill(mine, 20000)
+    before = fakes.get("wechat").count("prepay")
+
+    def refused(bill_ids: Any, expect: tuple[int, str], person: Citizen = tenant, **extra: Any) -> dict[str, Any]:
+        status, body = call(client, "POST", "/v1/me/payments", person.headers(),
+                            {"bill_ids": bill_ids, "provider": "wechat", **extra})
+        assert (status, body["error"]["code"]) == expect, body
+        return body["error"]
+
+    assert refused([unpaid.bill_id], (400, "INVALID_PARAMETER"), amount=1)["field"] == "amount"  # never the client's
+    assert refused([], (400, "INVALID_PARAMETER"))["field"] == "bill_ids"  # an order for zero bills
+    assert refused([unpaid.bill_id] * 2, (400, "INVALID_PARAMETER"))["message"] == "账单不能重复"
+    assert refused([f"bil-x{i}" for i in range(25)], (400, "INVALID_PARAMETER"))["field"] == "bill_ids"
+    assert refused(["bil-nobody-2027-01"], (404, "BILL_NOT_FOUND"))["field"] == "bill_ids"
+    theirs = bill(people["sub"]["stranger"])
+    refused([theirs.bill_id], (404, "BILL_NOT_FOUND"))  # someone else's bill: as if it did not exist
+    refused([unpaid.bill_id, theirs.bill_id], (404, "BILL_NOT_FOUND"))
+    refused([bill(mine, status="paid").bill_id], (409, "BILL_ALREADY_PAID"))
+    refused([bill(mine, status="cancelled").bill_id], (409, "BILL_CANCELLED"))
+    refused([bill(mine, 0).bill_id], (409, "NOTHING_TO_PAY"))
+    status, body = call(client, "POST", "/v1/me/payments", tenant.headers(), {"bill_ids": [unpaid.bill_id],
+                                                                              "provider": "unionpay"})
+    assert (status, body["error"]["field"]) == (400, "provider")
+    # a delegate: with `act` pays the grantor's bills; with `view` may not; two tenants' bills never together
+    refused([unpaid.bill_id], (403, "OUTSIDE_GRANT"), person=people["view"])
+    refused([unpaid.bill_id, bill(people["sub"]["other"]).bill_id], (400, "BILLS_OF_SEVERAL_OWNERS"),
+            person=people["act"])
+    assert fakes.get("wechat").count("prepay") == before  # nothing reached the provider
+    status, made = order(client, people["act"], [unpaid.bill_id])
+    assert status == 201 and made["payer_role"] == "delegate", made
+    assert call(client, "GET", f"/v1/me/payments/{made['payment_id']}", tenant.headers())[0] == 200
+    assert call(client, "GET", f"/v1/me/payments/{made['payment_id']}", people["view"].headers())[0] == 200
+    status, body = call(client, "GET", f"/v1/me/payments/{made['payment_id']}", people["stranger"].headers())
+    assert (status, body["error"]["code"]) == (404, "PAYMENT_NOT_FOUND")
+
+
+def test_a_provider_that_times_out_is_a_503_and_nothing_is_kept(client: Any, people: dict[str, Any],
+                                                                fakes: FakeProviders) -> None:
+    a = bill(people["sub"]["tenant"])
+    wechat = fakes.get("wechat")
+    wechat.unavailable = True
+    try:
+        response = client.http.post("/v1/me/payments", headers=people["tenant"].headers(),
+                                    body=json.dumps({"bill_ids": [a.bill_id], "provider": "wechat"}))
+    finally:
+        wechat.unavailable = False
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2", response.body
+    assert json.loads(response.body)["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert stored_bill(a.bill_id).status == "unpaid"
+    status, history = call(client, "GET", "/v1/me/payments?limit=100", people["tenant"].headers())
+    assert all(a.bill_id not in [x["bill_id"] for x in p["bills"]] for p in history["items"])
+
+
+def test_notifications_not_believed_change_nothing_and_are_logged_without_personal_data(
+        client: Any, people: dict[str, Any], fakes: FakeProviders, caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import datetime, timezone
+
+    a = bill(people["sub"]["tenant"], 33300)
+    status, made = order(client, people["tenant"], [a.bill_id])
+    assert status == 201, made
+    wechat = fakes.get("wechat")
+    wechat.pay(made["payment_id"])
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    lies = {
+        "BAD_SIGNATURE": wechat.notification(made["payment_id"], forge=True),  # forged
+        "STALE_TIMESTAMP": wechat.notification(made["payment_id"], at=long_ago),  # captured and replayed late
+        "AMOUNT_MISMATCH": wechat.notification(made["payment_id"], amount=1),  # signed, but not what was asked
+        "UNKNOWN_MERCHANT": wechat.notification(made["payment_id"], merchant_id="1999999999"),
+        "UNKNOWN_ORDER": wechat.notification("pay_0000000000000000"),
+    }
+    with caplog.at_level(logging.WARNING):
+        for code, lie in lies.items():
+            response = deliver(client, "wechat", lie)
+            assert response.status_code == 400 and json.loads(response.body) == {"code": "FAIL", "message": "失败"}, code
+        garbage = client.http.post("/v1/payments/wechat/notify", headers={"Content-Type": "application/json"}, body=b"{}")
+        assert garbage.status_code == 400
+        alipay = client.http.post("/v1/payments/alipay/notify", body=b"out_trade_no=x&sign=forged",
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert (alipay.status_code, alipay.body) == (200, b"failure")
+    assert stored(made["payment_id"]).status == "created" and stored_bill(a.bill_id).status == "unpaid"
+    refusals = [r for r in caplog.records if r.getMessage() == "payment notification refused"]
+    assert sorted({r.__dict__["code"] for r in refusals}) == sorted(set(lies) | {"BAD_SIGNATURE"})
+    assert not any(name in caplog.text for name in ("周明华", people["tenant"].mobile))
+    # the genuine notification still settles it
+    assert deliver(client, "wechat", wechat.notification(made["payment_id"])).status_code == 204
+    assert stored_bill(a.bill_id).status == "paid"
+
+
+# --- duplicates, closing, the sweep --------------------------------------------------------------------------------
+def test_a_second_payment_of_the_same_bill_is_refunded_and_the_bill_paid_once(client: Any, people: dict[str, Any],
+                                                                               fakes: FakeProviders) -> None:
+    a = bill(people["sub"]["tenant"], 41000)
+    first = order(client, people["tenant"], [a.bill_id])[1]
+    second = order(client, people["act"], [a.bill_id], "alipay")[1]  # the delegate pays it too, meanwhile
+    wechat, alipay = fakes.get("wechat"), fakes.get("alipay")
+    wechat.pay(first["payment_id"])
+    alipay.pay(second["payment_id"])
+    assert deliver(client, "wechat", wechat.notification(first["payment_id"])).status_code == 204
+    for _ in range(2):
+        response = deliver(client, "alipay", alipay.notification(second["payment_id"]))
+        assert response.body == b"success"  # recorded: the money state is known, refunding is ours to do
+    dup = stored(second["payment_id"])
+    assert dup.status == "refunded" and dup.refund["duplicate_of"] == [first["payment_id"]], dup
+    assert list(alipay.refunds) == [dup.refund["refund_id"]] and alipay.orders[second["payment_id"]]["state"] == "refunded"
+    now_ = stored_bill(a.bill_id)
+    assert (now_.payment_id, now_.version) == (first["payment_id"], a.version + 1)
+    status, shown = call(client, "GET", f"/v1/me/payments/{second['payment_id']}", people["tenant"].headers())
+    assert shown["status"] == "refunded" and shown["refund"]["reason"] == "bills_paid" and shown["receipt"] is None
+    status, body = call(client, "GET", f"/v1/payments/{second['payment_id']}/receipt", people["tenant"].headers())
+    assert (status, body["error"]["code"]) == (409, "RECEIPT_NOT_READY")
+
+
+def test_closing_an_order(client: Any, people: dict[str, Any], fakes: FakeProviders) -> None:
+    tenant, wechat = people["tenant"], fakes.get("wechat")
+    a = bill(people["sub"]["tenant"], 25000)
+    made = order(client, tenant, [a.bill_id])[1]
+    url = f"/v1/me/payments/{made['payment_id']}/close"
+    assert call(client, "POST", url, people["view"].headers())[0] == 403  # seeing is not acting
+    assert call(client, "POST", url, people["stranger"].headers())[0] == 404
+    status, closed = call(client, "POST", url, tenant.headers())
+    assert status == 200 and closed["status"] == "closed" and wechat.orders[made["payment_id"]]["state"] == "closed"
+    assert call(client, "POST", url, tenant.headers())[1]["status"] == "closed"  # again: the same answer
+    # the tenant paid at the last moment: closing finds it paid, settles it and says so
+    again = order(client, tenant, [a.bill_id])[1]
+    wechat.pay(again["payment_id"])
+    status, body = call(client, "POST", f"/v1/me/payments/{again['payment_id']}/close", tenant.headers())
+    assert (status, body["error"]["code"]) == (409, "PAYMENT_ALREADY_PAID")
+    assert stored(again["payment_id"]).status == "paid" and stored_bill(a.bill_id).payment_id == again["payment_id"]
+    assert deliver(client, "wechat", wechat.notification(again["payment_id"])).status_code == 204  # late: answered
+
+
+def test_the_sweep_settles_or_closes_orders_left_without_news(client: Any, people: dict[str, Any],
+                                                              fakes: FakeProviders, no_scans: list[str]) -> None:
+    from chalicelib.domain import common, settlement
+    from chalicelib.domain.payments import config
+
+    wechat = fakes.get("wechat")
+    paid_quietly, abandoned, busy = (order(client, people["tenant"], [bill(people["sub"]["tenant"]).bill_id])[1]
+                                     for _ in range(3))
+    wechat.pay(paid_quietly["payment_id"])  # paid, but the notification never came
+    assert settlement.sweep()["paid"] == 0  # not due yet
+    later = common.now() + timedelta(minutes=config().timeout_minutes + 1)
+    wechat.unavailable = True
+    assert settlement.sweep(later)["postponed"] >= 3  # a provider that times out: retried later
+    wechat.unavailable = False
+    counts = settlement.sweep(later + timedelta(minutes=10))
+    assert stored(paid_quietly["payment_id"]).status == "paid", counts
+    assert stored(abandoned["payment_id"]).status == "closed" and wechat.orders[abandoned["payment_id"]]["state"] == "closed"
+    assert stored(busy["payment_id"]).status == "closed"
+    calls = len(no_scans)
+    assert settlement.sweep(later + timedelta(minutes=20)) == {"paid": 0, "closed": 0, "refunded": 0, "receipts": 0,
+                                                                "postponed": 0, "open": 0}
+    assert no_scans[calls:] == ["Query", "Query", "Query"]  # nothing left: the settled ones are out of the index
+
+
+# --- the counter (窗口) ---------------------------------------------------------------------------------------------
+def test_staff_record_a_counter_payment_with_a_reason(client: Any, people: dict[str, Any], tokens: Any,
+                                                       fakes: FakeProviders) -> None:
+    a, b = bill(people["sub"]["tenant"], 45000), bill(people["sub"]["tenant"], 45000)
+    body = {"bill_ids": [a.bill_id, b.bill_id], "method": "cash", "receipt_no": "JM-2027-000123",
+            "reason": "承租人到窗口现金缴纳"}
+    assert call(client, "POST", "/v1/staff/payments", people["tenant"].headers(), body)[0] == 403
+    status, err = call(client, "POST", "/v1/staff/payments", tokens.headers("staff"), {**body, "reason": ""})
+    assert status == 400 and err["error"]["field"] == "reason"
+    status, err = call(client, "POST", "/v1/staff/payments", tokens.headers("staff"), {**body, "amount": 90000})
+    assert (status, err["error"]["field"]) == (400, "amount")
+    status, made = call(client, "POST", "/v1/staff/payments", tokens.headers("staff"), body)
+    assert status == 201 and made["status"] == "paid" and made["amount"] == 90000, made
+    assert made["counter_receipt_no"] == "JM-2027-000123" and made["receipt"]["available"]
+    assert stored_bill(a.bill_id).payment_id == made["payment_id"] == stored_bill(b.bill_id).payment_id
+    status, err = call(client, "POST", "/v1/staff/payments", tokens.headers("staff"), body)
+    assert (status, err["error"]["code"]) == (409, "BILL_ALREADY_PAID")
+    status, trail = call(client, "GET", f"/v1/audit/payment/{made['payment_id']}", tokens.headers("auditor"))
+    assert status == 200 and [e["action"] for e in trail["items"]] == ["record_counter_payment"], trail
+    status, mine = call(client, "GET", f"/v1/me/payments/{made['payment_id']}", people["tenant"].headers())
+    assert status == 200 and mine["method"] == "cash" and mine["payer_role"] == "staff"
+    # paid at the counter while an online order was open: the online money is a duplicate, refunded
+    c = bill(people["sub"]["tenant"], 45000)
+    online = order(client, people["tenant"], [c.bill_id])[1]
+    status, made = call(client, "POST", "/v1/staff/payments", tokens.headers("staff"), {**body, "bill_ids": [c.bill_id]})
+    assert status == 201, made
+    wechat = fakes.get("wechat")
+    wechat.pay(online["payment_id"])
+    assert deliver(client, "wechat", wechat.notification(online["payment_id"])).status_code == 204
+    assert stored(online["payment_id"]).status == "refunded" and stored_bill(c.bill_id).payment_id == made["payment_id"]
+
+
+# --- the voucher ----------------------------------------------------------------------------------------------------
+def test_the_voucher_is_the_tenants_a_delegates_and_audited_staffs(client: Any, people: dict[str, Any], tokens: Any,
+                                                                   fakes: FakeProviders) -> None:
+    import hashlib
+
+    import requests
+
+    from chalicelib.deps import deps
+
+    a = bill(people["sub"]["tenant"], 38800)
+    made = order(client, people["tenant"], [a.bill_id])[1]
+    url = f"/v1/payments/{made['payment_id']}/receipt"
+    status, body = call(client, "GET", url, people["tenant"].headers())
+    assert (status, body["error"]["code"]) == (409, "RECEIPT_NOT_READY")  # not paid yet
+    wechat = fakes.get("wechat")
+    wechat.pay(made["payment_id"])
+    assert deliver(client, "wechat", wechat.notification(made["payment_id"])).status_code == 204
+    assert call(client, "GET", url, people["view"].headers())[0] == 200  # a view grant: no raw personal data in it
+    assert call(client, "GET", url, people["stranger"].headers())[1]["error"]["code"] == "PAYMENT_NOT_FOUND"
+    assert call(client, "GET", url, tokens.headers("staff"))[0] == 400  # staff say why
+    status, link = call(client, "GET", url + "?reason=%E6%A0%B8%E5%AF%B9%E7%BC%B4%E8%B4%B9", tokens.headers("staff"))
+    assert status == 200
+    status, trail = call(client, "GET", f"/v1/audit/payment/{made['payment_id']}", tokens.headers("auditor"))
+    assert [e["action"] for e in trail["items"]] == ["read_receipt"]
+    # the file lost after the settlement: made again, the same bytes as recorded
+    key = stored(made["payment_id"]).receipt["key"]
+    deps().storage.s3.delete_object(Bucket=deps().settings.document_bucket, Key=key)
+    status, link = call(client, "GET", url, people["tenant"].headers())
+    pdf = requests.get(link["download"]["url"], timeout=10).content
+    assert hashlib.sha256(pdf).hexdigest() == stored(made["payment_id"]).receipt["sha256"]
+    s3 = deps().storage.s3
+    assert s3.head_object(Bucket=deps().settings.document_bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
