@@ -243,6 +243,24 @@ row("GET /v1/delegations/{grant_id}/bills", HELD_VIEW)
 row("POST /v1/admin/billing-runs", ADMIN, body={}, role_only=True)
 row("GET /v1/admin/billing-runs", ADMIN)
 row("GET /v1/admin/billing-runs/{run_id}", ADMIN)  # an unknown run: 404 after the role check
+# payments (docs/decisions/0028): the tenant and the grantor's delegates see a payment (a voucher carries no
+# raw personal data: a view grant suffices), an act delegate may close it; staff read vouchers with a reason
+row("POST /v1/me/payments", CITIZEN, body={}, role_only=True)
+row("GET /v1/me/payments", CITIZEN)
+row("GET /v1/me/payments/{payment_id}",
+    {"own": "401 A 404 A A A 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("PAYMENT_NOT_FOUND",))
+row("POST /v1/me/payments/{payment_id}/close",  # the world's payments are paid: an allowed close is a 409
+    {"own": "401 A 404 403 A 403 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("PAYMENT_NOT_FOUND",))
+row("GET /v1/payments/{payment_id}/receipt",
+    {"own": "401 A 404 A A A 403 403 A 403 A 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 A 403 A 403 403 403"}, hides=("PAYMENT_NOT_FOUND",))
+row("POST /v1/staff/payments", CASE_STAFF, body={}, role_only=True)
+# the providers' notifications: anyone may call, only the provider's signature decides (a refusal is the
+# provider's failure answer, a 400 for WeChat Pay)
+row("POST /v1/payments/wechat/notify", PUBLIC, role_only=True)
+row("POST /v1/payments/alipay/notify", PUBLIC, role_only=True)
 
 
 # --- the world: built once for the module --------------------------------------------------------------
@@ -320,6 +338,24 @@ def _bill(owner: Citizen, lease_id: str) -> str:
     return bill.bill_id
 
 
+def _payment(owner: Citizen) -> str:
+    """A paid payment of one of ``owner``'s bills, with its voucher (as a settled notification leaves it)."""
+    from chalicelib.deps import deps
+    from chalicelib.domain import receipts
+    from chalicelib.domain.common import new_id, now_iso
+    from chalicelib.domain.payments import PAID, Payment, PaymentMethod, lines_of
+    from tests.paying import bill
+
+    lines = lines_of([bill(_subject(owner.token))])
+    payment = receipts.issue(Payment(
+        payment_id=new_id("pay"), owner=_subject(owner.token), payer=_subject(owner.token), payer_role="tenant",
+        payer_masked="周*华", provider="wechat", method=PaymentMethod.WECHAT, bills=lines, amount=lines[0].amount,
+        description="公租房租金", status=PAID, transaction_id="4200000000000000000001", paid_at=now_iso(),
+        created_at=now_iso(), updated_at=now_iso()))
+    assert deps().payments.create_paid(payment)
+    return payment.payment_id
+
+
 def _assisted(client: Any, staff_token: str) -> tuple[str, str]:
     """代办: staff make an application for a citizen who is not registered, and upload the signed
     consent form (a raw file of the 代办 kind)."""
@@ -365,6 +401,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         unit = catalogue["units"][1]
         leases = {"own": _lease(owner, own_app, unit), "other": _lease(stranger, other_app, unit)}
         bills = {"own": _bill(owner, leases["own"]), "other": _bill(stranger, leases["other"])}
+        payments = {"own": _payment(owner), "other": _payment(stranger)}
 
     def other_city(role: str) -> str:
         phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
@@ -384,10 +421,11 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
               "run_id": "brun_matrix"}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
-                "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app},
+                "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
+                "payment_id": payments["own"]},
         "other": {**common, "application_id": other_app, "document_id": other_doc, "group_id": group2,
                   "grant_id": other_grant, "lease_id": leases["other"], "bill_id": bills["other"],
-                  "target_id": other_app},
+                  "target_id": other_app, "payment_id": payments["other"]},
         "group": {**common, "application_id": group_app, "document_id": group_doc},
         "assisted": {**common, "application_id": assisted_app, "document_id": assisted_doc},
         "-": common,
@@ -459,7 +497,7 @@ def test_every_route_has_a_row_and_every_row_a_route() -> None:
 def test_every_row_names_the_objects_its_route_is_about() -> None:
     for key, spec in ROWS.items():
         about_objects = any(p in key for p in ("{application_id}", "{grant_id}", "{group_id}", "{lease_id}",
-                                               "{bill_id}", "{target_id}"))
+                                               "{bill_id}", "{target_id}", "{payment_id}"))
         assert ("own" in spec.expect and "other" in spec.expect) == about_objects, key
 
 
@@ -474,6 +512,8 @@ def test_authorization_matrix(client: Any, world: dict[str, Any]) -> None:
 FILE_LINKS = {
     "chalicelib/domain/documents.py:document_link": "authorize(app, actor, files=True)",
     "chalicelib/domain/leases.py:contract_link": "check_files(grant)",
+    # the payment voucher: amounts, the unit and the payer's masked name, no raw personal data (0028)
+    "chalicelib/domain/receipts.py:link": 'authorize(payment, actor, "view")',
 }
 
 

@@ -2,10 +2,10 @@
 tenant, or a counter payment staff record (cash, bank transfer at the 窗口). The amount is the sum of
 the bills, never a number the client sends. Decisions: docs/decisions/0028.
 
-This module opens, shows and closes orders and records counter payments; what settles an order (the
-providers' notifications, the query of orders left without one, the refund of a duplicate) is
-settlement.py, and the payment voucher is receipts.py. Every way in ends in the same transaction:
-the payment and each of its bills at once (repositories/payments.py).
+This module holds the types and opens and shows orders; what settles a payment (the providers'
+notifications, the query of orders left without one, the refund of a duplicate, closing an order,
+recording a counter payment) is settlement.py, and the payment voucher is receipts.py. Every way in
+ends in the same transaction: the payment and each of its bills at once (repositories/payments.py).
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
 
-if TYPE_CHECKING:  # the request models; pydantic stays off the read path
-    from chalicelib.bodies import CounterPaymentIn, PaymentIn
+if TYPE_CHECKING:  # the request model; pydantic stays off the read path
+    from chalicelib.bodies import PaymentIn
 
 
 class PaymentStatus(StrEnum):
@@ -192,7 +192,7 @@ def _one_owner(bills: list[Bill], actor: Actor, need: str) -> tuple[str | None, 
     return owners[0], grant_id
 
 
-def _lines(bills: list[Bill]) -> list[BillLine]:
+def lines_of(bills: list[Bill]) -> list[BillLine]:
     for bill in bills:
         BILLS.move(bill.status, BILL_PAID)  # paid: 409 BILL_ALREADY_PAID; cancelled: 409 BILL_CANCELLED
     return [BillLine(b.bill_id, b.lease_id, b.kind, b.month, b.unit_label, b.amount, b.due_date) for b in bills]
@@ -206,7 +206,7 @@ def describe(lines: list[BillLine]) -> str:
     return f"{deps().settings.city_name}公租房{what}{more} {first.unit_label}"[:127]
 
 
-def _payer_masked(person: Any) -> str | None:
+def payer_masked(person: Any) -> str | None:
     from chalicelib.domain.idnumbers import mask_name
 
     name = getattr(person, "name", None)
@@ -222,7 +222,7 @@ def create(actor: Actor, body: PaymentIn) -> Payment:
         raise errors.InvalidInput("provider not accepted", field="provider", message="本市暂未开通该支付方式")
     bills = payable(list(body.bill_ids))
     owner, grant_id = _one_owner(bills, actor, "act")
-    lines = _lines(bills)
+    lines = lines_of(bills)
     amount = sum(line.amount for line in lines)
     if amount <= 0:
         raise errors.NothingToPay("the bills add up to 0", field="bill_ids")
@@ -235,7 +235,7 @@ def create(actor: Actor, body: PaymentIn) -> Payment:
     stamp = at.isoformat(timespec="milliseconds")
     payment = Payment(
         payment_id=payment_id, owner=owner, payer=actor.subject, payer_role="delegate" if grant_id else "tenant",
-        payer_masked=_payer_masked(actor.registration), grant_id=grant_id, provider=body.provider,
+        payer_masked=payer_masked(actor.registration), grant_id=grant_id, provider=body.provider,
         method=PaymentMethod(body.provider), bills=lines, amount=amount, description=description,
         merchant_id=provider.merchant_id, prepay=dict(prepay.params), expires_at=expires, task=Task.QUERY,
         task_at=expires, created_at=stamp, updated_at=stamp)
@@ -253,46 +253,6 @@ def mine(actor: Actor, limit: int, cursor: str | None) -> Page[Payment]:
     """The caller's payments as a tenant, newest first."""
     items, next_cursor = deps().payments.of_owner(actor.subject, limit, cursor)
     return Page(items, next_cursor)
-
-
-def close(payment_id: str, actor: Actor) -> Payment:
-    """Cancel an unpaid order (the tenant, or a delegate with ``act``): closed at the provider first,
-    then here. Closing a closed order answers it again; a paid one is 409 PAYMENT_ALREADY_PAID (an
-    order the provider reports paid while we close it is settled first)."""
-    from chalicelib.domain import settlement
-
-    payment = deps().payments.get(payment_id)
-    authorize(payment, actor, "act")
-    if payment.status == CLOSED:
-        return payment
-    PAYMENTS.move(payment.status, CLOSED)
-    return settlement.close(payment)
-
-
-# --- counter payments (窗口缴费) ----------------------------------------------------------------------------
-def record_counter(actor: Actor, body: CounterPaymentIn) -> Payment:
-    """Staff record money paid at the counter (cash, bank transfer) with their receipt number: audited,
-    then the payment (paid) and its bills in one transaction, as an online payment settles."""
-    from chalicelib.domain import audit, receipts, settlement
-
-    bills = payable(list(body.bill_ids))
-    owners = list(dict.fromkeys(b.owner for b in bills))
-    if len(owners) > 1:
-        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids")
-    lines = _lines(bills)
-    payment_id = new_id("pay")
-    audit.record(actor, f"payment#{payment_id}", "record_counter_payment", body.reason)
-    owner = owners[0]
-    tenant = deps().households.get(owner) if owner else None
-    stamp = common.now_iso()
-    payment = Payment(
-        payment_id=payment_id, owner=owner, payer=actor.subject, payer_role="staff", payer_masked=_payer_masked(tenant),
-        provider=COUNTER, method=PaymentMethod(body.method), bills=lines, amount=sum(li.amount for li in lines),
-        description=describe(lines), status=PAYMENTS.move(CREATED, PAID), paid_at=stamp,
-        counter={"receipt_no": body.receipt_no, "recorded_by": actor.subject}, created_at=stamp, updated_at=stamp)
-    payment = receipts.issue(payment)
-    settlement.record_paid(payment)
-    return payment
 
 
 def as_dict(payment: Payment) -> dict[str, Any]:

@@ -18,15 +18,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import common
 from chalicelib.domain.bills import UNPAID
-from chalicelib.domain.payments import (CLOSED, CREATED, PAID, PAYMENTS, REFUNDED, REFUNDING, Payment, Task,
+from chalicelib.domain.payments import (CLOSED, COUNTER, CREATED, PAID, PAYMENTS, REFUNDED, REFUNDING, Payment,
+                                        PaymentMethod, Task, authorize, describe, lines_of, payable, payer_masked,
                                         with_changes)
+from chalicelib.identity import Actor
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:  # the request model; pydantic stays off the read path
+    from chalicelib.bodies import CounterPaymentIn
 
 MAX_NOTIFICATION_BYTES = 64 * 1024
 RETRY_MINUTES = 5  # a provider that did not answer is asked again after this
@@ -136,15 +141,31 @@ def _after_paid(paid: Payment) -> Payment:
     return receipts.issue_external(paid)
 
 
-def record_paid(payment: Payment) -> Payment:
-    """A counter payment: the payment (paid) and its bills in one transaction; a bill paid meanwhile
-    is 409 BILL_ALREADY_PAID and nothing is written."""
-    if not deps().payments.create_paid(payment):
-        taken = [b for b in deps().bills.many(payment.bill_ids) if b.status != UNPAID]
-        from chalicelib.domain.bills import BILLS, PAID as BILL_PAID
+def record_counter(actor: Actor, body: CounterPaymentIn) -> Payment:
+    """Staff record money paid at the counter (窗口: cash, bank transfer) with their receipt number:
+    audited, then the payment (paid, with its voucher) and its bills in one transaction, as an online
+    payment settles; a bill paid meanwhile is 409 BILL_ALREADY_PAID and nothing is written."""
+    from chalicelib.domain import audit, receipts
+    from chalicelib.domain.bills import BILLS, PAID as BILL_PAID
 
-        for bill in taken:
-            BILLS.move(bill.status, BILL_PAID)
+    bills = payable(list(body.bill_ids))
+    owners = list(dict.fromkeys(b.owner for b in bills))
+    if len(owners) > 1:
+        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids")
+    lines = lines_of(bills)
+    payment_id = common.new_id("pay")
+    audit.record(actor, f"payment#{payment_id}", "record_counter_payment", body.reason)
+    owner = owners[0]
+    stamp = common.now_iso()
+    payment = receipts.issue(Payment(
+        payment_id=payment_id, owner=owner, payer=actor.subject, payer_role="staff",
+        payer_masked=payer_masked(deps().households.get(owner) if owner else None), provider=COUNTER,
+        method=PaymentMethod(body.method), bills=lines, amount=sum(line.amount for line in lines),
+        description=describe(lines), status=PAYMENTS.move(CREATED, PAID), paid_at=stamp,
+        counter={"receipt_no": body.receipt_no, "recorded_by": actor.subject}, created_at=stamp, updated_at=stamp))
+    if not deps().payments.create_paid(payment):
+        for bill in deps().bills.many(payment.bill_ids):
+            BILLS.move(bill.status, BILL_PAID)  # paid meanwhile: 409 BILL_ALREADY_PAID (cancelled: BILL_CANCELLED)
         raise errors.WriteConflict("a bill changed while the payment was recorded", field="bill_ids")
     return _after_paid(payment)
 
@@ -184,6 +205,18 @@ def refund(payment: Payment) -> Payment:
 
 
 # --- closing ---------------------------------------------------------------------------------------------
+def close_order(payment_id: str, actor: Actor) -> Payment:
+    """Cancel an unpaid order (the tenant, or a delegate with ``act``): closed at the provider first,
+    then here. Closing a closed order answers it again; a paid one is 409 PAYMENT_ALREADY_PAID (an
+    order the provider reports paid while we close it is settled first)."""
+    payment = deps().payments.get(payment_id)
+    authorize(payment, actor, "act")
+    if payment.status == CLOSED:
+        return payment
+    PAYMENTS.move(payment.status, CLOSED)
+    return close(payment)
+
+
 def close(payment: Payment) -> Payment:
     """Close an open order at the provider, then here. The provider refusing (the tenant paid at the
     last moment) makes us ask it: a paid order is settled, and the caller told it is paid."""

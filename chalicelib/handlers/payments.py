@@ -81,7 +81,7 @@ def my_payment(call: Call, payment_id: str) -> dict[str, Any]:
 @api.route("/v1/me/payments/{payment_id}/close", "POST", summary="取消未支付的缴费订单（同时在支付机构关闭）",
            roles=CITIZEN, response="Payment", raises=(errors.PaymentAlreadyPaid,), operation_id="closeMyPayment")
 def close_payment(call: Call, payment_id: str) -> dict[str, Any]:
-    return present(payments.close(payment_id, call.actor))
+    return present(settlement.close_order(payment_id, call.actor))
 
 
 # --- the voucher ------------------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def receipt(call: Call, payment_id: str) -> dict[str, Any]:
            body="chalicelib.bodies:CounterPaymentIn", status=201, response="Payment",
            raises=(errors.BillNotFound, errors.BillAlreadyPaid, errors.BillCancelled), operation_id="recordCounterPayment")
 def record_counter_payment(call: Call) -> dict[str, Any]:
-    return present(payments.record_counter(call.actor, call.model()))
+    return present(settlement.record_counter(call.actor, call.model()))
 
 
 # --- the providers' notifications (no login: the signature decides) ---------------------------------------------
