@@ -10,7 +10,6 @@ from chalicelib.domain.billing_runs import BillingRunStatus, Trigger
 from chalicelib.domain.bills import BillKind, BillStatus
 from chalicelib.domain.eligibility import Result, Verdict
 from chalicelib.domain.leases import LeaseStatus
-from chalicelib.domain.payments import PaymentMethod, PaymentStatus
 from chalicelib.domain.facilities import FacilityType
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.publicity import BatchStatus, EntryStatus, ObjectionStatus
@@ -499,33 +498,3 @@ RESPONSE_SCHEMAS.update({
     "BillingRun": _obj({**_RUN, "failures": {"type": "array", "items": _obj({"shard": S, "lease_id": NS, "reason": S})},
                         "shard_progress": {"type": "array", "items": _SHARD}}),
 })
-
-
-# --- rent (issue 11): payments and their vouchers (docs/decisions/0028) ---------------------------------------
-FEN = {**INT, "description": "分"}
-RESPONSE_SCHEMAS.update({
-    "Payment": _obj({
-        "payment_id": {**S, "description": "订单号（即支付机构的商户订单号 out_trade_no）"}, "status": _enum(PaymentStatus),
-        "status_name": S, "provider": {"type": "string", "enum": ["wechat", "alipay", "counter"]},
-        "method": _enum(PaymentMethod), "method_name": S, "amount": FEN, "description": S,
-        "payer_role": {"type": "string", "enum": ["tenant", "delegate", "staff"]},
-        "payer_name": {**NS, "description": "已遮盖，如 张*明"},
-        "bills": {"type": "array", "items": _obj({"bill_id": S, "kind": {"type": "string", "enum": ["rent", "deposit"]},
-                                                  "kind_name": S, "month": NS, "unit_label": S, "amount": FEN,
-                                                  "due_date": S})},
-        "transaction_id": {**NS, "description": "支付机构的交易号"}, "counter_receipt_no": NS,
-        "created_at": S, "expires_at": NS, "paid_at": NS, "closed_at": NS,
-        "refund": _maybe({"refund_id": S, "amount": FEN, "reason": {"type": "string", "enum": ["bills_paid", "closed"]},
-                          "requested_at": S, "refunded_at": NS}),
-        "receipt": _maybe({"number": S, "sha256": S, "available": B, "external_no": NS}),
-        "version": INT}),
-    "PaymentPage": _page("Payment"),
-    "ReceiptLink": _obj({"payment_id": S, "number": S, "sha256": S, "content_type": S,
-                         "download": _obj({"url": S, "expires_at": S})}),
-})
-RESPONSE_SCHEMAS["PaymentOrder"] = {"allOf": [_ref("Payment"), _obj({"prepay": _obj({
-    "provider": {"type": "string", "enum": ["wechat", "alipay"]},
-    "params": {"type": "object", "additionalProperties": S,
-               "description": "交给支付 SDK 的参数：微信 App 支付 appid、partnerid、prepayid、package、noncestr、"
-                              "timestamp、sign；支付宝 order_string"}})})]}
-
