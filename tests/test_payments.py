@@ -345,3 +345,46 @@ def test_the_voucher_is_the_tenants_a_delegates_and_audited_staffs(client: Any, 
     assert hashlib.sha256(pdf).hexdigest() == stored(made["payment_id"]).receipt["sha256"]
     s3 = deps().storage.s3
     assert s3.head_object(Bucket=deps().settings.document_bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
+
+
+# --- a race: the same notification twenty times at once ---------------------------------------------------------------
+def test_twenty_deliveries_at_once_pay_the_bills_once_and_make_one_voucher(client: Any, people: dict[str, Any],
+                                                                         fakes: FakeProviders, local_server: str) -> None:
+    """Over real HTTP (the app behind Chalice's threaded local server), released together by a barrier:
+    exactly one payment paid, one voucher, each bill paid once; every delivery answered 204."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from chalicelib.deps import deps
+
+    a, b = bill(people["sub"]["tenant"], 45000), bill(people["sub"]["tenant"], 45000)
+    made = order(client, people["tenant"], [a.bill_id, b.bill_id])[1]
+    wechat = fakes.get("wechat")
+    wechat.pay(made["payment_id"])
+    headers, body = wechat.notification(made["payment_id"])
+    refunds = wechat.count("refund")
+    barrier = threading.Barrier(20)
+
+    def deliver_once(_: int) -> tuple[int, bytes]:
+        session = requests.Session()
+        barrier.wait(timeout=30)
+        r = session.post(f"{local_server}/v1/payments/wechat/notify", headers=headers, data=body, timeout=120)
+        return r.status_code, r.content
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(deliver_once, range(20)))
+    assert answers == [(204, b"")] * 20
+    paid = stored(made["payment_id"])
+    assert paid.status == "paid" and paid.receipt["number"]
+    for one in (a, b):
+        now_ = stored_bill(one.bill_id)
+        assert (now_.status, now_.payment_id, now_.version) == ("paid", made["payment_id"], one.version + 1)
+    listed = deps().storage.s3.list_objects_v2(Bucket=deps().settings.document_bucket,
+                                               Prefix=f"payments/{made['payment_id']}/")
+    assert [o["Key"] for o in listed.get("Contents", [])] == [paid.receipt["key"]]  # one voucher
+    status, history = call(client, "GET", "/v1/me/payments?limit=100", people["tenant"].headers())
+    assert [p["payment_id"] for p in history["items"] if a.bill_id in [x["bill_id"] for x in p["bills"]]] == [
+        made["payment_id"]]
+    assert wechat.count("refund") == refunds  # nothing mistaken for a duplicate

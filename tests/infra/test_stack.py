@@ -637,3 +637,21 @@ def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_ala
         props = alarm["Properties"]
         assert (props["MetricName"], props["Namespace"], props["Threshold"]) == (
             "ApproximateNumberOfMessagesVisible", "AWS/SQS", 1)
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_payments_sweep_runs_every_five_minutes_over_the_payments_index(synthesized: dict[str, Synth],
+                                                                           city: str) -> None:
+    """Issue 11 §2: orders without a notification are asked at the provider by ``sweep_payments`` (EventBridge,
+    every 5 minutes), whose role reads the payments table and its sparse by_task index (docs/decisions/0028)."""
+    s = synthesized[city]
+    function = s.functions()["SweepPayments"]
+    events = list(function["Properties"]["Events"].values())
+    assert events == [{"Properties": {"Schedule": "rate(5 minutes)"}, "Type": "Schedule"}]
+    tables = {t["Properties"]["TableName"]: t for t in s.resources("AWS::DynamoDB::Table").values()}
+    (payments,) = [t for name, t in tables.items() if name.endswith("-data-payments")]
+    indexes = {g["IndexName"]: g for g in payments["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes["by_task"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    grants = _grants(s, _function_roles(s)["SweepPayments"])
+    assert all(any("-data-*" in json.dumps(r) for r in grants.get(a, [])) for a in
+               ("dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem"))
