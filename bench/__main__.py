@@ -31,7 +31,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -97,6 +97,14 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("rent_billing_50k_s, rent_billing_write_requests_ratio (seeding 50,000 leases)")
             results += _guard("rent_billing_50k_s", "s", "<= 120",
                               lambda: importlib.import_module("bench.billing").rent_billing_50k(stack, recorder))
+        if "pay" in phases:
+            stack.reset()
+            phase("payment_flow_ddb_requests, payment_notify_duplicates_payments (1,000 deliveries)")
+            pay = importlib.import_module("bench.payments")
+            results += _guard("payment_flow_ddb_requests", "requests", "<= 3 each",
+                              lambda: pay.flow_requests(stack, recorder))
+            results += _guard("payment_notify_duplicates_payments", "payments", "1",
+                              lambda: pay.notify_duplicates(stack))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
