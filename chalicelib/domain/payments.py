@@ -58,7 +58,7 @@ COUNTER = "counter"
 #: One settlement is one DynamoDB transaction: the payment and each of its bills (DynamoDB takes 100
 #: items in a transaction; 24 is two years of rent). bodies.py says the same in the request's schema.
 MAX_BILLS = 24
-DEFAULT_TIMEOUT_MINUTES = 15
+DEFAULT_TIMEOUT_MINUTES = 30
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 
@@ -127,16 +127,16 @@ class PaymentConfig:
 
 @cache
 def payment_config(city: str) -> PaymentConfig:
-    """From the city's rent.json (``payment_timeout_minutes``, ``payment_providers``) where it has one."""
+    """From the city's rent.json (``order_timeout_minutes``, ``providers``: docs/decisions/0027)."""
     from chalicelib.city_files import CityFileError, city_file
 
     try:
         rent = city_file(city, "rent.json")
-    except CityFileError:
+    except CityFileError:  # a city without rent rules yet: the defaults, whichever provider is configured
         return PaymentConfig(DEFAULT_TIMEOUT_MINUTES, None)
-    timeout = getattr(rent, "payment_timeout_minutes", None) or DEFAULT_TIMEOUT_MINUTES
-    providers = getattr(rent, "payment_providers", None)
-    return PaymentConfig(int(timeout), tuple(providers) if providers is not None else None)
+    providers = getattr(rent, "providers", None)
+    return PaymentConfig(int(getattr(rent, "order_timeout_minutes", None) or DEFAULT_TIMEOUT_MINUTES),
+                         tuple(providers) if providers is not None else None)
 
 
 def config() -> PaymentConfig:
