@@ -162,6 +162,17 @@ def test_orders_take_their_amount_from_the_bills_and_refuse_what_cannot_be_paid(
     assert (status, body["error"]["code"]) == (404, "PAYMENT_NOT_FOUND")
 
 
+def test_every_refused_order_is_logged_without_personal_data(client: Any, people: dict[str, Any],
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    theirs = bill(people["sub"]["stranger"])
+    with caplog.at_level(logging.INFO):
+        assert order(client, people["tenant"], [theirs.bill_id])[0] == 404
+    [record] = [r for r in caplog.records if r.getMessage() == "payment order refused"]
+    assert (record.__dict__["error"], record.__dict__["field"]) == ("BillNotFound", "bill_ids")
+    assert record.__dict__["caller"] == people["sub"]["tenant"]
+    assert "周明华" not in caplog.text and people["tenant"].mobile not in caplog.text
+
+
 def test_a_provider_that_times_out_is_a_503_and_nothing_is_kept(client: Any, people: dict[str, Any],
                                                                 fakes: FakeProviders) -> None:
     a = bill(people["sub"]["tenant"])
@@ -212,6 +223,30 @@ def test_notifications_not_believed_change_nothing_and_are_logged_without_person
     # the genuine notification still settles it
     assert deliver(client, "wechat", wechat.notification(made["payment_id"])).status_code == 204
     assert stored_bill(a.bill_id).status == "paid"
+
+
+def test_a_notification_we_cannot_handle_now_is_answered_so_that_the_provider_delivers_it_again(
+        client: Any, people: dict[str, Any], fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import errors
+    from chalicelib.deps import deps
+
+    a = bill(people["sub"]["tenant"], 21000)
+    made = {p: order(client, people["tenant"], [a.bill_id], p)[1] for p in ("wechat", "alipay")}
+    for provider, one in made.items():
+        fakes.get(provider).pay(one["payment_id"])
+
+    def busy(payment_id: str) -> Any:
+        raise errors.ServiceUnavailable("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(deps().payments, "get", busy)
+    response = deliver(client, "wechat", fakes.get("wechat").notification(made["wechat"]["payment_id"]))
+    assert response.status_code == 500 and json.loads(response.body)["code"] == "FAIL"  # WeChat delivers again
+    response = deliver(client, "alipay", fakes.get("alipay").notification(made["alipay"]["payment_id"]))
+    assert (response.status_code, response.body) == (200, b"failure")
+    monkeypatch.undo()
+    assert stored_bill(a.bill_id).status == "unpaid"
+    assert deliver(client, "wechat", fakes.get("wechat").notification(made["wechat"]["payment_id"])).status_code == 204
+    assert stored_bill(a.bill_id).payment_id == made["wechat"]["payment_id"]
 
 
 # --- duplicates, closing, the sweep --------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ ends in the same transaction: the payment and each of its bills at once (reposit
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from chalicelib import errors
 from chalicelib.deps import deps
@@ -22,6 +23,7 @@ from chalicelib.domain.bills import BILLS, KIND_NAMES, PAID as BILL_PAID, Bill, 
 from chalicelib.domain.common import Page, new_id
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
+from chalicelib.observability import logger
 
 if TYPE_CHECKING:  # the request model; pydantic stays off the read path
     from chalicelib.bodies import PaymentIn
@@ -166,6 +168,18 @@ def authorize(payment: Payment, actor: Actor, need: str = "view") -> str | None:
                                                                                    field="payment_id"))
 
 
+@contextmanager
+def refusals_logged(what: str, actor: Actor) -> Iterator[None]:
+    """Every refusal of a payment request is logged: what, the error's class and field, the caller's
+    login subject (an opaque id), never a name, a number or a body."""
+    try:
+        yield
+    except errors.DomainError as exc:
+        logger.info(f"{what} refused", extra={"error": type(exc).__name__, "field": exc.field,
+                                              "caller": actor.subject})
+        raise
+
+
 # --- the bills a payment takes ----------------------------------------------------------------------------
 def payable(bill_ids: list[str]) -> list[Bill]:
     """The bills, each of them existing and still to pay; one BatchGetItem."""
@@ -217,6 +231,11 @@ def payer_masked(person: Any) -> str | None:
 def create(actor: Actor, body: PaymentIn) -> Payment:
     """An order for ``body.bill_ids`` at ``body.provider``: the tenant, or a delegate with an ``act``
     grant. Requests: the bills (one BatchGetItem), the provider's prepay (HTTPS), the order (one PutItem)."""
+    with refusals_logged("payment order", actor):
+        return _create(actor, body)
+
+
+def _create(actor: Actor, body: PaymentIn) -> Payment:
     accepted = config().providers
     if accepted is not None and body.provider not in accepted:
         raise errors.InvalidInput("provider not accepted", field="provider", message="本市暂未开通该支付方式")

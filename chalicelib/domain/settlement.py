@@ -26,7 +26,7 @@ from chalicelib.domain import common
 from chalicelib.domain.bills import UNPAID
 from chalicelib.domain.payments import (CLOSED, COUNTER, CREATED, PAID, PAYMENTS, REFUNDED, REFUNDING, Payment,
                                         PaymentMethod, Task, authorize, describe, lines_of, payable, payer_masked,
-                                        with_changes)
+                                        refusals_logged, with_changes)
 from chalicelib.identity import Actor
 from chalicelib.observability import logger
 
@@ -40,13 +40,16 @@ SWEEP_LIMIT = 200  # payments one sweep run handles per task (the next run takes
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a notification came to: believed and recorded (``ok``), or refused with ``code``."""
+    """What a notification came to: believed and recorded (``ok``), refused with ``code`` (not believed,
+    or not ours), or not handled by our fault (``ours``: the provider should deliver it again)."""
 
     ok: bool
     code: str | None = None
+    ours: bool = False
 
 
 ACCEPTED = Outcome(True)
+RETRY_LATER = Outcome(False, "RETRY_LATER", ours=True)
 
 
 def _refused(code: str, provider: str, order_id: str | None = None) -> Outcome:
@@ -81,8 +84,16 @@ def provider_of(name: str) -> Any:
 def answer(provider_name: str, outcome: Outcome) -> tuple[int, dict[str, str], bytes]:
     """The answer the provider expects, exactly as its adapter writes it (WeChat: 204 without a body, or
     4xx/5xx with {"code": "FAIL"}; Alipay: the 7 bytes ``success``, or ``failure``)."""
+    from chalicelib.payment_providers import REFUSALS
+
     provider = provider_of(provider_name)
-    return provider.success_answer() if outcome.ok else provider.failure_answer(outcome.code or "FAILED")
+    if outcome.ok:
+        return provider.success_answer()
+    if outcome.ours:
+        return provider.failure_answer(outcome.code or "RETRY_LATER")  # WeChat: a 500, delivered again
+    # a refusal: in the adapter's own words (our matching codes, UNKNOWN_ORDER or AMOUNT_MISMATCH, are a
+    # payload we do not accept; the log keeps the precise code)
+    return provider.failure_answer(outcome.code if outcome.code in REFUSALS else "BAD_PAYLOAD")
 
 
 def settle_reported(provider: Any, reported: Any) -> Outcome:
@@ -145,6 +156,11 @@ def record_counter(actor: Actor, body: CounterPaymentIn) -> Payment:
     """Staff record money paid at the counter (窗口: cash, bank transfer) with their receipt number:
     audited, then the payment (paid, with its voucher) and its bills in one transaction, as an online
     payment settles; a bill paid meanwhile is 409 BILL_ALREADY_PAID and nothing is written."""
+    with refusals_logged("counter payment", actor):
+        return _record_counter(actor, body)
+
+
+def _record_counter(actor: Actor, body: CounterPaymentIn) -> Payment:
     from chalicelib.domain import audit, receipts
     from chalicelib.domain.bills import BILLS, PAID as BILL_PAID
 
@@ -209,12 +225,13 @@ def close_order(payment_id: str, actor: Actor) -> Payment:
     """Cancel an unpaid order (the tenant, or a delegate with ``act``): closed at the provider first,
     then here. Closing a closed order answers it again; a paid one is 409 PAYMENT_ALREADY_PAID (an
     order the provider reports paid while we close it is settled first)."""
-    payment = deps().payments.get(payment_id)
-    authorize(payment, actor, "act")
-    if payment.status == CLOSED:
-        return payment
-    PAYMENTS.move(payment.status, CLOSED)
-    return close(payment)
+    with refusals_logged("closing a payment", actor):
+        payment = deps().payments.get(payment_id)
+        authorize(payment, actor, "act")
+        if payment.status == CLOSED:
+            return payment
+        PAYMENTS.move(payment.status, CLOSED)
+        return close(payment)
 
 
 def close(payment: Payment) -> Payment:

@@ -112,7 +112,7 @@ def _notify(call: Call, provider: str) -> Response:
     except Exception as exc:  # noqa: BLE001 - ours (DynamoDB busy, a bug): the provider delivers again later
         if not isinstance(exc, errors.ServiceUnavailable):
             logger.exception("payment notification failed", extra={"provider": provider})
-        outcome = settlement.Outcome(False, "RETRY_LATER")
+        outcome = settlement.RETRY_LATER
     status, headers, body = settlement.answer(provider, outcome)
     return Response(body=body.decode("utf-8"), status_code=status, headers=headers)
 

@@ -14,8 +14,8 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
-from chalicelib.payment_providers import (NotificationRefused, Prepay, ProviderNotConfigured, ProviderPayment,
-                                          ProviderRejected, ProviderUnavailable, StatementLine)
+from chalicelib.payment_providers import (REFUSALS, NotificationRefused, Prepay, ProviderNotConfigured,
+                                          ProviderPayment, ProviderRejected, ProviderUnavailable, StatementLine)
 
 FAIL = json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
 
@@ -62,9 +62,7 @@ class FakeProvider:
 
     def failure_answer(self, code: str) -> tuple[int, dict[str, str], bytes]:
         if self.name == "wechat":
-            return (400 if code in ("BAD_SIGNATURE", "STALE_TIMESTAMP", "BAD_PAYLOAD", "UNKNOWN_MERCHANT",
-                                    "UNKNOWN_ORDER", "AMOUNT_MISMATCH") else 500,
-                    {"Content-Type": "application/json; charset=utf-8"}, FAIL)
+            return (400 if code in REFUSALS else 500, {"Content-Type": "application/json; charset=utf-8"}, FAIL)
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"failure"
 
     def query(self, order_id: str) -> ProviderPayment:
