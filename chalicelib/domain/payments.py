@@ -202,7 +202,8 @@ def _one_owner(bills: list[Bill], actor: Actor, need: str) -> tuple[str | None, 
     for bill, owner in ((next(b for b in bills if b.owner == o), o) for o in owners):
         grant_id = _tenant_or_delegate(owner, actor, need, errors.BillNotFound(bill.bill_id, field="bill_ids"))
     if len(owners) > 1:
-        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids")
+        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids",
+                                          message="一次缴费只能包含同一承租人的账单")
     return owners[0], grant_id
 
 

@@ -167,7 +167,8 @@ def _record_counter(actor: Actor, body: CounterPaymentIn) -> Payment:
     bills = payable(list(body.bill_ids))
     owners = list(dict.fromkeys(b.owner for b in bills))
     if len(owners) > 1:
-        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids")
+        raise errors.BillsOfSeveralOwners("bills of several tenants", field="bill_ids",
+                                          message="一次缴费只能包含同一承租人的账单")
     lines = lines_of(bills)
     payment_id = common.new_id("pay")
     audit.record(actor, f"payment#{payment_id}", "record_counter_payment", body.reason)

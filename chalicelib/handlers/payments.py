@@ -45,8 +45,8 @@ def present(p: Payment) -> dict[str, Any]:
                   for b in p.bills],
         "transaction_id": p.transaction_id, "counter_receipt_no": (p.counter or {}).get("receipt_no"),
         "created_at": p.created_at, "expires_at": p.expires_at, "paid_at": p.paid_at, "closed_at": p.closed_at,
-        "refund": {"refund_id": refund.get("refund_id"), "amount": refund.get("amount"), "reason": refund.get("reason"),
-                   "requested_at": refund.get("requested_at"), "refunded_at": refund.get("refunded_at")} if refund else None,
+        "refund": {k: refund.get(k) for k in ("refund_id", "amount", "reason", "requested_at", "refunded_at")}
+        if refund else None,
         "receipt": {"number": receipt.get("number"), "sha256": receipt.get("sha256"),
                     "available": p.status == payments.PAID and bool(receipt.get("sha256")),
                     "external_no": receipt.get("external_no")} if receipt else None,
@@ -97,7 +97,8 @@ def receipt(call: Call, payment_id: str) -> dict[str, Any]:
 # --- staff at the counter (窗口) ----------------------------------------------------------------------------------
 @api.route("/v1/staff/payments", "POST", summary="登记窗口缴费（现金、银行转账；记入审计）", roles=CASE_STAFF,
            body="chalicelib.bodies:CounterPaymentIn", status=201, response="Payment",
-           raises=(errors.BillNotFound, errors.BillAlreadyPaid, errors.BillCancelled), operation_id="recordCounterPayment")
+           raises=(errors.BillNotFound, errors.BillAlreadyPaid, errors.BillCancelled),
+           operation_id="recordCounterPayment")
 def record_counter_payment(call: Call) -> dict[str, Any]:
     return present(settlement.record_counter(call.actor, call.model()))
 
@@ -119,8 +120,9 @@ def _notify(call: Call, provider: str) -> Response:
 
 _WECHAT_FAIL = {"type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "string", "enum": ["FAIL"]}, "message": {"type": "string"}}}
+_ERROR, _FAIL = {"$ref": "#/components/schemas/Error"}, {"code": "FAIL", "message": "失败"}
 _NOT_HERE = {"description": "本市未开通该支付方式：没有此接口（应用的错误格式 ROUTE_NOT_FOUND）",
-             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+             "content": {"application/json": {"schema": _ERROR}}}
 _TEXT = {"type": "string", "enum": ["success", "failure"]}
 WECHAT_RAW = {
     "parameters": [{"name": n, "in": "header", "required": False, "schema": {"type": "string"}, "description": d}
@@ -139,11 +141,11 @@ WECHAT_RAW = {
         "204": {"description": "已验签并入账（或此前已入账）：无响应体，微信支付不再重发"},
         "400": {"description": "签名、时间戳或报文不可信，或商户号、订单、金额不符：未做任何资金变更，微信支付按其策略重发"
                                "（带查询参数的请求：应用的错误格式）",
-                "content": {"application/json": {"schema": {"anyOf": [_WECHAT_FAIL, {"$ref": "#/components/schemas/Error"}]},
-                                                 "example": {"code": "FAIL", "message": "失败"}}}},
+                "content": {"application/json": {"schema": {"anyOf": [_WECHAT_FAIL, _ERROR]},
+                                                 "example": _FAIL}}},
         "404": _NOT_HERE,
         "500": {"description": "本方暂时无法处理（如数据库繁忙）：未做任何资金变更，微信支付稍后重发",
-                "content": {"application/json": {"schema": _WECHAT_FAIL, "example": {"code": "FAIL", "message": "失败"}}}},
+                "content": {"application/json": {"schema": _WECHAT_FAIL, "example": _FAIL}}},
     },
 }
 ALIPAY_RAW = {
@@ -158,7 +160,7 @@ ALIPAY_RAW = {
                                "或本方暂时无法处理：未做任何资金变更，支付宝按其策略重发）",
                 "content": {"text/plain": {"schema": _TEXT, "example": "success"}}},
         "400": {"description": "带查询参数的请求（应用的错误格式）",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "content": {"application/json": {"schema": _ERROR}}},
         "404": _NOT_HERE,
     },
 }

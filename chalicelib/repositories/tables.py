@@ -870,7 +870,7 @@ class PaymentRecord(_Table):
     paid_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     counter = MapAttribute(null=True)  # {receipt_no, reason}: a counter payment
-    refund = MapAttribute(null=True)  # {refund_id, amount, reason, duplicate_of, requested_at, provider_refund_id, refunded_at}
+    refund = MapAttribute(null=True)  # {refund_id, amount, reason, duplicate_of, requested_at, provider_refund_id, ...}
     receipt = MapAttribute(null=True)  # {number, key, sha256, issued_at, external_provider, external_no, external_url}
     task = UnicodeAttribute(null=True)  # query | refund | receipt: only while there is work left
     task_at = UnicodeAttribute(null=True)
