@@ -45,7 +45,9 @@ def key(payment: Payment) -> str:
 def issue(payment: Payment) -> Payment:
     """``payment`` (being settled) with its voucher: number, file key and the file's SHA-256."""
     numbered = replace(payment, receipt={"number": number(payment), "key": key(payment),
-                                         "issued_at": payment.paid_at or payment.updated_at})
+                                         "issued_at": payment.paid_at or payment.updated_at,
+                                         # as the voucher says them, so it renders the same bytes later
+                                         "city_name": deps().settings.city_name, "payee": _payee()})
     sha = hashlib.sha256(render(numbered)).hexdigest()
     return replace(numbered, receipt={**(numbered.receipt or {}), "sha256": sha})
 
@@ -66,10 +68,10 @@ def render(payment: Payment) -> bytes:
     else:
         reference = f"交易单号：{payment.transaction_id or ''}"
     blocks: list[tuple[str, str, float]] = [
-        ("title", f"{deps().settings.city_name}公共租赁住房缴费凭证", 0),
+        ("title", f"{receipt.get('city_name') or deps().settings.city_name}公共租赁住房缴费凭证", 0),
         ("sub", f"凭证编号：{receipt.get('number', '')}", 0),
         ("gap", "", 0),
-        ("para", f"收款单位：{_payee()}", 0),
+        ("para", f"收款单位：{receipt.get('payee') or _payee()}", 0),
         ("para", f"缴费人：{payment.payer_masked or '承租人'}", 0),
         ("para", f"缴费方式：{way}", 0),
         ("para", reference, 0),
