@@ -9,8 +9,9 @@
   (``POST /v1/me/payments``) and of settling its notification (``POST /v1/payments/wechat/notify``),
   over 10 orders; the value is the larger maximum of the two (target <= 3 each).
 
-The provider is the recording fake of tests/twins/payment_providers.py (the adapters' interface; its
-notifications are signed and verified like the real ones, an HMAC standing for WeChat Pay's RSA).
+The provider is WeChat Pay as the payment simulator plays it (devstack/payments.py), reached through
+the real adapter: the notification is signed with the simulator's platform key (SHA256withRSA) and its
+resource sealed with AES-256-GCM, and every delivery is verified and decrypted again.
 """
 from __future__ import annotations
 
@@ -49,17 +50,15 @@ def notify_duplicates(stack: Any) -> Result:
     from app import app
     from chalicelib.deps import deps
     from devstack.__main__ import _local_server
-    from tests.paying import bill, providers
-    from tests.twins.payment_providers import FakeProviders
+    from tests.paying import Wallet, bill
 
-    fakes = FakeProviders()
-    with providers(fakes), Client(app) as client:
+    wallet = Wallet(stack.enable_payments())
+    with Client(app) as client:
         person, owner = _tenant(stack, client)
         bills = [bill(owner, 45000), bill(owner, 45000)]
         made = _order(client, person, [b.bill_id for b in bills])
-        wechat = fakes.get("wechat")
-        wechat.pay(made["payment_id"])
-        headers, body = wechat.notification(made["payment_id"])
+        wallet.pay(made)
+        headers, body = wallet.notification(made["payment_id"])
         server = _local_server("127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server.server_port}/v1/payments/wechat/notify"
@@ -94,35 +93,33 @@ def notify_duplicates(stack: Any) -> Result:
         key = f"{status} {content.decode()[:20]}".strip()
         tally[key] = tally.get(key, 0) + 1
     ok = len(paying) == 1 and len(vouchers) == 1 and len(numbers) == 1 and set(versions.values()) == {1} \
-        and tally == {"204": DELIVERIES} and wechat.count("refund") == 0
+        and tally == {"204": DELIVERIES} and not wallet.refunds(made["payment_id"])
     return Result("payment_notify_duplicates_payments", len(paying), "payments", "1 (and 1 voucher)", ok, {
         "deliveries": DELIVERIES, "at_once": AT_ONCE, "payments_paid": len(paying), "vouchers_stored": len(vouchers),
         "voucher_numbers": len(numbers), "bill_versions_moved": sorted(versions.values()), "answers": tally,
-        "refunds": wechat.count("refund"), "seconds": round(seconds, 1)})
+        "refunds": len(wallet.refunds(made["payment_id"])), "seconds": round(seconds, 1)})
 
 
 def flow_requests(stack: Any, recorder: DynamoRecorder) -> Result:
     from chalice.test import Client
 
     from app import app
-    from tests.paying import bill, providers
-    from tests.twins.payment_providers import FakeProviders
+    from tests.paying import Wallet, bill
 
-    fakes = FakeProviders()
+    wallet = Wallet(stack.enable_payments())
     create_counts: list[int] = []
     settle_counts: list[int] = []
     shapes: dict[str, list[str]] = {}
-    with providers(fakes), Client(app) as client:
+    with Client(app) as client:
         person, owner = _tenant(stack, client)
-        wechat = fakes.get("wechat")
         for _ in range(ORDERS):
             bill_ids = [bill(owner, 45000).bill_id, bill(owner, 12000).bill_id]
             with recorder.window() as calls:
                 made = _order(client, person, bill_ids)
                 create_counts.append(len(calls))
                 shapes["create"] = [c.operation for c in calls]
-            wechat.pay(made["payment_id"])
-            headers, body = wechat.notification(made["payment_id"])
+            wallet.pay(made)
+            headers, body = wallet.notification(made["payment_id"])
             with recorder.window() as calls:
                 response = client.http.post("/v1/payments/wechat/notify", headers=headers, body=body)
                 assert response.status_code == 204, response.body

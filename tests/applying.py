@@ -56,7 +56,12 @@ def call(client: Any, method: str, path: str, headers: dict[str, str], data: Any
     payload = None if data is None else (data if isinstance(data, (str, bytes)) else json.dumps(data, ensure_ascii=False))
     response = getattr(client.http, method.lower())(path, headers=headers, body=payload) if payload is not None \
         else getattr(client.http, method.lower())(path, headers=headers)
-    return response.status_code, json.loads(response.body) if response.body else None
+    if not response.body:
+        return response.status_code, None
+    content_type = next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), "")
+    if content_type.startswith("text/"):  # a provider's answer (Alipay's "success"), not the app's JSON
+        return response.status_code, response.body.decode()
+    return response.status_code, json.loads(response.body)
 
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200

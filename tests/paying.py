@@ -1,10 +1,9 @@
 """Helpers for the payment tests: bills written straight to the bills table (billing runs are the bills'
-own tests), the caller's login subject, a city's providers handed to the domain."""
+own tests), the caller's login subject, the payer's wallet (the payment simulator, devstack/payments.py)."""
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from tests.applying import Citizen
 
@@ -35,12 +34,29 @@ def bill(owner: str | None, amount: int = 45000, *, kind: str = "rent", status: 
     return b
 
 
-@contextmanager
-def providers(fakes: Any) -> Iterator[Any]:
-    """The domain (and the app in this process) uses ``fakes`` as ``deps().payment_providers``."""
-    from chalicelib import deps
-    from chalicelib.composition import Container
-    from chalicelib.config import settings
+class Wallet:
+    """The payer's wallet and the providers, played by the payment simulator (devstack/payments.py,
+    WeChat Pay and Alipay on loopback) that the app's real adapters talk to: it pays an order, and
+    hands the notification a provider would post (signed with its own keys, or forged on purpose)."""
 
-    with deps.use(Container(settings(), payment_providers=fakes)) as container:
-        yield container
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+
+    def pay(self, made: dict[str, Any]) -> None:
+        """The tenant pays the order in the wallet (Alipay: the App opens the order string first); no
+        notification is posted: the test delivers it (``notification``)."""
+        if made["provider"] == "alipay":
+            self.sim.open_alipay(made["prepay"]["params"]["order_string"])
+        self.sim.pay(made["payment_id"], deliver="never")
+
+    def notification(self, payment_id: str, kind: str = "normal") -> tuple[dict[str, str], bytes]:
+        return self.sim.notification(payment_id, kind=kind)  # type: ignore[no-any-return]
+
+    def state(self, payment_id: str) -> str:
+        return str(self.sim.order(payment_id).state)
+
+    def refunds(self, payment_id: str) -> list[Any]:
+        return list(self.sim.order(payment_id).refunds)
+
+    def orders(self) -> int:
+        return len(self.sim.orders)

@@ -10,8 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.applying import Citizen, call, register
-from tests.paying import bill, subject
-from tests.twins.payment_providers import FakeProviders
+from tests.paying import Wallet, bill, subject
 
 
 def _paid(**overrides: Any) -> Any:
@@ -88,12 +87,12 @@ def city(stack: Any, catalogue: dict[str, Any], app: Any) -> Iterator[dict[str, 
     from chalicelib.composition import Container
     from chalicelib.config import settings
 
-    fakes, service = FakeProviders(), FakeReceiptService()
-    with deps.use(Container(settings(), payment_providers=fakes, receipt_provider=service)):
+    wallet, service = Wallet(stack.enable_payments()), FakeReceiptService()
+    with deps.use(Container(settings(), receipt_provider=service)):
         tenant = Citizen(stack, "周明华")
         with Client(app) as client:
             register(client, tenant)
-        yield {"fakes": fakes, "service": service, "tenant": tenant, "owner": subject(tenant)}
+        yield {"wallet": wallet, "service": service, "tenant": tenant, "owner": subject(tenant)}
 
 
 def _pay(client: Any, city: dict[str, Any]) -> str:
@@ -101,9 +100,8 @@ def _pay(client: Any, city: dict[str, Any]) -> str:
     status, made = call(client, "POST", "/v1/me/payments", city["tenant"].headers(),
                         {"bill_ids": [one.bill_id], "provider": "wechat"})
     assert status == 201, made
-    wechat = city["fakes"].get("wechat")
-    wechat.pay(made["payment_id"])
-    headers, body = wechat.notification(made["payment_id"])
+    city["wallet"].pay(made)
+    headers, body = city["wallet"].notification(made["payment_id"])
     assert client.http.post("/v1/payments/wechat/notify", headers=headers, body=body).status_code == 204
     return str(made["payment_id"])
 
