@@ -109,6 +109,27 @@ def test_a_tenant_pays_two_bills_with_wechat_once_whatever_the_deliveries(client
     assert status == 200 and history["items"][0]["payment_id"] == made["payment_id"]
 
 
+def test_a_double_tap_with_one_idempotency_key_opens_one_order_and_the_history_pages(
+        client: Any, people: dict[str, Any], wallet: Wallet) -> None:
+    tenant = people["tenant"]
+    a = bill(people["sub"]["tenant"], 15000)
+    headers = tenant.headers(**{"Idempotency-Key": "pay-double-tap-0001"})
+    before = wallet.orders()
+    answers = [call(client, "POST", "/v1/me/payments", headers, {"bill_ids": [a.bill_id], "provider": "wechat"})
+               for _ in range(2)]
+    assert answers[0][0] == answers[1][0] == 201 and answers[0][1] == answers[1][1]
+    assert wallet.orders() == before + 1  # one order at the provider
+    status, body = call(client, "POST", "/v1/me/payments", headers, {"bill_ids": [a.bill_id], "provider": "alipay"})
+    assert (status, body["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    status, first = call(client, "GET", "/v1/me/payments?limit=1", tenant.headers())
+    assert status == 200 and len(first["items"]) == 1 and first["next_cursor"]
+    assert first["items"][0]["payment_id"] == answers[0][1]["payment_id"]  # the newest first
+    status, second = call(client, "GET", f"/v1/me/payments?limit=1&cursor={first['next_cursor']}", tenant.headers())
+    assert status == 200 and second["items"][0]["payment_id"] != first["items"][0]["payment_id"]
+    status, body = call(client, "GET", "/v1/me/payments?cursor=forged.cursor", tenant.headers())
+    assert (status, body["error"]["code"]) == (400, "INVALID_CURSOR")
+
+
 def test_alipay_is_answered_with_the_seven_bytes_success(client: Any, people: dict[str, Any],
                                                          wallet: Wallet) -> None:
     a = bill(people["sub"]["tenant"], 30000)
