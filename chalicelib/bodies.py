@@ -478,13 +478,12 @@ class IdentityConflictResolveIn(Body):
         description="处理理由（记入审计）")
 
 
-# --- rent (租金): billing runs (docs/decisions/0027) ------------------------------------------------
+# --- rent (租金): billing runs (docs/decisions/0027); payments (0028: the amounts come from the bills only) ----
 class BillingRunIn(Body):
     month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(
         description="账期（年-月，如 2027-01），在城市规定的范围内（rent.json 的 run_months）")
 
 
-# --- rent (issue 11): payments (docs/decisions/0028); the amounts come from the bills only ----------------
 BillIds = Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,160}$")]], Field(
     min_length=1, max_length=24, description="要缴的账单（1-24 笔，同一承租人，不重复；金额以账单为准）")]
 
@@ -497,7 +496,5 @@ class PaymentIn(Body):
 class CounterPaymentIn(Body):
     bill_ids: BillIds
     method: Literal["cash", "bank_transfer"] = Field(description="cash（现金）或 bank_transfer（银行转账）")
-    receipt_no: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{1,40}$")] = Field(
-        description="窗口开具的收据编号")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), MASKED] = Field(
-        description="登记理由（记入审计），如“承租人到窗口现金缴纳”")
+    receipt_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,40}$")] = Field(description="窗口开具的收据编号")
+    reason: Text = Field(description="登记理由（记入审计，必填），如“承租人到窗口现金缴纳”")
