@@ -99,6 +99,11 @@ def test_a_tenant_pays_two_bills_with_wechat_once_whatever_the_deliveries(client
         assert (now_.status, now_.payment_id, now_.version) == ("paid", made["payment_id"], one.version + 1)
     status, shown = call(client, "GET", f"/v1/me/payments/{made['payment_id']}", tenant.headers())
     assert status == 200 and shown["status"] == "paid" and shown["receipt"]["available"], shown
+    status, seen = call(client, "GET", f"/v1/me/bills/{a.bill_id}", tenant.headers())  # the bills' own route
+    assert status == 200 and (seen["status"], seen["payment_id"]) == ("paid", made["payment_id"]) and seen["paid_at"]
+    status, listed = call(client, "GET", "/v1/me/bills?limit=100", tenant.headers())
+    statuses = [x["status"] for x in listed["items"]]
+    assert statuses == sorted(statuses, key=lambda s: s != "unpaid")  # still unpaid first, paid ones in the history
     assert shown["receipt"]["number"].startswith("SJ") and shown["paid_at"].endswith("+08:00")
 
     status, link = call(client, "GET", f"/v1/payments/{made['payment_id']}/receipt", tenant.headers())
