@@ -25,7 +25,7 @@ MIN_LOG_RETENTION_DAYS_CN = 180
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION = re.compile(r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
 _TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability", "notifications",
-             "real_name"}
+             "real_name", "api_base_url"}
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _LIMIT_DEFAULTS: dict[str, int] = {
     "log_retention_days": 365,
@@ -89,6 +89,9 @@ class CityConfig:
     observability: dict[str, Any] = field(default_factory=dict)
     notifications: Notifications = field(default_factory=Notifications)
     real_name: RealName = field(default_factory=RealName)
+    # The API's public https base (the city's domain in front of API Gateway): the payment providers'
+    # notify URLs hang off it. Unset: orders carry none, and the payments sweep settles them by query.
+    api_base_url: str | None = None
 
     @property
     def partition(self) -> str:
@@ -148,6 +151,9 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
     observability = _parse_observability(raw.get("observability", {}), err)
     notifications = _parse_notifications(raw.get("notifications"), in_china, err)
     real_name = _parse_real_name(raw.get("real_name"), err)
+    api_base_url = raw.get("api_base_url")
+    if api_base_url is not None and not _https_url(api_base_url):
+        err("api_base_url", "must be the API's public https:// base URL")
 
     departments = raw.get("departments", {})
     if not isinstance(departments, dict):
@@ -167,6 +173,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
         observability=observability,
         notifications=notifications,
         real_name=real_name,
+        api_base_url=api_base_url,
     )
 
 

@@ -66,6 +66,8 @@ TABLE_ACTIONS = (
 )
 #: Tables the app may only append to (no update, no delete): the audit trail.
 APPEND_ONLY_TABLES = frozenset({"audit"})
+#: The environment variable naming each payment provider's merchant secret (chalicelib/config.py).
+PAYMENT_SECRET_ENV = {"wechat": "WECHAT_PAY_SECRET_ARN", "alipay": "ALIPAY_SECRET_ARN"}
 #: Using the customer-managed key through DynamoDB and S3 (SSE-KMS with a bucket key).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
@@ -523,7 +525,19 @@ class CityStack(cdk.Stack):
             env["REALNAME_BASE_URL"] = city.real_name.endpoint
             env["REALNAME_FACE"] = "true" if city.real_name.face else "false"
             env["REALNAME_SECRET_ARN"] = f"{city.code}/real-name"
+        # Rent (docs/decisions/0026): the merchant keys of the providers the city's rent.json accepts,
+        # one secret each, written by the operator: {city}/payments/wechat, {city}/payments/alipay.
+        for provider in self.payment_providers:
+            env[PAYMENT_SECRET_ENV[provider]] = f"{city.code}/payments/{provider}"
+        if city.api_base_url:
+            env["PAYMENT_NOTIFY_BASE_URL"] = city.api_base_url.rstrip("/")
         return env
+
+    @property
+    def payment_providers(self) -> list[str]:
+        from chalicelib.city_files import city_file
+
+        return list(city_file(self.city.code, "rent.json").providers)
 
     def _chalice_app(self, identity_env: dict[str, str]) -> PackagedChalice:
         stage = stack_name(self.city)  # Chalice names its stage after the construct's scope
@@ -634,6 +648,13 @@ class CityStack(cdk.Stack):
         self.key.grant(self.role, *KEY_ACTIONS)
         self.role.add_to_principal_policy(self._send_notices())
         self.role.add_to_principal_policy(self._send_billing_work())  # a billing run's first messages
+        if self.payment_providers:  # the merchant keys of the city's payment providers (docs/decisions/0026)
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                sid="PaymentMerchantKeys", actions=["secretsmanager:GetSecretValue"],
+                resources=[self.format_arn(service="secretsmanager", resource="secret",
+                                           resource_name=f"{self.city.code}/payments/{p}-??????",
+                                           arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+                           for p in self.payment_providers]))
         if self.city.real_name.endpoint:  # the real-name check provider's key (written by the operator)
             self.role.add_to_principal_policy(iam.PolicyStatement(
                 sid="RealNameCredentials", actions=["secretsmanager:GetSecretValue"],

@@ -394,8 +394,10 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     assert not {a for a in api if a.startswith("sns:")}
     cursor_key = next(k for k, v in s.resources("AWS::SecretsManager::Secret").items()
                       if "cursor" in v["Properties"].get("Description", ""))
-    # its one secret: the key it signs pagination cursors with (issue 9 §3)
-    assert {a: r for a, r in api.items() if a.startswith("secretsmanager:")} == {
+    # its secrets: the key it signs pagination cursors with (issue 9 §3), and the city's merchant keys
+    # (test_the_api_reads_only_its_citys_merchant_keys)
+    merchant = [r for r in api.get("secretsmanager:GetSecretValue", []) if "/payments/" in json.dumps(r)]
+    assert {a: [r for r in rs if r not in merchant] for a, rs in api.items() if a.startswith("secretsmanager:")} == {
         "secretsmanager:GetSecretValue": [{"Ref": cursor_key}]}
     # send_notifications consumes its queue, and has its channel and nothing else.
     assert notify["sqs:ReceiveMessage"] == [notifications] and notify["sqs:DeleteMessage"] == [notifications]
@@ -655,3 +657,21 @@ def test_the_payments_sweep_runs_every_five_minutes_over_the_payments_index(synt
     grants = _grants(s, _function_roles(s)["SweepPayments"])
     assert all(any("-data-*" in json.dumps(r) for r in grants.get(a, [])) for a in
                ("dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem"))
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_api_reads_only_its_citys_merchant_keys(synthesized: dict[str, Synth], city: str) -> None:
+    """Each provider the city's rent.json accepts: its secret's name in the environment, and the API's
+    role may read that secret (and no other payment secret)."""
+    from chalicelib.city_files import city_file
+
+    s = synthesized[city]
+    env = _function_env(s)
+    providers = city_file(city, "rent.json").providers
+    names = {"wechat": "WECHAT_PAY_SECRET_ARN", "alipay": "ALIPAY_SECRET_ARN"}
+    for provider, var in names.items():
+        assert env.get(var) == (f"{city}/payments/{provider}" if provider in providers else None), var
+    grants = json.dumps([st for role in set(_function_roles(s).values()) for st in _role_statements(s, role)
+                         if st.get("Sid") == "PaymentMerchantKeys"])
+    for provider in names:
+        assert (f"{city}/payments/{provider}-??????" in grants) == (provider in providers)
