@@ -242,10 +242,10 @@ def refresh_lease(lease_id: str, day: date | None = None) -> Arrears | None:
     raise errors.WriteConflict(f"arrears of {lease_id} kept moving", field="lease_id")
 
 
-def bills_settled(bills: Iterable[Bill]) -> None:
+def bills_settled(bills: Iterable[Bill], day: date | None = None) -> None:
     """The payments' hook: the leases of bills just paid (or cancelled) owe what is left."""
     for lease_id in sorted({b.lease_id for b in bills if b.kind == BillKind.RENT}):
-        refresh_lease(lease_id)
+        refresh_lease(lease_id, day)
 
 
 @dataclass
