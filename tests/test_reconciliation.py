@@ -155,3 +155,284 @@ def test_a_rerun_keeps_what_the_next_day_decided() -> None:
 def test_a_line_twice_in_the_statement() -> None:
     outcomes = run([line("pay_d"), line("pay_d")], [ours("pay_d")])
     assert [o.kind for o in outcomes] == [None, MismatchKind.MISSING_HERE]
+
+
+# --- runs on the local stack -------------------------------------------------------------------------------
+class FakeProviders:
+    """The city's providers as reconciliation uses them: each day's statement, planted by the test."""
+
+    def __init__(self) -> None:
+        self.statements: dict[tuple[str, date], list[Line]] = {}
+        self.down: set[str] = set()
+
+    def configured(self) -> tuple[str, ...]:
+        return ("wechat",)
+
+    def get(self, name: str) -> Any:
+        from chalicelib import errors
+
+        if name != "wechat":
+            raise errors.InvalidInput(f"no provider {name}", field="provider", message="本市暂未开通该支付方式")
+        outer = self
+
+        class Provider:
+            def statement(self, day: date) -> Any:
+                if name in outer.down:
+                    from chalicelib import errors as e
+
+                    raise e.ServiceUnavailable("statement download timed out")
+                yield from outer.statements.get((name, day), [])
+
+        return Provider()
+
+
+class FakePayments:
+    """Our payments, as the payments table's day index will give them (issue 11 §2)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Ours] = {}
+
+    def add(self, *items: Ours) -> None:
+        self.by_id.update({o.order_id: o for o in items})
+
+    def of_day(self, provider: str, day: date) -> Any:
+        from chalicelib.domain.reconciliation_matching import _china
+
+        return iter(sorted((o for o in self.by_id.values() if o.state in ("paid", "refunding", "refunded")
+                            and _china(o.at).date() == day), key=key_of))
+
+
+@pytest.fixture()
+def sides(stack: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[FakeProviders, FakePayments]:
+    from chalicelib.deps import deps
+
+    providers, payments = FakeProviders(), FakePayments()
+    monkeypatch.setitem(deps().__dict__, "payment_providers", providers)
+    repo = deps().reconciliation
+    monkeypatch.setattr(repo, "payments_of_day", payments.of_day)
+    monkeypatch.setattr(repo, "payment", payments.by_id.get)
+    return providers, payments
+
+
+def _start(client: Any, tokens: Any, day: date | str, provider: str = "wechat") -> tuple[int, Any]:
+    from tests.applying import call
+
+    return call(client, "POST", "/v1/admin/reconciliations", tokens.headers("admin"),
+                {"provider": provider, "day": str(day)})
+
+
+def _open(client: Any, tokens: Any) -> list[dict[str, Any]]:
+    from tests.applying import call
+
+    items, cursor = [], ""
+    while True:
+        status, page = call(client, "GET", f"/v1/staff/reconciliation-mismatches?limit=100{cursor}",
+                            tokens.headers("staff"))
+        assert status == 200, page
+        items += page["items"]
+        if not page["next_cursor"]:
+            return items
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+def test_a_day_reconciled_both_ways_then_the_next_day_settles_its_pending_pool(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+    from tests.applying import call
+
+    providers, payments = sides
+    payments.add(ours("pay_ok"), ours("pay_amount"), ours("pay_lost"), ours("pay_closed", state="closed"),
+                 ours("pay_refunded_there"), ours("pay_late", at="2026-11-05T23:58:30+08:00"),
+                 ours("pay_next", at="2026-11-06T09:00:00+08:00"))
+    providers.statements[("wechat", DAY)] = [
+        line("pay_ok"), line("pay_amount", 29000), line("pay_unknown"), line("pay_closed"),
+        line("pay_refunded_there", kind="refund", refund_id="ref_9", at="2026-11-05T06:00:00Z"),
+        line("pay_refunded_there")]
+    providers.statements[("wechat", NEXT)] = [line("pay_late", at="2026-11-05T16:00:10Z"),
+                                              line("pay_next", at="2026-11-06T01:00:00Z")]
+
+    status, run = _start(client, tokens, DAY)
+    assert status == 200, run
+    assert run["reconciliation_id"] == "rec_wechat_20261105" and run["status"] == "completed" and run["runs"] == 1
+    # ours: the payments paid that day (not the closed one); one waits for the next day's file
+    assert (run["lines_read"], run["ours_read"], run["matched"], run["pending"]) == (6, 5, 2, 1)
+    assert run["mismatches"] == {"missing_at_provider": 1, "missing_here": 1, "amount_mismatch": 1,
+                                 "status_mismatch": 2}
+    status, shown = call(client, "GET", f"/v1/admin/reconciliations/{run['reconciliation_id']}", tokens.headers("admin"))
+    assert status == 200 and shown == run
+    found_kinds = {(m["order_id"], m["kind"]) for m in _open(client, tokens)}
+    assert found_kinds == {("pay_lost", "missing_at_provider"), ("pay_unknown", "missing_here"),
+                           ("pay_amount", "amount_mismatch"), ("pay_closed", "status_mismatch"),
+                           ("pay_refunded_there", "status_mismatch")}
+    amount = next(m for m in _open(client, tokens) if m["order_id"] == "pay_amount")
+    assert amount["here"]["amount"] == 30000 and amount["there"]["amount"] == 29000 and amount["day"] == "2026-11-05"
+
+    status, again = _start(client, tokens, DAY)  # a rerun: recomputed, nothing written twice
+    assert status == 200 and again["runs"] == 2
+    assert {k: again[k] for k in ("matched", "pending", "mismatches")} == {k: run[k] for k in (
+        "matched", "pending", "mismatches")}
+    assert len(_open(client, tokens)) == 5
+
+    status, next_day = _start(client, tokens, NEXT)  # the late payment is in the next day's file
+    assert status == 200, next_day
+    assert (next_day["matched"], next_day["pending_decided"], sum(next_day["mismatches"].values())) == (2, 1, 0)
+    status, rerun = _start(client, tokens, DAY)  # the first day again: the pooled payment stays decided
+    assert rerun["pending"] == 0 and rerun["mismatches"] == run["mismatches"] and len(_open(client, tokens)) == 5
+
+
+def test_a_pooled_payment_missing_from_the_next_day_too_is_a_mismatch(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+    providers, payments = sides
+    payments.add(ours("pay_midnight", at="2026-11-15T23:59:10+08:00"))
+    assert _start(client, tokens, date(2026, 11, 15))[1]["pending"] == 1
+    status, next_day = _start(client, tokens, date(2026, 11, 16))
+    assert next_day["pending_decided"] == 1 and next_day["mismatches"]["missing_at_provider"] == 1
+    [m] = [m for m in _open(client, tokens) if m["order_id"] == "pay_midnight"]
+    assert m["reconciliation_id"] == "rec_wechat_20261116" and m["here"]["at"].endswith("23:59:10+08:00")
+    # a day whose next day was reconciled already does not wait: the payment counts at once
+    payments.add(ours("pay_late_again", at="2026-11-20T23:59:30+08:00"))
+    assert _start(client, tokens, date(2026, 11, 21))[0] == 200
+    status, late = _start(client, tokens, date(2026, 11, 20))
+    assert late["pending"] == 0 and late["mismatches"]["missing_at_provider"] == 1
+
+
+def test_staff_resolve_a_mismatch_once_with_a_reason(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+    from tests.applying import call
+
+    providers, payments = sides
+    providers.statements[("wechat", DAY)] = [line("pay_stranger", 5000)]
+    _start(client, tokens, DAY)
+    [m] = [m for m in _open(client, tokens) if m["order_id"] == "pay_stranger"]
+    url, staff = f"/v1/staff/reconciliation-mismatches/{m['mismatch_id']}/resolve", tokens.headers("staff")
+    status, body = call(client, "POST", url, staff, {"action": "refunded"})
+    assert (status, body["error"]["field"]) == (400, "reason")
+    status, body = call(client, "POST", url, staff, {"action": "refunded", "reason": "退"})
+    assert (status, body["error"]["field"]) == (400, "reason")
+    status, body = call(client, "POST", url, staff, {"action": "write_off", "reason": "已核实为测试交易"})
+    assert (status, body["error"]["field"]) == (400, "action")
+    status, done = call(client, "POST", url, staff, {"action": "refunded", "reason": "经核实为重复扣款，已原路退回"})
+    assert status == 200 and (done["status"], done["action"], done["version"]) == ("resolved", "refunded", 2), done
+    assert done["status_name"] == "已处理" and done["action_name"] == "已退款" and done["resolved_at"]
+    status, body = call(client, "POST", url, staff, {"action": "refunded", "reason": "经核实为重复扣款，已原路退回"})
+    assert (status, body["error"]["code"]) == (409, "MISMATCH_ALREADY_RESOLVED")
+    status, body = call(client, "POST", "/v1/staff/reconciliation-mismatches/mm_nothing/resolve", staff,
+                        {"action": "no_action", "reason": "已核实无需处理"})
+    assert (status, body["error"]["code"]) == (404, "MISMATCH_NOT_FOUND")
+    assert m["mismatch_id"] not in {x["mismatch_id"] for x in _open(client, tokens)}
+    status, resolved = call(client, "GET", "/v1/staff/reconciliation-mismatches?status=resolved", staff)
+    assert m["mismatch_id"] in {x["mismatch_id"] for x in resolved["items"]}
+    status, trail = call(client, "GET", f"/v1/audit/reconciliation_mismatch/{m['mismatch_id']}",
+                         tokens.headers("auditor"))
+    assert [e["action"] for e in trail["items"]] == ["mismatch_refunded"]
+    _start(client, tokens, DAY)  # a rerun finds the same mismatch: it stays resolved
+    assert m["mismatch_id"] not in {x["mismatch_id"] for x in _open(client, tokens)}
+
+
+def test_bad_days_and_providers_are_refused(client: Any, tokens: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+    from chalicelib import errors
+    from chalicelib.domain.common import CHINA_TZ, now
+    from chalicelib.domain.reconciliation import parse_day
+    from datetime import datetime
+
+    for day, field in (("2026-13-01", "day"), ("20261105", "day"), ("2026-11-05T00:00", "day")):
+        status, body = _start(client, tokens, day)
+        assert (status, body["error"]["field"]) == (400, field), (day, body)
+    today = now().date()
+    for future in (today, today + timedelta(days=3)):
+        status, body = _start(client, tokens, future)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "INVALID_PARAMETER", "day")
+    assert (_start(client, tokens, DAY, "paypal")[0], _start(client, tokens, DAY, "paypal")[1]["error"]["field"]) == (
+        400, "provider")
+    status, body = _start(client, tokens, DAY, "alipay")  # a provider the city has not configured
+    assert (status, body["error"]["field"]) == (400, "provider")
+    morning = datetime(2026, 11, 6, 9, 30, tzinfo=CHINA_TZ)
+    with pytest.raises(errors.StatementNotReady):
+        parse_day("2026-11-05", morning)  # yesterday's statement before 10:00
+    assert parse_day("2026-11-05", morning.replace(hour=10)) == DAY
+
+
+def test_a_running_day_is_not_started_twice_and_a_failed_one_says_why(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+    from chalicelib.deps import deps
+    from chalicelib.domain.common import now, now_iso
+    from tests.applying import call
+
+    providers, _ = sides
+    day = DAY - timedelta(days=20)
+    deps().reconciliation.begin("wechat", day, "test", stale_before=now_iso())
+    status, body = _start(client, tokens, day)
+    assert (status, body["error"]["code"]) == (409, "RECONCILIATION_RUNNING")
+    stale = (now() + timedelta(minutes=1)).isoformat()
+    deps().reconciliation.begin("wechat", day, "test", stale_before=stale)  # a dead run is taken over
+    providers.down.add("wechat")
+    status, body = _start(client, tokens, day - timedelta(days=1))
+    assert (status, body["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
+    status, failed = call(client, "GET", f"/v1/admin/reconciliations/rec_wechat_{day - timedelta(days=1):%Y%m%d}",
+                          tokens.headers("admin"))
+    assert failed["status"] == "failed" and "timed out" in failed["error"] and failed["finished_at"]
+    providers.down.clear()
+    status, done = _start(client, tokens, day - timedelta(days=1))  # re-runnable after a failure
+    assert (status, done["status"], done["runs"], done["error"]) == (200, "completed", 2, None)
+    status, body = call(client, "GET", "/v1/admin/reconciliations/rec_wechat_19990101", tokens.headers("admin"))
+    assert (status, body["error"]["code"]) == (404, "RECONCILIATION_NOT_FOUND")
+
+
+def test_progress_is_written_while_the_statement_is_read(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.deps import deps
+    from chalicelib.domain import reconciliation
+
+    providers, payments = sides
+    day = DAY - timedelta(days=40)
+    at = f"{day}T03:00:00Z"
+    providers.statements[("wechat", day)] = [line(f"pay_p{i:03d}", at=at) for i in range(7)]
+    payments.add(*(ours(f"pay_p{i:03d}", at=f"{day}T11:00:00+08:00") for i in range(7)))
+    seen: list[int] = []
+    original = deps().reconciliation.heartbeat
+    monkeypatch.setattr(reconciliation, "PROGRESS_EVERY", 3)
+    monkeypatch.setattr(deps().reconciliation, "heartbeat",
+                        lambda run_id, counts: (seen.append(counts["lines_read"]), original(run_id, counts)))
+    status, run = _start(client, tokens, day)
+    assert status == 200 and run["matched"] == 7 and seen == [3, 6, 7]
+
+
+def test_the_daily_job_reconciles_yesterday_and_counts_what_is_unresolved(
+        app: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments], monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.deps import deps
+    from chalicelib.domain.common import now
+    from chalicelib.handlers import schedules
+    from devstack.__main__ import _scheduled_event
+    from devstack.stack import FakeLambdaContext
+    import chalicelib.observability as observability
+
+    providers, _ = sides
+    yesterday = now().date() - timedelta(days=1)
+    providers.statements[("wechat", yesterday)] = [line("pay_unknown_daily", at=f"{yesterday}T02:00:00Z")]
+    counted: list[tuple[str, int]] = []
+    monkeypatch.setattr(observability, "daily_count", lambda name, value: counted.append((name, value)))
+    result = app.handler_map["reconcile_statements"](_scheduled_event("reconcile_statements"),
+                                                     FakeLambdaContext("reconcile_statements"))
+    ids = [r["reconciliation_id"] for r in result["runs"]]
+    assert f"rec_wechat_{yesterday:%Y%m%d}" in ids and all(r["status"] == "completed" for r in result["runs"])
+    assert len(ids) == 4  # yesterday, and the three days before that had no run yet
+    assert counted == [(schedules.UNRESOLVED_MISMATCHES, result["unresolved"])] and result["unresolved"] >= 1
+    assert result["unresolved"] == deps().reconciliation.count_open()
+    again = app.handler_map["reconcile_statements"](_scheduled_event("reconcile_statements"),
+                                                    FakeLambdaContext("reconcile_statements"))
+    assert [r["reconciliation_id"] for r in again["runs"]] == [f"rec_wechat_{yesterday:%Y%m%d}"]  # done days stay
+
+
+def test_the_unresolved_count_is_a_metric_of_the_city(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from chalicelib.observability import daily_count
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    daily_count("ReconciliationMismatchesUnresolved", 3)
+    [emf] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "_aws" in x]
+    assert emf["ReconciliationMismatchesUnresolved"] == [3.0] or emf["ReconciliationMismatchesUnresolved"] == 3.0
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "PublicHousing" and set(directive["Dimensions"][0]) == {"service", "city"}
+    assert emf["city"] and emf["service"] == "public-housing"

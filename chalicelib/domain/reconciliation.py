@@ -173,7 +173,7 @@ def reconcile(provider: str, day: date, by: str) -> Run:
         raise
     done = replace(run, status=RUNS.move(run.status, COMPLETED), counts=counts, finished_at=now_iso(), error=None)
     deps().reconciliation.finish(done)
-    return done
+    return deps().reconciliation.get_run(run.run_id) or done
 
 
 def _error_of(exc: Exception) -> str:
