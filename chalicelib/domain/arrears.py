@@ -39,16 +39,11 @@ class RentRules:
 
 @cache
 def rent_rules(city: str | None = None) -> RentRules:
-    """The city's rent file (``chalicelib/cities/<city>/rent.json``); a city without one has the
-    national defaults."""
-    from chalicelib.city_files import CityFileError, city_file
+    """The city's reminder and arrears settings, from its rent file (``chalicelib/cities/<city>/rent.json``:
+    ``reminders_days``, ``working_days``, ``arrears_months``), as bills.rent_rules reads it."""
+    from chalicelib.domain import bills
 
-    try:
-        data = city_file(city or deps().settings.city_code, "rent.json")
-    except CityFileError as exc:
-        if "no rent.json" not in str(exc):
-            raise
-        return RentRules()
+    data = bills.rent_rules(city)
     return RentRules(tuple(data.reminders_days), int(data.arrears_months), bool(data.working_days))
 
 
