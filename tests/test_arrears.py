@@ -298,3 +298,29 @@ def test_the_scheduled_jobs_run(app: Any, world: dict[str, Any], rules: Any) -> 
     for name in ("refresh_arrears", "rent_reminders"):
         result = app.handler_map[name](_scheduled_event(name), FakeLambdaContext(name))
         assert result["day"] == arrears.today().isoformat() and result["estates"] >= 3, result
+
+
+def test_a_payment_on_time_costs_the_arrears_nothing_and_a_failure_never_reaches_the_payment(
+        world: dict[str, Any], rules: Any, no_scans: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import errors
+    from chalicelib.deps import deps
+
+    unit = world["units"][20]
+    lease = _lease(world["tenant"], unit.estate_id, unit, "张三明")
+    on_time = _bill(lease, world["owner"], unit.estate_id, TODAY + timedelta(days=5), month="2026-12")
+    no_scans.clear()
+    arrears.after_payment([on_time], TODAY)
+    assert no_scans == []  # paid before its due date: it never counted, nothing is read
+    late = _bill(lease, world["owner"], unit.estate_id, TODAY - timedelta(days=5), month="2026-11")
+
+    def down(lease_id: str) -> None:
+        raise errors.ServiceUnavailable("ThrottlingException")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deps().arrears, "get", down)
+        arrears.after_payment([late], TODAY)  # the payment is done whatever happens here: no exception
+    arrears.refresh_lease(lease, TODAY)
+    assert deps().arrears.get(lease).bill_ids == (late.bill_id,)  # still unpaid in the table: owed
+    # the hook counts the bills it is told about as paid, even while the index still shows them unpaid
+    arrears.after_payment([late], TODAY)
+    assert deps().arrears.get(lease) is None

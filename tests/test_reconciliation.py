@@ -186,32 +186,33 @@ class FakeProviders:
         return Provider()
 
 
-class FakePayments:
-    """Our payments, as the payments table's day index will give them (issue 11 §2)."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, Ours] = {}
+class Payments:
+    """Our payments, written to the payments table as the payments' settlement writes them (with the
+    day keys reconciliation reads them by)."""
 
     def add(self, *items: Ours) -> None:
-        self.by_id.update({o.order_id: o for o in items})
+        from chalicelib.domain.payments import Payment, PaymentMethod, PaymentStatus
+        from chalicelib.repositories.payments import payment_record
 
-    def of_day(self, provider: str, day: date) -> Any:
-        from chalicelib.domain.reconciliation_matching import _china
-
-        return iter(sorted((o for o in self.by_id.values() if o.state in ("paid", "refunding", "refunded")
-                            and _china(o.at).date() == day), key=key_of))
+        for o in items:
+            status = PaymentStatus(o.state)
+            refund = {"refund_id": f"rfd_{o.order_id[4:]}", "amount": o.amount, "reason": "bills_paid",
+                      "requested_at": o.at, "refunded_at": o.at} if status == PaymentStatus.REFUNDED else None
+            paid = status in (PaymentStatus.PAID, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED)
+            payment_record(Payment(
+                payment_id=o.order_id, owner="tenant", payer="tenant", payer_role="tenant", payer_masked="张*明",
+                provider="wechat", method=PaymentMethod.WECHAT, bills=[], amount=o.amount, description="房租",
+                status=status, transaction_id=o.transaction_id if paid else None, paid_at=o.at if paid else None,
+                refund=refund, created_at=o.at, updated_at=o.at)).save()
 
 
 @pytest.fixture()
-def sides(stack: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[FakeProviders, FakePayments]:
+def sides(stack: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[FakeProviders, Payments]:
     from chalicelib.deps import deps
 
-    providers, payments = FakeProviders(), FakePayments()
+    providers = FakeProviders()
     monkeypatch.setitem(deps().__dict__, "payment_providers", providers)
-    repo = deps().reconciliation
-    monkeypatch.setattr(repo, "payments_of_day", payments.of_day)
-    monkeypatch.setattr(repo, "payment", payments.by_id.get)
-    return providers, payments
+    return providers, Payments()
 
 
 def _start(client: Any, tokens: Any, day: date | str, provider: str = "wechat") -> tuple[int, Any]:
@@ -236,7 +237,7 @@ def _open(client: Any, tokens: Any) -> list[dict[str, Any]]:
 
 
 def test_a_day_reconciled_both_ways_then_the_next_day_settles_its_pending_pool(
-        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments]) -> None:
     from tests.applying import call
 
     providers, payments = sides
@@ -280,7 +281,7 @@ def test_a_day_reconciled_both_ways_then_the_next_day_settles_its_pending_pool(
 
 
 def test_a_pooled_payment_missing_from_the_next_day_too_is_a_mismatch(
-        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments]) -> None:
     providers, payments = sides
     payments.add(ours("pay_midnight", at="2026-11-15T23:59:10+08:00"))
     assert _start(client, tokens, date(2026, 11, 15))[1]["pending"] == 1
@@ -295,8 +296,25 @@ def test_a_pooled_payment_missing_from_the_next_day_too_is_a_mismatch(
     assert late["pending"] == 0 and late["mismatches"]["missing_at_provider"] == 1
 
 
+def test_refunds_are_matched_through_our_refunds_of_the_day(
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments]) -> None:
+    """Our refunds come from the payments' refund index (the day the refund was made): one refunded on
+    both sides matches, one refunded here only is missing at the provider."""
+    providers, payments = sides
+    day, at = date(2026, 10, 20), "2026-10-20T11:00:00+08:00"
+    payments.add(ours("pay_refund_both", at=at, state="refunded"), ours("pay_refund_here", at=at, state="refunded"))
+    providers.statements[("wechat", day)] = [
+        line("pay_refund_both", at="2026-10-20T03:00:00Z"), line("pay_refund_here", at="2026-10-20T03:00:00Z"),
+        line("pay_refund_both", kind="refund", refund_id="rfd_refund_both", at="2026-10-20T03:00:00Z")]
+    status, run = _start(client, tokens, day)
+    assert (status, run["ours_read"], run["matched"]) == (200, 4, 3), run  # two payments and their two refunds
+    assert run["mismatches"]["missing_at_provider"] == 1 and sum(run["mismatches"].values()) == 1
+    [m] = [m for m in _open(client, tokens) if m["order_id"] == "pay_refund_here"]
+    assert m["refund_id"] == "rfd_refund_here" and m["here"]["state"] == "refunded" and m["there"] is None
+
+
 def test_staff_resolve_a_mismatch_once_with_a_reason(
-        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments]) -> None:
     from tests.applying import call
 
     providers, payments = sides
@@ -328,7 +346,7 @@ def test_staff_resolve_a_mismatch_once_with_a_reason(
     assert m["mismatch_id"] not in {x["mismatch_id"] for x in _open(client, tokens)}
 
 
-def test_bad_days_and_providers_are_refused(client: Any, tokens: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+def test_bad_days_and_providers_are_refused(client: Any, tokens: Any, sides: tuple[FakeProviders, Payments]) -> None:
     from chalicelib import errors
     from chalicelib.domain.common import CHINA_TZ, now
     from chalicelib.domain.reconciliation import parse_day
@@ -352,7 +370,7 @@ def test_bad_days_and_providers_are_refused(client: Any, tokens: Any, sides: tup
 
 
 def test_a_running_day_is_not_started_twice_and_a_failed_one_says_why(
-        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments]) -> None:
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments]) -> None:
     from chalicelib.deps import deps
     from chalicelib.domain.common import now, now_iso
     from tests.applying import call
@@ -378,7 +396,7 @@ def test_a_running_day_is_not_started_twice_and_a_failed_one_says_why(
 
 
 def test_progress_is_written_while_the_statement_is_read(
-        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments],
+        client: Any, tokens: Any, catalogue: Any, sides: tuple[FakeProviders, Payments],
         monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.deps import deps
     from chalicelib.domain import reconciliation
@@ -398,7 +416,7 @@ def test_progress_is_written_while_the_statement_is_read(
 
 
 def test_the_daily_job_reconciles_yesterday_and_counts_what_is_unresolved(
-        app: Any, catalogue: Any, sides: tuple[FakeProviders, FakePayments], monkeypatch: pytest.MonkeyPatch) -> None:
+        app: Any, catalogue: Any, sides: tuple[FakeProviders, Payments], monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.deps import deps
     from chalicelib.domain.common import now
     from chalicelib.handlers import schedules
@@ -436,3 +454,50 @@ def test_the_unresolved_count_is_a_metric_of_the_city(capsys: pytest.CaptureFixt
     [directive] = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "PublicHousing" and set(directive["Dimensions"][0]) == {"service", "city"}
     assert emf["city"] and emf["service"] == "public-housing"
+
+
+# --- end to end: paid through the provider simulator, its statement downloaded through the real adapter --
+def test_a_day_paid_through_the_simulator_reconciles_and_staff_resolve_the_planted_mismatch(
+        client: Any, stack: Any, tokens: Any, catalogue: Any) -> None:
+    """Issue 11's "done when": a tenant pays a late rent bill with WeChat Pay (the simulator), the
+    payment settles it and refreshes what the lease owes; the day's statement, downloaded and checked by
+    the real adapter, has a planted extra line: the reconciliation finds it, staff resolve it."""
+    from datetime import datetime
+
+    from chalicelib.deps import deps
+    from chalicelib.domain import arrears
+    from chalicelib.domain.common import CHINA_TZ, now
+    from tests.applying import Citizen, call, register
+    from tests.paying import subject
+    from tests.test_arrears import _bill, _lease
+
+    sim = stack.enable_payments()
+    sim.set_mode("ok")
+    tenant = Citizen(stack, "陈志强")
+    register(client, tenant)
+    owner, unit = subject(tenant), catalogue["units"][2]
+    lease = _lease(tenant, unit.estate_id, unit, "陈志强")
+    day = now().date() - timedelta(days=10)
+    late = _bill(lease, owner, unit.estate_id, day - timedelta(days=40), 31000)  # overdue when paid
+    arrears.refresh_estate(unit.estate_id, None, now().date())
+    assert deps().arrears.get(lease).months == 1
+
+    status, order = call(client, "POST", "/v1/me/payments", tenant.headers(),
+                         {"bill_ids": [late.bill_id], "provider": "wechat"})
+    assert status == 201, order
+    sim.pay(order["payment_id"], deliver="never", at=datetime(day.year, day.month, day.day, 12, tzinfo=CHINA_TZ))
+    headers, body = sim.notification(order["payment_id"])
+    assert client.http.post("/v1/payments/wechat/notify", headers=headers, body=body).status_code == 204
+    assert deps().payments.get(order["payment_id"]).paid_at.startswith(day.isoformat())
+    assert deps().arrears.get(lease) is None  # the payment settled the late bill: the lease owes nothing
+
+    extra = sim.plant("wechat", day, "extra")
+    status, run = _start(client, tokens, day)
+    assert status == 200, run
+    assert (run["lines_read"], run["ours_read"], run["matched"]) == (2, 1, 1)
+    assert run["mismatches"]["missing_here"] == 1 and sum(run["mismatches"].values()) == 1
+    [found] = [m for m in _open(client, tokens) if m["order_id"] == extra["order_id"]]
+    assert found["kind"] == "missing_here" and found["here"] is None and found["there"]["amount"] == extra["amount"]
+    status, done = call(client, "POST", f"/v1/staff/reconciliation-mismatches/{found['mismatch_id']}/resolve",
+                        tokens.headers("staff"), {"action": "reported_to_provider", "reason": "对账单多出一笔，已提请微信支付核实"})
+    assert status == 200 and done["status"] == "resolved"

@@ -224,23 +224,46 @@ def _save(current: Arrears | None, o: Owed, at: str) -> tuple[bool, Arrears | No
     return deps().arrears.save(current, updated, at), updated
 
 
-def refresh_lease(lease_id: str, day: date | None = None) -> Arrears | None:
+def refresh_lease(lease_id: str, day: date | None = None, settled: frozenset[str] = frozenset()) -> Arrears | None:
     """Recompute one lease from its bills and store it (a payment calls this for each lease it paid
-    bills of; the daily job for a lease whose record moved under it)."""
+    bills of; the daily job for a lease whose record moved under it). ``settled``: bills just paid or
+    cancelled, counted as such even if the index read does not show it yet (it lags the table)."""
     repo, day = deps().arrears, day or today()
     for _ in range(5):
         current = repo.get(lease_id)
-        o = owed(deps().bills.of_lease(lease_id), day).get(lease_id) or Owed(lease_id)
+        bills = [b for b in deps().bills.of_lease(lease_id) if b.bill_id not in settled]
+        o = owed(bills, day).get(lease_id) or Owed(lease_id)
         saved, result = _save(current, o, now_iso())
         if saved:
             return result
     raise errors.WriteConflict(f"arrears of {lease_id} kept moving", field="lease_id")
 
 
-def bills_settled(bills: Iterable[Bill], day: date | None = None) -> None:
-    """The payments' hook: the leases of bills just paid (or cancelled) owe what is left."""
-    for lease_id in sorted({b.lease_id for b in bills if b.kind == BillKind.RENT}):
-        refresh_lease(lease_id, day)
+def bills_settled(bills: Iterable[Any], day: date | None = None) -> None:
+    """The leases of bills just paid (or cancelled) owe what is left. ``bills``: anything with
+    ``bill_id``, ``lease_id``, ``kind`` and ``due_date`` (a Bill, a payment's bill line)."""
+    day = day or today()
+    rent = [b for b in bills if b.kind == BillKind.RENT]
+    settled = frozenset(b.bill_id for b in rent)
+    for lease_id in sorted({b.lease_id for b in rent}):
+        refresh_lease(lease_id, day, settled)
+
+
+def after_payment(bills: Iterable[Any], day: date | None = None) -> None:
+    """The payments' hook, after a payment settled its bills: only a rent bill paid after its due
+    date can change what a lease owes, so a payment on time costs nothing here. Never raises (the
+    payment is done whatever happens here; the daily job recomputes every estate anyway)."""
+    day = day or today()
+    late = [b for b in bills if b.kind == BillKind.RENT and b.due_date < day.isoformat()]
+    if not late:
+        return
+    try:
+        bills_settled(late, day)
+    except Exception as exc:  # noqa: BLE001 - a payment must not fail because its arrears could not be refreshed
+        from chalicelib.observability import logger
+
+        logger.warning("arrears not refreshed after a payment: the daily job will",
+                       extra={"leases": sorted({b.lease_id for b in late}), "error": type(exc).__name__})
 
 
 @dataclass

@@ -232,8 +232,8 @@ def _execute(run: Run, adapter: Any, day: date) -> dict[str, Any]:
 def _mismatch(run: Run, found: Found, at: str) -> Mismatch:
     assert found.kind is not None
     ours, theirs = found.ours, found.theirs
-    here = {"amount": ours.amount, "state": ours.state, "at": ours.at} if ours else None
-    there = {"amount": theirs.amount, "kind": theirs.kind, "at": theirs.at,
+    here = {"amount": ours.amount, "state": str(ours.state), "at": ours.at} if ours else None
+    there = {"amount": theirs.amount, "kind": str(theirs.kind), "at": theirs.at,
              "transaction_id": theirs.transaction_id} if theirs else None
     transaction = (theirs.transaction_id if theirs else None) or (ours.transaction_id if ours else None)
     return Mismatch(mismatch_id(run.provider, found.kind, found.key, run.day), run.run_id, run.provider, run.day,
@@ -292,6 +292,14 @@ def resolve(mismatch_id_: str, actor: Actor, body: MismatchResolveIn) -> Mismatc
                        resolved_at=at, updated_at=at, version=current.version + 1)
     repo.resolve(resolved, current.version)
     return resolved
+
+
+def pooled(side: str, item: Any) -> dict[str, Any]:
+    """A pending item as stored: plain values (a provider's kind is an enum), the fields the engine reads."""
+    fields = ("order_id", "amount", "state", "at", "kind", "refund_id", "transaction_id") if side == OURS else (
+        "order_id", "transaction_id", "amount", "kind", "at", "refund_id")
+    values = {f: getattr(item, f) for f in fields}
+    return {f: (str(v) if isinstance(v, StrEnum) else v) for f, v in values.items()}
 
 
 def waiting_item(side: str, data: dict[str, Any]) -> Any:

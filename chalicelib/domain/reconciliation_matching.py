@@ -22,14 +22,15 @@ from itertools import groupby
 from typing import Any, Protocol
 
 from chalicelib.domain.common import CHINA_TZ
+from chalicelib.domain.payments import PaymentStatus
 
 #: Near midnight: an item this close to either end of its day may be in the adjacent day's file.
 WINDOW = timedelta(minutes=15)
 PAYMENT, REFUND = "payment", "refund"
 OURS, PROVIDER = "ours", "provider"
 #: Our payment states in which the money was received (a refund later does not undo that it was paid).
-PAID_STATES = frozenset({"paid", "refunding", "refunded"})
-REFUNDED_STATES = frozenset({"refunded"})
+PAID_STATES = frozenset({PaymentStatus.PAID, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED})
+REFUNDED_STATES = frozenset({PaymentStatus.REFUNDED})
 
 
 class MismatchKind(StrEnum):
@@ -252,7 +253,7 @@ def _classify(theirs: Line, here: Ours | None) -> tuple[MismatchKind | None, Our
         return MismatchKind.MISSING_HERE, None, None
     if theirs.kind == REFUND:
         if here.state in REFUNDED_STATES:
-            return (MismatchKind.AMOUNT, here, f"退款{theirs.amount}分，本方已退{here.amount}分") \
+            return (MismatchKind.AMOUNT, here, f"退款{theirs.amount}分，超过本方支付的{here.amount}分") \
                 if theirs.amount > here.amount else (None, here, None)
         return MismatchKind.STATUS, here, f"支付机构：已退款；本方：{here.state}"
     if here.state not in PAID_STATES:

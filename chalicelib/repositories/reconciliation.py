@@ -3,7 +3,7 @@ payments paid (and refunded) on a China day, read through sparse indexes of the 
 (docs/decisions/0029)."""
 from __future__ import annotations
 
-from dataclasses import asdict
+import heapq
 from datetime import date
 from typing import Any, Iterator
 
@@ -22,9 +22,10 @@ from chalicelib.domain.reconciliation import (
     Run,
     ReconciliationStatus,
     as_waiting,
+    pooled,
     run_id,
 )
-from chalicelib.domain.reconciliation_matching import MismatchKind, Ours, Waiting
+from chalicelib.domain.reconciliation_matching import REFUND, MismatchKind, Ours, Waiting, key_of
 from chalicelib.repositories.common import is_condition_failure, plain
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import MismatchRecord, PendingRecord, ReconciliationRecord
@@ -122,7 +123,7 @@ class ReconciliationRepository:
              at: str) -> None:
         """Put an item in the pool for ``await_day``'s run (again: a rerun writes the same item)."""
         PendingRecord(pending_id, provider=provider, side=side, from_day=from_day, await_day=await_day,
-                      await_key=f"{provider}#{await_day}", from_key=f"{provider}#{from_day}", item=asdict(item),
+                      await_key=f"{provider}#{await_day}", from_key=f"{provider}#{from_day}", item=pooled(side, item),
                       outcome=None, decided_by=None, created_at=at, updated_at=at).save()
 
     def awaiting(self, provider: str, day: str, deciding_run: str) -> list[Waiting]:
@@ -146,12 +147,40 @@ class ReconciliationRepository:
 
     # --- our side -----------------------------------------------------------------------------------
     def payments_of_day(self, provider: str, day: date) -> Iterator[Ours]:
-        """Our online payments of ``provider`` paid on ``day`` (China time), sorted by payment id."""
-        raise NotImplementedError("needs the payments table (issue 11 §2)")
+        """Our online payments of ``provider`` paid on ``day`` (China time), and the refunds made that
+        day, sorted by (payment id, kind): the day's shards of the payments' ``by_paid_day`` and
+        ``by_refund_day`` indexes, each read a page at a time and merged."""
+        from chalicelib.repositories.payments import DAY_SHARDS
+        from chalicelib.repositories.tables import PaymentRecord
+
+        streams: list[Iterator[Ours]] = []
+        for shard in range(DAY_SHARDS):
+            key = f"{provider}#{day.isoformat()}#{shard:02d}"
+            streams.append(_paid(PaymentRecord.by_paid_day.query(key)))
+            streams.append(_refunded(PaymentRecord.by_refund_day.query(key)))
+        return heapq.merge(*streams, key=key_of)
 
     def payment(self, order_id: str) -> Ours | None:
         """Our payment of an order id, whatever its day (None: no such order here)."""
-        raise NotImplementedError("needs the payments table (issue 11 §2)")
+        from chalicelib.repositories.tables import PaymentRecord
+
+        try:
+            r = PaymentRecord.get(order_id, consistent_read=True)
+        except PaymentRecord.DoesNotExist:
+            return None
+        return Ours(r.payment_id, int(r.amount), r.status, r.paid_at or r.created_at, transaction_id=r.transaction_id)
+
+
+def _paid(records: Iterator[Any]) -> Iterator[Ours]:
+    for r in records:
+        yield Ours(r.payment_id, int(r.amount), r.status, r.paid_at, transaction_id=r.transaction_id)
+
+
+def _refunded(records: Iterator[Any]) -> Iterator[Ours]:
+    for r in records:
+        refund = plain(r.refund) or {}
+        yield Ours(r.payment_id, int(refund.get("amount") or 0), r.status, str(refund.get("refunded_at")),
+                   kind=REFUND, refund_id=refund.get("refund_id"), transaction_id=r.transaction_id)
 
 
 # --- records ------------------------------------------------------------------------------------------

@@ -880,6 +880,15 @@ class PaymentRecord(_Table):
 
     by_owner = _gsi("by_owner", "owner", "list_sort")()
     by_task = _gsi("by_task", "task", "task_at", KeysOnlyProjection())()
+    # reconciliation (docs/decisions/0029): an online payment paid, and a refund made, on a China day,
+    # "{provider}#{day}#{shard}" (16 shards by payment id: a day's rent payments are not one hot
+    # partition), sorted by payment id; sparse (set by repositories/reconciliation.day_keys)
+    paid_day = UnicodeAttribute(null=True)
+    refund_day = UnicodeAttribute(null=True)
+    by_paid_day = _gsi("by_paid_day", "paid_day", "payment_id",
+                       IncludeProjection(["amount", "status", "paid_at", "transaction_id"]))()
+    by_refund_day = _gsi("by_refund_day", "refund_day", "payment_id",
+                         IncludeProjection(["status", "paid_at", "transaction_id", "refund"]))()
 
 
 MODELS = MODELS + (PaymentRecord,)
