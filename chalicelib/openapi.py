@@ -301,7 +301,8 @@ def document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **DOCUMENT_SCHEMAS}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS,
+                               **DOCUMENT_SCHEMAS}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -90,7 +90,8 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
 
     bodies = {op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
               for _, _, op in _operations()}
-    for name, schema in {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **DOCUMENT_SCHEMAS}.items():
+    every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **DOCUMENT_SCHEMAS}
+    for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:
             yield from _walk(schema, name)
 
