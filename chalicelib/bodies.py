@@ -498,3 +498,16 @@ class CounterPaymentIn(Body):
     method: Literal["cash", "bank_transfer"] = Field(description="cash（现金）或 bank_transfer（银行转账）")
     receipt_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,40}$")] = Field(description="窗口开具的收据编号")
     reason: Text = Field(description="登记理由（记入审计，必填），如“承租人到窗口现金缴纳”")
+
+# --- reconciliation (对账): docs/decisions/0029 ---------------------------------------------------------
+class ReconciliationIn(Body):
+    provider: Literal["wechat", "alipay"] = Field(description="支付机构：wechat 微信支付，alipay 支付宝")
+    day: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(
+        description="对账日期（北京时间，YYYY-MM-DD）：早于今天；前一日的对账单于今日10点后提供")
+
+
+class MismatchResolveIn(Body):
+    action: Literal["no_action", "settled_here", "refunded", "reported_to_provider"] = Field(
+        description="处理方式：no_action 无需处理，settled_here 已在本方入账，refunded 已退款，reported_to_provider 已提请支付机构更正")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
+        description="处理理由（记入审计）")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.realname import RealNameCheck
     from chalicelib.receipt_provider import ReceiptProvider
     from chalicelib.repositories.applications import ApplicationRepository
+    from chalicelib.repositories.arrears import ArrearsRepository
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.billing_runs import BillingRunRepository
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
+    from chalicelib.repositories.reconciliation import ReconciliationRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
     from chalicelib.repositories.storage import DocumentStorage
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 #: The names a container serves; an override must be one of them.
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
-         "leases", "waiting_list", "bills", "billing_runs",
+         "leases", "waiting_list", "bills", "billing_runs", "arrears", "reconciliation",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check,
          # the payment providers (WeChat Pay, Alipay)
          "notifier", "workflow", "real_name_check", "payment_providers",
@@ -198,6 +200,18 @@ class Container:
 
         # settling writes the payment and its bills in one transaction; the voucher goes to the bucket
         return PaymentRepository(self.settings, storage=lambda: self.storage)
+
+    @cached_property
+    def arrears(self) -> ArrearsRepository:
+        from chalicelib.repositories.arrears import ArrearsRepository
+
+        return ArrearsRepository(self.settings)
+
+    @cached_property
+    def reconciliation(self) -> ReconciliationRepository:
+        from chalicelib.repositories.reconciliation import ReconciliationRepository
+
+        return ReconciliationRepository(self.settings)
 
     # --- adapters (their modules imported on first use too: a catalogue read never pays for them) ---
     @cached_property

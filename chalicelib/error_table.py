@@ -137,3 +137,11 @@ ERRORS.update({
     errors.NothingToPay: (409, "NOTHING_TO_PAY", "所选账单应缴金额为 0，无需缴费"),
     errors.ReceiptNotReady: (409, "RECEIPT_NOT_READY", "该笔缴费尚未支付成功，暂无缴费凭证"),
 })
+
+ERRORS.update({
+    errors.ReconciliationNotFound: (404, "RECONCILIATION_NOT_FOUND", "未找到该对账记录"),
+    errors.ReconciliationRunning: (409, "RECONCILIATION_RUNNING", "该支付机构当日的对账正在进行，请稍后再试"),
+    errors.StatementNotReady: (409, "STATEMENT_NOT_READY", "支付机构的对账单于次日10点后提供，请稍后再试"),
+    errors.MismatchNotFound: (404, "MISMATCH_NOT_FOUND", "未找到该对账差异"),
+    errors.MismatchAlreadyResolved: (409, "MISMATCH_ALREADY_RESOLVED", "该对账差异已处理，请勿重复处理"),
+})

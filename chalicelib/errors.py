@@ -443,3 +443,23 @@ class NothingToPay(Conflict):
 
 class ReceiptNotReady(Conflict):
     """The payment is not paid (yet, or it was refunded): there is no voucher."""
+
+# --- arrears and reconciliation (issue 11 §4): docs/decisions/0029 -----------------------------------
+class ReconciliationNotFound(NotFound):
+    pass
+
+
+class ReconciliationRunning(IllegalTransition):
+    """The reconciliation of this provider and day is running now: wait for it, then re-run."""
+
+
+class StatementNotReady(Conflict):
+    """The provider's statement for a day exists only after 10:00 (China time) the next day."""
+
+
+class MismatchNotFound(NotFound):
+    pass
+
+
+class MismatchAlreadyResolved(IllegalTransition):
+    pass

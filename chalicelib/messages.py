@@ -179,3 +179,8 @@ def from_pydantic(model: type, error: dict[str, Any]) -> tuple[str | None, str]:
         return field, template.format(**values)
     except (KeyError, IndexError, ValueError):
         return field, DEFAULT_TEMPLATE.format(label=values["label"])
+
+LABELS.update({  # arrears and reconciliation (docs/decisions/0029)
+    "ReconciliationIn.provider": "支付机构", "ReconciliationIn.day": "对账日期", "MismatchResolveIn.action": "处理方式",
+    "MismatchResolveIn.reason": "处理理由", "reconciliation_id": "对账编号", "mismatch_id": "对账差异编号",
+})

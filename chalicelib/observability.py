@@ -74,3 +74,14 @@ def tracing_enabled() -> bool:
     the X-Ray SDK (~200 ms) even to disable itself, so it is not even built otherwise."""
     disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() in ("true", "1")
     return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not disabled
+
+
+def daily_count(name: str, value: int) -> None:
+    """A scheduled job's figure as one CloudWatch metric per city (EMF), flushed now: a job has no
+    request to flush it at the end of (an alarm watches some, e.g. unresolved reconciliation mismatches)."""
+    from chalicelib.config import settings
+
+    metrics.set_default_dimensions(city=settings().city_code)
+    metrics.add_metric(name=name, unit="Count", value=value)
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    metrics.clear_metrics()

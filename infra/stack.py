@@ -73,6 +73,11 @@ KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*"
 
 #: The app's queue workers (Chalice ``@lambda_function`` names) -> the queue that feeds each.
 WORKERS = {"send_notifications": "notifications", "check_documents": "documents", "issue_bills": "billing"}
+#: Scheduled jobs that may run longer than an API call (seconds): the daily rent jobs read a day's
+#: bills or a provider's statement (100,000 lines in about a minute, docs/decisions/0029).
+LONG_JOBS = {"reconcile_statements": 900, "refresh_arrears": 600, "rent_reminders": 600}
+#: The metric handlers/schedules.py counts once a day, and the alarm on it.
+UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 #: A message a worker failed this many times goes to the queue's DLQ.
 MAX_RECEIVE_COUNT = 5
 #: Event source mappings hand a function up to this many messages at once; a billing shard message
@@ -244,6 +249,7 @@ class CityStack(cdk.Stack):
         self._verification()
         self._billing_schedule()
         self._dlq_alarms()
+        self._rent_jobs()
 
     # --- data -------------------------------------------------------------------------------
     def table_name(self, logical_name: str) -> str:
@@ -856,3 +862,20 @@ class CityStack(cdk.Stack):
                 function_response_types=["ReportBatchItemFailures"],
                 enabled=True,
             )
+
+    # --- rent: the daily jobs and the reconciliation alarm (docs/decisions/0029) -------------------
+    def _rent_jobs(self) -> None:
+        """The daily jobs get the time a day's work needs (their EventBridge rules come from the
+        app's ``@schedule`` declarations), and an alarm goes off while a reconciliation mismatch is
+        unresolved: the job counts them once a day; a day without the count (the job did not run)
+        is breaching too."""
+        for name, seconds in LONG_JOBS.items():
+            self.chalice.get_resource(_camel(name)).add_property_override("Timeout", seconds)
+        metric = cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=UNRESOLVED_MISMATCHES,
+                                   dimensions_map={"service": SERVICE, "city": self.city.code},
+                                   statistic="Maximum", period=cdk.Duration.days(1))
+        cloudwatch.Alarm(
+            self, "ReconciliationMismatchesUnresolved", metric=metric, threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=f"{self.city.name}：有未处理的对账差异（或当日对账未运行）。请在对账差异列表中逐笔处理。")

@@ -261,6 +261,13 @@ row("POST /v1/staff/payments", CASE_STAFF, body={}, role_only=True)
 # provider's failure answer, a 400 for WeChat Pay)
 row("POST /v1/payments/wechat/notify", PUBLIC, role_only=True)
 row("POST /v1/payments/alipay/notify", PUBLIC, role_only=True)
+# arrears and reconciliation (docs/decisions/0029): staff see arrears and resolve mismatches; admins run days
+row("GET /v1/staff/arrears", CASE_STAFF, query="?estate_id=fuzeyuan")
+row("GET /v1/staff/arrears/summary", CASE_STAFF)
+row("POST /v1/admin/reconciliations", ADMIN, body={}, role_only=True)
+row("GET /v1/admin/reconciliations/{reconciliation_id}", ADMIN)
+row("GET /v1/staff/reconciliation-mismatches", CASE_STAFF)
+row("POST /v1/staff/reconciliation-mismatches/{mismatch_id}/resolve", CASE_STAFF, body={}, role_only=True)
 
 
 # --- the world: built once for the module --------------------------------------------------------------
@@ -418,7 +425,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     common = {"area_id": "pengjiang", "estate_id": estate_id, "building_id": "b1", "facility_id": "bus-fuze",
               "unit_id": unit_id, "policy_id": policy_id, "round_id": "rnd_matrix", "batch_id": "pub_matrix",
               "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix",
-              "run_id": "brun_matrix"}
+              "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix"}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,

@@ -19,6 +19,8 @@ MAX_LINES = 500
 #: Modules allowed over MAX_LINES, with why.
 LARGE = {
     "chalicelib/repositories/tables.py": "the single table definition: every PynamoDB model in one file",
+    "chalicelib/bodies.py": "every request body in one module: the label, masking and boundary tests walk it "
+                            "(its concepts' bodies grew past 500 lines with rent, issue 11)",
 }
 
 

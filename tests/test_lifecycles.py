@@ -37,6 +37,8 @@ STORED = {
     "publicity_batch": {"open", "closed"},
     "publicity_entry": {"in_publicity", "qualifying", "qualified", "removing", "removed", "dropped"},
     "real_name": {"pending", "verified", "disputed", "unverified"},
+    "reconciliation": {"running", "completed", "failed"},
+    "reconciliation_mismatch": {"open", "resolved"},
     "round": {"open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"},
     "selection_household": {"waiting", "invited", "chosen", "passed", "confirmed"},
     "selection_phase": {"starting", "first", "reinvite", "finished"},

@@ -99,6 +99,7 @@ _MODULES = (
     "chalicelib.domain.bills",
     "chalicelib.domain.billing_runs",
     "chalicelib.domain.payments",
+    "chalicelib.domain.reconciliation",
 )
 
 

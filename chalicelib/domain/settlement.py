@@ -146,9 +146,10 @@ def settle(payment: Payment, transaction_id: str | None, paid_at: str) -> Paymen
 def _after_paid(paid: Payment) -> Payment:
     """The voucher's file and, where the city has one, the external e-receipt (both may be late: the
     receipt link renders the same file again, the sweep asks the e-receipt service again)."""
-    from chalicelib.domain import receipts
+    from chalicelib.domain import arrears, receipts
 
     receipts.store(paid)
+    arrears.after_payment(paid.bills)  # a late rent bill: what its lease owes now (docs/decisions/0029)
     return receipts.issue_external(paid)
 
 

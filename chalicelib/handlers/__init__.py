@@ -2,6 +2,7 @@
 from chalicelib.handlers import (
     applications,
     areas,
+    arrears,
     audit,
     billing_runs,
     bills,
@@ -18,6 +19,7 @@ from chalicelib.handlers import (
     policies,
     publicity,
     real_name,
+    reconciliation,
     review,
     rule_versions,
     schedules,
@@ -34,6 +36,7 @@ BLUEPRINTS = [
     households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
     lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
+    arrears.bp, reconciliation.bp,
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

@@ -1,5 +1,6 @@
 """Scheduled jobs: reminders before 补正 deadlines; the monthly billing run; the payments'
-sweep (orders without news, refunds, e-receipts).
+sweep (orders without news, refunds, e-receipts); rent reminders, arrears and reconciliation (daily,
+China time; EventBridge's cron is UTC: docs/decisions/0029).
 
 ``start_billing_run`` is a plain function, not a Chalice schedule: the city's EventBridge Scheduler
 schedule (infra/stack.py: its day and hour from the city's rent.json, China time) invokes it. It
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 bp = Blueprint(__name__)
+
+#: The metric the unresolved-mismatch alarm watches (infra/stack.py), counted once a day.
+UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 
 
 @bp.schedule(Rate(1, unit=Rate.HOURS), name="remind_supplements")
@@ -35,3 +39,33 @@ def sweep_payments(event: Any) -> dict[str, int]:
     from chalicelib.domain.settlement import sweep
 
     return sweep()
+
+
+@bp.schedule(Cron(30, 18, "*", "*", "?", "*"), name="refresh_arrears")  # 02:30 China time
+def refresh_arrears(event: Any) -> dict[str, Any]:
+    """Every estate's arrears recomputed from its overdue bills (flags the leases at the city's months)."""
+    from chalicelib.domain import arrears
+
+    return arrears.as_dict(arrears.refresh_all())
+
+
+@bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="rent_reminders")  # 09:00 China time
+def rent_reminders(event: Any) -> dict[str, Any]:
+    """The tenants of unpaid bills due today, or due the city's reminder days ago, are reminded once."""
+    from chalicelib.domain import arrears
+
+    return arrears.as_dict(arrears.send_reminders())
+
+
+@bp.schedule(Cron(30, 2, "*", "*", "?", "*"), name="reconcile_statements")  # 10:30 China time
+def reconcile_statements(event: Any) -> dict[str, Any]:
+    """Yesterday's statement of every provider (and a missed or failed day before), then the count
+    of unresolved mismatches as a metric: the alarm goes off while it is above zero."""
+    from chalicelib.domain import reconciliation
+    from chalicelib.observability import daily_count
+
+    runs = reconciliation.daily()
+    unresolved = reconciliation.unresolved()
+    daily_count(UNRESOLVED_MISMATCHES, unresolved)
+    return {"runs": [{"reconciliation_id": r.run_id, "status": r.status.value} for r in runs],
+            "unresolved": unresolved}

@@ -79,3 +79,9 @@ TEMPLATES.update({
 TEMPLATES.update({
     "real_name_displaced": "您账号登记的身份证号已由本人通过实名核验，您的账号已解除与该身份证号的绑定。如有疑问，请携带身份证到窗口办理。",
 })
+
+# Rent reminders (欠租提醒): docs/decisions/0029.
+TEMPLATES.update({
+    "rent_due": "您的{what}{amount}元（{unit}）今日到期，请登录公租房APP缴纳。如已缴纳请忽略。",
+    "rent_overdue": "您的{what}{amount}元（{unit}）已于{due_date}到期，逾期{overdue}，请尽快登录公租房APP缴纳。累计拖欠租金可能影响您的租赁资格。如已缴纳请忽略。",
+})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
@@ -143,3 +143,32 @@ def many(bill_ids: list[str]) -> list[Bill]:
 
 
 BillRepository.many = staticmethod(many)  # type: ignore[attr-defined]
+
+
+# --- arrears and reminders (domain/arrears.py, docs/decisions/0029) -----------------------------------
+def unpaid_due_between(estate_id: str, first: str, last: str) -> Iterator[Bill]:
+    """An estate's unpaid bills due from ``first`` to ``last`` (YYYY-MM-DD, both included), oldest
+    due first: one key range of ``by_estate`` ("0#{due_date}#{bill_id}" while unpaid), read a page
+    at a time."""
+    condition = BillRecord.owner_sort.between(f"0#{first}#", f"0#{last}#~")
+    for record in BillRecord.by_estate.query(estate_id, range_key_condition=condition):
+        yield to_bill(record)
+
+
+def mark_reminded(bill_id: str, offset: int, at: str) -> bool:
+    """Mark the reminder at ``offset`` days as sent (``extra.reminded_<offset>``), only if it was not
+    and the bill is still unpaid: False otherwise (a rerun, a concurrent run, paid meanwhile). The
+    bill's version is not moved: a reminder must not make a payment's write stale."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.repositories.common import is_condition_failure
+
+    marker = BillRecord.extra[f"reminded_{offset}"]
+    try:
+        BillRecord(bill_id).update(actions=[marker.set(at)], condition=BillRecord.bill_id.exists()
+                                   & (BillRecord.status == BillStatus.UNPAID.value) & marker.does_not_exist())
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True

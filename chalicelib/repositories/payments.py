@@ -146,6 +146,31 @@ def _paid_bill(line: BillLine, payment: Payment) -> Bill:
 
 
 # --- records ----------------------------------------------------------------------------------------------
+#: Online payments by provider and China day, in this many shards (reconciliation's indexes).
+DAY_SHARDS = 16
+_ONLINE = frozenset({"wechat", "alipay"})
+
+
+def day_shard(payment_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(payment_id.encode()) % DAY_SHARDS
+
+
+def day_keys(payment_id: str, provider: str, status: PaymentStatus, paid_at: str | None,
+             refund: dict[str, Any] | None) -> dict[str, str | None]:
+    """Where reconciliation finds an online payment (docs/decisions/0029): ``paid_day`` once paid
+    (its money came in, whatever happened after), ``refund_day`` once refunded; each
+    "{provider}#{China day}#{shard}" (times here are written +08:00: the day is the first ten
+    characters). Counter payments and open orders are in neither."""
+    paid = provider in _ONLINE and paid_at is not None and status in (
+        PaymentStatus.PAID, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED)
+    refunded_at = (refund or {}).get("refunded_at") if status == PaymentStatus.REFUNDED else None
+    shard = day_shard(payment_id)
+    return {"paid_day": f"{provider}#{paid_at[:10]}#{shard:02d}" if paid and paid_at else None,
+            "refund_day": f"{provider}#{refunded_at[:10]}#{shard:02d}" if paid and refunded_at else None}
+
+
 def payment_record(p: Payment) -> PaymentRecord:
     values = {f: getattr(p, f) for f in FIELDS}
     values["method"] = p.method.value
@@ -155,7 +180,8 @@ def payment_record(p: Payment) -> PaymentRecord:
         values["task_at"] = None  # out of the sparse index
     bills = [{"bill_id": b.bill_id, "lease_id": b.lease_id, "kind": b.kind.value, "month": b.month,
               "unit_label": b.unit_label, "amount": b.amount, "due_date": b.due_date} for b in p.bills]
-    return PaymentRecord(p.payment_id, list_sort=f"{p.created_at}#{p.payment_id}", bills=bills, **values)
+    return PaymentRecord(p.payment_id, list_sort=f"{p.created_at}#{p.payment_id}", bills=bills,
+                         **day_keys(p.payment_id, p.provider, p.status, p.paid_at, p.refund), **values)
 
 
 def to_payment(r: PaymentRecord) -> Payment:

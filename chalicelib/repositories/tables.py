@@ -880,6 +880,124 @@ class PaymentRecord(_Table):
 
     by_owner = _gsi("by_owner", "owner", "list_sort")()
     by_task = _gsi("by_task", "task", "task_at", KeysOnlyProjection())()
+    # reconciliation (docs/decisions/0029): an online payment paid, and a refund made, on a China day,
+    # "{provider}#{day}#{shard}" (16 shards by payment id: a day's rent payments are not one hot
+    # partition), sorted by payment id; sparse (set by repositories/reconciliation.day_keys)
+    paid_day = UnicodeAttribute(null=True)
+    refund_day = UnicodeAttribute(null=True)
+    by_paid_day = _gsi("by_paid_day", "paid_day", "payment_id",
+                       IncludeProjection(["amount", "status", "paid_at", "transaction_id"]))()
+    by_refund_day = _gsi("by_refund_day", "refund_day", "payment_id",
+                         IncludeProjection(["status", "paid_at", "transaction_id", "refund"]))()
 
 
 MODELS = MODELS + (PaymentRecord,)
+
+
+# --- arrears (欠租) and reconciliation (对账), issue 11 §4: docs/decisions/0029 ---------------------
+class ArrearsRecord(_Table):
+    """What a lease owes past its due dates (``lease_id`` = the lease; kept while it owes anything),
+    and each estate's totals over them (``lease_id`` = "estate#{estate_id}", moved by every lease
+    write in the same transaction). ``by_estate`` lists an estate's leases most months first
+    (``estate_sort`` = "{999 - months:03d}#{since}#{lease_id}", lease items only); ``by_summary``
+    every estate's totals (``summary_key`` on the totals only)."""
+
+    logical_name = "arrears"
+    lease_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # lease | estate
+    estate_id = UnicodeAttribute()
+    estate_sort = UnicodeAttribute(null=True)
+    summary_key = UnicodeAttribute(null=True)  # "estates" on the totals
+    owner = UnicodeAttribute(null=True)
+    unit_label = UnicodeAttribute(null=True)
+    tenant = UnicodeAttribute(null=True)  # masked name
+    months = NumberAttribute(default=0)  # a lease's unpaid overdue rent bills; an estate's sum of them
+    amount = NumberAttribute(default=0)  # fen
+    since = UnicodeAttribute(null=True)
+    bill_ids = ListAttribute(null=True)
+    flagged_at = UnicodeAttribute(null=True)
+    estate_name = UnicodeAttribute(null=True)
+    leases = NumberAttribute(null=True)  # an estate's leases in arrears
+    flagged = NumberAttribute(null=True)  # of which flagged
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_estate = _gsi("by_estate", "estate_id", "estate_sort")()
+    by_summary = _gsi("by_summary", "summary_key", "estate_id")()
+
+
+class ReconciliationRecord(_Table):
+    """One reconciliation of a provider's statement for one China day: ``run_id`` =
+    "rec_{provider}_{yyyymmdd}", so a day is one run however often it is started (a rerun
+    recomputes it); its counts are progress while running and the result after."""
+
+    logical_name = "reconciliations"
+    run_id = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    day = UnicodeAttribute()
+    status = UnicodeAttribute()  # running | completed | failed
+    counts = MapAttribute(default=dict)
+    runs = NumberAttribute(default=0)  # how many times it was started
+    started_at = UnicodeAttribute()
+    heartbeat_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    started_by = UnicodeAttribute()
+    error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+class MismatchRecord(_Table):
+    """A difference between a provider's statement and our payments, for staff to resolve. The id is
+    derived from provider, kind, order (and refund) and day, so a rerun finds the same one."""
+
+    logical_name = "reconciliation_mismatches"
+    mismatch_id = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    day = UnicodeAttribute()
+    kind = UnicodeAttribute()  # missing_at_provider | missing_here | amount_mismatch | status_mismatch
+    order_id = UnicodeAttribute()  # our payment_id (the provider's out_trade_no)
+    refund_id = UnicodeAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)
+    here = MapAttribute(null=True)  # our side: {amount, state, at}
+    there = MapAttribute(null=True)  # the provider's: {amount, state, at, transaction_id}
+    detail = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # open | resolved
+    list_sort = UnicodeAttribute()  # "{day}#{mismatch_id}"
+    reason = UnicodeAttribute(null=True)
+    action = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_status = _gsi("by_status", "status", "list_sort")()
+
+
+class PendingRecord(_Table):
+    """The pending pool: a payment near midnight found on one side only, waiting for the adjacent
+    day's run (``await_key`` = "{provider}#{day}") to be matched or counted as a mismatch. The id is
+    the item itself, so a rerun finds it; ``outcome`` is set by the run that decided it."""
+
+    logical_name = "reconciliation_pending"
+    pending_id = UnicodeAttribute(hash_key=True)  # "{provider}|{side}|{kind}|{order_id}|{refund_id}"
+    provider = UnicodeAttribute()
+    side = UnicodeAttribute()  # ours | provider
+    from_day = UnicodeAttribute()
+    await_day = UnicodeAttribute()
+    await_key = UnicodeAttribute()
+    from_key = UnicodeAttribute()
+    item = MapAttribute()
+    outcome = UnicodeAttribute(null=True)  # matched | a mismatch kind (None: still waiting)
+    decided_by = UnicodeAttribute(null=True)  # the run that decided it
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_await = _gsi("by_await", "await_key", "pending_id")()
+    by_origin = _gsi("by_origin", "from_key", "pending_id")()
+
+
+MODELS = MODELS + (ArrearsRecord, ReconciliationRecord, MismatchRecord, PendingRecord)

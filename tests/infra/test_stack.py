@@ -321,7 +321,9 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     assert set(ids) == {"notifications", "documents", "billing", "notifications-dlq", "documents-dlq",
                         "billing-dlq"} and len(queues) == 6
     (key,) = s.resources("AWS::KMS::Key")
-    timeouts = {fn["Properties"].get("Timeout") for fn in s.functions().values()}
+    # the queue-fed functions' timeouts (a daily job may run longer: no queue feeds it)
+    timeouts = {fn["Properties"].get("Timeout") for lid, fn in s.functions().items()
+                if lid in ("SendNotifications", "CheckDocuments", "IssueBills")}
     for name in ("notifications", "documents", "billing"):
         props = queues[ids[name]]["Properties"]
         assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [ids[f"{name}-dlq"], "Arn"]},
@@ -632,7 +634,7 @@ def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_ala
     assert billing in _grants(s, roles["IssueBills"]).get("sqs:ReceiveMessage", [])
     assert billing not in _grants(s, roles["SendNotifications"]).get("sqs:SendMessage", [])
     assert _function_env(s)["BILLING_QUEUE_URL"] == {"Ref": ids["billing"]}
-    alarms = s.resources("AWS::CloudWatch::Alarm").values()
+    alarms = [a for a in s.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
     watched = {d["Value"]["Fn::GetAtt"][0] for a in alarms for d in a["Properties"]["Dimensions"]}
     assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing")}
     for alarm in alarms:
@@ -675,3 +677,29 @@ def test_the_api_reads_only_its_citys_merchant_keys(synthesized: dict[str, Synth
                          if st.get("Sid") == "PaymentMerchantKeys"])
     for provider in names:
         assert (f"{city}/payments/{provider}-??????" in grants) == (provider in providers)
+
+
+def test_the_daily_rent_jobs_and_the_reconciliation_alarm(synthesized: dict[str, Synth], city: str) -> None:
+    """Reminders, arrears and reconciliation run daily (China time, as UTC crons), with the time a day's
+    work needs; an alarm watches the unresolved mismatches the reconciliation job counts
+    (docs/decisions/0029)."""
+    from chalicelib.handlers.schedules import UNRESOLVED_MISMATCHES
+    from infra.stack import LONG_JOBS
+
+    s = synthesized[city]
+    functions = s.functions()
+    crons = {"RentReminders": "cron(0 1 * * ? *)", "RefreshArrears": "cron(30 18 * * ? *)",
+             "ReconcileStatements": "cron(30 2 * * ? *)"}  # 09:00, 02:30 and 10:30 in China
+    for lid, cron in crons.items():
+        events = functions[lid]["Properties"]["Events"]
+        assert [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"] == [cron], lid
+    assert {lid: functions[lid]["Properties"]["Timeout"] for lid in crons} == {
+        "RentReminders": LONG_JOBS["rent_reminders"], "RefreshArrears": LONG_JOBS["refresh_arrears"],
+        "ReconcileStatements": LONG_JOBS["reconcile_statements"]}
+    [alarm] = [a for a in s.resources("AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == UNRESOLVED_MISMATCHES]
+    props = alarm["Properties"]
+    assert props["Namespace"] == "PublicHousing"
+    assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": "public-housing", "city": city}
+    assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["Period"] == 86400 and props["TreatMissingData"] == "breaching"
