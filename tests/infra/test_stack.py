@@ -679,6 +679,7 @@ def test_the_api_reads_only_its_citys_merchant_keys(synthesized: dict[str, Synth
         assert (f"{city}/payments/{provider}-??????" in grants) == (provider in providers)
 
 
+@pytest.mark.parametrize("city", CITIES)
 def test_the_daily_rent_jobs_and_the_reconciliation_alarm(synthesized: dict[str, Synth], city: str) -> None:
     """Reminders, arrears and reconciliation run daily (China time, as UTC crons), with the time a day's
     work needs; an alarm watches the unresolved mismatches the reconciliation job counts
