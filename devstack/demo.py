@@ -10,7 +10,9 @@ and dismissed; the period closes and each qualified household sees its waiting-l
 an admin opens a lottery round over vacant units, the households register, the list is committed
 (its SHA-256 published), drawn with a public value and published; the standalone verifier
 (tools/verify_draw.py) recomputes the ranks from the downloaded files; the households choose units
-in rank order, confirm their leases and download the contract PDFs (into .local/demo/).
+in rank order, confirm their leases and download the contract PDFs (into .local/demo/). Then rent
+(devstack/demo_rent.py): the billing run, payments by WeChat Pay and Alipay through the provider
+simulator, vouchers, and a reconciliation that finds a planted mismatch, resolved by staff.
 
 Run it again and it carries on with the same households (their applications are reused); restart
 `make run` for a fresh city.
@@ -25,6 +27,7 @@ from typing import Any
 import requests
 
 from chalicelib.domain.verification import DEPARTMENT_NAMES
+from devstack.demo_rent import RentDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
 from devstack.walkthrough import PDF, Walk
 
@@ -40,7 +43,7 @@ DOCUMENTS = {"individual": ("id_card", "hukou", "commitment", "application_form"
              "graduate": ("id_card", "diploma", "labour_contract", "commitment", "application_form")}
 
 
-class Demo(Walk):
+class Demo(RentDemo, Walk):
     def demo_user(self, index: int) -> dict[str, str]:
         """A fixed login per household (so the demo can be run again)."""
         from devstack.aws import DEMO_PASSWORD, client, id_token
@@ -274,6 +277,7 @@ class Demo(Walk):
             self.say(f"{c['name']} 的物业：{mine['manager']}")
             status = self.get(f"/v1/applications/{c['application_id']}", c["token"])["status_name"]
             self.say(f"{c['name']} 的申请状态：{status}；轮候：{self.get('/v1/me/waiting-list', c['token'])['items']}")
+        self.rent(households)
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
