@@ -79,7 +79,7 @@ def _assert_503(response: Any, what: str) -> None:
     assert headers.get("retry-after", "").isdigit() and int(headers["retry-after"]) > 0, (what, headers)
 
 
-REQUIRED = {"bbox": "112.9,22.4,113.3,22.8", "lat": "22.6", "lng": "113.08"}
+REQUIRED = {"bbox": "112.9,22.4,113.3,22.8", "lat": "22.6", "lng": "113.08", "estate_id": "fuzeyuan"}
 
 
 def _url(op: Operation) -> str:
