@@ -31,7 +31,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -105,6 +105,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
                               lambda: pay.flow_requests(stack, recorder))
             results += _guard("payment_notify_duplicates_payments", "payments", "1",
                               lambda: pay.notify_duplicates(stack))
+        if "reconcile" in phases:
+            phase("reconcile_100k_lines_s (loading 100,000 payments)")
+            results += _guard("reconcile_100k_lines_s", "s", "<= 60", lambda: importlib.import_module(
+                "bench.reconciliation").reconcile_100k(stack, recorder))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")

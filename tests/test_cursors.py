@@ -75,12 +75,12 @@ def test_the_signature_is_the_stack_secret(client: Any, monkeypatch: pytest.Monk
     assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "INVALID_CURSOR"
 
 
-#: A value for each required query parameter of a paged route (the list must be found to read a cursor).
-REQUIRED = {"estate_id": "fuzeyuan"}
-
-
 def _url(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+#: Values for the required query parameters of paginated routes (an estate's arrears list).
+REQUIRED = {"estate_id": "fuzeyuan"}
 
 
 @pytest.mark.parametrize("op", PAGED, ids=lambda op: op.path)
@@ -88,7 +88,7 @@ def test_every_paginated_route_refuses_forged_cursors(client: Any, tokens: Any, 
     real = _real_cursor(client)
     headers = {"Authorization": f"Bearer {tokens(op.roles[0])}"} if op.roles else {}
     extra = "&reason=%E5%AE%A1%E6%A0%B8" if any(p.name == "reason" for p in op.params) else ""
-    extra += "".join(f"&{p.name}={REQUIRED[p.name]}" for p in op.params if p.required)  # a KeyError: add it
+    extra += "".join(f"&{p.name}={REQUIRED[p.name]}" for p in op.params if p.required)
     cases = _forgeries(real)
     if op.path != "/v1/units" and "{" not in op.path and op.roles != ("applicant",):
         # a genuine cursor replayed on another list (where the list itself is found and readable)

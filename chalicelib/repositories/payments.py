@@ -147,7 +147,7 @@ def _paid_bill(line: BillLine, payment: Payment) -> Bill:
 
 # --- records ----------------------------------------------------------------------------------------------
 #: Online payments by provider and China day, in this many shards (reconciliation's indexes).
-DAY_SHARDS = 16
+DAY_SHARDS = 64
 _ONLINE = frozenset({"wechat", "alipay"})
 
 

@@ -881,7 +881,7 @@ class PaymentRecord(_Table):
     by_owner = _gsi("by_owner", "owner", "list_sort")()
     by_task = _gsi("by_task", "task", "task_at", KeysOnlyProjection())()
     # reconciliation (docs/decisions/0029): an online payment paid, and a refund made, on a China day,
-    # "{provider}#{day}#{shard}" (16 shards by payment id: a day's rent payments are not one hot
+    # "{provider}#{day}#{shard}" (64 shards by payment id: a day's rent payments are not one hot
     # partition), sorted by payment id; sparse (set by repositories/reconciliation.day_keys)
     paid_day = UnicodeAttribute(null=True)
     refund_day = UnicodeAttribute(null=True)
