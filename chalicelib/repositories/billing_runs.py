@@ -12,15 +12,14 @@ import json
 import threading
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.billing_runs import (COUNTS, BillingRun, BillingRunStatus, Counts, Shard, Trigger, decode_cursor,
                                             encode_cursor)
 from chalicelib.domain.common import Page
-from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure
+from chalicelib.repositories.common import is_condition_failure, transact
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import BillingRunRecord
 
@@ -123,20 +122,7 @@ class BillingRunRepository:
             tx.update(R(run_id, RUN), actions=[R.shards_failed.add(1)], condition=R.run_id.exists())))
 
     def _transact(self, build: Any) -> bool:
-        connection = _connection(self.settings.region, self.settings.endpoint_url)
-        for attempt in range(5):
-            try:
-                with TransactWrite(connection=connection) as tx:
-                    build(tx)
-                return True
-            except TransactWriteError as exc:
-                reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
-                if "ConditionalCheckFailed" in reasons:
-                    return False
-                if exc.cause_response_code in TRANSIENT or set(reasons) & TRANSIENT:
-                    continue
-                raise
-        raise errors.ServiceUnavailable("TransactionConflict")
+        return transact(self.settings, build)
 
     # --- the queue -------------------------------------------------------------------------------
     def send(self, messages: list[dict[str, Any]]) -> None:

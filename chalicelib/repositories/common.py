@@ -87,3 +87,31 @@ def save_versioned(record: Model) -> None:
         if is_condition_failure(exc):
             raise errors.StaleVersion(field="version") from None
         raise
+
+
+def transact(settings: Any, build: Any) -> bool:
+    """One TransactWriteItems built by ``build(tx)``: True when written, False when a condition
+    failed. DynamoDB's TransactionConflict (another transaction on one of the items in flight) is
+    retried with jitter, then answered 503."""
+    import time
+
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib import errors
+
+    connection = _connection(settings.region, settings.endpoint_url)
+    for attempt in range(5):
+        try:
+            with TransactWrite(connection=connection) as tx:
+                build(tx)
+            return True
+        except TransactWriteError as exc:
+            reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            if exc.cause_response_code in TRANSIENT or set(reasons) & TRANSIENT:
+                time.sleep(0.02 * (attempt + 1) * (1 + (time.monotonic_ns() % 7) / 7))
+                continue
+            raise
+    raise errors.ServiceUnavailable("TransactionConflict")

@@ -9,10 +9,9 @@ and a payment is never paid without its bills.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
@@ -20,7 +19,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.bills import PAID as BILL_PAID, UNPAID, Bill, BillKind
 from chalicelib.domain.payments import BillLine, Payment, PaymentMethod, PaymentStatus, Task
 from chalicelib.repositories.bills import owner_sort
-from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, plain, put_new
+from chalicelib.repositories.common import is_condition_failure, transact, plain, put_new
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import BillRecord, PaymentRecord
 
@@ -84,24 +83,8 @@ class PaymentRepository:
                 BillRecord.updated_at.set(payment.updated_at), BillRecord.version.add(1)],
                 condition=(BillRecord.status == UNPAID.value) & (BillRecord.amount == line.amount))
 
-    def _transact(self, build: Callable[[TransactWrite], None]) -> bool:
-        """True when written; False when a condition failed. DynamoDB's TransactionConflict (another
-        transaction on one of the items in flight) is retried with jitter, then 503."""
-        connection = _connection(self.settings.region, self.settings.endpoint_url)
-        for attempt in range(5):
-            try:
-                with TransactWrite(connection=connection) as tx:
-                    build(tx)
-                return True
-            except TransactWriteError as exc:
-                reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
-                if "ConditionalCheckFailed" in reasons:
-                    return False
-                if exc.cause_response_code in TRANSIENT or set(reasons) & TRANSIENT:
-                    time.sleep(0.02 * (attempt + 1) * (1 + (time.monotonic_ns() % 7) / 7))
-                    continue
-                raise
-        raise errors.ServiceUnavailable("TransactionConflict")
+    def _transact(self, build: Any) -> bool:
+        return transact(self.settings, build)
 
     # --- the sweep ------------------------------------------------------------------------------------------
     def due(self, now: str, limit: int) -> list[Payment]:
