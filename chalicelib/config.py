@@ -14,7 +14,7 @@ TABLES = (
     "publicity_batches", "objections", "waiting_list",
     "selections", "leases", "bills", "billing_runs", "payments",
     "rounds", "registrations",
-    "arrears", "reconciliations", "reconciliation_mismatches", "reconciliation_pending",
+    "arrears", "reconciliations", "reconciliation_mismatches", "reconciliation_pending", "reviews",
 )
 
 

@@ -102,6 +102,7 @@ ERRORS.update({
     errors.UnitNotAvailable: (409, "UNIT_NOT_AVAILABLE", "该房源不在本轮可选范围内，或户型与您的家庭人数不符"),
     errors.LeaseAlreadyConfirmed: (409, "LEASE_ALREADY_CONFIRMED", "该租赁合同已确认，请勿重复确认"),
     errors.BillNotFound: (404, "BILL_NOT_FOUND", "未找到该账单"),
+    errors.ReviewNotFound: (404, "REVIEW_NOT_FOUND", "未找到该年审记录"),
     errors.BillAlreadyPaid: (409, "BILL_ALREADY_PAID", "该账单已缴清，请勿重复缴费"),
     errors.BillCancelled: (409, "BILL_CANCELLED", "该账单已作废，无需缴费"),
     errors.BillingRunNotFound: (404, "BILLING_RUN_NOT_FOUND", "未找到该账单生成批次"),

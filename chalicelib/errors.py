@@ -463,3 +463,8 @@ class MismatchNotFound(NotFound):
 
 class MismatchAlreadyResolved(IllegalTransition):
     pass
+
+
+# --- the annual review, renewal and move-out (issue 12) ----------------------------------------------
+class ReviewNotFound(NotFound):
+    pass

@@ -100,6 +100,7 @@ _MODULES = (
     "chalicelib.domain.billing_runs",
     "chalicelib.domain.payments",
     "chalicelib.domain.reconciliation",
+    "chalicelib.domain.reviews",
 )
 
 

@@ -8,23 +8,18 @@ run that issued them (so a run counts "created" and "already existing" exactly, 
 """
 from __future__ import annotations
 
-import random
-import time
 from typing import Any, Iterator
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.bills import Bill, BillKind, BillStatus
 from chalicelib.domain.common import Page
-from chalicelib.repositories.common import TRANSIENT, _connection, is_condition_failure, plain
+from chalicelib.repositories.common import is_condition_failure, plain, put_many_new
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import BillRecord
 
-NEW = "attribute_not_exists (#k)"  # a bill is written only if its key is new
-#: Conditional puts per TransactWriteItems request (DynamoDB's most): a page of 1,000 leases is 10 requests.
-PER_TRANSACTION = 100
 
 BILL_FIELDS = (
     "lease_id", "owner", "kind", "month", "period_start", "period_end", "base_amount", "amount", "due_date",
@@ -63,43 +58,8 @@ class BillRepository:
 
     def create_many(self, bills: list[Bill]) -> dict[str, str | None]:
         """Write each bill unless it exists; the ones that existed, with the run that issued them."""
-        existing: dict[str, str | None] = {}
-        for start in range(0, len(bills), PER_TRANSACTION):
-            existing.update(self._put_new(bills[start:start + PER_TRANSACTION]))
-        return existing
-
-    def _put_new(self, pending: list[Bill]) -> dict[str, str | None]:
-        """One transaction of conditional puts (each bill serialised once, sent again without the
-        bills found existing when a condition fails); the existing ones with their run."""
-        connection = _connection(self.settings.region, self.settings.endpoint_url)
-        table = BillRecord.Meta.table_name
-        puts = [{"TableName": table, "Item": bill_record(bill).serialize(), "ConditionExpression": NEW,
-                 "ExpressionAttributeNames": {"#k": "bill_id"}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
-                for bill in pending]
-        existing: dict[str, str | None] = {}
-        conflicts = 0
-        while puts:
-            try:
-                connection.transact_write_items(condition_check_items=[], delete_items=[], put_items=puts,
-                                                update_items=[])
-                return existing
-            except TransactWriteError as exc:
-                reasons = list(exc.cancellation_reasons or [])
-                there = {n for n, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
-                if there:  # written before (by this run's earlier delivery, or another run): drop them
-                    for n in there:
-                        existing[puts[n]["Item"]["bill_id"]["S"]] = _issuer(reasons[n].raw_item)
-                    puts = [put for n, put in enumerate(puts) if n not in there]
-                    continue
-                codes = {r.code for r in reasons if r is not None}
-                if (exc.cause_response_code in TRANSIENT or codes & TRANSIENT) and conflicts < 8:
-                    conflicts += 1  # another run writing the same bills right now: wait, then see
-                    time.sleep(0.02 * conflicts * (1 + random.random()))
-                    continue
-                if exc.cause_response_code in TRANSIENT or codes & TRANSIENT:
-                    raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
-                raise
-        return existing
+        existing = put_many_new(self.settings, [bill_record(b) for b in bills], "bill_id")
+        return {bill_id: _issuer(raw) for bill_id, raw in existing.items()}
 
 
 # --- records ----------------------------------------------------------------------------------------

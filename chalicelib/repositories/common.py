@@ -115,3 +115,57 @@ def transact(settings: Any, build: Any) -> bool:
                 continue
             raise
     raise errors.ServiceUnavailable("TransactionConflict")
+
+
+#: Conditional puts per TransactWriteItems request (DynamoDB's most).
+PER_TRANSACTION = 100
+
+
+def put_many_new(settings: Any, items: list[Model], key: str) -> dict[str, dict[str, Any]]:
+    """Write each record unless its ``key`` exists: TransactWriteItems of up to 100 conditional puts
+    (``attribute_not_exists``, the existing item returned on failure). A transaction cancelled because
+    some items exist is sent again without them; a TransactionConflict (another writer on the same
+    items right now) is retried with jitter, then the condition decides. Returns the items found
+    existing (their key -> the stored item, as DynamoDB JSON), so a caller can say who wrote them.
+    Used by the billing runs (bills) and the review campaigns (reviews): docs/decisions/0027."""
+    existing: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(items), PER_TRANSACTION):
+        existing.update(_put_new_page(settings, items[start:start + PER_TRANSACTION], key))
+    return existing
+
+
+def _put_new_page(settings: Any, records: list[Model], key: str) -> dict[str, dict[str, Any]]:
+    import random
+    import time
+
+    if not records:
+        return {}
+    connection = _connection(settings.region, settings.endpoint_url)
+    table = type(records[0]).Meta.table_name
+    puts = [{"TableName": table, "Item": r.serialize(), "ConditionExpression": "attribute_not_exists (#k)",
+             "ExpressionAttributeNames": {"#k": key}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+            for r in records]
+    existing: dict[str, dict[str, Any]] = {}
+    conflicts = 0
+    while puts:
+        try:
+            connection.transact_write_items(condition_check_items=[], delete_items=[], put_items=puts,
+                                            update_items=[])
+            return existing
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            there = {n for n, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+            if there:  # written before (an earlier delivery, another run): drop them, send the rest
+                for n in there:
+                    existing[puts[n]["Item"][key]["S"]] = reasons[n].raw_item or {}
+                puts = [put for n, put in enumerate(puts) if n not in there]
+                continue
+            codes = {r.code for r in reasons if r is not None}
+            if (exc.cause_response_code in TRANSIENT or codes & TRANSIENT) and conflicts < 8:
+                conflicts += 1
+                time.sleep(0.02 * conflicts * (1 + random.random()))
+                continue
+            if exc.cause_response_code in TRANSIENT or codes & TRANSIENT:
+                raise errors.ServiceUnavailable(str(exc.cause_response_code)) from None
+            raise
+    return existing

@@ -1001,3 +1001,43 @@ class PendingRecord(_Table):
 
 
 MODELS = MODELS + (ArrearsRecord, ReconciliationRecord, MismatchRecord, PendingRecord)
+
+
+# --- the annual review (年审), issue 12 ----------------------------------------------------------------
+class ReviewRecord(_Table):
+    """One lease's review in one campaign: ``review_id`` = "rev-{campaign_id}-{lease_id}"
+    (domain/reviews.review_key), written once (conditional put). ``by_lease`` a lease's reviews newest
+    first (renewal reads the latest); ``by_owner`` a tenant's; ``by_campaign`` a campaign's by status
+    (``campaign_sort`` = "{status}#{lease_id}": the staff's queues, the deadline's sweep, bulk confirm)."""
+
+    logical_name = "reviews"
+    review_id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute()
+    lease_id = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)  # absent for an imported lease not yet claimed: not in by_owner
+    estate_id = UnicodeAttribute()
+    unit_id = UnicodeAttribute()
+    unit_label = UnicodeAttribute()
+    deadline = UnicodeAttribute()
+    kind = UnicodeAttribute()  # campaign | renewal
+    status = UnicodeAttribute()
+    answer = MapAttribute(null=True)
+    answered_at = UnicodeAttribute(null=True)
+    answered_by = UnicodeAttribute(null=True)
+    recommendation = MapAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    notices = MapAttribute(default=dict)
+    lease_sort = UnicodeAttribute()  # "{created_at}#{review_id}"
+    campaign_sort = UnicodeAttribute()  # "{status}#{lease_id}"
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_lease = _gsi("by_lease", "lease_id", "lease_sort")()
+    by_owner = _gsi("by_owner", "owner", "lease_sort")()
+    by_campaign = _gsi("by_campaign", "campaign_id", "campaign_sort")()
+
+
+MODELS = MODELS + (ReviewRecord,)

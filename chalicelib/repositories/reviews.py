@@ -1,0 +1,51 @@
+"""Annual reviews (年审): read by id, by lease, by tenant and by campaign; written once per lease and
+campaign (``create_many``: conditional puts, 100 a transaction, as bills are)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.config import Settings
+from chalicelib.domain.reviews import Outcome, Review, ReviewKind, ReviewStatus
+from chalicelib.repositories.common import plain, put_many_new
+from chalicelib.repositories.tables import ReviewRecord
+
+REVIEW_FIELDS = (
+    "campaign_id", "lease_id", "owner", "estate_id", "unit_id", "unit_label", "deadline", "kind", "status",
+    "answer", "answered_at", "answered_by", "recommendation", "outcome", "decided_at", "decided_by", "notices",
+    "created_at", "updated_at", "version")
+
+
+class ReviewRepository:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def get(self, review_id: str) -> Review:
+        try:
+            return to_review(ReviewRecord.get(review_id, consistent_read=True))
+        except ReviewRecord.DoesNotExist:
+            raise errors.ReviewNotFound(review_id, field="review_id") from None
+
+    def of_lease(self, lease_id: str) -> list[Review]:
+        """A lease's reviews, newest first."""
+        return [to_review(r) for r in ReviewRecord.by_lease.query(lease_id, scan_index_forward=False)]
+
+    def create_many(self, reviews: list[Review]) -> dict[str, dict[str, Any]]:
+        """Write each review unless it exists; the ones that existed (id -> stored item)."""
+        return put_many_new(self.settings, [review_record(r) for r in reviews], "review_id")
+
+
+def review_record(review: Review) -> ReviewRecord:
+    values = {f: getattr(review, f) for f in REVIEW_FIELDS}
+    return ReviewRecord(review.review_id, lease_sort=f"{review.created_at}#{review.review_id}",
+                        campaign_sort=f"{review.status}#{review.lease_id}", **values)
+
+
+def to_review(r: ReviewRecord) -> Review:
+    values = {f: plain(getattr(r, f)) for f in REVIEW_FIELDS}
+    values["version"] = int(values["version"])
+    values["kind"] = ReviewKind(values["kind"])
+    values["status"] = ReviewStatus(values["status"])
+    values["outcome"] = Outcome(values["outcome"]) if values["outcome"] else None
+    values["notices"] = dict(values["notices"] or {})
+    return Review(review_id=r.review_id, **values)
