@@ -202,15 +202,47 @@ class RentFile(Strict):
         return value
 
 
+class CampaignRules(Strict):
+    """A review campaign's defaults: how long households have to answer (the deadline is this many
+    days after the campaign opens unless the admin gives one) and when notices go out (days before
+    the deadline, e.g. 60, 30 and 7)."""
+
+    window_days: Annotated[int, Field(ge=7, le=180)] = 60
+    notices_days_before: Annotated[list[Annotated[int, Field(ge=0, le=180)]], Field(max_length=6)] = [60, 30, 7]
+
+    @field_validator("notices_days_before")
+    @classmethod
+    def _decreasing_once(cls, value: list[int]) -> list[int]:
+        if value != sorted(set(value), reverse=True):
+            raise ValueError("each value once, in decreasing order")
+        return value
+
+
+class RenewalRules(Strict):
+    """Renewal (续签): how many months before a lease ends the tenant may apply, and how old the
+    latest review may be for its outcome to decide (older: a fresh verification runs)."""
+
+    window_months: Annotated[int, Field(ge=1, le=12)] = 3
+    review_valid_months: Annotated[int, Field(ge=1, le=36)] = 12
+
+
+class ReviewsFile(Strict):
+    """``reviews.json``: the annual review (年审), renewal (续签): issue 12."""
+
+    city: Text
+    campaign: CampaignRules = Field(default_factory=CampaignRules)
+    renewal: RenewalRules = Field(default_factory=RenewalRules)
+
+
 #: File name -> its model.
 MODELS: dict[str, type[BaseModel]] = {"applications.json": ApplicationsFile, "eligibility.json": EligibilityFile,
-        "departments.json": DepartmentsFile, "rent.json": RentFile}
+        "departments.json": DepartmentsFile, "rent.json": RentFile, "reviews.json": ReviewsFile}
 
 
 
 
 #: The files every city has; others (departments.json) are optional.
-REQUIRED = ("applications.json", "eligibility.json", "rent.json")
+REQUIRED = ("applications.json", "eligibility.json", "rent.json", "reviews.json")
 
 
 def cities() -> list[str]:
