@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
-from chalicelib.domain.application_types import Event
 from chalicelib.handlers.applications import present_event, summary
 from chalicelib.handlers.roles import CITIZEN
 from chalicelib.web import Api, Call
@@ -47,7 +46,7 @@ def revoke_grant(call: Call, grant_id: str) -> dict[str, Any]:
 @api.route("/v1/me/grants/{grant_id}/activity", summary="受托人在此授权下的全部操作", roles=CITIZEN,
            response="GrantActivity", operation_id="listGrantActivity")
 def grant_activity(call: Call, grant_id: str) -> dict[str, Any]:
-    return {"items": [present_event(Event(**{k: v for k, v in e.items() if k != "application_id"}))
+    return {"items": [present_event(lazy.resolve("chalicelib.domain.application_types:Event")(**{k: v for k, v in e.items() if k != "application_id"}))
                       | {"application_id": e["application_id"]} for e in grants.activity(call.actor, grant_id)]}
 
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import lazy
-from chalicelib.domain.application_types import Access
 from chalicelib.domain.application_status import STATUS_NAMES, Status
-from chalicelib.handlers.applications import present
+from chalicelib.handlers.applications import access, present
 from chalicelib.handlers.roles import EMPLOYER
 from chalicelib.web import CURSOR, LIMIT, Api, Call, error_body
 
@@ -95,7 +94,7 @@ def get_group(call: Call, group_id: str) -> dict[str, Any]:
            summary="添加一名职工（为其建立团租申请；职工本人在APP中授权）", roles=EMPLOYER,
            body="chalicelib.bodies:EmployeeIn", status=201, response="Application")
 def add_employee(call: Call, group_id: str) -> dict[str, Any]:
-    return present(groups.add_employee(group_id, call.actor, call.model()), Access("employer"))
+    return present(groups.add_employee(group_id, call.actor, call.model()), access("employer"))
 
 
 @api.route("/v1/employer/groups/{group_id}/employees/import", "POST",

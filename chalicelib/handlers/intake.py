@@ -7,8 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import errors, lazy
-from chalicelib.domain.application_types import Access
-from chalicelib.handlers.applications import present
+from chalicelib.handlers.applications import access, present
 from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.web import Api, Call
 
@@ -21,11 +20,11 @@ api = Api(bp, "intake")
 @api.route("/v1/staff/applications", "POST", summary="代办：工作人员为群众创建申请（窗口或上门）",
            roles=CASE_STAFF, body="chalicelib.bodies:AssistedIn", status=201, response="Application", operation_id="createAssistedApplication")
 def assisted_intake(call: Call) -> dict[str, Any]:
-    return present(intake.create_assisted(call.actor, call.model()), Access("staff"))
+    return present(intake.create_assisted(call.actor, call.model()), access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/consents", "POST", raises=(errors.ConsentNotFound,),
            summary="登记家庭成员的书面授权（已上传签字授权书）", roles=CASE_STAFF,
            body="chalicelib.bodies:PaperConsentIn", response="Application", operation_id="recordPaperConsent")
 def paper_consent(call: Call, application_id: str) -> dict[str, Any]:
-    return present(intake.paper_consent(application_id, call.actor, call.model()), Access("staff"))
+    return present(intake.paper_consent(application_id, call.actor, call.model()), access("staff"))

@@ -7,9 +7,8 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import lazy
-from chalicelib.domain.application_types import Access
 from chalicelib.domain.application_status import RECOMMENDATIONS, REJECT_REASONS
-from chalicelib.handlers.applications import present, summary
+from chalicelib.handlers.applications import access, present, summary
 from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.web import CURSOR, ID_PATTERN, LIMIT, Api, Call, Param, item_failure
 
@@ -25,7 +24,7 @@ REASON = Param("reason", description="查看事由（记入审计）", max_lengt
 
 def present_review(app: Any) -> dict[str, Any]:
     """The review page: the application, every department's answer, every rule, the flags."""
-    out = present(app, Access("staff"))
+    out = present(app, access("staff"))
     v = app.verification or {}
     out["verification"] = {
         "run_id": v.get("run_id"), "execution_name": v.get("execution_name"), "status": v.get("status"), "error": v.get("error"),
@@ -73,7 +72,7 @@ def review_page(call: Call, application_id: str) -> dict[str, Any]:
 def approve(call: Call, application_id: str) -> dict[str, Any]:
     body = call.body()
     return present(review.approve(application_id, call.actor, body["version"], body.get("note")),
-                   Access("staff"))
+                   access("staff"))
 
 
 @api.route("/v1/staff/review/approve", "POST", summary="批量一键审核通过（每件单独成败）", roles=CASE_STAFF,
@@ -93,13 +92,13 @@ def approve_many(call: Call) -> dict[str, Any]:
 @api.route("/v1/staff/applications/{application_id}/reject", "POST", summary="不予通过：原因代码与给申请人的说明",
            roles=CASE_STAFF, body="chalicelib.bodies:RejectIn", response="Application", operation_id="rejectApplication")
 def reject(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.reject(application_id, call.actor, call.model()), Access("staff"))
+    return present(review.reject(application_id, call.actor, call.model()), access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/override", "POST", summary="改变核查建议（必须写明理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:OverrideIn", response="Application", operation_id="overrideRecommendation")
 def override(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.override(application_id, call.actor, call.model()), Access("staff"))
+    return present(review.override(application_id, call.actor, call.model()), access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/verification", "POST", summary="重新发起联合审查",
@@ -107,4 +106,4 @@ def override(call: Call, application_id: str) -> dict[str, Any]:
 def rerun(call: Call, application_id: str) -> dict[str, Any]:
     body = call.body()
     return present(verification.rerun(application_id, call.actor, body["version"], body["reason"]),
-                   Access("staff"))
+                   access("staff"))

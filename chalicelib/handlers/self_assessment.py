@@ -1,16 +1,21 @@
 """Self-assessment (资格自评): no login, nothing stored."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.config import settings
-from chalicelib.domain import self_assessment
-from chalicelib.domain.eligibility import RESULT_NAMES, VERDICT_NAMES, Assessment
-from chalicelib.domain.rule_versions import rules_in_force
 from chalicelib.web import Api, Call, read_json_body
+
+if TYPE_CHECKING:
+    from chalicelib.domain.eligibility import Assessment
+
+# the rules engine is imported by the first assessment, not by every cold start
+self_assessment = lazy.module("chalicelib.domain.self_assessment")
+eligibility = lazy.module("chalicelib.domain.eligibility")
+rule_versions = lazy.module("chalicelib.domain.rule_versions")
 
 bp = Blueprint(__name__)
 api = Api(bp, "self_assessment")
@@ -21,9 +26,9 @@ def present(a: Assessment) -> dict[str, Any]:
         "rules_version": a.rules_version,
         "policy": a.policy,
         "verdict": a.verdict.value,
-        "verdict_name": VERDICT_NAMES[a.verdict],
+        "verdict_name": eligibility.VERDICT_NAMES[a.verdict],
         "rules": [{"rule_id": o.rule_id, "title": o.title, "result": o.result.value,
-                   "result_name": RESULT_NAMES[o.result], "explanation": o.explanation, "clause": o.clause,
+                   "result_name": eligibility.RESULT_NAMES[o.result], "explanation": o.explanation, "clause": o.clause,
                    "sources": o.sources} for o in a.outcomes],
         "priority_points": a.priority_points,
         "priority_groups": a.priority_groups,
@@ -34,7 +39,7 @@ def present(a: Assessment) -> dict[str, Any]:
 @api.route("/v1/self-assessment/questions", summary="资格自评问卷（来自本市现行准入条件）",
            response="SelfAssessmentQuestions", operation_id="getSelfAssessmentQuestions")
 def get_questions(call: Call) -> dict[str, Any]:
-    book, version = rules_in_force(settings().city_code)
+    book, version = rule_versions.rules_in_force(settings().city_code)
     return {
         "rules_version": version.version,
         "policy": version.policy,
@@ -53,4 +58,4 @@ def post_assessment(call: Call) -> dict[str, Any]:
         raise errors.InvalidInput("unknown field", field=sorted(unknown)[0], message=f"不支持的字段：{sorted(unknown)[0]}")
     city = settings().city_code
     return present(self_assessment.assess(city, body.get("kind", "individual"), body.get("answers", {}),
-                                          rules_in_force(city)))
+                                          rule_versions.rules_in_force(city)))
