@@ -511,3 +511,11 @@ class MismatchResolveIn(Body):
         description="处理方式：no_action 无需处理，settled_here 已在本方入账，refunded 已退款，reported_to_provider 已提请支付机构更正")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="处理理由（记入审计）")
+
+
+class StaffRenewalIn(Body):
+    """Staff apply to renew a lease for its tenant at the counter or at home (代办): audited."""
+
+    version: Version
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
+        description="代办事由（记入审计，必填），如“承租人行动不便，上门代办续签”")

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.reconciliation import ReconciliationRepository
+    from chalicelib.repositories.renewals import RenewalRepository
     from chalicelib.repositories.reviews import ReviewRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
          "leases", "waiting_list", "bills", "billing_runs", "arrears", "reconciliation",
-         "reviews",
+         "reviews", "renewals",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check,
          # the payment providers (WeChat Pay, Alipay)
          "notifier", "workflow", "real_name_check", "payment_providers",
@@ -194,6 +195,12 @@ class Container:
         from chalicelib.repositories.reviews import ReviewRepository
 
         return ReviewRepository(self.settings)
+
+    @cached_property
+    def renewals(self) -> RenewalRepository:
+        from chalicelib.repositories.renewals import RenewalRepository
+
+        return RenewalRepository(self.settings)
 
     @cached_property
     def billing_runs(self) -> BillingRunRepository:

@@ -15,6 +15,7 @@ TABLES = (
     "selections", "leases", "bills", "billing_runs", "payments",
     "rounds", "registrations",
     "arrears", "reconciliations", "reconciliation_mismatches", "reconciliation_pending", "reviews",
+    "renewals",
 )
 
 

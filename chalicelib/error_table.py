@@ -146,3 +146,13 @@ ERRORS.update({
     errors.MismatchNotFound: (404, "MISMATCH_NOT_FOUND", "未找到该对账差异"),
     errors.MismatchAlreadyResolved: (409, "MISMATCH_ALREADY_RESOLVED", "该对账差异已处理，请勿重复处理"),
 })
+
+ERRORS.update({
+    errors.RenewalNotFound: (404, "RENEWAL_NOT_FOUND", "该租赁合同尚未申请续签"),
+    errors.RenewalExists: (409, "RENEWAL_EXISTS", "该租赁合同已申请续签（或已续签），请勿重复申请"),
+    errors.RenewalOutsideWindow: (409, "RENEWAL_OUTSIDE_WINDOW", "不在续签申请时间内：请在租期届满前规定的月份内申请"),
+    errors.LeaseNotRenewable: (409, "LEASE_NOT_RENEWABLE", "该租赁合同尚未生效或已终止，不能申请续签"),
+    errors.RenewalRefused: (409, "RENEWAL_REFUSED", "根据年审结论，该租赁合同不予续签，具体原因请在续签详情中查看"),
+    errors.RenewalNotApproved: (409, "RENEWAL_NOT_APPROVED", "续签仍在资格核查中，核查通过后方可确认新合同"),
+    errors.RenewalClosed: (409, "RENEWAL_CLOSED", "该续签申请已办结或已撤回，不能再操作"),
+})

@@ -468,3 +468,32 @@ class MismatchAlreadyResolved(IllegalTransition):
 # --- the annual review, renewal and move-out (issue 12) ----------------------------------------------
 class ReviewNotFound(NotFound):
     pass
+
+
+# --- renewal (续签, issue 12 §2): docs/decisions/0033 --------------------------------------------------
+class RenewalNotFound(NotFound):
+    """The lease has no renewal (none applied for)."""
+
+
+class RenewalExists(Conflict):
+    """The lease has a live renewal already (or was renewed): one renewal per lease."""
+
+
+class RenewalOutsideWindow(Conflict):
+    """Today is not within the renewal window (the city's months before the lease ends)."""
+
+
+class LeaseNotRenewable(Conflict):
+    """The lease is not in force (a draft not confirmed yet, or ended)."""
+
+
+class RenewalRefused(Conflict):
+    """The latest review's outcome is must-leave: the lease is not renewed (the reasons are on the renewal)."""
+
+
+class RenewalNotApproved(Conflict):
+    """The renewal is still waiting for its review: there is no new lease to confirm yet."""
+
+
+class RenewalClosed(Conflict):
+    """The renewal is over (renewed, or cancelled): nothing more to do with it."""

@@ -438,7 +438,7 @@ RESPONSE_SCHEMAS.update({
         "reduction": _maybe({"key": S, "percent": INT, "note": S}),
         "deposit": {**INT, "description": "分"}, "term_months": INT, "start_date": S, "end_date": S,
         "clauses": {"type": "array", "items": S}, "confirmed_at": NS, "confirmed_device": NS, "has_contract": B,
-        "created_at": S, "version": INT}),
+        "created_at": S, "version": INT, "renews": NS, "renewed_by": NS}),  # 续签：原合同 / 续签后的新合同
     "LeaseList": _list(_ref("Lease")),
     "Choice": _obj({"selection": _obj(_MY_SELECTION), "lease": _ref("Lease")}),
     "ContractLink": _obj({"lease_id": S, "content_type": S, "download": _obj({"url": S, "expires_at": S})}),

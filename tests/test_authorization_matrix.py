@@ -233,6 +233,17 @@ row("POST /v1/me/lease/{lease_id}/confirm",
 row("GET /v1/leases/{lease_id}/contract",
     {"own": "401 A 404 403 403 A 403 403 A 403 A 403 403 403",
      "other": "401 404 404 404 404 404 403 403 A 403 A 403 403 403"}, hides=("LEASE_NOT_FOUND",))
+# renewal (docs/decisions/0033): the tenant or an act delegate applies and withdraws, any delegate follows it,
+# staff apply (with a reason) and read (audited) on their own routes; a stranger is told the lease does not exist
+LEASE_ACT = {"own": "401 A 404 403 A 403 403 403 403 403 403 403 403 403",
+             "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}
+row("POST /v1/me/lease/{lease_id}/renewal", LEASE_ACT, body={"version": STALE}, hides=("LEASE_NOT_FOUND",))
+row("POST /v1/me/lease/{lease_id}/renewal/cancel", LEASE_ACT, body={"version": STALE}, hides=("LEASE_NOT_FOUND",))
+row("GET /v1/me/lease/{lease_id}/renewal",
+    {"own": "401 A 404 A A A 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("LEASE_NOT_FOUND",))
+row("POST /v1/staff/leases/{lease_id}/renewal", STAFF_ON_APP, body={"version": STALE, "reason": "承租人到窗口办理续签"})
+row("GET /v1/staff/leases/{lease_id}/renewal", STAFF_ON_APP)
 # rent: a bill is its tenant's and their delegates' (any live grant sees it); a stranger is told it
 # does not exist; the billing runs are the admin's
 row("GET /v1/me/bills", CITIZEN)

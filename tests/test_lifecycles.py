@@ -39,6 +39,7 @@ STORED = {
     "real_name": {"pending", "verified", "disputed", "unverified"},
     "reconciliation": {"running", "completed", "failed"},
     "reconciliation_mismatch": {"open", "resolved"},
+    "renewal": {"requested", "awaiting_review", "approved", "renewed", "refused", "cancelled"},
     "review": {"open", "verifying", "recommended", "decided"},
     "round": {"open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"},
     "selection_household": {"waiting", "invited", "chosen", "passed", "confirmed"},

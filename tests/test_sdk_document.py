@@ -86,11 +86,13 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     from chalicelib.arrears_schemas import ARREARS_SCHEMAS
     from chalicelib.openapi import DOCUMENT_SCHEMAS, ERROR_SCHEMA
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
+    from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
     from chalicelib.schemas import RESPONSE_SCHEMAS
 
     bodies = {op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
               for _, _, op in _operations()}
-    every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **DOCUMENT_SCHEMAS}
+    every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **RENEWAL_SCHEMAS,
+             **DOCUMENT_SCHEMAS}
     for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:
             yield from _walk(schema, name)

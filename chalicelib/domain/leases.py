@@ -96,6 +96,8 @@ class Lease:
     created_at: str = ""
     updated_at: str = ""
     version: int = 1
+    renews: str | None = None  # a renewal's new lease: the lease it renews (domain/renewals.py)
+    renewed_by: str | None = None  # a renewed lease: its successor, set when the successor is confirmed
 
 
 # --- drafting (called by the selection when a unit is chosen) ----------------------------------------
@@ -159,7 +161,8 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
             raise errors.Forbidden("only the tenant confirms the lease")
         raise errors.LeaseNotFound(lease_id)
     if lease.status == CONFIRMED and lease.version == version + 1:
-        _after_confirm(lease)
+        if not lease.renews:
+            _after_confirm(lease)
         return lease
     to = LEASES.move(lease.status, CONFIRMED)  # confirmed already: 409 LEASE_ALREADY_CONFIRMED
     expect_version(lease.version, version)
@@ -174,14 +177,27 @@ def confirm(lease_id: str, actor: Actor, version: int, device: str | None) -> Le
     from chalicelib.domain.bills import deposit_bill
 
     try:  # the lease, the unit, the selection and the deposit's bill at once
-        deps().selection.confirm(confirmed, lease, actor, deposit=deposit_bill(confirmed, at))
+        if lease.renews:  # a renewal: the unit stays leased, the deposit carries over (docs/decisions/0033)
+            deps().renewals.confirm(confirmed, lease)
+        else:
+            deps().selection.confirm(confirmed, lease, actor, deposit=deposit_bill(confirmed, at))
     except errors.Conflict:
         deps().storage.delete(key)  # this attempt's contract: never referenced
         again = repo.get(lease_id)
         if again.status == CONFIRMED and again.version == version + 1:
             return again  # a double tap raced us and won: the same confirmation (its contract stands)
         raise
-    _after_confirm(confirmed)
+    if confirmed.renews:  # a renewal's application was housed by its first lease: the tenant is told
+        from chalicelib.notify import Notice
+
+        person = deps().households.get(confirmed.owner)
+        deps().notifier.notify(Notice(template="lease_renewed", recipient=confirmed.owner,
+                                      mobile=person.mobile if person else None, params={
+                                          "lease_id": confirmed.lease_id, "start_date": confirmed.start_date,
+                                          "end_date": confirmed.end_date,
+                                          "monthly_rent": f"{confirmed.monthly_rent / 100:.2f}"}))
+    else:
+        _after_confirm(confirmed)
     return confirmed
 
 

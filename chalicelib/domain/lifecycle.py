@@ -101,6 +101,7 @@ _MODULES = (
     "chalicelib.domain.payments",
     "chalicelib.domain.reconciliation",
     "chalicelib.domain.reviews",
+    "chalicelib.domain.renewals",
 )
 
 

@@ -20,6 +20,7 @@ from chalicelib.handlers import (
     publicity,
     real_name,
     reconciliation,
+    renewals,
     review,
     rule_versions,
     schedules,
@@ -40,3 +41,4 @@ BLUEPRINTS = [
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)

@@ -47,7 +47,8 @@ def present_lease(lease: Lease) -> dict[str, Any]:
         "monthly_rent": lease.monthly_rent, "reduction": lease.reduction, "deposit": lease.deposit,
         "term_months": lease.term_months, "start_date": lease.start_date, "end_date": lease.end_date,
         "clauses": list(lease.clauses), "confirmed_at": lease.confirmed_at, "confirmed_device": lease.confirmed_device,
-        "has_contract": bool(lease.contract_key), "created_at": lease.created_at, "version": lease.version}
+        "has_contract": bool(lease.contract_key), "created_at": lease.created_at, "version": lease.version,
+        "renews": lease.renews, "renewed_by": lease.renewed_by}
 
 
 @api.route("/v1/me/lease", summary="我的租赁合同：房源、项目、物业联系方式", roles=CITIZEN, response="LeaseList", operation_id="listMyLeases")

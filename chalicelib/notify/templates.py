@@ -85,3 +85,11 @@ TEMPLATES.update({
     "rent_due": "您的{what}{amount}元（{unit}）今日到期，请登录公租房APP缴纳。如已缴纳请忽略。",
     "rent_overdue": "您的{what}{amount}元（{unit}）已于{due_date}到期，逾期{overdue}，请尽快登录公租房APP缴纳。累计拖欠租金可能影响您的租赁资格。如已缴纳请忽略。",
 })
+
+# Renewal (续签): docs/decisions/0033.
+TEMPLATES.update({
+    "renewal_awaiting_review": "您的公租房租赁合同（编号{lease_id}）续签申请已受理，需重新核查家庭情况，请留意年审通知并在公租房APP中如实申报。",
+    "renewal_approved": "您的公租房租赁合同（编号{lease_id}）续签已通过：新合同（编号{new_lease_id}）租期{start_date}至{end_date}，月租金{monthly_rent}元，请登录公租房APP确认新合同。",
+    "renewal_refused": "您的公租房租赁合同（编号{lease_id}）不予续签，原因：{reasons}。请于{leave_by}前办理退租，详情请登录公租房APP查看。",
+    "lease_renewed": "您已确认续签的公租房租赁合同（编号{lease_id}），租期{start_date}至{end_date}，月租金{monthly_rent}元，押金由原合同结转。",
+})

@@ -58,7 +58,7 @@ LEASE_FIELDS = (
     "unit_id", "estate_id", "estate_name", "address", "building_id", "building_name", "number", "layout",
     "floor_area", "base_rent", "monthly_rent", "reduction", "deposit", "term_months", "start_date", "end_date",
     "manager", "landlord", "clauses", "status", "confirmed_at", "confirmed_device", "contract_key", "created_at",
-    "updated_at", "version")
+    "updated_at", "version", "renews", "renewed_by")
 
 
 def lease_record(lease: Lease) -> LeaseRecord:

@@ -731,6 +731,8 @@ class LeaseRecord(_Table):
     confirmed_at = UnicodeAttribute(null=True)
     confirmed_device = UnicodeAttribute(null=True)
     contract_key = UnicodeAttribute(null=True)
+    renews = UnicodeAttribute(null=True)  # a renewal's new lease: the lease it renews (docs/decisions/0033)
+    renewed_by = UnicodeAttribute(null=True)  # a renewed lease: its confirmed successor
     list_sort = UnicodeAttribute()  # "{created_at}#{lease_id}"
     # "00".."31" while the lease is confirmed (domain/bills.shard_of): billing's sparse index of the
     # active leases, read shard by shard (docs/decisions/0027); absent on a draft
@@ -1041,3 +1043,35 @@ class ReviewRecord(_Table):
 
 
 MODELS = MODELS + (ReviewRecord,)
+
+
+# --- renewal (续签), issue 12 §2: docs/decisions/0033 -----------------------------------------------
+class RenewalRecord(_Table):
+    """A lease's renewal: ``renewal_id`` = "rnw-{lease_id}" (domain/renewals.renewal_key), one per lease,
+    written with a condition (absent, or cancelled and unchanged) so two applications cannot both win.
+    Read by its key only (the lease's screen, the review's answer, the new lease's confirmation)."""
+
+    logical_name = "renewals"
+    renewal_id = UnicodeAttribute(hash_key=True)
+    lease_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    status = UnicodeAttribute()  # requested | awaiting_review | approved | renewed | refused | cancelled
+    via = UnicodeAttribute()  # tenant | delegate | staff
+    requested_by = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)  # staff's, masked
+    review_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    monthly_rent = NumberAttribute(null=True)
+    reasons = ListAttribute(default=list)
+    leave_by = UnicodeAttribute(null=True)
+    new_lease_id = UnicodeAttribute(null=True)
+    requested_at = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    renewed_at = UnicodeAttribute(null=True)
+    cancelled_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+MODELS = MODELS + (RenewalRecord,)
