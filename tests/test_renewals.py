@@ -318,3 +318,18 @@ def test_refusals_change_nothing(client: Any, tokens: Any, world: dict[str, Any]
         assert deps().renewals.find(f"rnw-{lease.lease_id}") is None, lease.lease_id
         assert deps().reviews.of_lease(lease.lease_id) == []
     assert lease_of(ok.lease_id) == ok
+
+
+def test_ten_parallel_applications_renew_once(client: Any, world: dict[str, Any], local_server: str) -> None:
+    """Released together over HTTP (the threaded local server): one renewal, one drafted lease; every
+    other answer a 409 (the record taken, or a decision that lost to the winner's)."""
+    from tests.test_races import one_winner, race
+
+    old = fresh(world)
+    decided_review(old.lease_id, "continue")
+    results = race(local_server, 10, "POST", f"/v1/me/lease/{old.lease_id}/renewal", world["tenant"].headers(),
+                   {"version": old.version})
+    won = one_winner(results, 201, {"RENEWAL_EXISTS", "STALE_VERSION"})
+    status, mine = call(client, "GET", "/v1/me/lease", world["tenant"].headers())
+    drafts = [item["lease_id"] for item in mine["items"] if item["renews"] == old.lease_id]
+    assert status == 200 and drafts == [won["new_lease_id"]], drafts
