@@ -519,3 +519,82 @@ class StaffRenewalIn(Body):
     version: Version
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), MASKED] = Field(
         description="代办事由（记入审计，必填），如“承租人行动不便，上门代办续签”")
+
+
+# --- move-out (退租): docs/decisions/0030 ---------------------------------------------------------------
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+StaffReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), MASKED]
+Reading = Annotated[float, Field(ge=0, le=99_999_999, allow_inf_nan=False)]
+
+
+class MoveOutIn(Body):
+    move_out_date: IsoDate = Field(description="退租日期（YYYY-MM-DD）：在城市规定的提前告知期内（如 30-90 天后），不晚于租期结束")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MASKED] | None = Field(
+        default=None, description="退租原因（选填）")
+
+
+class StaffMoveOutIn(Body):
+    move_out_date: IsoDate = Field(description="退租日期（YYYY-MM-DD）：今天起，不晚于城市规定的天数与租期结束")
+    reason: StaffReason = Field(description="发起理由（必填，记入审计），如“年审结果为须腾退，腾退期满”")
+    review_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
+        default=None, description="年审编号（因年审须腾退而发起时）")
+
+
+class MoveOutCancelIn(Body):
+    version: Version
+
+
+class StaffMoveOutCancelIn(Body):
+    version: Version
+    reason: StaffReason = Field(description="撤销理由（必填，记入审计）")
+
+
+class MoveOutAppointmentIn(Body):
+    version: Version
+    date: IsoDate = Field(description="验房日期（YYYY-MM-DD）：今天起，不晚于退租日期")
+    slot: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] = Field(
+        description="验房时段，城市规定的时段之一，如 09:00-12:00")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), MASKED] | None = None
+
+
+class MoveOutPhotoIn(Body):
+    content_type: Literal["image/jpeg", "image/png"] = Field(description="照片格式")
+    size: Annotated[int, Field(ge=1)] | None = Field(default=None, description="文件字节数（选填，超过上限直接拒绝）")
+    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), MASKED] | None = None
+
+
+class Meters(Body):
+    water: Reading = Field(description="水表读数（立方米）")
+    electricity: Reading = Field(description="电表读数（千瓦时）")
+    gas: Reading | None = Field(default=None, description="燃气表读数（立方米；未通燃气可不填）")
+
+
+class Damage(Body):
+    item: Name = Field(description="损坏项目，如“卧室门锁”")
+    amount: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="赔偿金额（分）")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), MASKED] | None = None
+
+
+class InspectionIn(Body):
+    version: Version
+    condition: Literal["good", "normal_wear", "damaged"] = Field(description="房屋状况：good 完好，normal_wear 正常损耗，damaged 有损坏")
+    meters: Meters
+    damages: list[Damage] = Field(default_factory=list, max_length=50)
+    unit_status: Literal["vacant", "under_repair"] = Field(description="退租后房屋去向：vacant 空置可租，under_repair 维修")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MASKED] | None = None
+
+
+class MoveOutSettleIn(Body):
+    version: Version
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MASKED] | None = Field(
+        default=None, description="结算说明（选填，记入审计）")
+
+
+class MoveOutRefundIn(Body):
+    receipt_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,40}$")] | None = Field(
+        default=None, description="窗口退款的收据编号（窗口退款必填；原路退款重试时不填）")
+    reason: StaffReason = Field(description="登记理由（必填，记入审计）")
+
+
+class MoveOutCompleteIn(Body):
+    version: Version

@@ -64,12 +64,30 @@ class Reduction(Strict):
     percent: Annotated[int, Field(ge=0, le=100)]
     note: str = ""
 
+class MoveOutRules(Strict):
+    """Move-out (退租, docs/decisions/0030): how far ahead a tenant gives notice, the inspection's
+    appointment slots, and how many photos an inspection may carry."""
+
+    notice_days: Annotated[int, Field(ge=0, le=180, description="the earliest move-out date: today + this")] = 30
+    latest_days: Annotated[int, Field(ge=1, le=365, description="the latest move-out date: today + this")] = 90
+    staff_latest_days: Annotated[int, Field(ge=1, le=730)] = 365  # staff (a must-leave outcome's grace period)
+    slots: Annotated[list[Text], Field(min_length=1, max_length=12)] = ["09:00-12:00", "14:00-17:30"]
+    max_photos: Annotated[int, Field(ge=1, le=100)] = 30
+    balance_due_days: Annotated[int, Field(ge=1, le=90)] = 15  # a balance bill the deposit did not cover
+
+    @model_validator(mode="after")
+    def _window(self) -> MoveOutRules:
+        if self.latest_days < self.notice_days:
+            raise ValueError("latest_days: not before notice_days")
+        return self
+
 class Leases(Strict):
     term_months: Annotated[int, Field(ge=1, le=60, description="at most 5 years")] = 36
     deposit_months: Annotated[int, Field(ge=0, le=12)] = 2
     reductions: dict[str, Reduction] = Field(default_factory=dict)
     landlord: str = ""
     clauses: list[Text] = Field(default_factory=list)
+    move_out: MoveOutRules = Field(default_factory=MoveOutRules)
 
 class ApplicationsFile(Strict):
     """``applications.json``: documents, what each kind needs, the consent text, limits,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.leases import LeaseRepository
     from chalicelib.repositories.payments import PaymentRepository
     from chalicelib.repositories.lottery import LotteryRepository
+    from chalicelib.repositories.move_outs import MoveOutRepository
     from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
@@ -60,7 +61,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # the payment providers (WeChat Pay, Alipay)
          "notifier", "workflow", "real_name_check", "payment_providers",
          # rent: payments (their settlement transaction writes the bills too) and the receipt service
-         "payments", "receipt_provider")
+         "payments", "receipt_provider",
+         # move-out (退租): docs/decisions/0030
+         "move_outs")
 
 
 class Container:
@@ -261,6 +264,12 @@ class Container:
 
         # the city's e-receipt service where the stage configures one; else the built-in voucher
         return receipt_provider(self.settings)
+
+    @cached_property
+    def move_outs(self) -> MoveOutRepository:
+        from chalicelib.repositories.move_outs import MoveOutRepository
+
+        return MoveOutRepository(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -16,6 +16,7 @@ TABLES = (
     "rounds", "registrations",
     "arrears", "reconciliations", "reconciliation_mismatches", "reconciliation_pending", "reviews",
     "renewals",
+    "move_outs",
 )
 
 

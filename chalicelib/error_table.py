@@ -156,3 +156,13 @@ ERRORS.update({
     errors.RenewalNotApproved: (409, "RENEWAL_NOT_APPROVED", "续签仍在资格核查中，核查通过后方可确认新合同"),
     errors.RenewalClosed: (409, "RENEWAL_CLOSED", "该续签申请已办结或已撤回，不能再操作"),
 })
+
+ERRORS.update({  # move-out (退租): docs/decisions/0030
+    errors.MoveOutNotFound: (404, "MOVE_OUT_NOT_FOUND", "未找到该退租申请"),
+    errors.LeaseNotActive: (409, "LEASE_NOT_ACTIVE", "该租赁合同未生效或已退租，不能办理退租"),
+    errors.MoveOutExists: (409, "MOVE_OUT_EXISTS", "该租赁合同已有办理中的退租申请"),
+    errors.PaymentInProgress: (409, "PAYMENT_IN_PROGRESS", "该合同有尚未完成的缴费订单，请先完成支付或取消订单"),
+    errors.MoveOutNotCancellable: (409, "MOVE_OUT_NOT_CANCELLABLE", "房屋已验收，退租申请不能撤销"),
+    errors.MoveOutAlreadySettled: (409, "MOVE_OUT_ALREADY_SETTLED", "该退租已结算，请勿重复结算"),
+    errors.RefundPending: (409, "REFUND_PENDING", "押金退款尚未完成，请先完成退款"),
+})

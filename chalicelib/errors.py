@@ -497,3 +497,31 @@ class RenewalNotApproved(Conflict):
 
 class RenewalClosed(Conflict):
     """The renewal is over (renewed, or cancelled): nothing more to do with it."""
+
+
+class MoveOutNotFound(NotFound):
+    """No move-out (退租, docs/decisions/0030) with this id, or none of this lease."""
+
+
+class LeaseNotActive(Conflict):
+    """The lease is not confirmed (a draft, or ended already): there is nothing to move out of."""
+
+
+class MoveOutExists(Conflict):
+    """The lease has an open move-out already (cancel it, or go on with it)."""
+
+
+class PaymentInProgress(Conflict):
+    """A payment order of the lease's bills is open at a provider: finish or cancel it first."""
+
+
+class MoveOutNotCancellable(Conflict):
+    """The unit was inspected already: the move-out goes on to its settlement."""
+
+
+class MoveOutAlreadySettled(Conflict):
+    """The move-out's final bill and deposit were settled already."""
+
+
+class RefundPending(Conflict):
+    """The deposit's refund is not done yet (the provider's, or the counter's): the move-out cannot complete."""

@@ -184,3 +184,13 @@ LABELS.update({  # arrears and reconciliation (docs/decisions/0029)
     "ReconciliationIn.provider": "支付机构", "ReconciliationIn.day": "对账日期", "MismatchResolveIn.action": "处理方式",
     "MismatchResolveIn.reason": "处理理由", "reconciliation_id": "对账编号", "mismatch_id": "对账差异编号",
 })
+
+LABELS.update({  # move-out (docs/decisions/0030)
+    "move_out_id": "退租编号", "move_out_date": "退租日期", "review_id": "年审编号", "slot": "验房时段",
+    "MoveOutAppointmentIn.date": "验房日期", "MoveOutAppointmentIn.note": "预约说明", "caption": "照片说明",
+    "meters": "抄表读数", "water": "水表读数", "electricity": "电表读数", "gas": "燃气表读数", "damages": "损坏赔偿",
+    "item": "损坏项目", "Damage.amount": "赔偿金额（分）", "Damage.note": "损坏说明", "condition": "房屋状况",
+    "unit_status": "退租后房屋去向", "MoveOutIn.reason": "退租原因", "StaffMoveOutIn.reason": "发起理由",
+    "StaffMoveOutCancelIn.reason": "撤销理由", "MoveOutSettleIn.reason": "结算说明", "MoveOutRefundIn.reason": "登记理由",
+    "InspectionIn.note": "验房说明", "MoveOutPhotoIn.content_type": "照片格式",
+})

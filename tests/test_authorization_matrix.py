@@ -279,6 +279,25 @@ row("POST /v1/admin/reconciliations", ADMIN, body={}, role_only=True)
 row("GET /v1/admin/reconciliations/{reconciliation_id}", ADMIN)
 row("GET /v1/staff/reconciliation-mismatches", CASE_STAFF)
 row("POST /v1/staff/reconciliation-mismatches/{mismatch_id}/resolve", CASE_STAFF, body={}, role_only=True)
+# move-out (docs/decisions/0030): the tenant or an act delegate gives notice and withdraws it, any delegate
+# follows it, a stranger is told the lease does not exist; staff run every step. The world's leases each have
+# an open move-out, so an allowed notice is 409 MOVE_OUT_EXISTS, an allowed step with a stale version 409.
+_NOTICE = {"own": "401 A 404 403 A 403 403 403 403 403 403 403 403 403",
+           "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}
+row("POST /v1/me/lease/{lease_id}/move-out", _NOTICE, body=lambda w: {"move_out_date": w["move_out_date"]},
+    hides=("LEASE_NOT_FOUND",))
+row("GET /v1/me/lease/{lease_id}/move-out",
+    {"own": "401 A 404 A A A 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("LEASE_NOT_FOUND",))
+row("POST /v1/me/lease/{lease_id}/move-out/cancel", _NOTICE, body={"version": STALE}, hides=("LEASE_NOT_FOUND",))
+row("POST /v1/staff/leases/{lease_id}/move-out", {"own": CASE_STAFF, "other": CASE_STAFF},
+    body=lambda w: {"move_out_date": w["move_out_date"], "reason": "年审须腾退"})
+row("GET /v1/staff/move-outs", CASE_STAFF)
+row("GET /v1/staff/move-outs/{move_out_id}", CASE_STAFF)
+for _step in ("appointment", "inspection", "settle", "complete", "cancel"):
+    row(f"POST /v1/staff/move-outs/{{move_out_id}}/{_step}", CASE_STAFF, body={}, role_only=True)
+row("POST /v1/staff/move-outs/{move_out_id}/photos", CASE_STAFF, body={"content_type": "image/png"})
+row("POST /v1/staff/move-outs/{move_out_id}/refund", CASE_STAFF, body={"reason": "矩阵"})
 
 
 # --- the world: built once for the module --------------------------------------------------------------
@@ -374,6 +393,21 @@ def _payment(owner: Citizen) -> str:
     return payment.payment_id
 
 
+def _move_out_date() -> str:
+    from tests.moving import move_out_date
+
+    return move_out_date().isoformat()
+
+
+def _move_out(lease_id: str) -> str:
+    """An open move-out of the lease (staff started it: the domain's entry point the reviews call)."""
+    from chalicelib.domain import move_outs
+    from chalicelib.identity import Actor, Role
+
+    staff = Actor(subject="matrix-staff", roles=frozenset({Role.STAFF}), city="jiangmen", claims={})
+    return move_outs.start_for_staff(lease_id, staff, _move_out_date(), "矩阵测试").move_out_id
+
+
 def _assisted(client: Any, staff_token: str) -> tuple[str, str]:
     """代办: staff make an application for a citizen who is not registered, and upload the signed
     consent form (a raw file of the 代办 kind)."""
@@ -420,6 +454,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         leases = {"own": _lease(owner, own_app, unit), "other": _lease(stranger, other_app, unit)}
         bills = {"own": _bill(owner, leases["own"]), "other": _bill(stranger, leases["other"])}
         payments = {"own": _payment(owner), "other": _payment(stranger)}
+        move_outs = {k: _move_out(leases[k]) for k in ("own", "other")}
 
     def other_city(role: str) -> str:
         phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
@@ -436,7 +471,8 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     common = {"area_id": "pengjiang", "estate_id": estate_id, "building_id": "b1", "facility_id": "bus-fuze",
               "unit_id": unit_id, "policy_id": policy_id, "round_id": "rnd_matrix", "batch_id": "pub_matrix",
               "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix",
-              "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix"}
+              "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix",
+              "move_out_id": move_outs["own"]}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
@@ -451,6 +487,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.domain import households as hh
 
     return {"tokens": tokens_, "objects": objects, "grants": grants, "own_grant": grants["view"],
+            "move_out_date": _move_out_date(),
             "consent_version": hh.config().consent_version, "employee": employee_body(),
             "member": owner.member()}
 
@@ -532,6 +569,8 @@ FILE_LINKS = {
     "chalicelib/domain/leases.py:contract_link": "check_files(grant)",
     # the payment voucher: amounts, the unit and the payer's masked name, no raw personal data (0028)
     "chalicelib/domain/receipts.py:link": 'authorize(payment, actor, "view")',
+    # a move-out's inspection photos: the unit's condition, no personal data (0030)
+    "chalicelib/domain/move_outs.py:photo_links": "_may_view(mo, actor)",
 }
 
 

@@ -12,42 +12,19 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.applying import Citizen, call, register
-from tests.paying import Wallet, bill, subject
+from tests.applying import Citizen, call
+from tests.paying import Wallet, bill, open_wallet, tenant_and_delegates
 
 
 @pytest.fixture(scope="module")
 def wallet(stack: Any, catalogue: dict[str, Any]) -> Iterator[Wallet]:
-    sim = stack.enable_payments()
-    sim.set_mode("ok")
-    yield Wallet(sim)
-    sim.set_mode("ok")
+    yield from open_wallet(stack)
 
 
 @pytest.fixture(scope="module")
 def people(stack: Any, wallet: Wallet, app: Any) -> dict[str, Any]:
     """A tenant, a stranger, and two people the tenant trusts: one may see (view), one may pay (act)."""
-    from chalice.test import Client
-
-    from chalicelib.domain.common import now
-
-    made: dict[str, Any] = {}
-    with Client(app) as client:
-        for key, name in (("tenant", "周明华"), ("stranger", "吴国强"), ("view", "钱卫东"), ("act", "李建国"),
-                          ("other", "郑小燕")):
-            made[key] = Citizen(stack, name)
-            register(client, made[key])
-        for key, scopes in (("view", ["view"]), ("act", ["act"])):
-            status, grant = call(client, "POST", "/v1/me/grants", made["tenant"].headers(), {
-                "delegate_mobile": made[key].mobile, "scopes": scopes,
-                "expires_at": (now() + timedelta(days=30)).isoformat()})
-            assert status == 201, grant
-        # the act delegate also acts for another tenant (two tenants' bills in one order: refused)
-        status, grant = call(client, "POST", "/v1/me/grants", made["other"].headers(), {
-            "delegate_mobile": made["act"].mobile, "scopes": ["act"], "expires_at": (now() + timedelta(days=30)).isoformat()})
-        assert status == 201, grant
-    made["sub"] = {k: subject(v) for k, v in made.items() if isinstance(v, Citizen)}
-    return made
+    return tenant_and_delegates(stack, app)
 
 
 def order(client: Any, person: Citizen, bill_ids: list[str], provider: str = "wechat", **extra: Any) -> tuple[int, Any]:

@@ -100,7 +100,9 @@ def _remind(bill: Bill, offset: int, day: date, working_days: bool) -> None:
     from chalicelib.notify import Notice
 
     person = deps().households.get(bill.owner) if bill.owner else None
-    what = f"{bill.month[:4]}年{int(bill.month[5:7])}月租金" if bill.month else "押金"
+    from chalicelib.domain.bills import KIND_NAMES
+
+    what = f"{bill.month[:4]}年{int(bill.month[5:7])}月租金" if bill.month else KIND_NAMES.get(bill.kind, "押金")
     params = {"what": what, "amount": yuan(bill.amount), "unit": bill.unit_label, "due_date": bill.due_date,
               "overdue": f"{offset}个工作日" if working_days else f"{(day - date.fromisoformat(bill.due_date)).days}天"}
     deps().notifier.notify(Notice(template="rent_due" if offset == 0 else "rent_overdue", params=params,

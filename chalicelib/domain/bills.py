@@ -35,11 +35,12 @@ class BillStatus(StrEnum):
 class BillKind(StrEnum):
     RENT = "rent"  # 租金: one month
     DEPOSIT = "deposit"  # 押金: once, at the lease's confirmation
+    SETTLEMENT = "settlement"  # 退租结算: what the deposit did not cover at a move-out (domain/move_outs.py)
 
 
 UNPAID, PAID, CANCELLED = BillStatus.UNPAID, BillStatus.PAID, BillStatus.CANCELLED
 STATUS_NAMES = {UNPAID: "待缴费", PAID: "已缴费", CANCELLED: "已作废"}
-KIND_NAMES = {BillKind.RENT: "租金", BillKind.DEPOSIT: "押金"}
+KIND_NAMES = {BillKind.RENT: "租金", BillKind.DEPOSIT: "押金", BillKind.SETTLEMENT: "退租结算"}
 BILLS: Lifecycle[BillStatus] = Lifecycle(
     "bill", UNPAID, {UNPAID: {PAID, CANCELLED}, PAID: set(), CANCELLED: set()}, names=STATUS_NAMES,
     refusals=[Refusal(frozenset({PAID}), frozenset({PAID, CANCELLED}), errors.BillAlreadyPaid, "bill_ids"),
@@ -47,8 +48,10 @@ BILLS: Lifecycle[BillStatus] = Lifecycle(
 
 
 def bill_key(lease_id: str, kind: BillKind, month: str | None = None) -> str:
-    """The one id a lease's bill for ``month`` (YYYY-MM) or its deposit can have."""
-    return f"bil-{lease_id}-deposit" if kind == BillKind.DEPOSIT else f"bil-{lease_id}-{month}"
+    """The one id a lease's bill for ``month`` (YYYY-MM), its deposit or its move-out balance can have."""
+    if kind in (BillKind.DEPOSIT, BillKind.SETTLEMENT):
+        return f"bil-{lease_id}-{kind.value}"
+    return f"bil-{lease_id}-{month}"
 
 
 @dataclass(frozen=True)

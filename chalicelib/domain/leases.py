@@ -26,13 +26,15 @@ from chalicelib.identity import Actor, Role
 class LeaseStatus(StrEnum):
     DRAFT = "draft"  # drafted by the unit choice, waiting for the tenant
     CONFIRMED = "confirmed"  # confirmed by the tenant: the contract is signed, the unit leased
+    ENDED = "ended"  # moved out (退租, domain/move_outs.py): out of billing's active index, the unit freed
 
 
-DRAFT, CONFIRMED = LeaseStatus.DRAFT, LeaseStatus.CONFIRMED
-STATUS_NAMES = {DRAFT: "待确认", CONFIRMED: "已确认"}
+DRAFT, CONFIRMED, ENDED = LeaseStatus.DRAFT, LeaseStatus.CONFIRMED, LeaseStatus.ENDED
+STATUS_NAMES = {DRAFT: "待确认", CONFIRMED: "已确认", ENDED: "已退租"}
 LEASES: Lifecycle[LeaseStatus] = Lifecycle(
-    "lease", DRAFT, {DRAFT: {CONFIRMED}, CONFIRMED: set()}, names=STATUS_NAMES,
-    refusals=[Refusal(frozenset({CONFIRMED}), frozenset({CONFIRMED}), errors.LeaseAlreadyConfirmed, "lease_id")])
+    "lease", DRAFT, {DRAFT: {CONFIRMED}, CONFIRMED: {ENDED}, ENDED: set()}, names=STATUS_NAMES,
+    refusals=[Refusal(frozenset({CONFIRMED}), frozenset({CONFIRMED}), errors.LeaseAlreadyConfirmed, "lease_id"),
+              Refusal(frozenset({DRAFT, ENDED}), frozenset({ENDED}), errors.LeaseNotActive, "lease_id")])
 CONTRACT_TYPE = "application/pdf"
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 

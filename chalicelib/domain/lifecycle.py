@@ -102,6 +102,7 @@ _MODULES = (
     "chalicelib.domain.reconciliation",
     "chalicelib.domain.reviews",
     "chalicelib.domain.renewals",
+    "chalicelib.domain.move_outs",
 )
 
 

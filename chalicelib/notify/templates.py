@@ -93,3 +93,8 @@ TEMPLATES.update({
     "renewal_refused": "您的公租房租赁合同（编号{lease_id}）不予续签，原因：{reasons}。请于{leave_by}前办理退租，详情请登录公租房APP查看。",
     "lease_renewed": "您已确认续签的公租房租赁合同（编号{lease_id}），租期{start_date}至{end_date}，月租金{monthly_rent}元，押金由原合同结转。",
 })
+
+# Move-out (退租): every step, docs/decisions/0030.
+TEMPLATES.update({
+    "move_out_step": "您的退租办理（{unit}）：{step}。{detail}详情请登录公租房APP查看。",
+})

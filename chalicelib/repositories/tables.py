@@ -1075,3 +1075,46 @@ class RenewalRecord(_Table):
 
 
 MODELS = MODELS + (RenewalRecord,)
+
+
+# --- move-out (退租, issue 12 §3): docs/decisions/0030 ------------------------------------------------
+class MoveOutRecord(_Table):
+    """A move-out: the tenant's notice (or staff's start), the appointment, the inspection with its
+    photos, the settlement (final statement, refund), the timeline, in one item. Beside each open
+    one, its lease's lock (``move_out_id`` = "lease#{lease_id}", ``kind`` = lock, ``holder`` = the
+    move-out), put and deleted in the same transactions as the move-out, so a lease has one open
+    move-out at a time. Only move-outs carry ``status`` and ``list_sort``: ``by_status`` (staff's
+    lists) and ``by_lease`` (a lease's move-outs, newest last) hold no lock."""
+
+    logical_name = "move_outs"
+    move_out_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # move_out | lock
+    lease_id = UnicodeAttribute()
+    holder = UnicodeAttribute(null=True)  # the lock's move-out
+    status = UnicodeAttribute(null=True)  # requested | scheduled | inspected | settled | completed | cancelled
+    list_sort = UnicodeAttribute(null=True)  # "{created_at}#{move_out_id}"
+    owner = UnicodeAttribute(null=True)
+    unit_id = UnicodeAttribute(null=True)
+    estate_id = UnicodeAttribute(null=True)
+    unit_label = UnicodeAttribute(null=True)
+    tenant_masked = UnicodeAttribute(null=True)
+    move_out_date = UnicodeAttribute(null=True)
+    started_by = UnicodeAttribute(null=True)
+    started_role = UnicodeAttribute(null=True)  # tenant | delegate | staff
+    grant_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    review_id = UnicodeAttribute(null=True)
+    appointment = MapAttribute(null=True)  # {date, slot, note, set_at}
+    inspection = MapAttribute(null=True)  # {condition, meters, damages, unit_status, note, inspected_at}
+    photos = ListAttribute(of=MapAttribute, default=list)
+    settlement = MapAttribute(null=True)  # the final statement and its refund
+    events = ListAttribute(of=MapAttribute, default=list)  # the timeline the tenant sees
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_status = _gsi("by_status", "status", "list_sort")()
+    by_lease = _gsi("by_lease", "lease_id", "list_sort")()
+
+
+MODELS = MODELS + (MoveOutRecord,)
