@@ -31,7 +31,8 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
-PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile")
+PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
+          "annual")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -88,6 +89,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("verify_submit_to_recommendation_p50_s, verify_burst_100_all_decided_s")
             results += _guard("verify_submit_to_recommendation_p50_s", "s", "<= 2",
                               lambda: verification.verification_results(stack))
+        if "annual" in phases:
+            phase("review_no_change_to_recommendation_p50_s")
+            results += _guard("review_no_change_to_recommendation_p50_s", "s", "<= 1", lambda: importlib.import_module(
+                "bench.reviews").review_no_change_p50(stack))
         if "select" in phases:
             stack.reset()
             phase("selection_1000_concurrent_double_allocations")

@@ -598,3 +598,66 @@ class MoveOutRefundIn(Body):
 
 class MoveOutCompleteIn(Body):
     version: Version
+
+# --- the annual review (年审), issue 12: docs/decisions/0031 --------------------------------------------
+ReviewReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), MASKED]
+
+
+class ReviewConsentIn(Body):
+    """An adult member's renewed consent to the departments' queries (the current text only)."""
+
+    text_version: Annotated[str, StringConstraints(max_length=32)]
+    agree: Annotated[bool, AfterValidator(_agreed), Field(json_schema_extra={"const": True})]
+
+
+class AssistedReviewIn(Body):
+    """Staff answer for the household (代办) at the counter or at home (上门): why, and that each adult
+    signed the consent form (kept on paper at the street office)."""
+
+    where: Literal["counter", "home"] = Field(description="counter（窗口）或 home（上门）")
+    reason: ReviewReason = Field(description="代办事由（记入审计）")
+    consents_signed: Annotated[bool, AfterValidator(_agreed), Field(
+        json_schema_extra={"const": True}, description="各成年家庭成员已签署个人信息查询授权书")]
+
+
+class ReviewAnswerIn(Body):
+    """The household's answer: nothing changed (one tap), or the household as it is now."""
+
+    version: Version
+    change: Literal["none", "changed"] = Field(description="none：家庭情况无变化；changed：有变化（须填写现在的家庭成员）")
+    consent: ReviewConsentIn | None = Field(None, description="答复人本人的授权（承租人本人答复时必填）")
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=20)] | None = Field(
+        None, description="现在的家庭成员、收入与情况（changed 时必填）")
+    declared: Answers | None = Field(None, description="变化的申报信息（与资格自评同一组问题，选填）")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MASKED] | None = None
+    assisted: AssistedReviewIn | None = Field(None, description="工作人员代办时必填")
+
+
+class ReviewDocumentIn(Body):
+    type: Slug
+    content_type: Literal["image/jpeg", "image/png", "application/pdf"]
+    reason: ReviewReason | None = Field(None, description="工作人员代办时必填（记入审计）")
+
+
+class ReviewConfirmIn(Body):
+    """Staff confirm the recommendation, or decide another outcome with a reason (manual review)."""
+
+    version: Version
+    outcome: Literal["continue", "higher_rent", "must_leave"] | None = Field(
+        None, description="不同于建议时（或建议为人工审核时）必填")
+    reason: ReviewReason | None = Field(None, description="改变建议或人工审核时必填（记入审计）")
+
+
+class ReviewBulkConfirmIn(Body):
+    """Clean continues confirmed in one click: one campaign's, or the given reviews."""
+
+    campaign_id: Ref | None = None
+    review_ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,160}$")]],
+                          Field(min_length=1, max_length=100)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 500
+
+
+class ReviewObjectionIn(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500), MASKED] = Field(
+        description="异议事实与理由（10-500 字）")
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None

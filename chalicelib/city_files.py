@@ -124,6 +124,7 @@ class EligibilityFile(BaseModel):
     no_record: dict[str, str]
     facts: dict[str, dict[str, Any]]
     versions: list[dict[str, Any]] = Field(min_length=1)
+    review_versions: list[dict[str, Any]] = Field(default_factory=list)  # 年审: the rules for continuing
     rule_sets: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     priority: list[dict[str, Any]] = Field(default_factory=list)
     next_steps: dict[str, list[str]]
@@ -244,12 +245,76 @@ class RenewalRules(Strict):
     review_valid_months: Annotated[int, Field(ge=1, le=36)] = 12
 
 
+class RentTier(Strict):
+    """A tier of the higher rent (提高租金): up to how far over the continuing limit it applies (percent;
+    None: beyond every other tier), and the rent: the unit's base rent times ``multiplier``, or the
+    market rent (``market_rent_per_m2`` fen per m² of floor area a month)."""
+
+    up_to_percent_over: Annotated[int, Field(ge=1, le=10000)] | None = None
+    multiplier: Annotated[float, Field(gt=1, le=10)] | None = None
+    market_rent_per_m2: Annotated[int, Field(ge=100, le=100000)] | None = None
+    basis: Text
+
+    @model_validator(mode="after")
+    def _one_rent(self) -> "RentTier":
+        if (self.multiplier is None) == (self.market_rent_per_m2 is None):
+            raise ValueError("give exactly one of multiplier or market_rent_per_m2")
+        return self
+
+
+class HigherRent(Strict):
+    """Continuing at a higher rent: from which month (this many months after the decision: the next
+    bill) and the tiers, by how far the household is over the limit, the last open-ended."""
+
+    months_after_decision: Annotated[int, Field(ge=1, le=6)] = 1
+    tiers: Annotated[list[RentTier], Field(min_length=1, max_length=10)]
+
+    @field_validator("tiers")
+    @classmethod
+    def _increasing(cls, tiers: list[RentTier]) -> list[RentTier]:
+        bounds = [t.up_to_percent_over for t in tiers]
+        if bounds[-1] is not None or None in bounds[:-1]:
+            raise ValueError("every tier but the last has up_to_percent_over; the last has none")
+        if bounds[:-1] != sorted(set(bounds[:-1])):  # type: ignore[type-var]
+            raise ValueError("up_to_percent_over increasing, each value once")
+        return tiers
+
+
+class MustLeave(Strict):
+    """Must leave (腾退): the grace period from the decision to the day the unit is handed back."""
+
+    grace_days: Annotated[int, Field(ge=30, le=730)] = 180
+
+
+class Exemption(Strict):
+    """Households the departments' answers alone review (no answer needed from them), e.g. every
+    member 70 or over on 低保: ``min_age_all_members`` (from the ID numbers) and boolean rule facts
+    the departments must confirm (``facts``)."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    title: Text
+    min_age_all_members: Annotated[int, Field(ge=18, le=120)] | None = None
+    facts: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")], bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "Exemption":
+        if self.min_age_all_members is None and not self.facts:
+            raise ValueError("an exemption needs min_age_all_members or facts")
+        return self
+
+
 class ReviewsFile(Strict):
-    """``reviews.json``: the annual review (年审), renewal (续签): issue 12."""
+    """``reviews.json``: the annual review (年审), renewal (续签): issue 12. The rules for continuing
+    are the review versions of eligibility.json; here what their outcomes mean and who is exempt."""
 
     city: Text
     campaign: CampaignRules = Field(default_factory=CampaignRules)
     renewal: RenewalRules = Field(default_factory=RenewalRules)
+    higher_rent: HigherRent
+    must_leave: MustLeave = Field(default_factory=MustLeave)
+    exempt: Annotated[list[Exemption], Field(max_length=10)] = Field(default_factory=list)
+    #: Document types (applications.json's) a changed household's answer carries, e.g. income proof.
+    documents_when_changed: Annotated[list[Text], Field(max_length=10)] = Field(default_factory=list)
 
 
 #: File name -> its model.

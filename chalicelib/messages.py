@@ -194,3 +194,13 @@ LABELS.update({  # move-out (docs/decisions/0030)
     "StaffMoveOutCancelIn.reason": "撤销理由", "MoveOutSettleIn.reason": "结算说明", "MoveOutRefundIn.reason": "登记理由",
     "InspectionIn.note": "验房说明", "MoveOutPhotoIn.content_type": "照片格式",
 })
+
+LABELS.update({  # the annual review (年审, docs/decisions/0031)
+    "AssistedReviewIn.where": "代办方式", "AssistedReviewIn.reason": "代办事由", "AssistedReviewIn.consents_signed": "已签署授权书",
+    "ReviewAnswerIn.change": "家庭情况是否变化", "ReviewAnswerIn.consent": "本人授权", "ReviewAnswerIn.members": "家庭成员",
+    "ReviewAnswerIn.declared": "申报信息", "ReviewAnswerIn.note": "备注", "ReviewAnswerIn.assisted": "代办信息",
+    "ReviewDocumentIn.reason": "代办事由", "ReviewConfirmIn.outcome": "年审结果", "ReviewConfirmIn.reason": "理由",
+    "ReviewBulkConfirmIn.campaign_id": "年审批次编号", "ReviewBulkConfirmIn.review_ids": "年审编号列表",
+    "ReviewBulkConfirmIn.limit": "确认数量上限", "ReviewObjectionIn.reason": "复核理由", "ReviewObjectionIn.contact": "联系方式",
+    "review_id": "年审编号", "campaign_id": "年审批次编号",
+})

@@ -299,12 +299,13 @@ def document() -> dict[str, Any]:
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
+    from chalicelib.review_schemas import REVIEW_SCHEMAS
     from chalicelib.schemas import RESPONSE_SCHEMAS, body_definitions, json_schema
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS,
-                               **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **DOCUMENT_SCHEMAS}
+                               **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **DOCUMENT_SCHEMAS}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

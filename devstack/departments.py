@@ -109,6 +109,21 @@ class DepartmentSimulator(LoopbackSimulator):
             raise ValueError(f"unknown departments: {sorted(unknown)}")
         self.add(id_number, facts)
 
+    def update(self, id_number: str, **changes: dict[str, Any] | None) -> None:
+        """A person's records change (a new income at the provident fund, a home bought): each
+        department's facts are merged with ``changes`` (``None``: that department has no record now).
+        Over HTTP: ``POST /control/person {"id_number", "facts": {department: {...} | null}}``."""
+        unknown = set(changes) - set(DEPARTMENTS)
+        if unknown:
+            raise ValueError(f"unknown departments: {sorted(unknown)}")
+        with self._lock:
+            person = self.people.setdefault(id_number.upper(), {})
+            for dept, facts in changes.items():
+                if facts is None:
+                    person.pop(dept, None)
+                else:
+                    person[dept] = {**person.get(dept, {}), **copy.deepcopy(facts)}
+
     # --- behaviour ----------------------------------------------------------------------------------
     def set_mode(self, department: str, mode: str, delay_s: float = 0) -> None:
         if department not in DEPARTMENTS:
@@ -133,6 +148,15 @@ class DepartmentSimulator(LoopbackSimulator):
     # --- one request -------------------------------------------------------------------------------------
     def _handle(self, h: SimulatorHandler) -> None:
         parts = h.path.strip("/").split("/")
+        if parts == ["control", "person"]:  # loopback only: the demo changes a household's records
+            try:
+                request = json.loads(h.rfile.read(int(h.headers.get("Content-Length") or 0)))
+                self.update(str(request["id_number"]), **dict(request["facts"]))
+            except (ValueError, KeyError, TypeError):
+                h.reply(400, {"error": "bad_request"})
+                return
+            h.reply(200, {"ok": True})
+            return
         if len(parts) != 2 or parts[0] not in DEPARTMENTS or parts[1] != "query":
             h.reply(404, {"error": "not_found"})
             return

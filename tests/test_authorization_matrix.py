@@ -299,6 +299,31 @@ for _step in ("appointment", "inspection", "settle", "complete", "cancel"):
 row("POST /v1/staff/move-outs/{move_out_id}/photos", CASE_STAFF, body={"content_type": "image/png"})
 row("POST /v1/staff/move-outs/{move_out_id}/refund", CASE_STAFF, body={"reason": "矩阵"})
 
+# the annual review (年审, docs/decisions/0031): the tenant and their delegates (act to answer), staff with a
+# reason (代办, audited); a stranger is told the review does not exist
+REVIEW_ACT = {"own": "401 A 404 403 A 403 403 403 A 403 A 403 403 403",
+              "other": "401 404 404 404 404 404 403 403 A 403 A 403 403 403"}
+ASSISTED = {"where": "counter", "reason": "窗口代办年审", "consents_signed": True}
+row("GET /v1/me/reviews/current", CITIZEN)
+row("GET /v1/delegations/{grant_id}/reviews/current", HELD_VIEW)
+row("POST /v1/reviews/{review_id}/answer", REVIEW_ACT, hides=("REVIEW_NOT_FOUND",),
+    body={"version": STALE, "change": "none", "assisted": ASSISTED})
+row("POST /v1/reviews/{review_id}/documents", REVIEW_ACT, hides=("REVIEW_NOT_FOUND",),
+    body={"type": "other", "content_type": "image/jpeg", "reason": "窗口代办年审"})
+row("POST /v1/reviews/{review_id}/consent",  # an adult member of the household, under their own login
+    {"own": "401 A 404 404 404 404 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"},
+    hides=("REVIEW_CONSENT_NOT_NEEDED", "REVIEW_NOT_FOUND"), body=lambda w: {"text_version": w["consent_version"], "agree": True})
+row("POST /v1/reviews/{review_id}/objections",  # the world's reviews are open: an allowed objection is a 409
+    {"own": "401 A 404 403 A 403 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, hides=("REVIEW_NOT_FOUND",),
+    body={"reason": "对年审结果有异议，请重新核查"})
+row("GET /v1/staff/reviews/{review_id}", {"own": CASE_STAFF, "other": CASE_STAFF})
+row("POST /v1/staff/reviews/{review_id}/confirm", {"own": CASE_STAFF, "other": CASE_STAFF}, body={"version": STALE})
+row("POST /v1/staff/reviews/confirm-continues", CASE_STAFF, body={}, role_only=True)
+row("POST /v1/staff/reviews/{review_id}/verification", {"own": CASE_STAFF, "other": CASE_STAFF},
+    body={"version": STALE, "reason": "部门恢复，重新核查"})
+
 
 # --- the world: built once for the module --------------------------------------------------------------
 def _subject(token: str) -> str:
@@ -456,6 +481,10 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         payments = {"own": _payment(owner), "other": _payment(stranger)}
         move_outs = {k: _move_out(leases[k]) for k in ("own", "other")}
 
+        from tests.reviewing import open_review
+
+        reviews_ = {k: open_review(lease, "rcmp_matrix") for k, lease in leases.items()}
+
     def other_city(role: str) -> str:
         phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
         return stack.token_for(stack.add_user(phone, role, OTHER_CITY))
@@ -476,10 +505,10 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
-                "payment_id": payments["own"]},
+                "payment_id": payments["own"], "review_id": reviews_["own"]},
         "other": {**common, "application_id": other_app, "document_id": other_doc, "group_id": group2,
                   "grant_id": other_grant, "lease_id": leases["other"], "bill_id": bills["other"],
-                  "target_id": other_app, "payment_id": payments["other"]},
+                  "target_id": other_app, "payment_id": payments["other"], "review_id": reviews_["other"]},
         "group": {**common, "application_id": group_app, "document_id": group_doc},
         "assisted": {**common, "application_id": assisted_app, "document_id": assisted_doc},
         "-": common,
@@ -552,7 +581,7 @@ def test_every_route_has_a_row_and_every_row_a_route() -> None:
 def test_every_row_names_the_objects_its_route_is_about() -> None:
     for key, spec in ROWS.items():
         about_objects = any(p in key for p in ("{application_id}", "{grant_id}", "{group_id}", "{lease_id}",
-                                               "{bill_id}", "{target_id}", "{payment_id}"))
+                                               "{bill_id}", "{target_id}", "{payment_id}", "{review_id}"))
         assert ("own" in spec.expect and "other" in spec.expect) == about_objects, key
 
 

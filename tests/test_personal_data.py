@@ -27,10 +27,10 @@ NOT_FREE_TEXT: dict[tuple[str, str], str] = {
                     ("EmployerRegisterIn", "credit_code"), ("EmployerRegisterIn", "mobile"),
                     ("MemberIn", "name"), ("MemberIn", "id_number"), ("EmployeeIn", "name"),
                     ("EmployeeIn", "id_number"), ("EmployeeIn", "mobile"), ("GrantIn", "delegate_mobile"),
-                    ("ObjectionIn", "contact")]},
+                    ("ObjectionIn", "contact"), ("ReviewObjectionIn", "contact")]},
     ("EmployeeImportIn", "csv"): "parsed into employees' records (names, ID numbers, mobiles by design)",
     **{(m, "declared"): "answer ids (dict keys), checked against the city's questions"
-       for m in ("ApplicationIn", "ApplicationPatch", "AssistedIn", "EmployeeIn")},
+       for m in ("ApplicationIn", "ApplicationPatch", "AssistedIn", "EmployeeIn", "ReviewAnswerIn")},
     **{(m, f): "a timestamp, parsed as ISO 8601"
        for m, f in [("SupplementIn", "deadline"), ("GrantIn", "expires_at"), ("PublishIn", "ends_at"),
                     ("RoundIn", "registration_opens_at"), ("RoundIn", "registration_closes_at"),
@@ -38,6 +38,7 @@ NOT_FREE_TEXT: dict[tuple[str, str], str] = {
     **{(m, "photos"): "object keys / URLs of photos" for m in ("EstateIn", "EstatePatch", "UnitIn", "UnitPatch")},
     **{(m, "orientation"): "at most 10 characters: cannot hold a personal number" for m in ("UnitIn", "UnitPatch")},
     ("ConsentIn", "text_version"): "the consent text's version (32 characters)",
+    ("ReviewConsentIn", "text_version"): "the consent text's version (32 characters)",
     ("DrawIn", "public_value"): "the lottery's public random value: hashed into the seed, kept verbatim",
 }
 

@@ -85,6 +85,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     """The response schemas (request bodies are pydantic's, checked by their models)."""
     from chalicelib.arrears_schemas import ARREARS_SCHEMAS
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
+    from chalicelib.review_schemas import REVIEW_SCHEMAS
     from chalicelib.openapi import DOCUMENT_SCHEMAS, ERROR_SCHEMA
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
@@ -93,7 +94,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     bodies = {op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
               for _, _, op in _operations()}
     every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **RENEWAL_SCHEMAS,
-             **MOVE_OUT_SCHEMAS,
+             **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS,
              **DOCUMENT_SCHEMAS}
     for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:

@@ -117,6 +117,19 @@ class ActiveLease:
     estate_id: str
     unit_id: str
     unit_label: str
+    rent_changes: tuple[dict[str, Any], ...] = ()  # a review's higher rent from a month on
+
+
+def rent_for(lease: Any, month: str) -> tuple[int, int, dict[str, Any] | None]:
+    """The one place that says a lease's rent for ``month``: (rent due, rent before the reduction,
+    the reduction). A change from a month on (an annual review's higher rent, ``rent_changes``)
+    replaces the rent and its reduction from that month; earlier months keep the old rent, even on a
+    bill issued later."""
+    current = [c for c in (getattr(lease, "rent_changes", None) or ()) if str(c.get("from_month")) <= month]
+    if not current:
+        return lease.monthly_rent, lease.base_rent, lease.reduction
+    change = max(current, key=lambda c: str(c["from_month"]))
+    return int(change["monthly_rent"]), int(change["monthly_rent"]), None
 
 
 def rent_rules(city: str | None = None) -> RentFile:
@@ -158,17 +171,18 @@ def rent_bill(lease: ActiveLease, month: str, run_id: str, rules: RentFile, at: 
         return Skipped.NOT_ACTIVE
     days, in_month = (period_end - period_start).days + 1, last.day
     partial = days < in_month and rules.proration == "days_in_month"
-    amount = prorate(lease.monthly_rent, days, in_month) if partial else lease.monthly_rent
+    monthly, base, lease_reduction = rent_for(lease, month)
+    amount = prorate(monthly, days, in_month) if partial else monthly
     if amount <= 0:
         return Skipped.EXEMPT
     reduction = None
-    if lease.reduction:
-        full = prorate(lease.base_rent, days, in_month) if partial else lease.base_rent
-        reduction = {**lease.reduction, "amount": max(0, full - amount)}
+    if lease_reduction:
+        full = prorate(base, days, in_month) if partial else base
+        reduction = {**lease_reduction, "amount": max(0, full - amount)}
     return Bill(
         bill_id=bill_key(lease.lease_id, BillKind.RENT, month), lease_id=lease.lease_id, owner=lease.owner,
         kind=BillKind.RENT, month=month, period_start=period_start.isoformat(), period_end=period_end.isoformat(),
-        base_amount=lease.monthly_rent, amount=amount, due_date=due_date(rules, period_start).isoformat(),
+        base_amount=monthly, amount=amount, due_date=due_date(rules, period_start).isoformat(),
         estate_id=lease.estate_id, unit_id=lease.unit_id, unit_label=lease.unit_label, reduction=reduction,
         proration={"days": days, "days_in_month": in_month} if partial else None, run_id=run_id,
         created_at=at, updated_at=at)

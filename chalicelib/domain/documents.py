@@ -84,6 +84,11 @@ def record_check(key: str, size: int, head: bytes) -> None:
         logger.warning("unexpected object key", extra={"key_prefix": parts[0] if parts else ""})
         return
     application_id, document_id = parts[1], parts[2]
+    if application_id.startswith("rev-"):  # an annual review's upload (年审: a changed household's proof)
+        from chalicelib.domain import reviews
+
+        reviews.record_check(application_id, document_id, size, head)
+        return
     limit = deps().settings.max_document_bytes
     verdict: dict[str, Any] = {}
 

@@ -28,6 +28,9 @@ MAX_DEPTH = 12  # nested all/any in one rule: deep enough for any real clause, f
 #: ``unconfirmed`` the identity is not confirmed (manual review, flagged); ``unknown`` the facts the
 #: department gives are unknown (the rules that need them are unknown, not failed).
 NO_RECORD_MEANINGS = ("answer", "unconfirmed", "unknown")
+#: What a failed review rule (年审, ``review_versions``) calls for, mildest first: the household
+#: continues at a higher rent, or must leave (腾退); the worst failed rule wins (domain/review_outcomes.py).
+ON_FAIL = ("higher_rent", "must_leave")
 
 
 class Result(str, enum.Enum):
@@ -71,6 +74,7 @@ class Rule:
     when: dict[str, Any]
     explain: dict[str, str]
     applies_to: tuple[str, ...] = ()
+    on_fail: str | None = None  # review rules only: the outcome a failure calls for (ON_FAIL)
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,22 @@ class RuleBook:
     priority: tuple[dict[str, Any], ...]
     next_steps: dict[str, list[str]]
     no_record: dict[str, str] = field(default_factory=dict)  # department -> one of NO_RECORD_MEANINGS
+    #: The rules for continuing (年审: thresholds above those for entry), versioned the same way;
+    #: every rule says what its failure calls for (``on_fail``).
+    review_versions: tuple[RuleVersion, ...] = ()
 
     def in_force(self, at: datetime) -> RuleVersion:
         """The version in force at ``at`` (an application is judged by the one of its submission)."""
         current = [v for v in self.versions if v.effective_from <= at]
         if not current:
             raise errors.InvalidInput("no eligibility rules in force at that time", field="at", message="该时间没有施行中的准入条件")
+        return current[-1]
+
+    def review_in_force(self, at: datetime) -> RuleVersion:
+        """The review rules in force at ``at`` (a review is judged by the version of its verification)."""
+        current = [v for v in self.review_versions if v.effective_from <= at]
+        if not current:
+            raise errors.InvalidInput("no review rules in force at that time", field="at", message="该时间没有施行中的年审条件")
         return current[-1]
 
 
@@ -148,9 +162,29 @@ def parse(data: dict[str, Any]) -> RuleBook:
                 raise InvalidRules(f"facts.{fact.id}.derived uses unknown or derived fact {source!r}")
     rule_sets = {name: [_rule(r, f"rule_sets.{name}[{i}]") for i, r in enumerate(rules)]
                  for name, rules in data.get("rule_sets", {}).items()}
+    versions = _versions(data.get("versions", []), "versions", rule_sets, facts, review=False)
+    if not versions:
+        raise InvalidRules("no versions")
+    review_versions = _versions(data.get("review_versions", []), "review_versions", rule_sets, facts, review=True)
+    for p in data.get("priority", []):
+        if p.get("fact") not in facts or facts[p["fact"]].type != "boolean" or not isinstance(p.get("points"), int):
+            raise InvalidRules(f"priority {p.get('id')!r}: needs a boolean fact and integer points")
+    steps = data.get("next_steps", {})
+    if set(steps) != {v.value for v in Verdict}:
+        raise InvalidRules("next_steps must name every verdict")
+    return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps,
+                    _no_record(data.get("no_record")), tuple(review_versions))
+
+
+def _versions(specs: Any, key: str, rule_sets: dict[str, list[Rule]], facts: dict[str, Fact], *,
+              review: bool) -> list[RuleVersion]:
+    """Entry versions (``versions``) or review versions (``review_versions``: every rule names its
+    ``on_fail``; entry rules name none), oldest first, each checked against the facts."""
+    if not isinstance(specs, list):
+        raise InvalidRules(f"{key} must be a list")
     versions = []
-    for i, v in enumerate(data.get("versions", [])):
-        where = f"versions[{i}]"
+    for i, v in enumerate(specs):
+        where = f"{key}[{i}]"
         if not isinstance(v, dict):
             raise InvalidRules(f"{where} must be an object")
         _check_header(v, where)
@@ -166,6 +200,11 @@ def parse(data: dict[str, Any]) -> RuleBook:
         ids = [r.id for r in built]
         if len(set(ids)) != len(ids):
             raise InvalidRules(f"{where}.rules: two rules share an id")
+        for rule in built:
+            if review and rule.on_fail not in ON_FAIL:
+                raise InvalidRules(f"{where} rule {rule.id}: on_fail must be one of {', '.join(ON_FAIL)}")
+            if not review and rule.on_fail is not None:
+                raise InvalidRules(f"{where} rule {rule.id}: on_fail is for review rules (review_versions) only")
         try:
             effective = datetime.fromisoformat(v["effective_from"])
         except (KeyError, ValueError):
@@ -176,19 +215,10 @@ def parse(data: dict[str, Any]) -> RuleBook:
         for rule in version.rules:
             _check_rule(rule, facts, version.params, f"{where} rule {rule.id}")
         versions.append(version)
-    if not versions:
-        raise InvalidRules("no versions")
     versions.sort(key=lambda v: v.effective_from)
     if len({v.effective_from for v in versions}) != len(versions) or len({v.version for v in versions}) != len(versions):
-        raise InvalidRules("two versions share a name or an effective date")
-    for p in data.get("priority", []):
-        if p.get("fact") not in facts or facts[p["fact"]].type != "boolean" or not isinstance(p.get("points"), int):
-            raise InvalidRules(f"priority {p.get('id')!r}: needs a boolean fact and integer points")
-    steps = data.get("next_steps", {})
-    if set(steps) != {v.value for v in Verdict}:
-        raise InvalidRules("next_steps must name every verdict")
-    return RuleBook(data["city"], facts, tuple(versions), tuple(data.get("priority", [])), steps,
-                    _no_record(data.get("no_record")))
+        raise InvalidRules("two versions share a name or an effective date" + ("" if key == "versions" else f" ({key})"))
+    return versions
 
 
 def _no_record(spec: Any) -> dict[str, str]:
@@ -232,7 +262,7 @@ def _rule(spec: Any, where: str) -> Rule:
         raise InvalidRules(f"{where} must be an object")
     try:
         rule = Rule(spec["id"], spec["title"], spec["clause"], spec["when"], spec["explain"],
-                    spec.get("applies_to", ()))
+                    spec.get("applies_to", ()), spec.get("on_fail"))
     except KeyError as missing:
         raise InvalidRules(f"{where}: missing {missing}") from None
     for name in ("id", "title", "clause"):
@@ -245,7 +275,7 @@ def _rule(spec: Any, where: str) -> Rule:
     kinds = rule.applies_to
     if not isinstance(kinds, (list, tuple)) or not all(isinstance(k, str) for k in kinds):
         raise InvalidRules(f"{where}.applies_to must be a list of application kinds")
-    return Rule(rule.id, rule.title, rule.clause, rule.when, dict(rule.explain), tuple(kinds))
+    return Rule(rule.id, rule.title, rule.clause, rule.when, dict(rule.explain), tuple(kinds), rule.on_fail)
 
 
 def _check_rule(rule: Rule, facts: dict[str, Fact], params: dict[str, float], where: str) -> None:

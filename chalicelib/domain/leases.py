@@ -95,6 +95,9 @@ class Lease:
     confirmed_at: str | None = None
     confirmed_device: str | None = None
     contract_key: str | None = None
+    #: Rent changes from a month on (a review's higher rent: {from_month, monthly_rent, basis, review_id});
+    #: ``bills.rent_for`` is the one place that says a lease's rent for a month.
+    rent_changes: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
     version: int = 1

@@ -1,6 +1,8 @@
 """Objections (异议) to a publicity entry: anyone logged in files one during the period; staff uphold
 it (the application goes back to review and leaves the batch) or dismiss it (with a reason), and the
-filer is told. The types and lifecycle are publicity's (domain/publicity.py), which settles a batch
+filer is told. A tenant's objection to an annual review's outcome (its entry is the review,
+"rev-...") takes the same record, queue and route; upheld, the review is verified again
+(domain/review_objections.py). The types and lifecycle are publicity's (domain/publicity.py), which settles a batch
 whose objections are done. Decisions: docs/decisions/0012."""
 from __future__ import annotations
 
@@ -94,6 +96,12 @@ def resolve(objection_id: str, actor: Actor, body: ResolveIn) -> Objection:
     audit.record(actor, f"application#{current.application_id}", f"objection_{decision}", note)
     resolved = replace(current, status=to, decision_reason=reason, resolved_by=actor.subject, resolved_at=at,
                        updated_at=at, version=current.version + 1)
+    if current.entry_id.startswith("rev-"):  # an objection to an annual review's outcome (复核)
+        from chalicelib.domain import review_objections
+
+        repo.resolve_review_objection(resolved, current.version)
+        review_objections.resolved(resolved, actor)
+        return resolved
     repo.resolve_objection(resolved, current.version)
     if to == ObjectionStatus.UPHELD:
         app = _send_back(resolved, actor)

@@ -281,7 +281,8 @@ def draft(old: Lease, rent: int, reduction: dict[str, Any] | None, at: str) -> L
                    term_months=cfg.term_months, start_date=start.isoformat(),
                    end_date=add_months(start, cfg.term_months).isoformat(), landlord=cfg.landlord,
                    clauses=[*cfg.clauses, carried], status=DRAFT, confirmed_at=None, confirmed_device=None,
-                   contract_key=None, renews=old.lease_id, renewed_by=None, created_at=at, updated_at=at, version=1)
+                   contract_key=None, renews=old.lease_id, renewed_by=None, rent_changes=[],  # its own rent, from its start
+                   created_at=at, updated_at=at, version=1)
 
 
 # --- the review's answer, the tenant's confirmation, cancelling ----------------------------------------

@@ -1,4 +1,6 @@
-"""Joint verification (联合审查): what the workflow's steps do to an application.
+"""Joint verification (联合审查): what the workflow's steps do to an application. A run about an
+annual review (subject id "rev-...") goes to domain/review_verification.py, which uses the same
+department facts (``assemble``) and the same rules engine with the city's review rules.
 
 The state machine (infra/workflows/verification.asl.json) calls these through thin Lambda functions
 (chalicelib/handlers/verification.py). Every step carries the run id: a step of an older run (a

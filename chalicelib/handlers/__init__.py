@@ -23,6 +23,7 @@ from chalicelib.handlers import (
     reconciliation,
     renewals,
     review,
+    reviews,
     rule_versions,
     schedules,
     selection,
@@ -38,7 +39,7 @@ BLUEPRINTS = [
     households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
     lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
-    arrears.bp, reconciliation.bp, move_outs.bp,
+    arrears.bp, reconciliation.bp, move_outs.bp, reviews.bp,
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

@@ -1,10 +1,11 @@
 """The joint verification workflow's steps: Lambda functions the state machine calls
 (infra/workflows/verification.asl.json). Each one is thin: the domain does the work
-(chalicelib/domain/verification.py), the department adapter talks to the departments
+(chalicelib/domain/verification.py for an application, domain/review_verification.py for an
+annual review: ``subject_id`` "rev-..."), the department adapter talks to the departments
 (chalicelib/departments). An exception fails the step with its class name as the error, which the
 state machine's Retry and Catch match on (``DepartmentUnavailable``, ``DepartmentTimeout``, ...).
 
-- ``verify_start``: marks the application verifying and lists the consented members;
+- ``verify_start``: marks the subject (application or review) verifying and lists the consented members;
 - ``dept_<department>`` (eight): one query for every member, the answer recorded on the timeline;
 - ``verify_decide``: the rules engine on the departments' facts, the recommendation;
 - ``verify_failed``: a run that ended without a decision is shown to staff for a re-run;
@@ -36,23 +37,28 @@ RETRY_ON: dict[str, tuple[str, ...]] = {
 }
 
 
+def steps(subject_id: str) -> Any:
+    """The domain module a run's subject is verified by: an annual review's ("rev-...") or an application's."""
+    return module("chalicelib.domain.review_verification" if subject_id.startswith("rev-")
+                  else "chalicelib.domain.verification")
+
+
 @bp.lambda_function(name="verify_start")
 def verify_start(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    verification = module("chalicelib.domain.verification")
+    verification = steps(event["subject_id"])
     try:
-        return {**verification.start(event["application_id"], event["run_id"]), "skipped": False}
+        return {**verification.start(event["subject_id"], event["run_id"]), "skipped": False}
     except module("chalicelib.domain.applications").Skip:
-        logger.info("verification run superseded", extra={"application_id": event["application_id"]})
-        return {"application_id": event["application_id"], "run_id": event["run_id"], "persons": [],
-                "skipped": True}
+        logger.info("verification run superseded", extra={"subject_id": event["subject_id"]})
+        return {"subject_id": event["subject_id"], "run_id": event["run_id"], "persons": [], "skipped": True}
 
 
 def _department_step(department: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def step(event: dict[str, Any], context: Any) -> dict[str, Any]:
         departments = module("chalicelib.departments")
         answer = departments.query(department, event.get("persons") or [],
-                                   query_id=f"{event['application_id']}-{event['run_id']}-{department}")
-        module("chalicelib.domain.verification").record_department(event["application_id"], event["run_id"], answer)
+                                   query_id=f"{event['subject_id']}-{event['run_id']}-{department}")
+        steps(event["subject_id"]).record_department(event["subject_id"], event["run_id"], answer)
         return answer
 
     step.__name__ = step.__qualname__ = f"dept_{department}"
@@ -65,19 +71,19 @@ for _department in DEPARTMENTS:  # one function each: their own timeouts, retrie
 
 @bp.lambda_function(name="verify_decide")
 def verify_decide(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    outcome: dict[str, Any] = module("chalicelib.domain.verification").decide(
-        event["application_id"], event["run_id"], event.get("answers") or [])
-    logger.info("verification decided", extra={k: outcome.get(k) for k in ("application_id", "recommendation")})
+    outcome: dict[str, Any] = steps(event["subject_id"]).decide(
+        event["subject_id"], event["run_id"], event.get("answers") or [])
+    logger.info("verification decided", extra={k: outcome.get(k) for k in ("subject_id", "recommendation")})
     return outcome
 
 
 @bp.lambda_function(name="verify_failed")
 def verify_failed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     error = event.get("error") or {}
-    logger.warning("verification run failed", extra={"application_id": event["application_id"],
+    logger.warning("verification run failed", extra={"subject_id": event["subject_id"],
                                                      "error": str(error.get("Error"))[:100]})
-    module("chalicelib.domain.verification").record_failure(event["application_id"], event["run_id"], error)
-    return {"application_id": event["application_id"], "recorded": True}
+    steps(event["subject_id"]).record_failure(event["subject_id"], event["run_id"], error)
+    return {"subject_id": event["subject_id"], "recorded": True}
 
 
 @bp.schedule(Rate(10, unit=Rate.MINUTES), name="sweep_verification")

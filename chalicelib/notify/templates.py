@@ -98,3 +98,12 @@ TEMPLATES.update({
 TEMPLATES.update({
     "move_out_step": "您的退租办理（{unit}）：{step}。{detail}详情请登录公租房APP查看。",
 })
+
+# The annual review's outcome (年审结果): docs/decisions/0031. Every outcome comes with its reasons.
+TEMPLATES.update({
+    "review_continue": "您的公租房年审（{unit_label}）已办结：{outcome_name}。{reasons}。详情请登录公租房APP查看。",
+    "review_higher_rent": "您的公租房年审（{unit_label}）已办结：{outcome_name}。原因：{reasons}。自{from_month}起月租金调整为{monthly_rent}元。如有异议，可在公租房APP中申请复核。",
+    "review_must_leave": "您的公租房年审（{unit_label}）已办结：{outcome_name}。原因：{reasons}。请于{leave_by}前腾退房屋，工作人员将与您联系办理退租。如有异议，可在公租房APP中申请复核。",
+    "review_exemption_not_confirmed": "您的公租房年审需要您本人申报：请于{deadline}前登录公租房APP确认家庭情况。",
+    "review_objection_result": "您对公租房年审结果提出的复核申请已处理：{decision_name}。{reason}。详情请登录公租房APP查看。",
+})

@@ -36,6 +36,23 @@ class LeaseRepository:
         page = next(result.page_iter)
         return [to_active(raw) for raw in page.get("Items", [])], page.get("LastEvaluatedKey")
 
+    def add_rent_change(self, lease: Lease, change: dict[str, Any]) -> None:
+        """Append a rent change (a review's higher rent) to the lease as it was read (else 409)."""
+        from pynamodb.exceptions import UpdateError
+
+        from chalicelib.domain.common import now_iso
+        from chalicelib.repositories.common import is_condition_failure
+
+        try:
+            LeaseRecord(lease.lease_id).update(
+                actions=[LeaseRecord.rent_changes.set(list(lease.rent_changes) + [change]),
+                         LeaseRecord.updated_at.set(now_iso())],
+                condition=LeaseRecord.updated_at == lease.updated_at)
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise errors.StaleVersion(f"lease {lease.lease_id} changed", field="lease_id") from None
+            raise
+
     def put_contract(self, key: str, pdf: bytes) -> None:
         """The signed contract, private (the bucket blocks public access; SSE-KMS with the city's key)."""
         extra: dict[str, str] = {}
@@ -57,8 +74,8 @@ LEASE_FIELDS = (
     "round_id", "application_id", "owner", "owner_key", "tenant_name", "tenant_id_masked", "household_size",
     "unit_id", "estate_id", "estate_name", "address", "building_id", "building_name", "number", "layout",
     "floor_area", "base_rent", "monthly_rent", "reduction", "deposit", "term_months", "start_date", "end_date",
-    "manager", "landlord", "clauses", "status", "confirmed_at", "confirmed_device", "contract_key", "created_at",
-    "updated_at", "version", "renews", "renewed_by")
+    "manager", "landlord", "clauses", "status", "confirmed_at", "confirmed_device", "contract_key", "rent_changes",
+    "created_at", "updated_at", "version", "renews", "renewed_by")
 
 
 def lease_record(lease: Lease) -> LeaseRecord:
@@ -77,13 +94,15 @@ def to_active(raw: dict[str, Any]) -> ActiveLease:
         return str(raw[name]["S"])
 
     reduction = raw.get("reduction")
+    changes = raw.get("rent_changes")
     return ActiveLease(
         lease_id=text("lease_id"), owner=raw["owner"]["S"] if "owner" in raw else None,
         confirmed=text("status") == LeaseStatus.CONFIRMED.value, monthly_rent=int(raw["monthly_rent"]["N"]),
         base_rent=int(raw["base_rent"]["N"]),
         reduction=plain(TypeDeserializer().deserialize(reduction)) if reduction and "M" in reduction else None,
         start_date=text("start_date"), end_date=text("end_date"), estate_id=text("estate_id"), unit_id=text("unit_id"),
-        unit_label=unit_label(text("estate_name"), text("building_name"), text("number")))
+        unit_label=unit_label(text("estate_name"), text("building_name"), text("number")),
+        rent_changes=tuple(plain(TypeDeserializer().deserialize(changes))) if changes and "L" in changes else ())
 
 
 def to_lease(r: LeaseRecord) -> Lease:
@@ -92,5 +111,6 @@ def to_lease(r: LeaseRecord) -> Lease:
     for f in ("household_size", "base_rent", "monthly_rent", "deposit", "term_months", "version"):
         values[f] = int(values[f])
     values["clauses"] = list(values["clauses"] or [])
+    values["rent_changes"] = [dict(c) for c in values["rent_changes"] or []]
     values["status"] = LeaseStatus(values["status"])
     return Lease(lease_id=r.lease_id, **values)

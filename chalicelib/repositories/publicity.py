@@ -143,6 +143,20 @@ class PublicityRepository:
                 if not is_condition_failure(exc):
                     raise  # already off the list (an earlier objection upheld): nothing to move
 
+    def file_review_objection(self, objection: Objection) -> None:
+        """An objection to an annual review's outcome: no publicity entry to count it on."""
+        put_new(objection_record(objection), ObjectionRecord.objection_id.does_not_exist(),
+                errors.AlreadyExists("objection", field="objection_id"))
+
+    def resolve_review_objection(self, resolved: Objection, expected_version: int) -> None:
+        try:
+            objection_record(resolved).save(condition=(ObjectionRecord.version == expected_version)
+                                            & (ObjectionRecord.status == ObjectionStatus.OPEN.value))
+        except PutError as exc:
+            if is_condition_failure(exc):
+                raise errors.StaleVersion("the objection changed", field="version") from None
+            raise
+
     def get_objection(self, objection_id: str) -> Objection:
         try:
             return to_objection(ObjectionRecord.get(objection_id))

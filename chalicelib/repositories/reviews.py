@@ -1,19 +1,24 @@
 """Annual reviews (年审): read by id, by lease, by tenant and by campaign; written once per lease and
-campaign (``create_many``: conditional puts, 100 a transaction, as bills are)."""
+campaign (``create_many``: conditional puts, 100 a transaction, as bills are), then saved whole on the
+version read (``save``: ``campaign_sort`` follows the status, so a campaign's reviews are listed by it)."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib import errors
+from pynamodb.exceptions import PutError
+
 from chalicelib.config import Settings
 from chalicelib.domain.reviews import Outcome, Review, ReviewKind, ReviewStatus
-from chalicelib.repositories.common import plain, put_many_new
+from chalicelib.domain.common import Page
+from chalicelib.repositories.common import is_condition_failure, plain, put_many_new
+from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ReviewRecord
 
 REVIEW_FIELDS = (
     "campaign_id", "lease_id", "owner", "estate_id", "unit_id", "unit_label", "deadline", "kind", "status",
     "answer", "answered_at", "answered_by", "recommendation", "outcome", "decided_at", "decided_by", "notices",
-    "created_at", "updated_at", "version")
+    "consents", "documents", "assisted", "verification", "exempt", "objection", "created_at", "updated_at", "version")
 
 
 class ReviewRepository:
@@ -34,6 +39,28 @@ class ReviewRepository:
         """Write each review unless it exists; the ones that existed (id -> stored item)."""
         return put_many_new(self.settings, [review_record(r) for r in reviews], "review_id")
 
+    def save(self, review: Review, expected_version: int) -> None:
+        """The whole review, only over the version it was read at (else 409 STALE_VERSION)."""
+        try:
+            review_record(review).save(condition=ReviewRecord.version == expected_version)
+        except PutError as exc:
+            if is_condition_failure(exc):
+                raise errors.StaleVersion(f"review {review.review_id} changed", field="version") from None
+            raise
+
+    def of_owner(self, owner: str, limit: int = 10) -> list[Review]:
+        """A tenant's reviews, newest first (a tenant has one lease at a time: a handful)."""
+        return [to_review(r) for r in ReviewRecord.by_owner.query(owner, scan_index_forward=False, limit=limit)]
+
+    def of_campaign_in(self, campaign_id: str, status: ReviewStatus, cursor: str | None,
+                       limit: int) -> Page[Review]:
+        """A campaign's reviews in one status (``by_campaign``: "{status}#{lease_id}"), a page."""
+        records, next_cursor = query_page(
+            ReviewRecord.by_campaign, campaign_id, key_names=("review_id", "campaign_id", "campaign_sort"),
+            range_condition=ReviewRecord.campaign_sort.startswith(f"{status.value}#"),
+            scope=f"reviews:{campaign_id}:{status.value}", limit=limit, cursor=cursor)
+        return Page([to_review(r) for r in records], next_cursor)
+
 
 def review_record(review: Review) -> ReviewRecord:
     values = {f: getattr(review, f) for f in REVIEW_FIELDS}
@@ -47,5 +74,6 @@ def to_review(r: ReviewRecord) -> Review:
     values["kind"] = ReviewKind(values["kind"])
     values["status"] = ReviewStatus(values["status"])
     values["outcome"] = Outcome(values["outcome"]) if values["outcome"] else None
-    values["notices"] = dict(values["notices"] or {})
+    for name in ("notices", "consents", "documents"):
+        values[name] = dict(values[name] or {})
     return Review(review_id=r.review_id, **values)

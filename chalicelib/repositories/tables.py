@@ -733,6 +733,9 @@ class LeaseRecord(_Table):
     contract_key = UnicodeAttribute(null=True)
     renews = UnicodeAttribute(null=True)  # a renewal's new lease: the lease it renews (docs/decisions/0033)
     renewed_by = UnicodeAttribute(null=True)  # a renewed lease: its confirmed successor
+
+    # rent from a month on (a review's higher rent); billing reads it from the active index (bills.rent_for)
+    rent_changes = ListAttribute(default=list)
     list_sort = UnicodeAttribute()  # "{created_at}#{lease_id}"
     # "00".."31" while the lease is confirmed (domain/bills.shard_of): billing's sparse index of the
     # active leases, read shard by shard (docs/decisions/0027); absent on a draft
@@ -745,7 +748,7 @@ class LeaseRecord(_Table):
     by_round = _gsi("by_round", "round_id", "list_sort")()
     active_leases = _gsi("active_leases", "active_shard", "lease_id", IncludeProjection([
         "owner", "status", "monthly_rent", "base_rent", "reduction", "start_date", "end_date", "estate_id", "unit_id",
-        "estate_name", "building_name", "number"]))()
+        "estate_name", "building_name", "number", "rent_changes"]))()
 
 
 MODELS = MODELS + (SelectionRecord, LeaseRecord)
@@ -1031,6 +1034,12 @@ class ReviewRecord(_Table):
     decided_at = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     notices = MapAttribute(default=dict)
+    consents = MapAttribute(default=dict)  # member_id -> the renewed consent
+    documents = MapAttribute(default=dict)  # a changed household's documents
+    assisted = MapAttribute(null=True)  # staff answered for the household (代办/上门)
+    verification = MapAttribute(null=True)  # the departments' run and its facts
+    exempt = UnicodeAttribute(null=True)
+    objection = MapAttribute(null=True)
     lease_sort = UnicodeAttribute()  # "{created_at}#{review_id}"
     campaign_sort = UnicodeAttribute()  # "{status}#{lease_id}"
     created_at = UnicodeAttribute()
