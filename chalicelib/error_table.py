@@ -4,7 +4,7 @@ they are answered in is chalicelib/web.py's; kept apart from web.py so the table
 concepts without the route machinery."""
 from __future__ import annotations
 
-from chalicelib import errors, review_errors
+from chalicelib import errors
 
 # status, stable code, zh-CN message. The most specific class wins (looked up along the MRO).
 ERRORS: dict[type[errors.DomainError], tuple[int, str, str]] = {
@@ -168,11 +168,11 @@ ERRORS.update({  # move-out (退租): docs/decisions/0030
 })
 
 ERRORS.update({  # the annual review (年审), issue 12: docs/decisions/0031
-    review_errors.ReviewAlreadyAnswered: (409, "REVIEW_ALREADY_ANSWERED", "本次年审已申报，请勿重复提交；进度可在公租房APP中查看"),
-    review_errors.ReviewDeadlinePassed: (409, "REVIEW_DEADLINE_PASSED", "本次年审的申报期限已过，请携带身份证到所在街道窗口办理"),
-    review_errors.ReviewAlreadyDecided: (409, "REVIEW_ALREADY_DECIDED", "该年审结果已确认，请勿重复操作"),
-    review_errors.ReviewNotRecommended: (409, "REVIEW_NOT_RECOMMENDED", "该年审尚未形成核查建议，暂不能确认结果"),
-    review_errors.OutcomeNeeded: (400, "OUTCOME_NEEDED", "请选择年审结果并填写理由"),
-    review_errors.ReviewNotObjectionable: (409, "REVIEW_NOT_OBJECTIONABLE", "仅可对已办结的年审结果申请一次复核"),
-    review_errors.ReviewConsentNotNeeded: (404, "REVIEW_CONSENT_NOT_NEEDED", "您不是该年审家庭的成年成员，或本次年审暂不需要您的授权"),
+    errors.ReviewAlreadyAnswered: (409, "REVIEW_ALREADY_ANSWERED", "本次年审已申报，请勿重复提交；进度可在公租房APP中查看"),
+    errors.ReviewDeadlinePassed: (409, "REVIEW_DEADLINE_PASSED", "本次年审的申报期限已过，请携带身份证到所在街道窗口办理"),
+    errors.ReviewAlreadyDecided: (409, "REVIEW_ALREADY_DECIDED", "该年审结果已确认，请勿重复操作"),
+    errors.ReviewNotRecommended: (409, "REVIEW_NOT_RECOMMENDED", "该年审尚未形成核查建议，暂不能确认结果"),
+    errors.OutcomeNeeded: (400, "OUTCOME_NEEDED", "请选择年审结果并填写理由"),
+    errors.ReviewNotObjectionable: (409, "REVIEW_NOT_OBJECTIONABLE", "仅可对已办结的年审结果申请一次复核"),
+    errors.ReviewConsentNotNeeded: (404, "REVIEW_CONSENT_NOT_NEEDED", "您不是该年审家庭的成年成员，或本次年审暂不需要您的授权"),
 })

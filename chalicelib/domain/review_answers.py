@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import errors, review_errors
+from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain.application_status import ConsentStatus, DocumentStatus
 from chalicelib.domain.common import expect_version, now_iso
@@ -30,7 +30,7 @@ def answer(review_id: str, actor: Actor, body: ReviewAnswerIn) -> Review:
     review = deps().reviews.get(review_id)
     by = reach(review, actor, act=True, reason=body.assisted.reason if body.assisted else None)  # staff: 400 without
     if review.answer is not None or review.status != OPEN:
-        raise review_errors.ReviewAlreadyAnswered(review.status.value, field="review_id")
+        raise errors.ReviewAlreadyAnswered(review.status.value, field="review_id")
     expect_version(review.version, body.version)
     if by.as_role == "staff" and body.assisted is None:
         raise errors.InvalidInput("staff answer with assisted (where, reason)", field="assisted",
@@ -38,7 +38,7 @@ def answer(review_id: str, actor: Actor, body: ReviewAnswerIn) -> Review:
     if by.as_role != "staff" and body.assisted is not None:
         raise errors.InvalidInput("only staff answer as assisted", field="assisted", message="仅工作人员可代办年审")
     if by.as_role != "staff" and deadline_passed(review):
-        raise review_errors.ReviewDeadlinePassed(review.deadline, field="review_id")
+        raise errors.ReviewDeadlinePassed(review.deadline, field="review_id")
     held = holding(review)
     if body.change == "none":
         if body.members is not None:
@@ -90,7 +90,7 @@ def consent(review_id: str, actor: Actor, body: ReviewConsentIn) -> Review:
     members = (review.answer or {}).get("members") or holding(review).members
     member = next((m for m in adults(members) if m["person_key"] == person.person_key), None)
     if member is None or review.status != OPEN:
-        raise review_errors.ReviewConsentNotNeeded(review_id, field="review_id")
+        raise errors.ReviewConsentNotNeeded(review_id, field="review_id")
     if member["member_id"] in review.consents:
         return review  # given already: the same consent
     updated = save(replace(review, consents={**review.consents, member["member_id"]: _consent(

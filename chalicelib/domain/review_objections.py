@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import review_errors
+from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain.common import now_iso
 from chalicelib.domain.review_outcomes import tell
@@ -28,7 +28,7 @@ def file(review_id: str, actor: Actor, body: ReviewObjectionIn) -> Any:
     review = deps().reviews.get(review_id)
     by = reach(review, actor, act=True)
     if review.status != DECIDED or review.objection is not None:
-        raise review_errors.ReviewNotObjectionable(review.status.value, field="review_id")
+        raise errors.ReviewNotObjectionable(review.status.value, field="review_id")
     at = now_iso()
     lease = deps().leases.get(review.lease_id)
     objection = Objection(new_id("obj"), review.campaign_id, review.review_id, lease.application_id, actor.subject,

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import errors, review_errors
+from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import audit
 from chalicelib.domain.common import expect_version, now_iso
@@ -133,7 +133,7 @@ def _decide(review: Review, actor: Actor, version: int, chosen: Outcome | None, 
     recommended = Outcome(recommendation.get("outcome") or Outcome.MANUAL)
     outcome = chosen or recommended
     if outcome == Outcome.MANUAL or (outcome != recommended and not reason):
-        raise review_errors.OutcomeNeeded("choose the outcome and give a reason", field="outcome",
+        raise errors.OutcomeNeeded("choose the outcome and give a reason", field="outcome",
                                    message="请选择年审结果（continue、higher_rent 或 must_leave）并填写理由")
     decided = today()
     lease = deps().leases.get(review.lease_id)

@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Callable
 
-from chalicelib import errors, review_errors
+from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain.common import CHINA_TZ, now, now_iso
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
@@ -56,10 +56,10 @@ REVIEWS: Lifecycle[ReviewStatus] = Lifecycle(
     "review", OPEN,
     {OPEN: {VERIFYING}, VERIFYING: {RECOMMENDED, OPEN}, RECOMMENDED: {DECIDED, VERIFYING}, DECIDED: {VERIFYING}},
     names=STATUS_NAMES,
-    refusals=[Refusal(frozenset({VERIFYING, RECOMMENDED, DECIDED}), frozenset({VERIFYING}), review_errors.ReviewAlreadyAnswered,
+    refusals=[Refusal(frozenset({VERIFYING, RECOMMENDED, DECIDED}), frozenset({VERIFYING}), errors.ReviewAlreadyAnswered,
                       "review_id"),
-              Refusal(frozenset({DECIDED}), frozenset({DECIDED}), review_errors.ReviewAlreadyDecided, "review_id"),
-              Refusal(frozenset({OPEN, VERIFYING}), frozenset({DECIDED}), review_errors.ReviewNotRecommended, "review_id")])
+              Refusal(frozenset({DECIDED}), frozenset({DECIDED}), errors.ReviewAlreadyDecided, "review_id"),
+              Refusal(frozenset({OPEN, VERIFYING}), frozenset({DECIDED}), errors.ReviewNotRecommended, "review_id")])
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 
@@ -273,7 +273,7 @@ def add_document(review_id: str, actor: Actor, type_: str, content_type: str,
         raise errors.InvalidInput(f"one of {', '.join(cfg.document_types)}", field="type",
                                   message=f"材料类型应为以下之一：{'、'.join(cfg.document_types)}")
     if review.status != OPEN or review.answer is not None:
-        raise review_errors.ReviewAlreadyAnswered(review.status.value, field="review_id")
+        raise errors.ReviewAlreadyAnswered(review.status.value, field="review_id")
     if len(review.documents) >= cfg.max_documents:
         raise errors.TooManyDocuments(str(cfg.max_documents))
     document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable

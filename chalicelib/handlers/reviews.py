@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib import errors, lazy, review_errors
+from chalicelib import errors, lazy
 from chalicelib.handlers.roles import CASE_STAFF, CITIZEN
 from chalicelib.web import Api, Call, Param
 
@@ -133,7 +133,7 @@ def delegated_review(call: Call, grant_id: str) -> dict[str, Any]:
 @api.route("/v1/reviews/{review_id}/answer", "POST",
            summary="年审申报：家庭情况无变化（一键确认，附本人授权），或填写变化后的家庭情况；受托人（办理权限）、工作人员代办（须填写事由）",
            roles=ANSWERERS, body="chalicelib.bodies:ReviewAnswerIn", response="AnnualReview",
-           raises=(errors.ReviewNotFound, review_errors.ReviewAlreadyAnswered, review_errors.ReviewDeadlinePassed,
+           raises=(errors.ReviewNotFound, errors.ReviewAlreadyAnswered, errors.ReviewDeadlinePassed,
                    errors.DocumentsIncomplete), operation_id="answerReview")
 def answer(call: Call, review_id: str) -> dict[str, Any]:
     """Answers the review once; the departments are asked as soon as every adult has consented."""
@@ -144,7 +144,7 @@ def answer(call: Call, review_id: str) -> dict[str, Any]:
 
 @api.route("/v1/reviews/{review_id}/consent", "POST", summary="年审：成年家庭成员本人重新授权查询个人信息",
            roles=CITIZEN, body="chalicelib.bodies:ReviewConsentIn", response="AnnualReviewConsent",
-           raises=(errors.ReviewNotFound, review_errors.ReviewConsentNotNeeded), operation_id="consentToReview")
+           raises=(errors.ReviewNotFound, errors.ReviewConsentNotNeeded), operation_id="consentToReview")
 def consent(call: Call, review_id: str) -> dict[str, Any]:
     """An adult member's renewed consent under their own login (before or after the answer)."""
     review = review_answers.consent(review_id, call.actor, call.model())
@@ -156,7 +156,7 @@ def consent(call: Call, review_id: str) -> dict[str, Any]:
 @api.route("/v1/reviews/{review_id}/documents", "POST", summary="年审：家庭情况有变化时上传证明材料（返回直传 S3 的表单）",
            roles=ANSWERERS, body="chalicelib.bodies:ReviewDocumentIn", status=201,
            response="AnnualReviewDocumentUpload",
-           raises=(errors.ReviewNotFound, review_errors.ReviewAlreadyAnswered, errors.TooManyDocuments),
+           raises=(errors.ReviewNotFound, errors.ReviewAlreadyAnswered, errors.TooManyDocuments),
            operation_id="addReviewDocument")
 def add_document(call: Call, review_id: str) -> dict[str, Any]:
     body = call.model()
@@ -167,7 +167,7 @@ def add_document(call: Call, review_id: str) -> dict[str, Any]:
 
 @api.route("/v1/reviews/{review_id}/objections", "POST", summary="对年审结果申请复核（承租人或办理权限受托人）",
            roles=CITIZEN, body="chalicelib.bodies:ReviewObjectionIn", status=201, response="Objection",
-           raises=(errors.ReviewNotFound, review_errors.ReviewNotObjectionable), operation_id="objectToReview")
+           raises=(errors.ReviewNotFound, errors.ReviewNotObjectionable), operation_id="objectToReview")
 def object_to(call: Call, review_id: str) -> dict[str, Any]:
     """An objection to a decided outcome; staff resolve it in the objections' queue."""
     from chalicelib.handlers.publicity import present_objection
@@ -187,8 +187,8 @@ def staff_review(call: Call, review_id: str) -> dict[str, Any]:
 @api.route("/v1/staff/reviews/{review_id}/confirm", "POST",
            summary="工作人员：确认年审结果（须读取时的版本号；改变建议或人工审核时须选择结果并填写理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:ReviewConfirmIn", response="AnnualReview",
-           raises=(errors.ReviewNotFound, review_errors.ReviewAlreadyDecided, review_errors.ReviewNotRecommended,
-                   review_errors.OutcomeNeeded), operation_id="confirmReview")
+           raises=(errors.ReviewNotFound, errors.ReviewAlreadyDecided, errors.ReviewNotRecommended,
+                   errors.OutcomeNeeded), operation_id="confirmReview")
 def confirm(call: Call, review_id: str) -> dict[str, Any]:
     """Confirms the outcome: a higher rent goes on the lease from its month; the tenant is told why."""
     review = outcomes.confirm(review_id, call.actor, call.model())
@@ -206,7 +206,7 @@ def confirm_continues(call: Call) -> dict[str, Any]:
 
 @api.route("/v1/staff/reviews/{review_id}/verification", "POST", summary="工作人员：重新发起年审核查（须填写理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:RerunIn", response="AnnualReview",
-           raises=(errors.ReviewNotFound, review_errors.ReviewAlreadyDecided), operation_id="rerunReviewVerification")
+           raises=(errors.ReviewNotFound, errors.ReviewAlreadyDecided), operation_id="rerunReviewVerification")
 def rerun(call: Call, review_id: str) -> dict[str, Any]:
     body = call.model()
     review = review_verification.rerun(review_id, body.version, body.reason, call.actor)
