@@ -78,7 +78,7 @@ def test_the_domain_imports_nothing_of_http() -> None:
 def test_the_import_scan_catches_what_it_forbids() -> None:
     """The scan itself: each forbidden form, top level and inside a function, is seen."""
     samples = ["from chalicelib.web import error_body", "import chalice", "from chalice import Response",
-               "def f():\n    from chalicelib.handlers.review import approve\n",
+               "def f():\n    from chalicelib.handlers.case_review import approve\n",
                "x = lazy.module('chalicelib.web')"]
     for source in samples:
         tree = ast.parse(source)
@@ -257,12 +257,12 @@ def test_the_domain_receives_request_models_not_dicts() -> None:
 def test_the_body_scan_catches_a_dict_passed_to_the_domain() -> None:
     """Against the real handlers with one call changed back to a dict: the rule notices."""
     sources = _handler_sources()
-    sources["review"] = sources["review"].replace(
-        "review.reject(application_id, call.actor, call.model())",
-        "review.reject(application_id, call.actor, call.body())")
-    assert any("review.reject" in p and "passed whole" in p for p in _problems(sources))
+    sources["case_review"] = sources["case_review"].replace(
+        "case_review.reject(application_id, call.actor, call.model())",
+        "case_review.reject(application_id, call.actor, call.body())")
+    assert any("case_review.reject" in p and "passed whole" in p for p in _problems(sources))
     sources = _handler_sources()
-    sources["review"] = sources["review"].replace(
-        "    return present(review.reject(application_id, call.actor, call.model())",
-        "    body = call.body()\n    return present(review.reject(application_id, call.actor, body)")
-    assert any("review.reject" in p and "passed whole" in p for p in _problems(sources))
+    sources["case_review"] = sources["case_review"].replace(
+        "    return present(case_review.reject(application_id, call.actor, call.model())",
+        "    body = call.body()\n    return present(case_review.reject(application_id, call.actor, body)")
+    assert any("case_review.reject" in p and "passed whole" in p for p in _problems(sources))

@@ -5,6 +5,7 @@ from chalicelib.handlers import (
     arrears,
     audit,
     billing_runs,
+    case_review,
     bills,
     estates,
     facilities,
@@ -22,7 +23,6 @@ from chalicelib.handlers import (
     real_name,
     reconciliation,
     renewals,
-    review,
     reviews,
     rule_versions,
     schedules,
@@ -36,7 +36,7 @@ from chalicelib.handlers import (
 
 BLUEPRINTS = [
     meta.bp, areas.bp, estates.bp, units.bp, facilities.bp, policies.bp, self_assessment.bp, rule_versions.bp,
-    households.bp, grants.bp, applications.bp, intake.bp, audit.bp, review.bp, groups.bp, publicity.bp, waiting_list.bp,
+    households.bp, grants.bp, applications.bp, intake.bp, audit.bp, case_review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
     lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
     arrears.bp, reconciliation.bp, move_outs.bp, reviews.bp,

@@ -13,11 +13,11 @@ from chalicelib.handlers.roles import CASE_STAFF
 from chalicelib.web import CURSOR, ID_PATTERN, LIMIT, Api, Call, Param, item_failure
 
 idn = lazy.module("chalicelib.domain.idnumbers")
-review = lazy.module("chalicelib.domain.review")
+case_review = lazy.module("chalicelib.domain.case_review")
 verification = lazy.module("chalicelib.domain.verification")
 
 bp = Blueprint(__name__)
-api = Api(bp, "review")
+api = Api(bp, "case_review")
 
 REASON = Param("reason", description="查看事由（记入审计）", max_length=200)
 
@@ -56,7 +56,7 @@ def queue_item(app: Any) -> dict[str, Any]:
                    CURSOR, LIMIT], response="ReviewQueue", operation_id="listReviewQueue")
 def review_queue(call: Call) -> dict[str, Any]:
     p = call.params
-    page = review.queue(p["recommendation"], p["street"], p["kind"], p["older_than_days"], p["cursor"], p["limit"])
+    page = case_review.queue(p["recommendation"], p["street"], p["kind"], p["older_than_days"], p["cursor"], p["limit"])
     return {"items": [queue_item(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
@@ -64,14 +64,14 @@ def review_queue(call: Call) -> dict[str, Any]:
            summary="审核页：家庭、材料、各部门答复、逐条规则、需核对事项（记入审计）", roles=CASE_STAFF,
            params=[REASON], response="ReviewPage", operation_id="getReviewPage")
 def review_page(call: Call, application_id: str) -> dict[str, Any]:
-    return present_review(review.review_page(application_id, call.actor, call.params["reason"]))
+    return present_review(case_review.review_page(application_id, call.actor, call.params["reason"]))
 
 
 @api.route("/v1/staff/applications/{application_id}/approve", "POST", summary="一键审核通过（建议通过的申请）",
            roles=CASE_STAFF, body="chalicelib.bodies:ApproveIn", response="Application", operation_id="approveApplication")
 def approve(call: Call, application_id: str) -> dict[str, Any]:
     body = call.body()
-    return present(review.approve(application_id, call.actor, body["version"], body.get("note")),
+    return present(case_review.approve(application_id, call.actor, body["version"], body.get("note")),
                    access("staff"))
 
 
@@ -79,7 +79,7 @@ def approve(call: Call, application_id: str) -> dict[str, Any]:
            body="chalicelib.bodies:BulkApproveIn", response="BulkApproveResult", operation_id="approveApplications")
 def approve_many(call: Call) -> dict[str, Any]:
     items = []
-    for outcome in review.approve_many(call.actor, call.model()):
+    for outcome in case_review.approve_many(call.actor, call.model()):
         if outcome.error is not None:
             items.append({"application_id": outcome.application_id, **item_failure(outcome.error)})
         else:
@@ -92,13 +92,13 @@ def approve_many(call: Call) -> dict[str, Any]:
 @api.route("/v1/staff/applications/{application_id}/reject", "POST", summary="不予通过：原因代码与给申请人的说明",
            roles=CASE_STAFF, body="chalicelib.bodies:RejectIn", response="Application", operation_id="rejectApplication")
 def reject(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.reject(application_id, call.actor, call.model()), access("staff"))
+    return present(case_review.reject(application_id, call.actor, call.model()), access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/override", "POST", summary="改变核查建议（必须写明理由）",
            roles=CASE_STAFF, body="chalicelib.bodies:OverrideIn", response="Application", operation_id="overrideRecommendation")
 def override(call: Call, application_id: str) -> dict[str, Any]:
-    return present(review.override(application_id, call.actor, call.model()), access("staff"))
+    return present(case_review.override(application_id, call.actor, call.model()), access("staff"))
 
 
 @api.route("/v1/staff/applications/{application_id}/verification", "POST", summary="重新发起联合审查",
