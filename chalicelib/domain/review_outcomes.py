@@ -10,8 +10,6 @@ Contract other modules rely on: a decided ``higher_rent`` review carries ``recom
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -184,8 +182,10 @@ def _after_decision(review: Review) -> None:
     if review.outcome == Outcome.MUST_LEAVE:
         params.update(leave_by=rec["leave_by"])
     tell(review, f"review_{review.outcome.value}" if review.outcome else "review_continue", params)
-    if review.kind == ReviewKind.RENEWAL and importlib.util.find_spec("chalicelib.domain.renewals") is not None:
-        importlib.import_module("chalicelib.domain.renewals").review_decided(review)
+    if review.kind == ReviewKind.RENEWAL:  # a renewal was waiting for this fresh verification (§2)
+        from chalicelib.domain import renewals  # renewals opens reviews: imported here, not at the top
+
+        renewals.review_decided(review)
 
 
 def tell(review: Review, template: str, params: dict[str, Any]) -> None:
