@@ -32,7 +32,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
-          "annual")
+          "annual", "campaign")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -98,6 +98,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
             phase("selection_1000_concurrent_double_allocations")
             results += _guard("selection_1000_concurrent_double_allocations", "double allocations", "0",
                               lambda: importlib.import_module("bench.selection").selection_1000_concurrent(stack))
+        if "campaign" in phases:
+            phase("review_campaign_10k_s, review_campaign_reopen_created, review_ddb_requests_per_lease (10,000 leases)")
+            results += _guard("review_campaign_10k_s", "s", "<= 120", lambda: importlib.import_module(
+                "bench.review_campaigns").review_campaign_10k(stack, recorder))
         if "rent" in phases:
             phase("rent_billing_50k_s, rent_billing_write_requests_ratio (seeding 50,000 leases)")
             results += _guard("rent_billing_50k_s", "s", "<= 120",

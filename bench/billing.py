@@ -29,8 +29,9 @@ TARGET_S, TARGET_RATIO = 120.0, 1.1
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
-def seed_leases(n: int) -> dict[str, Any]:
-    """``n`` confirmed leases of a year or more, one in five with the 低保 reduction (50 %)."""
+def seed_leases(n: int, not_started_every: int = 50) -> dict[str, Any]:
+    """``n`` confirmed leases of a year or more, one in five with the 低保 reduction (50 %), one in
+    ``not_started_every`` starting later (0: none)."""
     import boto3
 
     from chalicelib.deps import deps
@@ -56,7 +57,7 @@ def seed_leases(n: int) -> dict[str, Any]:
                 estate_name="福泽园", address="福泽园路1号", building_id=f"b{i % 12}", building_name=f"{i % 12 + 1}栋",
                 number=f"{100 + i % 1800}", layout="2b1l", floor_area=55.5, base_rent=rent, monthly_rent=monthly,
                 reduction=half if reduced else None, deposit=monthly * 2, term_months=36,
-                start_date="2025-01-01" if i % 50 else "2026-12-16", end_date="2029-12-31", manager=None,
+                start_date="2025-01-01" if not not_started_every or i % not_started_every else "2026-12-16", end_date="2029-12-31", manager=None,
                 landlord="江门市住房保障中心", status=CONFIRMED, created_at=at, updated_at=at)
             batch.put_item(Item=_plain(lease_record(lease).serialize()))
     return {"leases": n, "seed_s": round(time.perf_counter() - started, 1)}

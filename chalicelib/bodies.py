@@ -661,3 +661,17 @@ class ReviewObjectionIn(Body):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500), MASKED] = Field(
         description="异议事实与理由（10-500 字）")
     contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+
+# --- review campaigns (年审批次): docs/decisions/0032 ----------------------------------------------------
+class ReviewCampaignIn(Body):
+    scope: Literal["all", "review_month"] = Field(
+        description="年审范围：all 全部在租合同（按年度，填 year），review_month 年审月份（即租期开始月份）在本月的合同（填 month）")
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(None, description="年度（scope 为 all 时必填），如 2027")
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        None, description="月份（scope 为 review_month 时必填），如 2027-03")
+    deadline: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+        None, description="答复截止日期（北京时间，晚于今天，366 天之内）；不填按城市规定（reviews.json 的 window_days）")
+    notices_days_before: Annotated[list[Annotated[int, Field(ge=0, le=180)]], Field(max_length=6)] | None = Field(
+        None, description="截止前第几天提醒（从大到小、不重复，如 [60, 30, 7]）；不填按城市规定")

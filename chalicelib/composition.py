@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.reconciliation import ReconciliationRepository
     from chalicelib.repositories.renewals import RenewalRepository
+    from chalicelib.repositories.review_campaigns import ReviewCampaignRepository
     from chalicelib.repositories.reviews import ReviewRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "applications", "grants", "audit",
          "storage", "groups", "rule_versions", "publicity", "lottery", "selection",
          "leases", "waiting_list", "bills", "billing_runs", "arrears", "reconciliation",
-         "reviews", "renewals",
+         "reviews", "renewals", "review_campaigns",
          # the adapters: notices to citizens, the verification workflow's start, the real-name check,
          # the payment providers (WeChat Pay, Alipay)
          "notifier", "workflow", "real_name_check", "payment_providers",
@@ -204,6 +205,13 @@ class Container:
         from chalicelib.repositories.renewals import RenewalRepository
 
         return RenewalRepository(self.settings)
+
+    @cached_property
+    def review_campaigns(self) -> ReviewCampaignRepository:
+        from chalicelib.repositories.review_campaigns import ReviewCampaignRepository
+
+        # campaigns and their passes, the reviews queue their shards' messages go through
+        return ReviewCampaignRepository(self.settings)
 
     @cached_property
     def billing_runs(self) -> BillingRunRepository:

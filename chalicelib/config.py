@@ -17,6 +17,7 @@ TABLES = (
     "arrears", "reconciliations", "reconciliation_mismatches", "reconciliation_pending", "reviews",
     "renewals",
     "move_outs",
+    "review_campaigns",
 )
 
 
@@ -56,6 +57,7 @@ class Settings:
     document_url_seconds: int = 300  # presigned upload/download links live this long
     notify_queue_url: str | None = None  # status-change notices go through this queue
     billing_queue_url: str | None = None  # billing runs' shard messages (docs/decisions/0027)
+    reviews_queue_url: str | None = None  # review campaigns' shard messages (docs/decisions/0032)
     notify_channel: str = "local"  # sns | http_sms | local
     sms_endpoint: str | None = None  # the city's SMS provider (China partition)
     sms_secret_arn: str | None = None  # its credentials in Secrets Manager
@@ -132,6 +134,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         document_url_seconds=int(get("DOCUMENT_URL_SECONDS", "300")),
         notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
         billing_queue_url=env.get("BILLING_QUEUE_URL") or None,
+        reviews_queue_url=env.get("REVIEWS_QUEUE_URL") or None,
         notify_channel=get("NOTIFY_CHANNEL", "local"),
         sms_endpoint=env.get("SMS_ENDPOINT") or None,
         sms_secret_arn=env.get("SMS_SECRET_ARN") or None,

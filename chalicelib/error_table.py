@@ -176,3 +176,9 @@ ERRORS.update({  # the annual review (年审), issue 12: docs/decisions/0031
     errors.ReviewNotObjectionable: (409, "REVIEW_NOT_OBJECTIONABLE", "仅可对已办结的年审结果申请一次复核"),
     errors.ReviewConsentNotNeeded: (404, "REVIEW_CONSENT_NOT_NEEDED", "您不是该年审家庭的成年成员，或本次年审暂不需要您的授权"),
 })
+
+ERRORS.update({  # review campaigns (docs/decisions/0032)
+    errors.ReviewCampaignNotFound: (404, "REVIEW_CAMPAIGN_NOT_FOUND", "未找到该年审批次"),
+    errors.ReviewCampaignTermsDiffer: (409, "REVIEW_CAMPAIGN_TERMS_DIFFER",
+                                       "该年审批次已按原定截止日期和提醒安排开启，再次开启不能更改，请不填或填写原值"),
+})

@@ -554,3 +554,12 @@ class ReviewConsentNotNeeded(NotFound):
 
 class ReviewNotObjectionable(Conflict):
     """An objection (复核) is filed once, against a decided outcome."""
+
+
+# --- review campaigns (年审批次, issue 12 §1) ------------------------------------------------------------
+class ReviewCampaignNotFound(NotFound):
+    pass
+
+
+class ReviewCampaignTermsDiffer(Conflict):
+    """The campaign was opened before with another deadline or notice schedule (its reviews carry them)."""

@@ -204,3 +204,9 @@ LABELS.update({  # the annual review (年审, docs/decisions/0031)
     "ReviewBulkConfirmIn.limit": "确认数量上限", "ReviewObjectionIn.reason": "复核理由", "ReviewObjectionIn.contact": "联系方式",
     "review_id": "年审编号", "campaign_id": "年审批次编号",
 })
+
+LABELS.update({  # review campaigns (docs/decisions/0032)
+    "ReviewCampaignIn.scope": "年审范围", "ReviewCampaignIn.year": "年审年度", "ReviewCampaignIn.month": "年审月份",
+    "ReviewCampaignIn.deadline": "答复截止日期", "ReviewCampaignIn.notices_days_before": "提醒天数",
+    "campaign_id": "年审批次编号", "overdue": "逾期未申报",
+})

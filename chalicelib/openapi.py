@@ -85,6 +85,7 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "lease_id": errors.LeaseNotFound,
     "bill_id": errors.BillNotFound, "bill_ids": errors.BillNotFound,
     "run_id": errors.BillingRunNotFound,
+    "campaign_id": errors.ReviewCampaignNotFound,
     "payment_id": errors.PaymentNotFound,
 }
 DESCRIPTIONS = {
@@ -297,6 +298,7 @@ def _operation(op: Operation, body_schemas: dict[str, Any], schemas: dict[str, A
 def document() -> dict[str, Any]:
     from chalicelib.arrears_schemas import ARREARS_SCHEMAS
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
+    from chalicelib.campaign_schemas import CAMPAIGN_SCHEMAS
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
     from chalicelib.review_schemas import REVIEW_SCHEMAS
@@ -305,7 +307,7 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS,
-                               **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **DOCUMENT_SCHEMAS}
+                               **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS, **DOCUMENT_SCHEMAS}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -198,13 +198,15 @@ def id_token(endpoint: str, client_id: str, username: str, password: str = DEMO_
 def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucket: str,
                     identity: LocalIdentity, *, document_kms_key: str | None = None,
                     notify_queue_url: str | None = None, document_queue_url: str | None = None,
-                    billing_queue_url: str | None = None, local_outbox: str | None = None) -> dict[str, str]:
+                    billing_queue_url: str | None = None, reviews_queue_url: str | None = None,
+                    local_outbox: str | None = None) -> dict[str, str]:
     """The environment the app reads its settings from (what a deployed stage sets)."""
     optional = {
         "DOCUMENT_KMS_KEY": document_kms_key,
         "NOTIFY_QUEUE_URL": notify_queue_url,
         "DOCUMENT_QUEUE_URL": document_queue_url,  # read by the local stack's drain only
         "BILLING_QUEUE_URL": billing_queue_url,
+        "REVIEWS_QUEUE_URL": reviews_queue_url,
         "LOCAL_OUTBOX": local_outbox,
     }
     return {

@@ -24,8 +24,9 @@ from typing import Any
 from devstack import aws
 
 #: Queue -> the app's Lambda function it feeds (documents first: a check may queue a notification;
-#: billing runs' shard messages last).
-WORKERS = (("documents", "check_documents"), ("notifications", "send_notifications"), ("billing", "issue_bills"))
+#: a review campaign's shards queue notices too; billing runs' shard messages last).
+WORKERS = (("documents", "check_documents"), ("reviews", "open_reviews"), ("notifications", "send_notifications"),
+           ("billing", "issue_bills"))
 _log = logging.getLogger(__name__)
 _PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
@@ -40,7 +41,7 @@ class LocalStack:
     environment: dict[str, str] = field(default_factory=dict)
     identity: aws.LocalIdentity | None = None
     local_outbox: str | None = None  # recorded notifications (JSON lines); None: a temporary file
-    queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents", "billing" (+ "-dlq") -> URL
+    queues: dict[str, str] = field(default_factory=dict)  # "notifications", "documents", "billing", "reviews" (+ "-dlq") -> URL
     #: Run the verification state machine on submit (moto executes it; the department simulator
     #: answers through the real adapter). Off for most tests: they drive the steps directly.
     verification: bool = False
@@ -96,6 +97,7 @@ class LocalStack:
             self.endpoint, self.city, self.city_name, prefix, bucket, self.identity,
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
             document_queue_url=self.queues["documents"], billing_queue_url=self.queues["billing"],
+            reviews_queue_url=self.queues["reviews"],
             local_outbox=self.outbox,
         )
         if self.realname is None:
@@ -190,19 +192,22 @@ class LocalStack:
         RECORDED.clear()
 
     # --- the queue workers ------------------------------------------------------------------------
-    def drain(self, rounds: int = 3) -> dict[str, int]:
+    def drain(self, rounds: int = 3, only: tuple[str, ...] | None = None) -> dict[str, int]:
         """Run the app's queue workers on what the queues hold, as the event source mappings do.
 
         Each round empties the documents queue, then the notifications queue (a check may queue a
         notice); rounds stop early when one finds nothing. Messages a worker handled are deleted;
         failed ones stay and are offered again after the visibility timeout (after five receives
         SQS moves them to the DLQ). Returns how many were handled per queue, and how many failed.
+        ``only``: just these queues (a benchmark that counts notices queued, not sent).
         """
         counts = {queue: 0 for queue, _ in WORKERS} | {"failed": 0}
         with self._drain_lock:
             for _ in range(rounds):
                 seen = 0
                 for queue, function in WORKERS:
+                    if only is not None and queue not in only:
+                        continue
                     done, failed = self._drain_queue(self.queues[queue], function)
                     counts[queue] += done
                     counts["failed"] += failed

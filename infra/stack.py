@@ -72,7 +72,8 @@ PAYMENT_SECRET_ENV = {"wechat": "WECHAT_PAY_SECRET_ARN", "alipay": "ALIPAY_SECRE
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
 #: The app's queue workers (Chalice ``@lambda_function`` names) -> the queue that feeds each.
-WORKERS = {"send_notifications": "notifications", "check_documents": "documents", "issue_bills": "billing"}
+WORKERS = {"send_notifications": "notifications", "check_documents": "documents", "issue_bills": "billing",
+           "open_reviews": "reviews"}
 #: Scheduled jobs that may run longer than an API call (seconds): the daily rent jobs read a day's
 #: bills or a provider's statement (100,000 lines in about a minute, docs/decisions/0029).
 LONG_JOBS = {"reconcile_statements": 900, "refresh_arrears": 600, "rent_reminders": 600}
@@ -83,7 +84,9 @@ MAX_RECEIVE_COUNT = 5
 #: Event source mappings hand a function up to this many messages at once; a billing shard message
 #: takes a whole invocation (it pages until its time runs low, then sends itself on).
 BATCH_SIZE = 10
-BATCH_SIZES = {"issue_bills": 1}
+BATCH_SIZES = {"issue_bills": 1, "open_reviews": 1}
+#: The sharded jobs' workers (domain/fanout.py) -> their queue: each sends its shard on to it.
+FAN_OUT = {"issue_bills": "billing", "open_reviews": "reviews"}
 #: The function the monthly billing schedule invokes.
 BILLING_SCHEDULE_TARGET = "start_billing_run"
 
@@ -516,6 +519,7 @@ class CityStack(cdk.Stack):
             "DOCUMENT_RETENTION_DAYS": str(city.limits["document_retention_days"]),
             "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
             "BILLING_QUEUE_URL": self.queues["billing"].queue_url,
+            "REVIEWS_QUEUE_URL": self.queues["reviews"].queue_url,
             "NOTIFY_CHANNEL": city.notifications.channel,
             "VERIFICATION_STATE_MACHINE_ARN": self.verification_arn,
             "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
@@ -654,6 +658,7 @@ class CityStack(cdk.Stack):
         self.key.grant(self.role, *KEY_ACTIONS)
         self.role.add_to_principal_policy(self._send_notices())
         self.role.add_to_principal_policy(self._send_billing_work())  # a billing run's first messages
+        self.role.add_to_principal_policy(self._send_fan_out_work("reviews"))  # a review campaign's pass
         if self.payment_providers:  # the merchant keys of the city's payment providers (docs/decisions/0026)
             self.role.add_to_principal_policy(iam.PolicyStatement(
                 sid="PaymentMerchantKeys", actions=["secretsmanager:GetSecretValue"],
@@ -713,14 +718,17 @@ class CityStack(cdk.Stack):
         self.key.grant(check_role, *KEY_ACTIONS)
         check_role.add_to_principal_policy(self._send_notices())
 
-        # issue_bills: its queue (and sending a shard on), the tables, the data key
-        billing, billing_role = self.queues["billing"], self.worker_roles["issue_bills"]
-        billing.grant_consume_messages(billing_role)
-        billing_role.add_to_principal_policy(self._send_billing_work())
-        billing_role.add_to_principal_policy(
-            iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
-        )
-        self.key.grant(billing_role, *KEY_ACTIONS)
+        # the sharded jobs (issue_bills, open_reviews): its queue (and sending a shard on), the tables,
+        # the data key; a review campaign's pass queues notices too
+        for worker, queue_name in FAN_OUT.items():
+            queue, role = self.queues[queue_name], self.worker_roles[worker]
+            queue.grant_consume_messages(role)
+            role.add_to_principal_policy(self._send_fan_out_work(queue_name))
+            role.add_to_principal_policy(
+                iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS), resources=table_arns)
+            )
+            self.key.grant(role, *KEY_ACTIONS)
+        self.worker_roles["open_reviews"].add_to_principal_policy(self._send_notices())
 
         workers = {self.worker_ids[name]: role for name, role in self.worker_roles.items()}
         workers.update({lid: self.steps_role for lid in self.step_ids})
@@ -808,8 +816,12 @@ class CityStack(cdk.Stack):
 
     def _send_billing_work(self) -> iam.PolicyStatement:
         """Sending to the billing queue (a run's shard messages, a worker's continuation)."""
-        return iam.PolicyStatement(sid="SendBillingWork", actions=["sqs:SendMessage"],
-                                   resources=[self.queues["billing"].queue_arn])
+        return self._send_fan_out_work("billing")
+
+    def _send_fan_out_work(self, queue_name: str) -> iam.PolicyStatement:
+        """Sending to a sharded job's queue (a job's shard messages, a worker's continuation)."""
+        return iam.PolicyStatement(sid=f"Send{_camel(queue_name)}Work", actions=["sqs:SendMessage"],
+                                   resources=[self.queues[queue_name].queue_arn])
 
     def _billing_schedule(self) -> None:
         """The monthly billing run: an EventBridge Scheduler schedule (China time, the city's day and

@@ -254,6 +254,11 @@ row("GET /v1/delegations/{grant_id}/bills", HELD_VIEW)
 row("POST /v1/admin/billing-runs", ADMIN, body={}, role_only=True)
 row("GET /v1/admin/billing-runs", ADMIN)
 row("GET /v1/admin/billing-runs/{run_id}", ADMIN)  # an unknown run: 404 after the role check
+# review campaigns (docs/decisions/0032): the admin opens and follows them; staff follow up their reviews
+row("POST /v1/admin/review-campaigns", ADMIN, body={}, role_only=True)
+row("GET /v1/admin/review-campaigns", ADMIN)
+row("GET /v1/admin/review-campaigns/{campaign_id}", ADMIN)  # an unknown campaign: 404 after the role check
+row("GET /v1/admin/review-campaigns/{campaign_id}/reviews", CASE_STAFF)
 # payments (docs/decisions/0028): the tenant and the grantor's delegates see a payment (a voucher carries no
 # raw personal data: a view grant suffices), an act delegate may close it; staff read vouchers with a reason
 row("POST /v1/me/payments", CITIZEN, body={}, role_only=True)
@@ -501,7 +506,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
               "unit_id": unit_id, "policy_id": policy_id, "round_id": "rnd_matrix", "batch_id": "pub_matrix",
               "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix",
               "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix",
-              "move_out_id": move_outs["own"]}
+              "move_out_id": move_outs["own"], "campaign_id": "rc-1999"}
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,

@@ -42,6 +42,7 @@ STORED = {
     "reconciliation_mismatch": {"open", "resolved"},
     "renewal": {"requested", "awaiting_review", "approved", "renewed", "refused", "cancelled"},
     "review": {"open", "verifying", "recommended", "decided"},
+    "review_campaign_pass": {"running", "finished", "failed"},
     "round": {"open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"},
     "selection_household": {"waiting", "invited", "chosen", "passed", "confirmed"},
     "selection_phase": {"starting", "first", "reinvite", "finished"},

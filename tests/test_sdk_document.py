@@ -86,6 +86,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     from chalicelib.arrears_schemas import ARREARS_SCHEMAS
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
     from chalicelib.review_schemas import REVIEW_SCHEMAS
+    from chalicelib.campaign_schemas import CAMPAIGN_SCHEMAS
     from chalicelib.openapi import DOCUMENT_SCHEMAS, ERROR_SCHEMA
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
@@ -94,7 +95,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     bodies = {op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
               for _, _, op in _operations()}
     every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **RENEWAL_SCHEMAS,
-             **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS,
+             **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS,
              **DOCUMENT_SCHEMAS}
     for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:

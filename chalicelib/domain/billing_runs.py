@@ -1,27 +1,23 @@
 """Billing runs (账单生成): one run issues a month's rent bills to every active lease, started by an
 admin (``POST /v1/admin/billing-runs``) or by the city's schedule. Decisions: docs/decisions/0027.
 
-A run is fanned out over SQS: one message per shard of the leases' active index; a worker reads its
-shard a Query page at a time, writes the page's bills (conditional puts, 100 a transaction: a bill
-exists once whatever runs at once) and records the page on the shard's progress item, conditional
-on the page number it started from. So a redelivered or duplicated message never counts twice: the
-delivery that records a page counts it (bills found with this run's id as created, others' as
-already existing), any other delivery of that page loses the condition and stops. A worker whose
-time runs low sends the shard on as a continuation (page number and cursor). The run is finished
-when every shard is; a shard that failed every delivery (its message goes to the DLQ) fails the run
-with the reason, and a new run for the month completes it (nothing is issued twice).
+A run is one kind of sharded job (domain/fanout.py, shared with the review campaigns): one SQS
+message per shard of the leases' active index, each page's progress recorded once, continuations,
+a shard that gives up failing the run. What is billing's own is the page's work: its bills, written
+with conditional puts (100 a transaction), so a bill exists once whatever runs at once; the bills
+found with this run's id count as created (an earlier delivery of this page wrote them), others'
+as already existing. A new run for the month completes a failed one (nothing is issued twice).
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib import errors
 from chalicelib.deps import deps
-from chalicelib.domain import bills
+from chalicelib.domain import bills, fanout
 from chalicelib.domain.common import Page, new_id, now, now_iso
 from chalicelib.domain.lifecycle import Lifecycle
 from chalicelib.identity import Actor
@@ -48,10 +44,7 @@ RUNS: Lifecycle[BillingRunStatus] = Lifecycle(
 
 #: Leases a worker reads with one Query (~300 bytes each in the index: well under 1 MB).
 PAGE_SIZE = 1000
-#: A worker takes no further page when less than this is left of its invocation.
-TIME_MARGIN_MS = 10_000
-#: Failed leases listed on a shard (all are counted).
-FAILURES_KEPT = 20
+TIME_MARGIN_MS, FAILURES_KEPT = fanout.TIME_MARGIN_MS, fanout.FAILURES_KEPT
 
 
 @dataclass(frozen=True)
@@ -74,19 +67,7 @@ class Counts:
 COUNTS = tuple(f.name for f in fields(Counts))
 
 
-@dataclass(frozen=True)
-class Shard:
-    """One shard's progress: ``seq`` pages recorded, the index cursor after them."""
-
-    run_id: str
-    shard: str
-    seq: int = 0
-    cursor: dict[str, Any] | None = None
-    counts: Counts = Counts()
-    failures: list[dict[str, str]] = field(default_factory=list)
-    finished_at: str | None = None
-    failed_reason: str | None = None
-    updated_at: str | None = None
+Shard = fanout.Shard
 
 
 @dataclass(frozen=True)
@@ -106,27 +87,7 @@ class BillingRun:
     finished_at: str | None = None
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A run with its shards' live counts (``counts`` summed over every shard, running ones too)."""
-
-    run: BillingRun
-    shards: list[Shard]
-
-    @property
-    def counts(self) -> Counts:
-        total = Counts()
-        for s in self.shards:
-            total = total + s.counts
-        return total
-
-    @property
-    def failures(self) -> list[dict[str, str | None]]:
-        """A shard that gave up (no lease named), then each lease that could not be billed."""
-        out: list[dict[str, str | None]] = [{"shard": s.shard, "lease_id": None, "reason": s.failed_reason}
-                                             for s in self.shards if s.failed_reason]
-        return out + [{"shard": s.shard, "lease_id": f.get("lease_id"), "reason": f.get("reason")}
-                      for s in self.shards for f in s.failures]
+Progress = fanout.Progress
 
 
 # --- starting --------------------------------------------------------------------------------------
@@ -161,32 +122,20 @@ def start_scheduled(today: date | None = None) -> BillingRun:
 
 
 def launch(run: BillingRun) -> BillingRun:
-    """Record the run, then send one message per shard. The schedule's run, started again after its
-    messages were not all sent, sends them again (a shard ahead of its message resumes where it is);
-    an admin's run whose messages could not be sent failed (the admin starts another)."""
-    repo = deps().billing_runs
-    if not repo.create(run):
-        run = repo.get(run.run_id)
-        if run.enqueued or run.status != RUNNING:
-            return run
-    try:
-        repo.send([message(run, f"{n:02d}") for n in range(run.shards)])
-    except errors.ServiceUnavailable:
-        if run.trigger == Trigger.ADMIN:
-            repo.finish(replace(run, status=RUNS.move(run.status, FAILED), reason="队列暂时不可用，账单未生成",
-                                finished_at=now_iso()))
-        raise
-    return repo.mark_enqueued(run)
+    """Record the run, then send one message per shard (fanout.launch). The schedule's run, started
+    again after its messages were not all sent, sends them again; an admin's run whose messages could
+    not be sent failed (the admin starts another)."""
+    return fanout.launch(KIND, run, {"month": run.month},
+                         fail_if_unsent="队列暂时不可用，账单未生成" if run.trigger == Trigger.ADMIN else None)
 
 
 def message(run: BillingRun, shard: str, seq: int = 0, cursor: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"run_id": run.run_id, "month": run.month, "shard": shard, "seq": seq, "cursor": cursor}
+    return fanout.message(run.run_id, shard, {"month": run.month}, seq, cursor)
 
 
 # --- reading ---------------------------------------------------------------------------------------
-def get(run_id: str) -> Progress:
-    repo = deps().billing_runs
-    return Progress(repo.get(run_id), repo.shards(run_id))
+def get(run_id: str) -> fanout.Progress[Counts]:
+    return fanout.get(KIND, run_id)
 
 
 def page(cursor: str | None, limit: int) -> Page[BillingRun]:
@@ -196,33 +145,12 @@ def page(cursor: str | None, limit: int) -> Page[BillingRun]:
 
 # --- the worker ------------------------------------------------------------------------------------
 def process(msg: dict[str, Any], remaining_ms: Callable[[], int]) -> str:
-    """Work on one shard message: pages until the shard ends or time runs low (then a continuation
-    is sent). Returns what happened: finished | continued | lost (another delivery is ahead) | done."""
-    repo = deps().billing_runs
-    run_id, month, shard = str(msg["run_id"]), str(msg["month"]), str(msg["shard"])
-    stored = repo.get_shard(run_id, shard)
-    if stored is not None and (stored.finished_at or stored.failed_reason):
-        return "done"  # a late duplicate: the shard was finished (or given up) already
-    seq, cursor = int(msg.get("seq") or 0), msg.get("cursor")
-    total, kept = Counts(), 0
-    if stored is not None:
-        # Redelivered after pages were recorded (or a duplicate): go on from what the shard says.
-        seq, cursor, total, kept = stored.seq, stored.cursor, stored.counts, len(stored.failures)
-    rules = bills.rent_rules()
-    while True:
-        leases, next_cursor = deps().leases.active_page(shard, cursor, PAGE_SIZE)
-        counts, failures = issue(leases, month, run_id, rules)
-        finished = next_cursor is None
-        if not repo.advance_shard(run_id, shard, seq, counts, total + counts, failures[:max(0, FAILURES_KEPT - kept)],
-                                  next_cursor, finished, now_iso()):
-            return "lost"  # another delivery recorded this page first (and counted it)
-        seq, cursor, total, kept = seq + 1, next_cursor, total + counts, kept + len(failures)
-        if finished:
-            settle(run_id)
-            return "finished"
-        if remaining_ms() < TIME_MARGIN_MS:
-            repo.send([{"run_id": run_id, "month": month, "shard": shard, "seq": seq, "cursor": cursor}])
-            return "continued"
+    """Work on one shard message (fanout.process): finished | continued | lost | done."""
+    return fanout.process(KIND, msg, remaining_ms)
+
+
+def _work(msg: dict[str, Any], leases: list[bills.ActiveLease]) -> tuple[Counts, list[dict[str, str]]]:
+    return issue(leases, str(msg["month"]), str(msg["run_id"]), bills.rent_rules())
 
 
 def issue(leases: list[bills.ActiveLease], month: str, run_id: str, rules: Any) -> tuple[Counts, list[dict[str, str]]]:
@@ -236,7 +164,7 @@ def issue(leases: list[bills.ActiveLease], month: str, run_id: str, rules: Any) 
             outcome = bills.rent_bill(lease, month, run_id, rules, at)
         except (ValueError, TypeError, KeyError) as exc:  # a lease whose data cannot be billed
             tally["failed"] += 1
-            failures.append({"lease_id": lease.lease_id, "reason": f"{type(exc).__name__}: {exc}"[:200]})
+            failures.append(fanout.failure(lease.lease_id, exc))
             continue
         if isinstance(outcome, bills.Skipped):
             tally[outcome.value] += 1
@@ -249,23 +177,12 @@ def issue(leases: list[bills.ActiveLease], month: str, run_id: str, rules: Any) 
 
 def give_up(msg: dict[str, Any], reason: str) -> None:
     """The last delivery of a shard's message failed too: the shard, and so the run, failed."""
-    if deps().billing_runs.fail_shard(str(msg["run_id"]), str(msg["shard"]), reason[:300], now_iso()):
-        settle(str(msg["run_id"]))
+    fanout.give_up(KIND, msg, reason)
 
 
 def settle(run_id: str) -> BillingRun:
     """Finish the run once every shard is finished or failed (once: on the run's status)."""
-    repo = deps().billing_runs
-    run = repo.get(run_id)
-    if run.status != RUNNING or run.shards_done + run.shards_failed < run.shards:
-        return run
-    to = RUNS.move(run.status, FAILED if run.shards_failed else FINISHED)
-    return repo.finish(replace(run, status=to, finished_at=now_iso())) or repo.get(run_id)
+    return fanout.settle(KIND, run_id)  # type: ignore[no-any-return]
 
 
-def encode_cursor(cursor: dict[str, Any] | None) -> str | None:
-    return None if cursor is None else json.dumps(cursor, separators=(",", ":"), sort_keys=True)
-
-
-def decode_cursor(raw: str | None) -> dict[str, Any] | None:
-    return None if not raw else dict(json.loads(raw))
+KIND: fanout.Kind[Counts] = fanout.Kind("billing_run", lambda: deps().billing_runs, RUNS, lambda: PAGE_SIZE, _work)

@@ -103,6 +103,7 @@ _MODULES = (
     "chalicelib.domain.reviews",
     "chalicelib.domain.renewals",
     "chalicelib.domain.move_outs",
+    "chalicelib.domain.review_campaigns",
 )
 
 

@@ -23,6 +23,7 @@ from chalicelib.handlers import (
     real_name,
     reconciliation,
     renewals,
+    review_campaigns,
     reviews,
     rule_versions,
     schedules,
@@ -39,7 +40,7 @@ BLUEPRINTS = [
     households.bp, grants.bp, applications.bp, intake.bp, audit.bp, case_review.bp, groups.bp, publicity.bp, waiting_list.bp,
     verification.bp,
     lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
-    arrears.bp, reconciliation.bp, move_outs.bp, reviews.bp,
+    arrears.bp, reconciliation.bp, move_outs.bp, reviews.bp, review_campaigns.bp,
     workers.bp, schedules.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)

@@ -1,6 +1,6 @@
 """Scheduled jobs: reminders before 补正 deadlines; the monthly billing run; the payments'
 sweep (orders without news, refunds, e-receipts); rent reminders, arrears and reconciliation (daily,
-China time; EventBridge's cron is UTC: docs/decisions/0029).
+China time; EventBridge's cron is UTC: docs/decisions/0029); the review campaigns' reminders (0032).
 
 ``start_billing_run`` is a plain function, not a Chalice schedule: the city's EventBridge Scheduler
 schedule (infra/stack.py: its day and hour from the city's rent.json, China time) invokes it. It
@@ -55,6 +55,17 @@ def rent_reminders(event: Any) -> dict[str, Any]:
     from chalicelib.domain import arrears
 
     return arrears.as_dict(arrears.send_reminders())
+
+
+@bp.schedule(Cron(30, 1, "*", "*", "?", "*"), name="review_notices")  # 09:30 China time
+def review_notices(event: Any) -> dict[str, Any]:
+    """Each review campaign with a reminder due today starts its reminder pass (once: its id is the
+    campaign's and the day's); the campaigns past their deadline are listed (docs/decisions/0032)."""
+    from dataclasses import asdict
+
+    from chalicelib.domain import review_campaigns
+
+    return asdict(review_campaigns.send_notices())
 
 
 @bp.schedule(Cron(30, 2, "*", "*", "?", "*"), name="reconcile_statements")  # 10:30 China time

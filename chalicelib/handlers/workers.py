@@ -10,6 +10,8 @@
   page at a time until it ends or time runs low (``chalicelib.domain.billing_runs.process``). A
   record that fails its last delivery marks the shard failed (with the reason) before it goes to the
   DLQ, so the run shows it (docs/decisions/0027).
+- ``open_reviews``: a record is a review campaign's shard message: the same sharded job
+  (domain/fanout.py) opening the campaign's reviews, or sending a reminder (docs/decisions/0032).
 
 Partial batch failures through Powertools (``ReportBatchItemFailures`` on the event source mapping,
 see infra/stack.py); Chalice's ``on_sqs_message`` cannot report them. Heavy imports stay inside the
@@ -140,22 +142,33 @@ MAX_RECEIVES = 5
 
 @bp.lambda_function(name="issue_bills")
 def issue_bills(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _partial(event, context, lambda record: _issue_one(record, context))
+    return _partial(event, context, lambda record: _fan_out_one(record, context, "billing_runs"))
 
 
-def _issue_one(record: Any, context: Any) -> None:
-    from chalicelib.domain import billing_runs
+# --- review campaigns ------------------------------------------------------------------------------
+@bp.lambda_function(name="open_reviews")
+def open_reviews(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A review campaign's pass: a shard's reviews opened (or reminded) a page at a time (docs/decisions/0032)."""
+    return _partial(event, context, lambda record: _fan_out_one(record, context, "review_campaigns"))
 
+
+def _fan_out_one(record: Any, context: Any, kind: str) -> None:
+    """One shard message of a sharded job (domain/fanout.py) to its kind's module (``process``,
+    ``give_up``). A record that fails its last delivery marks the shard failed (with the reason)
+    before it goes to the DLQ, so the job shows it."""
+    import importlib
+
+    module = importlib.import_module(f"chalicelib.domain.{kind}")
     message = json.loads(record.body)
     left = getattr(context, "get_remaining_time_in_millis", None)
     try:
-        outcome = billing_runs.process(message, left if callable(left) else (lambda: 60_000))
+        outcome = module.process(message, left if callable(left) else (lambda: 60_000))
     except Exception as exc:
         receives = int((record.attributes.approximate_receive_count if record.attributes else None) or 1)
-        if receives >= MAX_RECEIVES:  # SQS will not offer it again: the run shows why it failed
-            logger.exception("billing shard gave up", extra={"run_id": message.get("run_id"),
-                                                              "shard": message.get("shard")})
-            billing_runs.give_up(message, f"{type(exc).__name__}: {exc}")
+        if receives >= MAX_RECEIVES:  # SQS will not offer it again: the job shows why it failed
+            logger.exception("shard gave up", extra={"kind": kind, "run_id": message.get("run_id"),
+                                                      "shard": message.get("shard")})
+            module.give_up(message, f"{type(exc).__name__}: {exc}")
         raise
-    logger.info("billing shard", extra={"run_id": message.get("run_id"), "shard": message.get("shard"),
-                                        "outcome": outcome})
+    logger.info("shard", extra={"kind": kind, "run_id": message.get("run_id"), "shard": message.get("shard"),
+                                "outcome": outcome})

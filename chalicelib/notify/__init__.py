@@ -19,7 +19,8 @@ from chalicelib.notify.templates import TEMPLATES, UnknownTemplate, render
 from chalicelib.observability import logger
 
 __all__ = [
-    "Notice", "Notifier", "notify", "deliver", "render_notice", "adapter", "RECORDED", "TEMPLATES", "SendFailed",
+    "Notice", "Notifier", "notify", "notify_many", "deliver", "render_notice", "adapter", "RECORDED", "TEMPLATES",
+    "SendFailed",
     "UnknownTemplate",
 ]
 
@@ -100,9 +101,33 @@ def notify(notice: Notice) -> bool:
         return False
 
 
+def notify_many(notices: list[Notice]) -> int:
+    """Queue many notices, 10 a SendMessageBatch (a review campaign's page); without a queue, send
+    each. Never raises: the number handed on (a batch that failed is logged and not counted)."""
+    queue_url = settings().notify_queue_url
+    if not queue_url:
+        return sum(notify(n) for n in notices)
+    handed = 0
+    for start in range(0, len(notices), 10):
+        chunk = [n for n in notices[start:start + 10] if n.template in TEMPLATES]
+        entries = [{"Id": str(k), "MessageBody": n.to_json()} for k, n in enumerate(chunk)]
+        if not entries:
+            continue
+        try:
+            failed = aws_client("sqs").send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed") or []
+            handed += len(entries) - len(failed)
+            handed += sum(notify(chunk[int(f["Id"])]) for f in failed)  # once more, one by one
+        except Exception as exc:  # noqa: BLE001 - as notify(): the caller's work must not fail because of it
+            logger.warning("notices not handed on", extra={"count": len(entries), "error": exc.__class__.__name__})
+    return handed
+
+
 class Notifier:
     """The domain's notifier (``deps().notifier``, docs/decisions/0023): :func:`notify` behind an object
     the composition root serves, so a test hands in a recording one instead."""
 
     def notify(self, notice: Notice) -> bool:
         return notify(notice)
+
+    def notify_many(self, notices: list[Notice]) -> int:
+        return notify_many(notices)

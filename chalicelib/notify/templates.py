@@ -107,3 +107,9 @@ TEMPLATES.update({
     "review_exemption_not_confirmed": "您的公租房年审需要您本人申报：请于{deadline}前登录公租房APP确认家庭情况。",
     "review_objection_result": "您对公租房年审结果提出的复核申请已处理：{decision_name}。{reason}。详情请登录公租房APP查看。",
 })
+
+# Review campaigns (年审批次): docs/decisions/0032.
+TEMPLATES.update({
+    "review_opened": "您承租的公租房（{unit}）{campaign}年审已开始，请于{deadline}前登录公租房APP完成年审申报；家庭情况没有变化的，一键确认即可。",
+    "review_reminder": "提醒：您承租的公租房（{unit}）{campaign}年审申报将于{deadline}截止（还有{days}天），请尽快登录公租房APP完成申报。如已申报请忽略。",
+})

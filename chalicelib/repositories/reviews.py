@@ -9,8 +9,8 @@ from chalicelib import errors
 from pynamodb.exceptions import PutError
 
 from chalicelib.config import Settings
-from chalicelib.domain.reviews import Outcome, Review, ReviewKind, ReviewStatus
 from chalicelib.domain.common import Page
+from chalicelib.domain.reviews import Outcome, Review, ReviewKind, ReviewStatus
 from chalicelib.repositories.common import is_condition_failure, plain, put_many_new
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import ReviewRecord
@@ -77,3 +77,36 @@ def to_review(r: ReviewRecord) -> Review:
     for name in ("notices", "consents", "documents"):
         values[name] = dict(values[name] or {})
     return Review(review_id=r.review_id, **values)
+
+
+# --- campaigns: a campaign's reviews, notices (domain/review_campaigns.py, docs/decisions/0032) -------
+def open_reviews(settings: Settings, reviews: list[Review], by_key: str, by: str) -> tuple[set[str], set[str]]:
+    """Write a page's reviews (each unless it exists: conditional puts, 100 a transaction). Returns
+    the ids that existed, and those of them whose ``notices.<by_key>`` is ``by`` (written by an
+    earlier delivery of the same pass: the cancellation reasons carry the stored items)."""
+    existing = put_many_new(settings, [review_record(r) for r in reviews], "review_id")
+    ours = {review_id for review_id, item in existing.items()
+            if (((item.get("notices") or {}).get("M") or {}).get(by_key) or {}).get("S") == by}
+    return set(existing), ours
+
+
+def mark_notice(review_id: str, key: str, at: str, created_before: str | None = None) -> bool:
+    """Mark the notice ``key`` as queued (``notices.<key>``), only if the review exists, is still open,
+    was not marked so before and (``created_before``) was created before then: False otherwise. The
+    review's version is not moved: a notice must not make the household's answer stale."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.repositories.common import is_condition_failure
+
+    R = ReviewRecord
+    marker = R.notices[key]
+    condition = R.review_id.exists() & (R.status == ReviewStatus.OPEN.value) & marker.does_not_exist()
+    if created_before:
+        condition = condition & (R.created_at < created_before)
+    try:
+        R(review_id).update(actions=[marker.set(at)], condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True

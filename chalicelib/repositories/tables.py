@@ -800,17 +800,14 @@ class BillRecord(_Table):
 MODELS = MODELS + (BillRecord,)
 
 
-class BillingRunRecord(_Table):
-    """A billing run and its shards in one item collection: ``item`` = "run" for the run itself,
-    "s#{shard}" for each shard's progress (pages recorded as ``seq``, the index cursor after them,
-    the counts). Only the run item carries ``list_key``: the sparse ``by_started`` index lists runs."""
+class _JobTable(_Table):
+    """A sharded job's table (repositories/fanout.py): the job and its shards in one item collection,
+    ``item`` = "run" for the job, "s#{shard}" for each shard's progress (pages recorded as ``seq``, the
+    index cursor after them, the counts: one number attribute each, declared by the kind's table)."""
 
-    logical_name = "billing_runs"
     run_id = UnicodeAttribute(hash_key=True)
-    item = UnicodeAttribute(range_key=True)  # "run" | "s#{shard}"
-    # the run
-    month = UnicodeAttribute(null=True)
-    trigger = UnicodeAttribute(null=True)  # admin | schedule
+    item = UnicodeAttribute(range_key=True)  # "run" | "s#{shard}" (a kind may add its own items)
+    # the job
     started_by = UnicodeAttribute(null=True)
     started_at = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)  # running | finished | failed
@@ -818,23 +815,32 @@ class BillingRunRecord(_Table):
     shards_done = NumberAttribute(null=True)
     shards_failed = NumberAttribute(null=True)
     enqueued = NumberAttribute(null=True)  # 1: every shard's first message sent
-    reason = UnicodeAttribute(null=True)  # why the run failed to start
+    reason = UnicodeAttribute(null=True)  # why the job failed to start
     finished_at = UnicodeAttribute(null=True)
-    list_key = UnicodeAttribute(null=True)  # "run"
-    started_sort = UnicodeAttribute(null=True)  # "{started_at}#{run_id}"
     # a shard
     seq = NumberAttribute(null=True)  # pages recorded
     cursor = UnicodeAttribute(null=True)  # the active-leases index key after them (JSON)
     failed_reason = UnicodeAttribute(null=True)
-    failures = ListAttribute(of=MapAttribute, null=True)  # the first leases that could not be billed
-    # counts: a shard's; on the run, the finished shards'
+    failures = ListAttribute(of=MapAttribute, null=True)  # the first leases that could not be worked on
+    updated_at = UnicodeAttribute(null=True)
+    # counts every kind has: a shard's; on the job, the finished shards'
     seen = NumberAttribute(null=True)
     created = NumberAttribute(null=True)
     existing = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+
+
+class BillingRunRecord(_JobTable):
+    """A billing run and its shards (the sharded jobs' layout, _JobTable). Only the run item carries
+    ``list_key``: the sparse ``by_started`` index lists runs."""
+
+    logical_name = "billing_runs"
+    month = UnicodeAttribute(null=True)
+    trigger = UnicodeAttribute(null=True)  # admin | schedule
+    list_key = UnicodeAttribute(null=True)  # "run"
+    started_sort = UnicodeAttribute(null=True)  # "{started_at}#{run_id}"
     not_active = NumberAttribute(null=True)
     exempt = NumberAttribute(null=True)
-    failed = NumberAttribute(null=True)
-    updated_at = UnicodeAttribute(null=True)
 
     by_started = _gsi("by_started", "list_key", "started_sort")()
 
@@ -1127,3 +1133,36 @@ class MoveOutRecord(_Table):
 
 
 MODELS = MODELS + (MoveOutRecord,)
+
+
+# --- review campaigns (年审批次), issue 12 §1; docs/decisions/0032 -----------------------------------
+class ReviewCampaignRecord(_JobTable):
+    """A campaign and its passes in the sharded jobs' layout (_JobTable): the campaign is ``run_id`` =
+    its id ("rc-2027"), ``item`` = "campaign" (its terms, its passes' ids, ``list_key`` for the sparse
+    ``by_opened`` index); each pass (an opening, a reminder) is ``run_id`` = the pass's id, ``item`` =
+    "run", with "s#{shard}" items for its shards' progress."""
+
+    logical_name = "review_campaigns"
+    # the campaign
+    scope = UnicodeAttribute(null=True)  # all | review_month
+    period = UnicodeAttribute(null=True)  # YYYY | YYYY-MM
+    deadline = UnicodeAttribute(null=True)
+    notices_days_before = ListAttribute(of=NumberAttribute, null=True)
+    opened_by = UnicodeAttribute(null=True)
+    opened_at = UnicodeAttribute(null=True)
+    passes = ListAttribute(of=UnicodeAttribute, null=True)
+    list_key = UnicodeAttribute(null=True)  # "campaign"
+    opened_sort = UnicodeAttribute(null=True)  # "{opened_at}#{campaign_id}"
+    # a pass
+    campaign_id = UnicodeAttribute(null=True)
+    purpose = UnicodeAttribute(null=True)  # open | remind
+    offset = NumberAttribute(null=True)  # a reminder's days before the deadline
+    # its counts besides every kind's
+    out_of_scope = NumberAttribute(null=True)
+    notified = NumberAttribute(null=True)
+    not_notified = NumberAttribute(null=True)
+
+    by_opened = _gsi("by_opened", "list_key", "opened_sort")()
+
+
+MODELS = MODELS + (ReviewCampaignRecord,)

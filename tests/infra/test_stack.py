@@ -263,10 +263,10 @@ def _grants(s: Synth, role: str) -> dict[str, list[Any]]:
 
 
 def _queue_ids(s: Synth) -> dict[str, str]:
-    """"notifications" / "documents" / "billing" (and their "-dlq") -> logical id of the queue."""
+    """"notifications" / "documents" / "billing" / "reviews" (and their "-dlq") -> logical id of the queue."""
     ids = {}
     for lid in s.resources("AWS::SQS::Queue"):
-        for name in ("Notifications", "Documents", "Billing"):
+        for name in ("Notifications", "Documents", "Billing", "Reviews"):
             if lid.startswith(name):
                 ids[name.lower() + ("-dlq" if lid.startswith(f"{name}Dlq") else "")] = lid
     return ids
@@ -276,7 +276,7 @@ def _queue_ids(s: Synth) -> dict[str, str]:
 def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: str) -> None:
     s = synthesized[city]
     roles = _function_roles(s)
-    assert len({roles[f] for f in ("SendNotifications", "APIHandler", "CheckDocuments", "IssueBills")}) == 4
+    assert len({roles[f] for f in ("SendNotifications", "APIHandler", "CheckDocuments", "IssueBills", "OpenReviews")}) == 5
     for role in set(roles.values()):
         statements = _role_statements(s, role)
         actions = {a for st in statements for a in _actions(st)}
@@ -318,13 +318,13 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     s = synthesized[city]
     queues = s.resources("AWS::SQS::Queue")
     ids = _queue_ids(s)
-    assert set(ids) == {"notifications", "documents", "billing", "notifications-dlq", "documents-dlq",
-                        "billing-dlq"} and len(queues) == 6
+    assert set(ids) == {"notifications", "documents", "billing", "reviews", "notifications-dlq", "documents-dlq",
+                        "billing-dlq", "reviews-dlq"} and len(queues) == 8
     (key,) = s.resources("AWS::KMS::Key")
     # the queue-fed functions' timeouts (a daily job may run longer: no queue feeds it)
     timeouts = {fn["Properties"].get("Timeout") for lid, fn in s.functions().items()
-                if lid in ("SendNotifications", "CheckDocuments", "IssueBills")}
-    for name in ("notifications", "documents", "billing"):
+                if lid in ("SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews")}
+    for name in ("notifications", "documents", "billing", "reviews"):
         props = queues[ids[name]]["Properties"]
         assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [ids[f"{name}-dlq"], "Arn"]},
                                           "maxReceiveCount": 5}
@@ -342,14 +342,14 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
     ids = _queue_ids(s)
     mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
                 for m in s.resources("AWS::Lambda::EventSourceMapping").values()}
-    assert set(mappings) == {"SendNotifications", "CheckDocuments", "IssueBills"}
+    assert set(mappings) == {"SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews"}
     for function, queue, name in (("SendNotifications", "notifications", "send_notifications"),
                                   ("CheckDocuments", "documents", "check_documents"),
-                                  ("IssueBills", "billing", "issue_bills")):
+                                  ("IssueBills", "billing", "issue_bills"), ("OpenReviews", "reviews", "open_reviews")):
         props = mappings[function]
         assert props["EventSourceArn"] == {"Fn::GetAtt": [ids[queue], "Arn"]}
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert props["BatchSize"] == (1 if queue == "billing" else 10)  # a shard message takes an invocation
+        assert props["BatchSize"] == (1 if queue in ("billing", "reviews") else 10)  # a shard message takes an invocation
         handler = s.template["Resources"][function]["Properties"]["Handler"]
         assert handler == f"chalicelib.handlers.workers.{name}"
 
@@ -390,9 +390,10 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     env = _function_env(s)
     api, notify, check = (_grants(s, roles[f]) for f in ("APIHandler", "SendNotifications", "CheckDocuments"))
 
-    # The API (and the app's other functions) only put notices, and a billing run's first messages, on queues.
-    billing = {"Fn::GetAtt": [ids["billing"], "Arn"]}
-    assert api["sqs:SendMessage"] == [notifications, billing] and "sqs:ReceiveMessage" not in api
+    # The API (and the app's other functions) only put notices, and a billing run's or a review campaign's
+    # first messages, on queues.
+    billing, reviews = {"Fn::GetAtt": [ids["billing"], "Arn"]}, {"Fn::GetAtt": [ids["reviews"], "Arn"]}
+    assert api["sqs:SendMessage"] == [notifications, billing, reviews] and "sqs:ReceiveMessage" not in api
     assert not {a for a in api if a.startswith("sns:")}
     cursor_key = next(k for k, v in s.resources("AWS::SecretsManager::Secret").items()
                       if "cursor" in v["Properties"].get("Description", ""))
@@ -636,11 +637,37 @@ def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_ala
     assert _function_env(s)["BILLING_QUEUE_URL"] == {"Ref": ids["billing"]}
     alarms = [a for a in s.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
     watched = {d["Value"]["Fn::GetAtt"][0] for a in alarms for d in a["Properties"]["Dimensions"]}
-    assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing")}
+    assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing", "reviews")}
     for alarm in alarms:
         props = alarm["Properties"]
         assert (props["MetricName"], props["Namespace"], props["Threshold"]) == (
             "ApproximateNumberOfMessagesVisible", "AWS/SQS", 1)
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_review_campaign_work_is_sent_by_the_app_and_its_worker_which_queues_notices(synthesized: dict[str, Synth],
+                                                                                     city: str) -> None:
+    """Issue 12 §1 (docs/decisions/0032): a campaign's passes go through their own queue (DLQ, alarm) to
+    ``open_reviews``, the same sharded job as billing; its role consumes and sends on that queue, queues
+    notices, and may not touch the billing queue; the daily ``review_notices`` job starts reminder passes."""
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    reviews, billing = {"Fn::GetAtt": [ids["reviews"], "Arn"]}, {"Fn::GetAtt": [ids["billing"], "Arn"]}
+    notifications = {"Fn::GetAtt": [ids["notifications"], "Arn"]}
+    roles = _function_roles(s)
+    worker = _grants(s, roles["OpenReviews"])
+    assert worker["sqs:ReceiveMessage"] == [reviews] and worker["sqs:SendMessage"] == [reviews, notifications]
+    assert billing not in worker["sqs:SendMessage"] and "dynamodb:Scan" not in worker
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"} <= set(worker)
+    for function in ("APIHandler", "ReviewNotices"):
+        assert reviews in _grants(s, roles[function]).get("sqs:SendMessage", []), function
+    assert reviews not in _grants(s, roles["IssueBills"]).get("sqs:SendMessage", [])
+    assert _function_env(s)["REVIEWS_QUEUE_URL"] == {"Ref": ids["reviews"]}
+    events = list(s.functions()["ReviewNotices"]["Properties"]["Events"].values())
+    assert events == [{"Properties": {"Schedule": "cron(30 1 * * ? *)"}, "Type": "Schedule"}]  # 09:30 China time
+    tables = {t["Properties"]["TableName"]: t for t in s.resources("AWS::DynamoDB::Table").values()}
+    (campaigns,) = [t for name, t in tables.items() if name.endswith("-data-review_campaigns")]
+    assert [g["IndexName"] for g in campaigns["Properties"]["GlobalSecondaryIndexes"]] == ["by_opened"]
 
 
 @pytest.mark.parametrize("city", CITIES)

@@ -15,6 +15,10 @@ class RecordingNotifier:
         self.sent.append(notice)
         return True
 
+    def notify_many(self, notices: list[Any]) -> int:
+        self.sent.extend(notices)
+        return len(notices)
+
     def templates(self) -> list[str]:
         return [n.template for n in self.sent]
 
