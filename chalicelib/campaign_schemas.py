@@ -16,6 +16,7 @@ _COUNTS = {
     "out_of_scope": {**INT, "description": "不在本批次范围的合同数（年审月份不符、尚未起租或已到期）"},
     "notices_queued": {**INT, "description": "已排队发送的通知数（首次通知或本次提醒）"},
     "not_notified": {**INT, "description": "未发通知数（已通知过、已申报或承租人无账号）"},
+    "exemptions_started": {**INT, "description": "按本市豁免规则直接由部门核查的年审数（无需家庭申报）"},
     "failed": {**INT, "description": "无法处理的合同数（见 failures）"},
 }
 _CAMPAIGN = {

@@ -323,3 +323,33 @@ def test_a_queue_that_is_down_is_a_503_and_the_pass_shows_it_failed(client: Any,
     status, campaign = call(client, "GET", f"/v1/admin/review-campaigns/rc-{today().year}", admin(tokens))
     (p,) = campaign["passes"]
     assert (campaign["status"], p["reason"], p["shards_done"]) == ("failed", "队列暂时不可用，年审未开启", 0), campaign
+
+
+def test_an_exempt_household_is_handed_to_the_departments_by_the_campaign_once_the_opening_finished(
+        client: Any, stack: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """reviews.json's exemption (every member 70+): the daily job starts one exemption pass per
+    campaign after its opening; an elderly household's review goes to the departments without an
+    answer, a younger one's stays open for the household, and a second day starts nothing again."""
+    from tests import reviewing
+
+    year = today().year
+    elder = reviewing.housed(client, stack, "批次豁免", born="19400101")
+    young = reviewing.housed(client, stack, "批次不豁免")
+    started: list[str] = []
+    monkeypatch.setattr("chalicelib.domain.review_verification.begin", lambda review, **kw: started.append(review.review_id))
+    assert review_campaigns.send_notices().exemptions == []  # nothing opened yet
+    status, opened = call(client, "POST", "/v1/admin/review-campaigns", admin(tokens), {"scope": "all", "year": year})
+    assert status == 202, opened
+    run_all(stack)
+    first = review_campaigns.send_notices()
+    assert first.exemptions == [f"rc-{year}.exempt"]
+    run_all(stack)
+    elder_review, young_review = review_of(f"rc-{year}", elder.lease_id), review_of(f"rc-{year}", young.lease_id)
+    assert started == [elder_review.review_id]
+    assert (elder_review.answer["role"], young_review.status, young_review.answer) == ("exempt", "open", None)
+    status, campaign = call(client, "GET", f"/v1/admin/review-campaigns/rc-{year}", admin(tokens))
+    exempt = campaign["passes"][-1]
+    assert (exempt["purpose"], exempt["status"], exempt["exemptions_started"]) == ("exempt", "finished", 1), exempt
+    assert review_campaigns.send_notices().exemptions == [f"rc-{year}.exempt"]  # found, not started again
+    run_all(stack)
+    assert started == [elder_review.review_id]

@@ -41,6 +41,7 @@ class Scope(StrEnum):
 class Purpose(StrEnum):
     OPEN = "open"  # opening: a review per lease, and its first notice
     REMIND = "remind"  # a reminder N days before the deadline to every review still open
+    EXEMPT = "exempt"  # the city's exemptions tried on every open review (the departments alone review them)
 
 
 class PassStatus(StrEnum):
@@ -75,6 +76,7 @@ class Counts:
     out_of_scope: int = 0  # leases the campaign does not review (review month, not started, ended)
     notified: int = 0  # notices queued (the first notice, or this pass's reminder)
     not_notified: int = 0  # no notice: sent already, answered, or no tenant account to tell
+    exempted: int = 0  # reviews the city's exemption started (the departments' answers alone complete them)
     failed: int = 0  # leases that could not be worked on (listed with the reason)
 
 
@@ -263,7 +265,7 @@ def _work(msg: dict[str, Any], leases: list[Any]) -> tuple[Counts, list[dict[str
         except (ValueError, TypeError, KeyError) as exc:  # a lease whose dates cannot be read
             tally["failed"] += 1
             failures.append(fanout.failure(lease.lease_id, exc))
-    work = _open if msg["purpose"] == Purpose.OPEN else _remind
+    work = {Purpose.OPEN: _open, Purpose.REMIND: _remind, Purpose.EXEMPT: _exempt}[Purpose(msg["purpose"])]
     counts = work(msg, mine)
     return replace(counts, seen=len(leases), **tally), failures
 
@@ -291,6 +293,23 @@ def _remind(msg: dict[str, Any], leases: list[Any]) -> Counts:
                            lease.estate_id, lease.unit_id, lease.unit_label, str(msg["deadline"])) for lease in leases]
     notified, not_notified = _notify(msg, page, str(msg["offset"]), at)
     return Counts(notified=notified, not_notified=not_notified)
+
+
+def _exempt(msg: dict[str, Any], leases: list[Any]) -> Counts:
+    """Each review of the page whose household the city's rules exempt (e.g. every member over 70
+    on 低保) is handed to the departments at once (review_verification.begin_exempt: a household that
+    is no candidate, a review answered or gone on, changes nothing). Off the opening's path: the
+    opening reads no household (its budget is a request or two per lease); this pass runs once per
+    campaign, after the opening finished."""
+    from chalicelib.domain import review_verification
+
+    started = 0
+    for lease in leases:
+        try:
+            started += review_verification.begin_exempt(reviews.review_key(str(msg["campaign_id"]), lease.lease_id))
+        except errors.NotFound:  # no review for it (opened after the lease), or no household on record
+            continue
+    return Counts(exempted=started)
 
 
 def _notify(msg: dict[str, Any], page: list[reviews.Review], key: str, at: str) -> tuple[int, int]:
@@ -323,6 +342,7 @@ def _queue(msg: dict[str, Any], told: list[reviews.Review], key: str) -> None:
 class NoticeDay:
     day: str
     started: list[str] = field(default_factory=list)  # reminder passes started (or found started)
+    exemptions: list[str] = field(default_factory=list)  # exemption passes started (or found started)
     overdue: list[str] = field(default_factory=list)  # campaigns whose deadline has passed
 
 
@@ -344,9 +364,19 @@ def send_notices(day: date | None = None) -> NoticeDay:
                     run = CampaignPass(f"{campaign.campaign_id}.remind-{offset}", campaign.campaign_id, Purpose.REMIND,
                                        None, now_iso(), offset=offset)
                     out.started.append(launch(campaign, run, fail_if_unsent=None).run_id)
+            if not campaign.overdue(day) and reviews.rules().exempt and _opened(campaign):
+                run = CampaignPass(f"{campaign.campaign_id}.exempt", campaign.campaign_id, Purpose.EXEMPT, None,
+                                   now_iso())  # one id per campaign: the job run every day starts it once
+                out.exemptions.append(launch(campaign, run, fail_if_unsent=None).run_id)
         if not found.next_cursor:
             return out
         cursor = found.next_cursor
+
+
+def _opened(campaign: Campaign) -> bool:
+    """An opening pass of the campaign has finished (its reviews exist)."""
+    runs = (fanout.get(KIND, p).run for p in campaign.passes if p.startswith("rcp"))  # ids of openings: rcp...
+    return any(run.purpose == Purpose.OPEN and run.status == FINISHED for run in runs)
 
 
 COUNTS = tuple(f.name for f in fields(Counts))

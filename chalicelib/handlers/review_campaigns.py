@@ -22,7 +22,7 @@ review_states = lazy.module("chalicelib.domain.reviews")
 bp = Blueprint(__name__)
 api = Api(bp, "review_campaigns")
 
-PURPOSE_NAMES = {"open": "开启", "remind": "提醒"}
+PURPOSE_NAMES = {"open": "开启", "remind": "提醒", "exempt": "豁免核查"}
 STATUS = Param("status", "enum", "年审状态", choices=("open", "verifying", "recommended", "decided"), default="open")
 OVERDUE = Param("overdue", "enum", "只看截止日期已过仍未申报的（true）", choices=("true", "false"), default="false")
 
@@ -30,7 +30,7 @@ OVERDUE = Param("overdue", "enum", "只看截止日期已过仍未申报的（tr
 def present_counts(c: Counts) -> dict[str, Any]:
     return {"leases_seen": c.seen, "reviews_created": c.created, "already_existing": c.existing,
             "out_of_scope": c.out_of_scope, "notices_queued": c.notified, "not_notified": c.not_notified,
-            "failed": c.failed}
+            "exemptions_started": c.exempted, "failed": c.failed}
 
 
 def present_pass(progress: Progress[Counts]) -> dict[str, Any]:

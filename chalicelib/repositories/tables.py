@@ -1155,12 +1155,13 @@ class ReviewCampaignRecord(_JobTable):
     opened_sort = UnicodeAttribute(null=True)  # "{opened_at}#{campaign_id}"
     # a pass
     campaign_id = UnicodeAttribute(null=True)
-    purpose = UnicodeAttribute(null=True)  # open | remind
+    purpose = UnicodeAttribute(null=True)  # open | remind | exempt
     offset = NumberAttribute(null=True)  # a reminder's days before the deadline
     # its counts besides every kind's
     out_of_scope = NumberAttribute(null=True)
     notified = NumberAttribute(null=True)
     not_notified = NumberAttribute(null=True)
+    exempted = NumberAttribute(null=True)
 
     by_opened = _gsi("by_opened", "list_key", "opened_sort")()
 
