@@ -144,3 +144,23 @@ def test_three_households_continue_pay_more_and_leave(client: Any, workflow: Any
     told = {n["recipient"]: n["text"] for n in RECORDED if "年审" in n.get("text", "")}
     assert "自" + rent["from_month"] in told[richer.subject] and "60" in told[richer.subject], told
     assert left["recommendation"]["leave_by"] in told[owner.subject] and "不动产登记" in told[owner.subject], told
+
+
+def test_a_save_from_an_older_read_keeps_the_notices_marked_since(stack: Any) -> None:
+    """The campaigns mark a reminder on the review without moving its version; a household's answer
+    saved from a read taken before that mark must not wipe it (nor may a stale version be saved)."""
+    from dataclasses import replace
+
+    from chalicelib.repositories.reviews import mark_notice
+
+    campaign, lease = new_id("rcmp"), active()
+    reviews.open_page(campaign, "2027-03-31", [lease])
+    read = reviews.get(reviews.review_key(campaign, lease.lease_id))
+    assert mark_notice(read.review_id, "7", "2027-03-24T09:30:00+08:00") is True
+    deps().reviews.save(replace(read, status=reviews.VERIFYING, version=read.version + 1), read.version)
+    saved = reviews.get(read.review_id)
+    assert (saved.status, saved.version, saved.notices.get("7")) == (reviews.VERIFYING, read.version + 1,
+                                                                     "2027-03-24T09:30:00+08:00")
+    with pytest.raises(errors.StaleVersion):
+        deps().reviews.save(replace(read, status=reviews.DECIDED, version=read.version + 1), read.version)
+    assert reviews.get(read.review_id).status == reviews.VERIFYING

@@ -1,13 +1,11 @@
 """Annual reviews (年审): read by id, by lease, by tenant and by campaign; written once per lease and
-campaign (``create_many``: conditional puts, 100 a transaction, as bills are), then saved whole on the
-version read (``save``: ``campaign_sort`` follows the status, so a campaign's reviews are listed by it)."""
+campaign (``create_many``: conditional puts, 100 a transaction, as bills are), then saved (all but the
+notices the campaigns mark) on the version read (``save``: ``campaign_sort`` follows the status, so a campaign's reviews are listed by it)."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib import errors
-from pynamodb.exceptions import PutError
-
 from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.reviews import Outcome, Review, ReviewKind, ReviewStatus
@@ -19,6 +17,10 @@ REVIEW_FIELDS = (
     "campaign_id", "lease_id", "owner", "estate_id", "unit_id", "unit_label", "deadline", "kind", "status",
     "answer", "answered_at", "answered_by", "recommendation", "outcome", "decided_at", "decided_by", "notices",
     "consents", "documents", "assisted", "verification", "exempt", "objection", "created_at", "updated_at", "version")
+
+
+#: Not written by ``save``: the key, and the notices the campaigns mark on their own.
+UNSAVED = frozenset({"review_id", "notices"})
 
 
 class ReviewRepository:
@@ -40,10 +42,17 @@ class ReviewRepository:
         return put_many_new(self.settings, [review_record(r) for r in reviews], "review_id")
 
     def save(self, review: Review, expected_version: int) -> None:
-        """The whole review, only over the version it was read at (else 409 STALE_VERSION)."""
+        """Every field of the review but its ``notices``, only over the version it was read at (else
+        409 STALE_VERSION). An UpdateItem, not a whole put: the campaigns mark notices on the review
+        without moving its version (``mark_notice``), and a save from an older read must not wipe them."""
+        from pynamodb.exceptions import UpdateError
+
+        record = review_record(review)
+        actions = [attr.remove() if getattr(record, name) is None else attr.set(getattr(record, name))
+                   for name, attr in ReviewRecord.get_attributes().items() if name not in UNSAVED]
         try:
-            review_record(review).save(condition=ReviewRecord.version == expected_version)
-        except PutError as exc:
+            ReviewRecord(review.review_id).update(actions=actions, condition=ReviewRecord.version == expected_version)
+        except UpdateError as exc:
             if is_condition_failure(exc):
                 raise errors.StaleVersion(f"review {review.review_id} changed", field="version") from None
             raise
