@@ -9,13 +9,18 @@ Python, but it ships ``vendor/`` as is. So each synth stages ``build/lambda/<cit
 - ``vendor/``: every wheel that the repo's runtime ``requirements.txt`` resolves to for cp313
   manylinux x86_64, fetched by ``pip download --platform ... --python-version 3.13`` into
   ``build/wheels/cp313/<key>/`` (kept: a later synth or test with the same requirements does not
-  touch the network) and unpacked.
+  touch the network) and unpacked;
+- bytecode for python3.13 beside both (``__pycache__/*.cpython-313.pyc``, unchecked-hash): Lambda's
+  code directory is read-only, so a package without it compiles every module it imports on every
+  cold start. Compiled by a python3.13 interpreter when the machine has one (``LAMBDA_PYTHON``, else
+  ``python3.13`` on the PATH or in pyenv); without one the package is built without bytecode.
 
 See docs/decisions/0004-runtime-packaging.md.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -44,6 +49,9 @@ APP_FILES = ("app.py",)
 APP_DIRS = ("chalicelib",)
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".DS_Store")
 _COMPLETE = ".complete"
+#: The bytecode Lambda can use without a writable code directory: hash-based, never checked against
+#: the source (the staged copy is rebuilt from the repo on every synth, so the two cannot drift).
+BYTECODE_MODE = "unchecked-hash"
 
 
 class PackagingError(RuntimeError):
@@ -136,8 +144,10 @@ def unpack_wheel(wheel: Path, dest: Path) -> None:
 
 
 def _unpacked(wheels: Path, root: Path) -> Path:
-    """The wheels unpacked once into ``root/<key>``, shared by every city's staging copy."""
-    target = root / wheels.name
+    """The wheels unpacked (and compiled, when a python3.13 is here) once into ``root/<key>``, shared
+    by every city's staging copy."""
+    python = lambda_python()
+    target = root / (wheels.name + ("-pyc" if python else ""))
     if (target / _COMPLETE).is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
@@ -145,6 +155,7 @@ def _unpacked(wheels: Path, root: Path) -> Path:
     try:
         for wheel in sorted(wheels.glob("*.whl")):
             unpack_wheel(wheel, tmp)
+        compile_bytecode(tmp, python)
         (tmp / _COMPLETE).write_text(wheels.name + "\n")
         try:
             tmp.rename(target)
@@ -154,6 +165,32 @@ def _unpacked(wheels: Path, root: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+@functools.cache
+def lambda_python() -> str | None:
+    """A python3.13 interpreter to compile the package's bytecode with (None: there is none here)."""
+    candidates = [os.environ.get("LAMBDA_PYTHON"), shutil.which(f"python{PYTHON_VERSION}"),
+                  *sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{PYTHON_VERSION}.*/bin/python{PYTHON_VERSION}"))]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        done = subprocess.run([candidate, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                              capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == f"cpython-{ABI[2:]}":
+            return candidate
+    return None
+
+
+def compile_bytecode(path: Path, python: str | None) -> bool:
+    """``path``'s modules compiled for the Lambda runtime (False: no such interpreter here)."""
+    if python is None:
+        return False
+    done = subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", BYTECODE_MODE,
+                           str(path)], capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+    if done.returncode != 0:
+        raise PackagingError(f"compiling {path} for {LAMBDA_RUNTIME} failed:\n{(done.stdout + done.stderr)[-4000:]}")
+    return True
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -167,10 +204,10 @@ def _build_vendor(staging: Path, wheels: Path, unpacked_root: Path) -> None:
     """vendor/ from the wheels (hard links to one unpacked copy), redone only when they change."""
     vendor = staging / "vendor"
     marker = staging / ".vendor-key"  # outside vendor/: everything in vendor/ ships
-    key = wheels.name
+    source = _unpacked(wheels, unpacked_root)
+    key = source.name
     if vendor.is_dir() and marker.is_file() and marker.read_text().strip() == key:
         return
-    source = _unpacked(wheels, unpacked_root)
     shutil.rmtree(vendor, ignore_errors=True)
     marker.unlink(missing_ok=True)
     shutil.copytree(source, vendor, copy_function=_link_or_copy, ignore=shutil.ignore_patterns(_COMPLETE))
@@ -232,4 +269,7 @@ def stage_project(city: str, stage: str, root: Path = REPO_ROOT, build_dir: Path
         encoding="utf-8",
     )
     _build_vendor(staging, wheels, build_dir / "lambda" / ".vendor")
+    python = lambda_python()
+    for name in APP_DIRS:
+        compile_bytecode(staging / name, python)
     return staging
