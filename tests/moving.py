@@ -1,14 +1,16 @@
 """Helpers for the move-out tests (退租, docs/decisions/0030): a leased unit and a confirmed lease written as
 the selection writes them, the move-out dates the city allows, and :func:`drive`, one move-out end to end
 through the API (notice, appointment, inspection, settlement, counter refund if any, completion): the
-tests use it with the Chalice test client, a demo can hand it any ``send`` that speaks HTTP."""
+tests use it with the Chalice test client, the demo with HTTP (it lives in devstack/tenancy.py, one copy)."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
-Send = Callable[[str, str, dict[str, str], Any], tuple[int, Any]]
+from devstack.tenancy import Send, drive, move_out_date, today
+
+__all__ = ["Send", "drive", "lease", "leased_unit", "move_out_date", "today"]
+
 _numbers = itertools.count(1)
 
 
@@ -46,47 +48,3 @@ def lease(owner: str, unit: Any, *, status: str = "confirmed", monthly_rent: int
                  updated_at=now_iso())
     lease_record(made).save()
     return made
-
-
-def today() -> date:
-    from chalicelib.domain.common import now
-
-    return now().date()
-
-
-def move_out_date(notice_days: int = 30) -> date:
-    """The first 15th of a month at least ``notice_days`` from today (inside the city's window)."""
-    day = today() + timedelta(days=notice_days)
-    while day.day != 15:
-        day += timedelta(days=1)
-    return day
-
-
-def drive(send: Send, tenant: dict[str, str], staff: dict[str, str], lease_id: str, *, when: date | None = None,
-          damages: list[dict[str, Any]] | None = None, unit_status: str = "vacant",
-          receipt_no: str = "TK-0001") -> dict[str, Any]:
-    """One move-out end to end through the API; the completed move-out as the tenant sees it."""
-    when = when or move_out_date()
-    status, mo = send("POST", f"/v1/me/lease/{lease_id}/move-out", tenant,
-                      {"move_out_date": when.isoformat(), "reason": "工作调动，搬离本市"})
-    assert status == 201, mo
-    path = f"/v1/staff/move-outs/{mo['move_out_id']}"
-    status, mo = send("POST", f"{path}/appointment", staff,
-                      {"version": mo["version"], "date": today().isoformat(), "slot": "09:00-12:00"})
-    assert status == 200, mo
-    status, mo = send("POST", f"{path}/inspection", staff, {
-        "version": mo["version"], "condition": "damaged" if damages else "good",
-        "meters": {"water": 1234.5, "electricity": 5678.0, "gas": 321.0}, "damages": damages or [],
-        "unit_status": unit_status})
-    assert status == 200, mo
-    status, mo = send("POST", f"{path}/settle", staff, {"version": mo["version"]})
-    assert status == 200, mo
-    refund = mo["settlement"]["refund"]
-    if refund and refund["status"] != "refunded":
-        status, mo = send("POST", f"{path}/refund", staff, {"receipt_no": receipt_no, "reason": "押金在窗口以现金退还"})
-        assert status == 200, mo
-    status, mo = send("POST", f"{path}/complete", staff, {"version": mo["version"]})
-    assert status == 200, mo
-    status, mine = send("GET", f"/v1/me/lease/{lease_id}/move-out", tenant, None)
-    assert status == 200 and mine["status"] == "completed", mine
-    return dict(mine)

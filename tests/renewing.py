@@ -1,28 +1,29 @@
 """Helpers for the renewal tests (续签, docs/decisions/0033), and the driver `make demo` uses: a lease
 brought into its renewal window, decided reviews written straight to the reviews table (as the reviews'
-own code leaves them), and ``renew``, which takes one lease through renewal to a confirmed new lease."""
+own code leaves them), and ``renew``, which takes one lease through renewal to a confirmed new lease
+(devstack/tenancy.py, the driver the demo uses too)."""
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Callable
 
+from devstack import tenancy
+from devstack.tenancy import term_ending_in
+
 #: ``call(method, path, headers, body) -> (status, body)``: the Chalice test client (tests.applying.call)
 #: or HTTP against a running `make run` (the demo).
-Caller = Callable[[str, str, dict[str, str], Any], tuple[int, Any]]
+Caller = tenancy.Send
 
 
 def ending_in(lease_id: str, days: int) -> Any:
     """Move a lease's term so that it ends ``days`` from today (China time), keeping its length: a
     lease inside its renewal window (or, with a large ``days``, before it)."""
     from chalicelib.deps import deps
-    from chalicelib.domain.common import now
-    from chalicelib.domain.renewals import months_before
     from chalicelib.repositories.leases import lease_record
 
     lease = deps().leases.get(lease_id)
-    end = now().date() + timedelta(days=days)
-    start = months_before(end + timedelta(days=1), lease.term_months)
+    start, end = term_ending_in(lease.term_months, days)
     moved = replace(lease, start_date=start.isoformat(), end_date=end.isoformat())
     lease_record(moved).save()
     return moved
@@ -65,25 +66,6 @@ def decide(review_id: str, outcome: str, recommendation: dict[str, Any] | None =
 
 def renew(call: Caller, tenant: dict[str, str], lease_id: str, *, key: str = "renewal-demo",
           decide_review: Callable[[str], Any] | None = None) -> dict[str, Any]:
-    """Take one lease through renewal to a confirmed new lease, as the tenant's app does: read the
-    lease, apply (``POST /v1/me/lease/{id}/renewal``), let a waiting review be decided
-    (``decide_review(review_id)``: staff's confirmation, by default ``continue``), then confirm the
-    new lease (``POST /v1/me/lease/{new}/confirm``). Returns {"renewal", "lease"} (the new lease)."""
-    status, mine = call("GET", "/v1/me/lease", tenant, None)
-    assert status == 200, mine
-    lease = next(item for item in mine["items"] if item["lease_id"] == lease_id)
-    status, renewal = call("POST", f"/v1/me/lease/{lease_id}/renewal", {**tenant, "Idempotency-Key": key},
-                           {"version": lease["version"]})
-    assert status == 201, renewal
-    if renewal["status"] == "awaiting_review":
-        (decide_review or (lambda review_id: decide(review_id, "continue")))(renewal["review_id"])
-        status, renewal = call("GET", f"/v1/me/lease/{lease_id}/renewal", tenant, None)
-        assert status == 200, renewal
-    assert renewal["status"] == "approved", renewal
-    status, mine = call("GET", "/v1/me/lease", tenant, None)
-    new = next(item for item in mine["items"] if item["lease_id"] == renewal["new_lease_id"])
-    status, confirmed = call("POST", f"/v1/me/lease/{new['lease_id']}/confirm", tenant, {"version": new["version"]})
-    assert status == 200, confirmed
-    status, renewal = call("GET", f"/v1/me/lease/{lease_id}/renewal", tenant, None)
-    assert status == 200 and renewal["status"] == "renewed", renewal
-    return {"renewal": renewal, "lease": confirmed}
+    """devstack.tenancy.renew (the demo's driver too), a waiting review decided ``continue`` by default."""
+    return tenancy.renew(call, tenant, lease_id, key=key,
+                         decide_review=decide_review or (lambda review_id: decide(review_id, "continue")))

@@ -1,9 +1,7 @@
-"""The annual review's driver (年审), for the tests and the demo's steps: one lease through open
-review -> answer -> recommendation -> confirm.
-
-The HTTP part takes a ``call(method, path, headers, body) -> (status, body)`` (the Chalice test
-client's ``tests.applying.call``, or the demo's HTTP client), so the same steps run in-process and
-against ``make run``:
+"""The annual review's test helpers (年审): one lease through open review -> answer -> recommendation
+-> confirm. The HTTP steps are devstack/tenancy.py's (one copy: the demo's steps 16-22 use them against
+``make run``), re-exported here; each takes a ``call(method, path, headers, body) -> (status, body)``
+(the Chalice test client's ``tests.applying.call`` here):
 
     tenant = housed(client, stack, "年审甲")                           # a tenant with a confirmed lease
     review_id = open_review(tenant.lease_id, campaign)                  # what a campaign opens (in-process)
@@ -11,21 +9,21 @@ against ``make run``:
     wait_for(call, staff, review_id, "recommended")                     # departments, rules, recommendation
     confirm_continues(call, staff, review_ids=[review_id])              # one staff click
 
-The three demo households: ``no_change`` (continues), ``report_income`` (a new income over the limit:
+The demo's households: ``no_change`` (continues), ``report_income`` (a new income over the limit:
 the higher rent from the next bill), and a household the registry says owns a home
 (``departments.update(id, real_estate=OWNS_HOME)``: must leave, with the city's grace period).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from devstack.tenancy import (OWNS_HOME, Send as Call, confirm, confirm_continues, current, no_change,
+                              report_income, wait_for)
 from tests.applying import Citizen, call as client_call, register
 
-Call = Callable[..., tuple[int, Any]]
-#: A home in the city, as the real estate registry answers it (the demo's must-leave household).
-OWNS_HOME = {"properties": [{"city": "jiangmen", "floor_area": 89.5, "address": "蓬江区示范路1号"}]}
+__all__ = ["OWNS_HOME", "Call", "Tenant", "confirm", "confirm_continues", "current", "department_answers", "housed",
+           "no_change", "open_review", "report_income", "run_steps", "wait_for"]
 
 
 @dataclass
@@ -88,65 +86,6 @@ def open_review(lease_id: str, campaign_id: str, deadline: str = "2099-12-31") -
         lease.lease_id, lease.owner, True, lease.monthly_rent, lease.base_rent, lease.reduction, lease.start_date,
         lease.end_date, lease.estate_id, lease.unit_id, f"{lease.estate_name}{lease.building_name}{lease.number}")])
     return reviews.review_key(campaign_id, lease_id)
-
-
-def current(call: Call, headers: dict[str, str]) -> dict[str, Any]:
-    status, review = call("GET", "/v1/me/reviews/current", headers)
-    assert status == 200, review
-    return review  # type: ignore[no-any-return]
-
-
-def no_change(call: Call, headers: dict[str, str], review_id: str) -> dict[str, Any]:
-    """One tap: nothing changed, with the tenant's renewed consent."""
-    review = current(call, headers)
-    status, answered = call("POST", f"/v1/reviews/{review_id}/answer", headers, {
-        "version": review["version"], "change": "none",
-        "consent": {"text_version": review["consent_text_version"], "agree": True}})
-    assert status == 200, answered
-    return answered  # type: ignore[no-any-return]
-
-
-def report_income(call: Call, headers: dict[str, str], review_id: str, member: dict[str, Any],
-                  upload: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """A changed household: the member's new income, with the city's documents (``upload`` posts
-    the presigned form it is given, as the phone does)."""
-    review = current(call, headers)
-    for way in review["ways"]:
-        for doc in way["documents"]:
-            status, form = call("POST", f"/v1/reviews/{review_id}/documents", headers,
-                                {"type": doc["type"], "content_type": "image/jpeg"})
-            assert status == 201, form
-            upload(form["upload"])
-    review = current(call, headers)
-    status, answered = call("POST", f"/v1/reviews/{review_id}/answer", headers, {
-        "version": review["version"], "change": "changed", "members": [member],
-        "consent": {"text_version": review["consent_text_version"], "agree": True}})
-    assert status == 200, answered
-    return answered  # type: ignore[no-any-return]
-
-
-def wait_for(call: Call, staff: dict[str, str], review_id: str, status: str, timeout_s: float = 30) -> dict[str, Any]:
-    """The staff view once the review reaches ``status`` (the departments answer within seconds)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        code, review = call("GET", f"/v1/staff/reviews/{review_id}?reason=%E5%B9%B4%E5%AE%A1", staff)
-        assert code == 200, review
-        if review["status"] == status or time.monotonic() > deadline:
-            return review  # type: ignore[no-any-return]
-        time.sleep(0.05)
-
-
-def confirm(call: Call, staff: dict[str, str], review: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    status, decided = call("POST", f"/v1/staff/reviews/{review['review_id']}/confirm", staff,
-                           {"version": review["version"], **extra})
-    assert status == 200, decided
-    return decided  # type: ignore[no-any-return]
-
-
-def confirm_continues(call: Call, staff: dict[str, str], **which: Any) -> dict[str, Any]:
-    status, result = call("POST", "/v1/staff/reviews/confirm-continues", staff, which)
-    assert status == 200, result
-    return result  # type: ignore[no-any-return]
 
 
 def department_answers(members: list[dict[str, Any]], down: tuple[str, ...] = (),
