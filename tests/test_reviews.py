@@ -164,3 +164,21 @@ def test_a_save_from_an_older_read_keeps_the_notices_marked_since(stack: Any) ->
     with pytest.raises(errors.StaleVersion):
         deps().reviews.save(replace(read, status=reviews.DECIDED, version=read.version + 1), read.version)
     assert reviews.get(read.review_id).status == reviews.VERIFYING
+
+
+def test_a_higher_rent_starts_on_the_first_bill_not_issued_yet(client: Any, stack: Any) -> None:
+    """A month billed ahead of the decision keeps its bill: the change starts the month after it."""
+    from datetime import date
+
+    from chalicelib.domain.bills import ActiveLease, rent_bill, rent_rules
+    from chalicelib.domain.review_outcomes import higher_rent
+
+    tenant = reviewing.housed(client, stack, "年审预出账")
+    lease = deps().leases.get(tenant.lease_id)
+    assert higher_rent(lease, 10, date(2026, 12, 5))["from_month"] == "2027-01"  # the city's next month
+    active = ActiveLease(lease.lease_id, lease.owner, True, lease.monthly_rent, lease.base_rent, lease.reduction,
+                         lease.start_date, lease.end_date, lease.estate_id, lease.unit_id, "福泽园1栋101")
+    assert deps().bills.create(rent_bill(active, "2027-01", "run_ahead", rent_rules(), "2026-12-01T02:00:00+08:00"))
+    rent = higher_rent(lease, 10, date(2026, 12, 5))
+    assert (rent["from_month"], rent["monthly_rent"]) == ("2027-02", 60000) and "自 2027-02 起" in rent["basis"], rent
+    assert higher_rent(lease, 10, date(2027, 3, 5))["from_month"] == "2027-04"  # an older bill changes nothing

@@ -71,14 +71,15 @@ def recommend(review: Review, version: RuleVersion, assessment: Assessment, flag
 
 def higher_rent(lease: Any, percent_over: float, decided: date) -> dict[str, Any]:
     """The city's tier for how far over the limit the household is: the base rent times its
-    multiplier, or the market rent for the floor area; from the month the city says (the next bill)."""
+    multiplier, or the market rent for the floor area; from the month the city says, or the next bill
+    if that month was billed already (an admin may bill next month ahead of its schedule)."""
     from chalicelib.domain.bills import rent_for
 
     cfg = rules().higher_rent
     tier = next((t for t in cfg.tiers if t.up_to_percent_over is None or percent_over <= t.up_to_percent_over),
                 cfg.tiers[-1])
     y, m = divmod(decided.month - 1 + cfg.months_after_decision, 12)
-    from_month = f"{decided.year + y:04d}-{m + 1:02d}"
+    from_month = _next_bill(lease, f"{decided.year + y:04d}-{m + 1:02d}")
     if tier.multiplier is not None:
         monthly = round(lease.base_rent * tier.multiplier)
     else:
@@ -86,6 +87,19 @@ def higher_rent(lease: Any, percent_over: float, decided: date) -> dict[str, Any
     monthly = max(monthly, rent_for(lease, from_month)[0])  # never lower than what the lease pays already
     basis = f"{tier.basis}（超出 {percent_over:.0f}%），自 {from_month} 起每月 {monthly / 100:.2f} 元"
     return {"monthly_rent": monthly, "from_month": from_month, "basis": basis, "percent_over": round(percent_over, 1)}
+
+
+def _next_bill(lease: Any, month: str) -> str:
+    """``month``, or the month after the lease's latest rent bill when that bill is issued already (an
+    issued bill keeps its amount: the change starts on the first bill not issued yet)."""
+    from chalicelib.domain.bills import CANCELLED, BillKind
+
+    billed = max((b.month for b in deps().bills.of_lease(lease.lease_id)
+                  if b.kind == BillKind.RENT and b.month and b.status != CANCELLED), default="")
+    if billed < month:
+        return month
+    y, m = divmod(int(billed[:4]) * 12 + int(billed[5:7]), 12)  # the month after ``billed``
+    return f"{y:04d}-{m + 1:02d}"
 
 
 def leave_by(decided: date) -> dict[str, Any]:
