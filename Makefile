@@ -36,7 +36,7 @@ token: $(STAMP) ## a demo user's ID token from the running local stack: make tok
 walkthrough: $(STAMP) ## the applying journey (issue 3) step by step against the running `make run`
 	$(PY) -m devstack.walkthrough
 
-demo: $(STAMP) ## verification, review, publicity, lottery, selection, leases, then rent (bills, payments, vouchers, reconciliation) against the running `make run`
+demo: $(STAMP) ## verification, review, publicity, lottery, selection, leases, rent (bills, payments, vouchers, reconciliation), then the tenancy (review campaign, annual reviews, renewal, move-out) against the running `make run`
 	$(PY) -m devstack.demo
 
 lint: $(STAMP)

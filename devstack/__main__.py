@@ -181,6 +181,9 @@ def _write_state(stack, api: str) -> None:  # type: ignore[no-untyped-def]
         "users": stack.identity.users,
         "realname": stack.realname.base_url,  # the real-name check simulator (walkthrough, demo)
         "payments": stack.payments.base_url,  # the payment simulator: POST /control/pay ... (demo)
+        # the department simulator: POST /control/person changes a person's records (demo)
+        "departments": stack.departments.base_url if stack.departments else None,
+        "table_prefix": stack.environment.get("TABLE_PREFIX"),  # the demo's one direct write (a lease's dates)
     }, ensure_ascii=False, indent=2))
 
 
@@ -209,7 +212,7 @@ def _banner(stack, args, counts, seconds: float) -> None:  # type: ignore[no-unt
         "  example     curl -s " + api + "/v1/units?area=pengjiang\\&status=vacant",
         "              TOKEN=$(make -s token ROLE=staff); curl -s -H \"Authorization: Bearer $TOKEN\" "
         + api + "/v1/admin/policies",
-        "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, lottery, leases)",
+        "  journeys    make walkthrough (applying)   make demo (verification, review, publicity, lottery, leases, rent, annual review, renewal, move-out)",
         "  departments " + (f"simulator {stack.departments.base_url} (devstack/seed_data/registry.json); submits"
                             " start the verification state machine" if stack.departments else "off (--no-verification)"),
         f"  real name   check simulator {stack.realname.base_url}: POST /v1/me answers real_name.face.sdk_url;"

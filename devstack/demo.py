@@ -12,7 +12,10 @@ an admin opens a lottery round over vacant units, the households register, the l
 (tools/verify_draw.py) recomputes the ranks from the downloaded files; the households choose units
 in rank order, confirm their leases and download the contract PDFs (into .local/demo/). Then rent
 (devstack/demo_rent.py): the billing run, payments by WeChat Pay and Alipay through the provider
-simulator, vouchers, and a reconciliation that finds a planted mismatch, resolved by staff.
+simulator, vouchers, and a reconciliation that finds a planted mismatch, resolved by staff. Then the
+tenancy (devstack/demo_tenancy.py): the year's review campaign, four households' reviews (one continues in
+one staff click, one pays a higher rent from its next bill, one must leave and moves out with its deposit
+settled, one is staff's call), and a renewal.
 
 Run it again and it carries on with the same households (their applications are reused); restart
 `make run` for a fresh city.
@@ -28,6 +31,7 @@ import requests
 
 from chalicelib.domain.verification import DEPARTMENT_NAMES
 from devstack.demo_rent import RentDemo
+from devstack.demo_tenancy import TenancyDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
 from devstack.walkthrough import PDF, Walk
 
@@ -43,7 +47,7 @@ DOCUMENTS = {"individual": ("id_card", "hukou", "commitment", "application_form"
              "graduate": ("id_card", "diploma", "labour_contract", "commitment", "application_form")}
 
 
-class Demo(RentDemo, Walk):
+class Demo(TenancyDemo, RentDemo, Walk):
     def demo_user(self, index: int) -> dict[str, str]:
         """A fixed login per household (so the demo can be run again)."""
         from devstack.aws import DEMO_PASSWORD, client, id_token

@@ -110,6 +110,7 @@ class RentDemo:
             self.say(f"    {done['status_name']}：{done['action_name']}（{done['reason']}）")
         arrears = self.get("/v1/staff/arrears/summary", staff)
         self.say(f"欠租汇总（按项目）：{len(arrears.get('items', []))} 个项目有欠费记录")
+        self.tenancy(tenants)  # type: ignore[attr-defined]  # devstack/demo_tenancy.py: reviews, renewal, move-out
 
 
 def today_china() -> date:

@@ -95,7 +95,7 @@ class Walk:
 
     def step(self, title: str) -> None:
         if not self.quiet:
-            print(f"\n== {title}", flush=True)
+            print(self.masked(f"\n== {title}"), flush=True)
 
     def upload(self, token: str, application_id: str, doc_type: str, content: bytes = JPEG,
                content_type: str = "image/jpeg") -> str:
