@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain.idnumbers import mask_mobile
 from tests.applying import Citizen, call
-from tests.test_review import review, submitted, verify
+from tests.test_case_review import review, submitted, verify
 
 
 @pytest.fixture(scope="module", autouse=True)

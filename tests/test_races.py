@@ -132,7 +132,7 @@ def test_parallel_submits_submit_once(client: Any, stack: Any, local_server: str
 
 
 def test_parallel_approvals_approve_once(client: Any, stack: Any, tokens: Any, local_server: str) -> None:
-    from tests.test_review import review, submitted, verify
+    from tests.test_case_review import review, submitted, verify
 
     _, app = submitted(client, stack)
     verify(app)

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.applying import Citizen, call
-from tests.test_review import review, submitted
+from tests.test_case_review import review, submitted
 
 
 @pytest.fixture(scope="module")
