@@ -77,7 +77,8 @@ def inspected(client: Any, tokens: Any, mo: dict[str, Any], damages: list[dict[s
 
 # --- the journeys ------------------------------------------------------------------------------------------------
 def test_a_tenant_moves_out_and_the_deposit_goes_back_through_wechat_once(client: Any, people: dict[str, Any],
-                                                                          wallet: Wallet, tokens: Any) -> None:
+                                                                          wallet: Wallet, tokens: Any,
+                                                                          stack: Any) -> None:
     from chalicelib.deps import deps
     from chalicelib.domain.bills import shard_of
 
@@ -109,7 +110,14 @@ def test_a_tenant_moves_out_and_the_deposit_goes_back_through_wechat_once(client
     form = made["upload"]
     assert requests.post(form["url"], data=form["fields"], files={"file": ("f", JPEG, "image/jpeg")},
                          timeout=10).status_code == 204
-    mo = made["move_out"]
+    # a photo that is not the image it claims: the upload worker (the same one as every document) drops it
+    status, fake = step(client, tokens, made["move_out"], "photos", {"content_type": "image/jpeg", "caption": "伪图"})
+    assert status == 201, fake
+    assert requests.post(fake["upload"]["url"], data=fake["upload"]["fields"],
+                         files={"file": ("f", b"%PDF-1.4 not a photo", "image/jpeg")}, timeout=10).status_code == 204
+    stack.drain()
+    status, mo = call(client, "GET", f"/v1/staff/move-outs/{made['move_out']['move_out_id']}", staff(tokens))
+    assert status == 200 and [p["photo_id"] for p in mo["photos"]] == [made["photo_id"]], mo["photos"]
     status, mo = step(client, tokens, mo, "inspection", {
         "version": mo["version"], "condition": "damaged", "meters": {"water": 1234.5, "electricity": 5678, "gas": 321},
         "damages": [{"item": "卧室门锁", "amount": 20000, "note": "锁芯损坏"}], "unit_status": "under_repair"})

@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # the request model; pydantic stays off the read path
     from chalicelib.bodies import DocumentIn
 
 
+#: Every upload a presigned POST allows (an application's documents, a review's proof, a move-out's
+#: photos) lives under this prefix: the bucket announces it to the checking worker (infra/stack.py,
+#: devstack/aws.py), and ``record_check`` hands each key to its owner by the id after the prefix.
+UPLOADS = "applications/"
+
 def add_document(application_id: str, actor: Actor, body: DocumentIn) -> tuple[Application, dict[str, Any], dict[str, Any]]:
     """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""
     cfg = hh.config()
@@ -35,7 +40,7 @@ def add_document(application_id: str, actor: Actor, body: DocumentIn) -> tuple[A
     if size is not None and size > deps().settings.max_document_bytes:
         raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
     document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
-    key = f"applications/{application_id}/{document_id}"
+    key = f"{UPLOADS}{application_id}/{document_id}"
     staff_form = doc_type in ("consent_form", "assisted_confirmation")
 
     def change(app: Application, access: Access) -> tuple[Application, list[Event]]:
@@ -80,7 +85,7 @@ def record_check(key: str, size: int, head: bytes) -> None:
     from chalicelib.observability import logger
 
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "applications":
+    if len(parts) != 3 or f"{parts[0]}/" != UPLOADS:
         logger.warning("unexpected object key", extra={"key_prefix": parts[0] if parts else ""})
         return
     application_id, document_id = parts[1], parts[2]
@@ -88,6 +93,11 @@ def record_check(key: str, size: int, head: bytes) -> None:
         from chalicelib.domain import reviews
 
         reviews.record_check(application_id, document_id, size, head)
+        return
+    if application_id.startswith("mvo_"):  # a move-out's inspection photo (退租验房)
+        from chalicelib.domain import move_outs
+
+        move_outs.record_check(application_id, document_id, size, head)
         return
     limit = deps().settings.max_document_bytes
     verdict: dict[str, Any] = {}

@@ -331,12 +331,40 @@ def photo_upload(move_out_id: str, actor: Actor,
         raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
     if len(mo.photos) >= rules().max_photos:
         raise errors.TooManyDocuments(str(rules().max_photos), message=f"验房照片最多 {rules().max_photos} 张")
+    from chalicelib.domain.documents import UPLOADS
+
     photo_id = new_id("pho") + new_id("")  # 128 random bits: keys are not guessable
-    photo = {"photo_id": photo_id, "key": f"move_outs/{mo.move_out_id}/{photo_id}", "content_type": body.content_type,
+    photo = {"photo_id": photo_id, "key": f"{UPLOADS}{mo.move_out_id}/{photo_id}", "content_type": body.content_type,
              "caption": body.caption, "uploaded_at": common.now_iso()}
     after = replace(mo, photos=[*mo.photos, photo], updated_at=common.now_iso(), version=mo.version + 1)
     _save(mo, after)
     return after, photo, deps().storage.presigned_post(photo["key"], body.content_type)
+
+
+def record_check(move_out_id: str, photo_id: str, size: int, head: bytes) -> None:
+    """The S3-event worker's verdict on an inspection photo: real size and magic bytes. A photo that
+    is empty, too large or not the image it claimed is dropped from the move-out and its object
+    deleted (the uploader sees it gone and uploads again); a good one is marked checked."""
+    from chalicelib.domain.filetypes import sniff
+    from chalicelib.observability import logger
+
+    for _ in range(3):  # another change of the move-out between the read and the save: read again
+        try:
+            mo = get(move_out_id)
+        except errors.MoveOutNotFound:
+            return
+        photo = next((p for p in mo.photos if p["photo_id"] == photo_id), None)
+        if photo is None or photo.get("checked_at"):
+            return
+        ok = 0 < size <= deps().settings.max_document_bytes and sniff(head) == photo["content_type"]
+        kept = [{**p, "checked_at": common.now_iso(), "size": size} if p is photo else p for p in mo.photos]
+        after = replace(mo, photos=kept if ok else [p for p in mo.photos if p is not photo],
+                        updated_at=common.now_iso(), version=mo.version + 1)
+        if deps().move_outs.change(mo, after):
+            if not ok:
+                logger.warning("inspection photo rejected", extra={"move_out_id": move_out_id, "size": size})
+                deps().storage.delete(photo["key"])
+            return
 
 
 def inspect(move_out_id: str, actor: Actor, body: InspectionIn) -> MoveOut:

@@ -277,7 +277,9 @@ def add_document(review_id: str, actor: Actor, type_: str, content_type: str,
     if len(review.documents) >= cfg.max_documents:
         raise errors.TooManyDocuments(str(cfg.max_documents))
     document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
-    key = f"applications/{review_id}/{document_id}"
+    from chalicelib.domain.documents import UPLOADS
+
+    key = f"{UPLOADS}{review_id}/{document_id}"
     doc = {"document_id": document_id, "type": type_, "content_type": content_type,
            "status": DOCUMENTS.initial.value, "reason": None, "key": key, "size": None, "uploaded_by": actor.subject,
            "created_at": now_iso(), "checked_at": None}

@@ -356,6 +356,12 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
 
 @pytest.mark.parametrize("city", CITIES)
 def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Synth], city: str) -> None:
+    """Every upload (an application's documents, a review's proof, a move-out's photos: one prefix,
+    chalicelib.domain.documents.UPLOADS) reaches the checking worker, deployed and local alike."""
+    from chalicelib.domain.documents import UPLOADS
+    from devstack.aws import UPLOADS_PREFIX
+
+    assert UPLOADS == UPLOADS_PREFIX == "applications/"
     s = synthesized[city]
     ids = _queue_ids(s)
     (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
