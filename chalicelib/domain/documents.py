@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
+from chalicelib.domain.filetypes import UPLOADS
 from chalicelib.domain import households as hh
 from chalicelib.domain.application_status import CONTENT_TYPES, DOCUMENTS, DocumentStatus
 from chalicelib.domain.access import audit_read, authorize, mutate, notify_citizen
@@ -21,10 +22,6 @@ if TYPE_CHECKING:  # the request model; pydantic stays off the read path
     from chalicelib.bodies import DocumentIn
 
 
-#: Every upload a presigned POST allows (an application's documents, a review's proof, a move-out's
-#: photos) lives under this prefix: the bucket announces it to the checking worker (infra/stack.py,
-#: devstack/aws.py), and ``record_check`` hands each key to its owner by the id after the prefix.
-UPLOADS = "applications/"
 
 def add_document(application_id: str, actor: Actor, body: DocumentIn) -> tuple[Application, dict[str, Any], dict[str, Any]]:
     """Reserve a document and hand back a presigned POST straight to S3 (≤ 10 MB, JPEG/PNG/PDF)."""

@@ -5,6 +5,11 @@ it looks like when that is recognisable, so the citizen knows why the upload was
 """
 from __future__ import annotations
 
+#: Every upload a presigned POST allows (an application's documents, a review's proof, a move-out's
+#: photos) lives under this prefix: the bucket announces it to the checking worker (infra/stack.py,
+#: devstack/aws.py), and documents.record_check hands each key to its owner by the id after it.
+UPLOADS = "applications/"
+
 ACCEPTED = ("image/jpeg", "image/png", "application/pdf")
 #: Bytes the checker reads from the start of an object (a ranged GET).
 HEAD_BYTES = 64

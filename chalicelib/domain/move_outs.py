@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 from chalicelib.deps import deps
+from chalicelib.domain.filetypes import UPLOADS
 from chalicelib.domain import common
 from chalicelib.domain.common import Page, expect_version, new_id
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
@@ -331,8 +332,6 @@ def photo_upload(move_out_id: str, actor: Actor,
         raise errors.BodyTooLarge(f"at most {deps().settings.max_document_bytes} bytes")
     if len(mo.photos) >= rules().max_photos:
         raise errors.TooManyDocuments(str(rules().max_photos), message=f"验房照片最多 {rules().max_photos} 张")
-    from chalicelib.domain.documents import UPLOADS
-
     photo_id = new_id("pho") + new_id("")  # 128 random bits: keys are not guessable
     photo = {"photo_id": photo_id, "key": f"{UPLOADS}{mo.move_out_id}/{photo_id}", "content_type": body.content_type,
              "caption": body.caption, "uploaded_at": common.now_iso()}

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from chalicelib import errors
 from chalicelib.deps import deps
+from chalicelib.domain.filetypes import UPLOADS
 from chalicelib.domain.common import CHINA_TZ, now, now_iso
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor, Role
@@ -277,8 +278,6 @@ def add_document(review_id: str, actor: Actor, type_: str, content_type: str,
     if len(review.documents) >= cfg.max_documents:
         raise errors.TooManyDocuments(str(cfg.max_documents))
     document_id = new_id("doc") + new_id("")  # 128 random bits: keys are not guessable
-    from chalicelib.domain.documents import UPLOADS
-
     key = f"{UPLOADS}{review_id}/{document_id}"
     doc = {"document_id": document_id, "type": type_, "content_type": content_type,
            "status": DOCUMENTS.initial.value, "reason": None, "key": key, "size": None, "uploaded_by": actor.subject,

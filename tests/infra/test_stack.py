@@ -357,8 +357,8 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
 @pytest.mark.parametrize("city", CITIES)
 def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Synth], city: str) -> None:
     """Every upload (an application's documents, a review's proof, a move-out's photos: one prefix,
-    chalicelib.domain.documents.UPLOADS) reaches the checking worker, deployed and local alike."""
-    from chalicelib.domain.documents import UPLOADS
+    chalicelib.domain.filetypes.UPLOADS) reaches the checking worker, deployed and local alike."""
+    from chalicelib.domain.filetypes import UPLOADS
     from devstack.aws import UPLOADS_PREFIX
 
     assert UPLOADS == UPLOADS_PREFIX == "applications/"
