@@ -375,7 +375,7 @@ def send_notices(day: date | None = None) -> NoticeDay:
 
 def _opened(campaign: Campaign) -> bool:
     """An opening pass of the campaign has finished (its reviews exist)."""
-    runs = (fanout.get(KIND, p).run for p in campaign.passes if p.startswith("rcp"))  # ids of openings: rcp...
+    runs = (KIND.store().get(p) for p in campaign.passes if p.startswith("rcp"))  # the run only, not its shards
     return any(run.purpose == Purpose.OPEN and run.status == FINISHED for run in runs)
 
 
