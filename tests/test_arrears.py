@@ -324,3 +324,13 @@ def test_a_payment_on_time_costs_the_arrears_nothing_and_a_failure_never_reaches
     # the hook counts the bills it is told about as paid, even while the index still shows them unpaid
     arrears.after_payment([late], TODAY)
     assert deps().arrears.get(lease) is None
+
+
+def test_a_deadline_in_working_days_skips_the_holiday_and_counts_the_make_up_day() -> None:
+    from chalicelib.domain.working_days import add_working_days
+
+    # Filed on Monday 2026-09-28: the 29th and 30th count, 1-7 October is the National Day holiday,
+    # 8 October is a Thursday; Saturday 10 October is a make-up working day (调休).
+    assert add_working_days(date(2026, 9, 28), 3) == date(2026, 10, 8)
+    assert add_working_days(date(2026, 9, 28), 5) == date(2026, 10, 10)
+    assert add_working_days(date(2026, 10, 3), 0) == date(2026, 10, 8)

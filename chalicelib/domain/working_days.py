@@ -42,17 +42,24 @@ def next_working_day(day: date) -> date:
     return day
 
 
+def add_working_days(day: date, count: int) -> date:
+    """The ``count``-th working day after ``day`` (``day`` itself not counted): a ticket filed on
+    ``day`` with a deadline of ``count`` working days is due by the end of that day. ``count`` 0 is
+    ``day`` itself if it is a working day, else the next working day."""
+    if count <= 0:
+        return next_working_day(day)
+    counted = 0
+    while counted < count:
+        day += timedelta(days=1)
+        counted += is_working_day(day)
+    return day
+
+
 def reminder_day(due: date, offset: int, working_days: bool) -> date:
     """The day the reminder ``offset`` days after ``due`` goes out."""
     if not working_days:
         return due + timedelta(days=offset)
-    if offset == 0:
-        return next_working_day(due)
-    day, counted = due, 0
-    while counted < offset:
-        day += timedelta(days=1)
-        counted += is_working_day(day)
-    return day
+    return add_working_days(due, offset)
 
 
 def due_dates_reminded_on(today: date, offset: int, working_days: bool) -> tuple[date, date] | None:
