@@ -11,6 +11,7 @@ from chalice.app import Request
 
 from chalicelib import composition
 from chalicelib.config import settings
+from chalicelib.metric_names import http_status_class
 from chalicelib.handlers import BLUEPRINTS
 from chalicelib.observability import logger, metrics, tracing_enabled
 from chalicelib.web import request_id_of
@@ -37,7 +38,7 @@ def observe(event: Request, get_response: Callable[[Request], Response]) -> Resp
     try:
         response = get_response(event)
         response.headers["X-Request-Id"] = request_id
-        metrics.add_metric(name=f"Http{str(response.status_code)[0]}xx", unit="Count", value=1)
+        metrics.add_metric(name=http_status_class(response.status_code), unit="Count", value=1)
         return response
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -44,6 +44,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.config import TABLES
+from chalicelib.metric_names import UNRESOLVED_MISMATCHES
 from chalicelib.repositories.tables import TableSpec, table_specs
 from infra.city_config import CityConfig
 from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
@@ -77,8 +78,6 @@ WORKERS = {"send_notifications": "notifications", "check_documents": "documents"
 #: Scheduled jobs that may run longer than an API call (seconds): the daily rent jobs read a day's
 #: bills or a provider's statement (100,000 lines in about a minute, docs/decisions/0029).
 LONG_JOBS = {"reconcile_statements": 900, "refresh_arrears": 600, "rent_reminders": 600}
-#: The metric handlers/schedules.py counts once a day, and the alarm on it.
-UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 #: A message a worker failed this many times goes to the queue's DLQ.
 MAX_RECEIVE_COUNT = 5
 #: Event source mappings hand a function up to this many messages at once; a billing shard message

@@ -11,10 +11,9 @@ from typing import Any
 
 from chalice import Blueprint, Cron, Rate
 
-bp = Blueprint(__name__)
+from chalicelib.metric_names import UNRESOLVED_MISMATCHES
 
-#: The metric the unresolved-mismatch alarm watches (infra/stack.py), counted once a day.
-UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
+bp = Blueprint(__name__)
 
 
 @bp.schedule(Rate(1, unit=Rate.HOURS), name="remind_supplements")

@@ -1,0 +1,18 @@
+"""Every CloudWatch metric the app emits, by name: one place, so the code that counts an event and
+the alarm or dashboard widget that watches it (infra/stack.py) cannot drift apart.
+
+Namespace ``PublicHousing`` (observability.metrics), dimensions ``service`` and ``city``. A name
+here is a business event or a daily figure; add yours to its section, with what it counts."""
+from __future__ import annotations
+
+# --- the API (app.py's middleware, per response) -------------------------------------------------
+#: ``Http2xx``, ``Http4xx``, ``Http5xx``: one per answered request, by status class.
+HTTP_STATUS_CLASS = "Http{digit}xx"
+
+# --- rent (docs/decisions/0029) --------------------------------------------------------------------
+#: Counted once a day by the reconciliation job; the alarm goes off while it is above zero.
+UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
+
+
+def http_status_class(status: int) -> str:
+    return HTTP_STATUS_CLASS.format(digit=str(status)[0])
