@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.facilities import FacilityType
+from chalicelib.domain.holiday_calendars import HolidayName
 from chalicelib.domain.idnumbers import mask_free_text
 from chalicelib.domain.policies import PolicyCategory, PolicyStatus
 from chalicelib.domain.units import Layout, UnitStatus
@@ -675,3 +676,24 @@ class ReviewCampaignIn(Body):
         None, description="答复截止日期（北京时间，晚于今天，366 天之内）；不填按城市规定（reviews.json 的 window_days）")
     notices_days_before: Annotated[list[Annotated[int, Field(ge=0, le=180)]], Field(max_length=6)] | None = Field(
         None, description="截止前第几天提醒（从大到小、不重复，如 [60, 30, 7]）；不填按城市规定")
+
+
+# --- holiday calendars (法定节假日安排): docs/decisions/0035 ------------------------------------------------
+class HolidayDayIn(Body):
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(description="日期（YYYY-MM-DD）")
+    name: HolidayName = Field(description="所属节日：new_years_day 元旦，spring_festival 春节，tomb_sweeping_day 清明节，"
+                                          "labour_day 劳动节，dragon_boat_festival 端午节，mid_autumn_festival 中秋节，"
+                                          "national_day 国庆节，other 其他")
+
+
+class HolidayCalendarIn(Body):
+    """A year's arrangement, whole: it replaces what the year had (the package's or an earlier entry)."""
+
+    version: Version
+    complete: bool = Field(description="是否已录入国务院办公厅公布的全年安排（false：仅录入了已确定的日期，如元旦，仍按缺失告警）")
+    holidays: Annotated[list[HolidayDayIn], Field(min_length=1, max_length=60)] = Field(
+        description="放假日期（含放假期间的周六、周日），每个日期一条")
+    make_up_days: Annotated[list[HolidayDayIn], Field(max_length=20)] = Field(
+        default_factory=list, description="调休上班日期（周六或周日），每个日期一条")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_one_line),
+                    MASKED] | None = Field(None, description="依据，如“国办发明电〔2026〕X号”")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.lottery import LotteryRepository
     from chalicelib.repositories.move_outs import MoveOutRepository
     from chalicelib.repositories.households import HouseholdRepository
+    from chalicelib.repositories.holiday_calendars import HolidayCalendarRepository
     from chalicelib.repositories.policies import PolicyRepository
     from chalicelib.repositories.publicity import PublicityRepository
     from chalicelib.repositories.reconciliation import ReconciliationRepository
@@ -64,7 +65,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # rent: payments (their settlement transaction writes the bills too) and the receipt service
          "payments", "receipt_provider",
          # move-out (退租): docs/decisions/0030
-         "move_outs")
+         "move_outs",
+         # the city's holiday calendar overrides (法定节假日安排): docs/decisions/0035
+         "holiday_calendars")
 
 
 class Container:
@@ -278,6 +281,12 @@ class Container:
         from chalicelib.repositories.move_outs import MoveOutRepository
 
         return MoveOutRepository(self.settings)
+
+    @cached_property
+    def holiday_calendars(self) -> HolidayCalendarRepository:
+        from chalicelib.repositories.holiday_calendars import HolidayCalendarRepository
+
+        return HolidayCalendarRepository(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -18,6 +18,7 @@ TABLES = (
     "renewals",
     "move_outs",
     "review_campaigns",
+    "holiday_calendars",
 )
 
 

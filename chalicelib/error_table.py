@@ -182,3 +182,7 @@ ERRORS.update({  # review campaigns (docs/decisions/0032)
     errors.ReviewCampaignTermsDiffer: (409, "REVIEW_CAMPAIGN_TERMS_DIFFER",
                                        "该年审批次已按原定截止日期和提醒安排开启，再次开启不能更改，请不填或填写原值"),
 })
+
+ERRORS.update({  # holiday calendars (docs/decisions/0035)
+    errors.HolidayCalendarInvalid: (400, "HOLIDAY_CALENDAR_INVALID", "节假日安排不符合规则，请核对日期"),
+})

@@ -563,3 +563,8 @@ class ReviewCampaignNotFound(NotFound):
 
 class ReviewCampaignTermsDiffer(Conflict):
     """The campaign was opened before with another deadline or notice schedule (its reviews carry them)."""
+
+
+# --- holiday calendars (法定节假日安排, issue 13; docs/decisions/0035) ----------------------------------
+class HolidayCalendarInvalid(InvalidInput):
+    """A year's holidays or make-up working days break a rule (the message says which date and why)."""

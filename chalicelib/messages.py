@@ -210,3 +210,10 @@ LABELS.update({  # review campaigns (docs/decisions/0032)
     "ReviewCampaignIn.deadline": "答复截止日期", "ReviewCampaignIn.notices_days_before": "提醒天数",
     "campaign_id": "年审批次编号", "overdue": "逾期未申报",
 })
+
+LABELS.update({  # holiday calendars (docs/decisions/0035)
+    "HolidayDayIn.date": "日期", "HolidayDayIn.name": "所属节日", "HolidayCalendarIn.complete": "是否全年完整安排",
+    "HolidayCalendarIn.holidays": "放假日期", "HolidayCalendarIn.make_up_days": "调休上班日期",
+    "HolidayCalendarIn.note": "依据", "holidays": "放假日期", "make_up_days": "调休上班日期", "complete": "是否全年完整安排",
+    "year": "年度", "from": "起算日期", "add": "工作日天数",
+})

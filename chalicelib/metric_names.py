@@ -13,6 +13,12 @@ HTTP_STATUS_CLASS = "Http{digit}xx"
 #: Counted once a day by the reconciliation job; the alarm goes off while it is above zero.
 UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 
+# --- holiday calendars (docs/decisions/0035) ---------------------------------------------------------
+#: Counted once a day by ``holiday_calendar_check``: the years whose holiday arrangement is missing (this
+#: year if neither the package nor a complete override knows it; in December, next year too); the alarm
+#: goes off while it is above zero.
+HOLIDAY_CALENDAR_MISSING = "HolidayCalendarMissing"
+
 
 def http_status_class(status: int) -> str:
     return HTTP_STATUS_CLASS.format(digit=str(status)[0])

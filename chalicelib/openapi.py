@@ -302,12 +302,14 @@ def document() -> dict[str, Any]:
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
     from chalicelib.review_schemas import REVIEW_SCHEMAS
+    from chalicelib.holiday_calendar_schemas import HOLIDAY_CALENDAR_SCHEMAS
     from chalicelib.schemas import RESPONSE_SCHEMAS, body_definitions, json_schema
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS,
                                **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS, **DOCUMENT_SCHEMAS}
+    schemas.update(HOLIDAY_CALENDAR_SCHEMAS)
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -15,7 +15,8 @@ in rank order, confirm their leases and download the contract PDFs (into .local/
 simulator, vouchers, and a reconciliation that finds a planted mismatch, resolved by staff. Then the
 tenancy (devstack/demo_tenancy.py): the year's review campaign, four households' reviews (one continues in
 one staff click, one pays a higher rent from its next bill, one must leave and moves out with its deposit
-settled, one is staff's call), and a renewal.
+settled, one is staff's call), and a renewal. Then the holiday calendar (devstack/demo_calendar.py): the
+missing years, 2027's New Year's Day entered, deadlines counted across public holidays.
 
 Run it again and it carries on with the same households (their applications are reused); restart
 `make run` for a fresh city.
@@ -30,6 +31,7 @@ from typing import Any
 import requests
 
 from chalicelib.domain.verification import DEPARTMENT_NAMES
+from devstack.demo_calendar import CalendarDemo
 from devstack.demo_rent import RentDemo
 from devstack.demo_tenancy import TenancyDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
@@ -47,7 +49,7 @@ DOCUMENTS = {"individual": ("id_card", "hukou", "commitment", "application_form"
              "graduate": ("id_card", "diploma", "labour_contract", "commitment", "application_form")}
 
 
-class Demo(TenancyDemo, RentDemo, Walk):
+class Demo(TenancyDemo, RentDemo, CalendarDemo, Walk):
     def demo_user(self, index: int) -> dict[str, str]:
         """A fixed login per household (so the demo can be run again)."""
         from devstack.aws import DEMO_PASSWORD, client, id_token
@@ -282,6 +284,7 @@ class Demo(TenancyDemo, RentDemo, Walk):
             status = self.get(f"/v1/applications/{c['application_id']}", c["token"])["status_name"]
             self.say(f"{c['name']} 的申请状态：{status}；轮候：{self.get('/v1/me/waiting-list', c['token'])['items']}")
         self.rent(households)
+        self.calendar()  # step 23, devstack/demo_calendar.py: the holiday calendar and working days
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s

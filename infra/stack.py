@@ -45,6 +45,7 @@ from constructs import Construct
 
 from chalicelib.config import TABLES
 from chalicelib.metric_names import UNRESOLVED_MISMATCHES
+from chalicelib.metric_names import HOLIDAY_CALENDAR_MISSING
 from chalicelib.repositories.tables import TableSpec, table_specs
 from infra.city_config import CityConfig
 from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
@@ -252,6 +253,7 @@ class CityStack(cdk.Stack):
         self._billing_schedule()
         self._dlq_alarms()
         self._rent_jobs()
+        self._holiday_calendar_alarm()
 
     # --- data -------------------------------------------------------------------------------
     def table_name(self, logical_name: str) -> str:
@@ -890,3 +892,17 @@ class CityStack(cdk.Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             alarm_description=f"{self.city.name}：有未处理的对账差异（或当日对账未运行）。请在对账差异列表中逐笔处理。")
+
+    # --- holiday calendars: the alarm on a missing year (docs/decisions/0035) --------------------------------
+    def _holiday_calendar_alarm(self) -> cloudwatch.Alarm:
+        """The daily ``holiday_calendar_check`` counts the years whose holiday arrangement is missing (this
+        year; in December, next year); the alarm goes off while one is, and on a day without the count."""
+        metric = cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=HOLIDAY_CALENDAR_MISSING,
+                                   dimensions_map={"service": SERVICE, "city": self.city.code},
+                                   statistic="Maximum", period=cdk.Duration.days(1))
+        return cloudwatch.Alarm(
+            self, "HolidayCalendarMissing", metric=metric, threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=f"{self.city.name}：缺少法定节假日安排（当年，或 12 月起的下一年）。国务院办公厅公布后，"
+                              f"管理员以 PUT /v1/admin/holiday-calendars/{{year}} 整年录入。")

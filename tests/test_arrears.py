@@ -102,7 +102,7 @@ def _sent(stack: Any, owner: str) -> list[dict[str, Any]]:
 
 
 # --- working days ------------------------------------------------------------------------------------------
-def test_working_days_follow_the_holiday_arrangement() -> None:
+def test_working_days_follow_the_holiday_arrangement(stack: Any) -> None:  # the city's overrides: none
     assert not is_working_day(date(2026, 10, 5))  # National Day holiday, a Monday
     assert is_working_day(date(2026, 10, 8)) and is_working_day(date(2026, 10, 10))  # a Saturday worked (调休)
     assert reminder_day(date(2026, 10, 3), 0, True) == date(2026, 10, 8)  # due in the holiday: first working day
@@ -114,7 +114,8 @@ def test_working_days_follow_the_holiday_arrangement() -> None:
     assert due_dates_reminded_on(date(2026, 10, 8), 0, False) == (date(2026, 10, 8), date(2026, 10, 8))
 
 
-def test_a_year_the_calendar_does_not_know_falls_back_to_monday_to_friday(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_year_the_calendar_does_not_know_falls_back_to_monday_to_friday(stack: Any,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
     from chalicelib.domain import working_days
 
     working_days._warned.discard(2031)
@@ -326,7 +327,7 @@ def test_a_payment_on_time_costs_the_arrears_nothing_and_a_failure_never_reaches
     assert deps().arrears.get(lease) is None
 
 
-def test_a_deadline_in_working_days_skips_the_holiday_and_counts_the_make_up_day() -> None:
+def test_a_deadline_in_working_days_skips_the_holiday_and_counts_the_make_up_day(stack: Any) -> None:
     from chalicelib.domain.working_days import add_working_days
 
     # Filed on Monday 2026-09-28: the 29th and 30th count, 1-7 October is the National Day holiday,

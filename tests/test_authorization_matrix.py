@@ -328,6 +328,11 @@ row("POST /v1/staff/reviews/{review_id}/confirm", {"own": CASE_STAFF, "other": C
 row("POST /v1/staff/reviews/confirm-continues", CASE_STAFF, body={}, role_only=True)
 row("POST /v1/staff/reviews/{review_id}/verification", {"own": CASE_STAFF, "other": CASE_STAFF},
     body={"version": STALE, "reason": "部门恢复，重新核查"})
+# holiday calendars (docs/decisions/0035): the admin enters them; staff and admins count working days
+row("GET /v1/admin/holiday-calendars", ADMIN)
+row("GET /v1/admin/holiday-calendars/{year}", ADMIN)
+row("PUT /v1/admin/holiday-calendars/{year}", ADMIN, body={}, role_only=True)
+row("GET /v1/working-days", CASE_STAFF, query="?from=2026-09-30&add=3")
 
 
 # --- the world: built once for the module --------------------------------------------------------------
@@ -507,6 +512,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
               "objection_id": "obj_matrix", "target_kind": "application", "conflict_id": "idc_matrix",
               "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix",
               "move_out_id": move_outs["own"], "campaign_id": "rc-1999"}
+    common["year"] = "2031"  # holiday calendars: a year nobody enters (GET answers "none")
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,

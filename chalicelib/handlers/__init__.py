@@ -11,6 +11,7 @@ from chalicelib.handlers import (
     facilities,
     grants,
     groups,
+    holiday_calendars,
     households,
     intake,
     leases,
@@ -45,3 +46,4 @@ BLUEPRINTS = [
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), holiday_calendars.bp)

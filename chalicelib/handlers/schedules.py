@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice import Blueprint, Cron, Rate
 
-from chalicelib.metric_names import UNRESOLVED_MISMATCHES
+from chalicelib.metric_names import HOLIDAY_CALENDAR_MISSING, UNRESOLVED_MISMATCHES
 
 bp = Blueprint(__name__)
 
@@ -79,3 +79,18 @@ def reconcile_statements(event: Any) -> dict[str, Any]:
     daily_count(UNRESOLVED_MISMATCHES, unresolved)
     return {"runs": [{"reconciliation_id": r.run_id, "status": r.status.value} for r in runs],
             "unresolved": unresolved}
+
+
+@bp.schedule(Cron(0, 0, "*", "*", "?", "*"), name="holiday_calendar_check")  # 08:00 China time
+def holiday_calendar_check(event: Any) -> dict[str, Any]:
+    """The years whose holiday arrangement is missing (this year; in December, next year too) counted as
+    a metric: the alarm goes off while it is above zero, until an admin enters the year (docs/decisions/0035)."""
+    from chalicelib.domain import holiday_calendars
+    from chalicelib.observability import daily_count, logger
+
+    missing = holiday_calendars.missing()
+    daily_count(HOLIDAY_CALENDAR_MISSING, len(missing))
+    if missing:
+        logger.warning("holiday arrangement missing: enter it at PUT /v1/admin/holiday-calendars/{year}",
+                       extra={"years": missing})
+    return {"missing": missing}

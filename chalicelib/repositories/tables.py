@@ -19,6 +19,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
+from pynamodb.attributes import BooleanAttribute  # holiday calendars' complete flag
 
 from chalicelib.config import Settings
 
@@ -1167,3 +1168,22 @@ class ReviewCampaignRecord(_JobTable):
 
 
 MODELS = MODELS + (ReviewCampaignRecord,)
+
+
+# --- holiday calendars (法定节假日安排): the city's overrides, one small partition (docs/decisions/0035) ---
+class HolidayCalendarRecord(_Table):
+    """A year's public holidays and make-up working days as the city's admin entered them."""
+
+    logical_name = "holiday_calendars"
+    city = UnicodeAttribute(hash_key=True)
+    year = UnicodeAttribute(range_key=True)  # "2027"
+    holidays = ListAttribute(of=MapAttribute, default=list)  # {"date": "2027-01-01", "name": "new_years_day"}
+    make_up_days = ListAttribute(of=MapAttribute, default=list)  # the same shape: weekend days worked (调休)
+    complete = BooleanAttribute()  # the State Council's arrangement entered in full
+    note = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+MODELS = MODELS + (HolidayCalendarRecord,)

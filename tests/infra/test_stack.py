@@ -761,3 +761,21 @@ def test_the_daily_rent_jobs_and_the_reconciliation_alarm(synthesized: dict[str,
     assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": "public-housing", "city": city}
     assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert props["Period"] == 86400 and props["TreatMissingData"] == "breaching"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_missing_holiday_calendar_has_an_alarm(synthesized: dict[str, Synth], city: str) -> None:
+    """The daily holiday_calendar_check job counts the missing years; an alarm watches the count, and a
+    day without it (docs/decisions/0035)."""
+    from chalicelib.metric_names import HOLIDAY_CALENDAR_MISSING
+
+    s = synthesized[city]
+    events = s.functions()["HolidayCalendarCheck"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"] == ["cron(0 0 * * ? *)"]
+    [alarm] = [a for a in s.resources("AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == HOLIDAY_CALENDAR_MISSING]
+    props = alarm["Properties"]
+    assert props["Namespace"] == "PublicHousing" and props["Statistic"] == "Maximum"
+    assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": "public-housing", "city": city}
+    assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["Period"] == 86400 and props["TreatMissingData"] == "breaching"

@@ -20,6 +20,7 @@ from tests.twins.adapters import RecordingNotifier, RecordingPaymentProviders, R
 from tests.twins.applications import ApplicationTwin
 from tests.twins.bills import BillTwin
 from tests.twins.grants import GrantTwin
+from tests.twins.holiday_calendars import HolidayCalendarTwin
 from tests.twins.leases import LeaseTwin
 from tests.twins.lottery import LotteryTwin
 from tests.twins.selection import SelectionTwin
@@ -57,6 +58,7 @@ def memory_container(settings: Settings | None = None, **extra: Any) -> Containe
         "lottery": LotteryTwin(config, units=lambda: units, storage=lambda: storage), "bills": bills,
         "notifier": RecordingNotifier(), "workflow": RecordingWorkflow(),
         "payment_providers": RecordingPaymentProviders(),
+        "holiday_calendars": HolidayCalendarTwin(config),
     }
     twins.update(extra)
     return Container(config, **{n: twins.get(n, _Missing(n)) for n in NAMES})
