@@ -50,7 +50,7 @@ class CalendarDemo:
         for start, add, why in (("2026-09-30", 3, "跨越国庆节（内置日历 2026 年）"),
                                 ("2026-12-31", 1, "跨越 2027 年元旦（本市录入）")):
             got = self.call("GET", f"/v1/working-days?from={start}&add={add}", staff, title=f"工作日计算：{why}")
-            skipped = "、".join(f"{d['date'][5:]} {d['name_zh']}" for d in got["holidays_skipped"]) or "无"
+            skipped = _runs(got["holidays_skipped"]) or "无"
             counted = "、".join(f"{d['date'][5:]}（{d['name_zh']}调休）" for d in got["make_up_days_counted"]) or "无"
             self.say(f"{start} 起第 {add} 个工作日：{got['date']}；跳过放假日 {skipped}；"
                      f"计入调休上班日 {counted}；跳过周末 {got['weekend_days_skipped']} 天")
@@ -65,3 +65,19 @@ def _years(years: list[int]) -> str:
         else:
             out.append(str(y))
     return "、".join(out)
+
+
+def _runs(days: list[dict[str, Any]]) -> str:
+    """10-01 至 10-07 国庆节（7 天）: consecutive days of one holiday as one run."""
+    from datetime import date
+
+    runs: list[list[dict[str, Any]]] = []
+    for d in days:
+        last = runs[-1][-1] if runs else None
+        if last and last["name"] == d["name"] and \
+                (date.fromisoformat(d["date"]) - date.fromisoformat(last["date"])).days == 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return "、".join(f"{r[0]['date'][5:]}" + (f" 至 {r[-1]['date'][5:]}" if len(r) > 1 else "")
+                    + f" {r[0]['name_zh']}（{len(r)} 天）" for r in runs)

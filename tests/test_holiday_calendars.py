@@ -280,3 +280,20 @@ def test_holiday_names_are_the_packages(twin: Any) -> None:
 
     assert {h.name for h in Holiday} - {n.value for n in HolidayName} == {"anti_fascist_70th_day"}  # -> other
     assert {d.name for d in holiday_calendars.get(2015).holidays} >= {HolidayName.OTHER, HolidayName.NATIONAL_DAY}
+
+
+def test_what_the_routes_cost_in_dynamodb_requests(client: Any, tokens: Any, clean: None, no_scans: list[str]) -> None:
+    admin = tokens.headers("admin")
+    no_scans.clear()
+    assert call(client, "GET", "/v1/admin/holiday-calendars", admin)[0] == 200
+    assert no_scans == ["Query"]  # every year and the missing ones from one query of the city's partition
+    no_scans.clear()
+    assert call(client, "PUT", "/v1/admin/holiday-calendars/2027", admin, NEW_YEAR_2027)[0] == 200
+    assert no_scans == ["GetItem", "PutItem"]
+    no_scans.clear()
+    assert call(client, "GET", "/v1/working-days?from=2026-12-20&add=15", tokens.headers("staff"))[0] == 200
+    assert no_scans == ["GetItem"] * 4  # 2026 and 2027 read once for counting, then for the names shown
+    no_scans.clear()
+    for _ in range(3):  # the working days' cache: nothing more to read for counting
+        working_days.add_working_days(date(2026, 12, 20), 15)
+    assert no_scans == []
