@@ -114,15 +114,18 @@ def run_load(users: int = USERS, seconds: int = SECONDS) -> list[Result]:
     counts = json.loads((work / "counts.json").read_text())
     with open(work / "locust_stats.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    with open(work / "locust_exceptions.csv", newline="", encoding="utf-8") as f:  # a journey's own errors
+        exceptions = {r["Message"][:200]: int(r["Count"]) for r in csv.DictReader(f)}
     server_cores = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) / wall, 2)
     locust_cores = round((children.ru_utime + children.ru_stime - children_before.ru_utime
                           - children_before.ru_stime) / wall, 2)
     machine = {"cores": os.cpu_count(), "load_average_1m": [round(load_before, 2), round(load_after, 2)]}
-    return results(rows, counts, users, seconds, server_cores, locust_cores, MIX, SEEDS, machine)
+    return results(rows, counts, users, seconds, server_cores, locust_cores, MIX, SEEDS, machine, exceptions)
 
 
 def results(rows: list[dict[str, str]], counts: dict[str, Any], users: int, seconds: int, server_cores: float | None,
-            locust_cores: float, mix: dict[str, int], seeds: dict[str, Any], machine: dict[str, Any]) -> list[Result]:
+            locust_cores: float, mix: dict[str, int], seeds: dict[str, Any], machine: dict[str, Any],
+            exceptions: dict[str, int] | None = None) -> list[Result]:
     out: list[Result] = []
     total = next(r for r in rows if r["Name"] == "Aggregated")
     api_rows = [r for r in rows if r["Name"] != "Aggregated" and r["Type"] != "AWS"]
@@ -153,9 +156,12 @@ def results(rows: list[dict[str, str]], counts: dict[str, Any], users: int, seco
                     "2,683 applications in the seeds, one staff round per application",
         "background_ddb": counts.get("background"),
     }))
-    out.append(Result("load_failed_requests", failures, "requests", "0", failures == 0,
-                      {"failures": {f"{r['Type']} {r['Name']}": int(r["Failure Count"]) for r in rows
-                                    if r["Name"] != "Aggregated" and int(r["Failure Count"])}}))
+    errors = sum((exceptions or {}).values())
+    out.append(Result("load_failed_requests", failures + errors, "requests", "0", failures + errors == 0, {
+        "failures": {f"{r['Type']} {r['Name']}": int(r["Failure Count"]) for r in rows
+                     if r["Name"] != "Aggregated" and int(r["Failure Count"])},
+        "journey_errors": exceptions or {},
+        "note": "answers that were not 2xx, plus errors a journey raised outside the API (S3, Cognito, simulators)"}))
     routes = counts.get("routes", {})
     for r in sorted(api_rows, key=lambda r: (r["Name"], r["Type"])):
         route = f"{r['Type']} {r['Name']}"

@@ -83,7 +83,7 @@ def person() -> dict[str, str]:
     n = next(_people)
     born = date(1965, 1, 1) + timedelta(days=_offset + n // 900)
     first = f"440703{born:%Y%m%d}{100 + n % 900:03d}"
-    return {"id_number": first + id_check_digit(first), "mobile": f"139{(_offset * 10_000 + n) % 10**8:08d}",
+    return {"id_number": first + id_check_digit(first), "mobile": f"136{(_offset * 10_000 + n) % 10**8:08d}",
             "name": "测试" + "".join(DIGITS[int(d)] for d in f"{n % 1000:03d}")}
 
 

@@ -45,3 +45,28 @@ def test_the_mix_follows_the_seeds() -> None:
     per_applicant = seeds["registered_users"] / seeds["applications_submitted"]
     assert round(per_applicant) == load_journeys.MIX["browse"] // load_journeys.MIX["apply"]
     assert load_journeys.MIX["staff"] == load_journeys.MIX["apply"]
+
+
+def test_results_name_a_metric_per_route_and_count_failures() -> None:
+    from bench.load import kind_of, results
+
+    def row(kind: str, name: str, n: int, failed: int = 0) -> dict[str, str]:
+        return {"Type": kind, "Name": name, "Request Count": str(n), "Failure Count": str(failed), "Requests/s": "2.5",
+                "50%": "40", "99%": "900", "Max Response Time": "1000"}
+
+    rows = [row("GET", "/v1/units", 200), row("POST", "/v1/applications/{application_id}/submit", 5, failed=1),
+            row("AWS", "[cognito] InitiateAuth", 5), row("", "Aggregated", 210, failed=1)]
+    counts = {"routes": {"GET /v1/units": {"requests": 200, "calls_per_request": {"1": 200},
+                                           "operations": {"Query": 200}, "rru": 100.0, "wru": 0.0, "items": 0}},
+              "background": {"calls": 0}}
+    out = {r.name: r for r in results(rows, counts, 4, 10, 0.9, 0.1, {"browse": 39}, {}, {"cores": 2,
+           "load_average_1m": [1.0, 1.0]}, {"ConnectionError: S3": 2})}
+
+    assert out["load_ddb_requests[GET /v1/units]"].value == 1.0
+    assert out["load_ddb_requests[GET /v1/units]"].detail["read_units_per_request"] == 0.5
+    assert out["load_p99_ms[POST /v1/applications/{application_id}/submit]"].detail["caution"].startswith("5 samples")
+    assert out["load_p99_ms[GET /v1/units]"].target is None and out["load_rps[GET /v1/units]"].value == 2.5
+    assert (out["load_failed_requests"].value, out["load_failed_requests"].ok) == (3, False)
+    assert out["load_rps_total"].detail["mix_requests_share"] == {"browse": 0.976, "apply": 0.024, "staff": 0.0}
+    assert [kind_of(r) for r in ("GET /v1/staff/review", "POST /v1/self-assessment", "GET /v1/units")] == [
+        "staff", "apply", "browse"]
