@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,7 +104,7 @@ def run_load(users: int = USERS, seconds: int = SECONDS) -> list[Result]:
         cpu_after, load_after = _cpu_seconds(server.pid), os.getloadavg()[0]
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         if locust.returncode != 0 or not (work / "locust_stats.csv").exists():
-            raise RuntimeError(f"locust failed ({locust.returncode}): {locust.stderr[-1500:]}")
+            raise RuntimeError(f"locust failed ({locust.returncode}, logs kept in {work}): {locust.stderr[-1500:]}")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -119,6 +120,7 @@ def run_load(users: int = USERS, seconds: int = SECONDS) -> list[Result]:
     server_cores = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) / wall, 2)
     locust_cores = round((children.ru_utime + children.ru_stime - children_before.ru_utime
                           - children_before.ru_stime) / wall, 2)
+    shutil.rmtree(work, ignore_errors=True)  # kept only when the run failed
     machine = {"cores": os.cpu_count(), "load_average_1m": [round(load_before, 2), round(load_after, 2)]}
     return results(rows, counts, users, seconds, server_cores, locust_cores, MIX, SEEDS, machine, exceptions)
 
