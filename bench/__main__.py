@@ -32,7 +32,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
-          "annual", "campaign")
+          "annual", "campaign", "load")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -45,7 +45,7 @@ def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Res
         return [Result(name, None, unit, target, False, {"error": f"{type(exc).__name__}: {exc}"[:2000]})]
 
 
-def run(phases: set[str], pairs: int) -> list[Result]:
+def run(phases: set[str], pairs: int, load_users: int = 16, load_seconds: int = 90) -> list[Result]:
     from bench import applying, catalogue, cold, deep_paging, review, self_assessment, verification
     from bench.common import lambda_environment
     from devstack.stack import LocalStack
@@ -129,6 +129,10 @@ def run(phases: set[str], pairs: int) -> list[Result]:
                           lambda: importlib.import_module("bench.lottery").lottery_draw_50k())
         results += _guard("lottery_verify_50k_s", "s", "<= 2",
                           lambda: importlib.import_module("bench.lottery").lottery_verify_50k())
+    if "load" in phases:
+        phase(f"load_rps_total, load_p99_ms[...], load_ddb_requests[...] (locust, {load_users} users, {load_seconds} s)")
+        results += _guard("load_rps_total", "requests/s", "none (reported)", lambda: importlib.import_module(
+            "bench.load").run_load(load_users, load_seconds))
     if "assess" in phases:
         phase("self_assessment_p50_ms (1,000 assessments)")
         results += _guard("self_assessment_p50_ms", "ms", "<= 5", self_assessment.self_assessment_p50)
@@ -140,7 +144,7 @@ def table(results: list[Result]) -> str:
     rows = [("metric", "value", "unit", "target", "ok")]
     for r in results:
         value = "n/a" if r.value is None else f"{r.value:g}"
-        rows.append((r.name, value, r.unit, r.target, "PASS" if r.ok else "FAIL"))
+        rows.append((r.name, value, r.unit, "reported" if r.target is None else r.target, "PASS" if r.ok else "FAIL"))
     widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -191,11 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=21, help="alternating runs per cold metric")
     parser.add_argument("--only", default=",".join(PHASES), help="comma-separated: " + ",".join(PHASES))
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--load-users", type=int, default=16, help="locust users of the load phase")
+    parser.add_argument("--load-seconds", type=int, default=90, help="how long the load phase runs")
     args = parser.parse_args(argv)
     phases = {p.strip() for p in args.only.split(",") if p.strip()}
     if phases - set(PHASES):
         parser.error(f"unknown phase(s): {', '.join(sorted(phases - set(PHASES)))}")
-    results = run(phases, args.pairs)
+    results = run(phases, args.pairs, args.load_users, args.load_seconds)
     Path(args.output).write_text(json.dumps(merged(Path(args.output), results), ensure_ascii=False, indent=2) + "\n")
     print(table(results))
     print(highlights(results))

@@ -18,7 +18,7 @@ class Result:
     name: str
     value: float | None
     unit: str
-    target: str  # "<= 1.3", or "none (reported)"
+    target: str | None  # "<= 1.3", or "none (reported)"; None: reported, no target
     ok: bool
     detail: dict[str, Any] = field(default_factory=dict)
 
