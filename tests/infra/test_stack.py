@@ -1,8 +1,8 @@
 """The synthesized stacks: valid for their region, partition-neutral, the tables the models define,
 and a code package whose native modules match the Lambda runtime the template declares.
 
-Every city is synthesized once per module, in this process (all tests here are one xdist group, and
-one file, so ``--dist loadfile`` and ``--dist loadgroup`` both keep them on one worker).
+Every city is synthesized once per test run (the ``synthesized`` fixture in tests/infra/conftest.py,
+shared with tests/infra/test_compliance.py).
 """
 from __future__ import annotations
 
@@ -12,46 +12,17 @@ import subprocess
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from tests.infra.synthesized import CITIES, FUNCTION_TYPES, Synth
+
 pytestmark = pytest.mark.xdist_group("infra")
 
-CITIES = ("jiangmen", "xining", "sandbox")
 CHINA = ("jiangmen", "xining")
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 ELF_X86_64 = 62
-
-
-@dataclass
-class Synth:
-    city: str
-    region: str
-    path: Path
-    text: str
-    template: dict[str, Any]
-
-    def resources(self, *types: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.template["Resources"].items() if v["Type"] in types}
-
-    def functions(self) -> dict[str, dict[str, Any]]:
-        return self.resources(*FUNCTION_TYPES)
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
-    from infra.city_config import load_city
-    from infra.synth import synth
-
-    result = {}
-    for city in CITIES:
-        path = synth(city, outdir=tmp_path_factory.mktemp(f"cdk-{city}"))
-        text = path.read_text(encoding="utf-8")
-        result[city] = Synth(city, load_city(city).region, path, text, json.loads(text))
-    return result
 
 
 def _cfn_lint(template: Path, region: str, workdir: Path) -> list[dict[str, Any]]:
@@ -215,8 +186,8 @@ def test_tables_match_the_models(synthesized: dict[str, Synth], city: str) -> No
 @pytest.mark.parametrize("city", CITIES)
 def test_document_bucket_is_private_encrypted_and_tls_only(synthesized: dict[str, Synth], city: str) -> None:
     s = synthesized[city]
-    (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
-    props = bucket["Properties"]
+    bucket_id = _function_env(s)["DOCUMENT_BUCKET"]["Ref"]  # the other bucket keeps its access logs
+    props = s.template["Resources"][bucket_id]["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
     }
