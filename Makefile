@@ -21,7 +21,8 @@ $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
 run: $(STAMP) ## local stack: moto on loopback + the API on http://$(HOST):$(PORT), demo city seeded
 	$(PY) -m devstack --host $(HOST) --port $(PORT) --aws-port $(AWS_PORT)
 
-test: $(STAMP) ## every test
+test: $(STAMP) ## every test (checkov's own virtual environment, .venv-checkov/, is made on first use)
+	$(PY) -c "from infra.compliance import ensure_checkov; ensure_checkov()"
 	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP) ## performance measurements -> bench/results.json
@@ -43,4 +44,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) cdk.out build .pytest_cache
+	rm -rf $(VENV) .venv-checkov cdk.out build .pytest_cache

@@ -2,11 +2,15 @@
 
 - cdk-nag runs inside the synth (``add_checks``: a CDK policy-validation plugin); its findings are
   in the cloud assembly's ``validation-report.json`` (``nag_findings``). A finding that is a design
-  choice is acknowledged on its construct with ``acknowledge(construct, rule, reason)``.
-- checkov runs over the synthesized template (``checkov_findings``) from its own virtual
+  choice is acknowledged on its resource (``NAG_ACKNOWLEDGED``, and the IAM wildcards
+  ``_wildcard_reasons`` knows), with its reason.
+- checkov runs over the synthesized templates (``checkov_scan``) from its own virtual
   environment, ``.venv-checkov/`` (its dependencies would move the app's pinned boto3, packaging
   and networkx); ``make test`` creates it, ``ensure_checkov()`` does when a test runs without make.
-  A check skipped on purpose is in ``CHECKOV_SKIPS`` below, with its reason, per resource type.
+  A check skipped on purpose is in ``CHECKOV_SKIPS`` below, with its reason, per resource type or
+  resource (written into the resource's ``Metadata.checkov.skip``).
+
+Both are applied by one aspect, ``design_choices(stack)``, which the stack adds once.
 
 See docs/decisions/0039-compliance-scanners.md.
 """
@@ -27,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
 CHECKOV_STAMP = CHECKOV_VENV / f".installed-{CHECKOV_VERSION}"
+#: A suppression's reason is read by an assessor: at least this long (a sentence, not "n/a").
+MIN_REASON = 60
 #: The report CDK writes into the cloud assembly when a policy-validation plugin reports something.
 NAG_REPORT = "validation-report.json"
 #: How checkov runs: the CloudFormation checks only, every result (failed, passed, skipped with its
@@ -61,7 +67,7 @@ def acknowledge(construct: Any, rule: str, reason: str) -> None:
     why. ``rule`` is the finding's id as reported, e.g. ``AwsSolutions-IAM5[Resource::*]``."""
     import aws_cdk as cdk
 
-    if len(reason) < 20:
+    if len(reason) < MIN_REASON:
         raise ValueError(f"acknowledging {rule}: give a real reason, not {reason!r}")
     cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
 
@@ -118,10 +124,12 @@ class Skip:
     resource_type: str
     reason: str
     path: str | None = None
+    #: and only while its policy grants ``Resource: "*"`` to this action (e.g. sns:Publish)
+    star_action: str | None = None
 
 
-_SMS_THROUGH_SNS = ("sns:Publish on any resource: an SMS to a phone number has no resource ARN to name (the "
-                    "sandbox city's channel is SNS SMS; the China cities send through their SMS provider).")
+_SMS_THROUGH_SNS = ("Publishing to SNS on any resource: an SMS to a phone number has no resource ARN to name (the "
+                    "city's notification channel is SNS SMS).")
 
 CHECKOV_SKIPS: tuple[Skip, ...] = (
     Skip("CKV_AWS_117", "AWS::Serverless::Function",
@@ -151,8 +159,10 @@ CHECKOV_SKIPS: tuple[Skip, ...] = (
     Skip("CKV_AWS_18", "AWS::S3::Bucket",
          "The access-log bucket does not log access to itself (S3 would log its own log deliveries, forever).",
          path="AccessLogs/Resource"),
-    Skip("CKV_AWS_111", "AWS::IAM::Policy", _SMS_THROUGH_SNS, path="SendNotificationsRole/DefaultPolicy/Resource"),
-    Skip("CKV_AWS_111", "AWS::IAM::Role", _SMS_THROUGH_SNS, path="UserPool/smsRole/Resource"),
+    Skip("CKV_AWS_111", "AWS::IAM::Policy", _SMS_THROUGH_SNS, path="SendNotificationsRole/DefaultPolicy/Resource",
+         star_action="sns:Publish"),
+    Skip("CKV_AWS_111", "AWS::IAM::Role", _SMS_THROUGH_SNS, path="UserPool/smsRole/Resource",
+         star_action="sns:Publish"),
     Skip("CKV_AWS_145", "AWS::S3::Bucket",
          "The access-log bucket is encrypted with S3's key (SSE-S3): S3 server access logging does not deliver "
          "to a bucket whose default encryption is SSE-KMS.",
@@ -214,7 +224,8 @@ def _path(stack: Any, node: Any) -> str:
 def _mark_checkov_skips(stack: Any, node: Any) -> None:
     skips = [{"id": sk.check, "comment": sk.reason} for sk in CHECKOV_SKIPS
              if sk.resource_type == node.cfn_resource_type
-             and (sk.path is None or sk.path == _path(stack, node))]
+             and (sk.path is None or sk.path == _path(stack, node))
+             and (sk.star_action is None or sk.star_action in _star_actions(stack, node))]
     if skips:
         node.add_metadata("checkov", {"skip": skips})
 
@@ -241,6 +252,14 @@ def _statements(stack: Any, node: Any) -> list[dict[str, Any]]:
         found = doc.get("Statement") or []
         statements += found if isinstance(found, list) else [found]
     return statements
+
+
+def _star_actions(stack: Any, node: Any) -> set[str]:
+    """The actions an IAM policy (or a role's inline policies) allows on ``Resource: "*"``."""
+    if node.cfn_resource_type not in ("AWS::IAM::Policy", "AWS::IAM::Role"):
+        return set()
+    return {action for st in _statements(stack, node) if st.get("Effect") == "Allow"
+            and "*" in _as_list(st.get("Resource", [])) for action in _as_list(st.get("Action", []))}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -294,16 +313,13 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
                      f"{city}/departments, named in the city's data, not known to the stack.",
     }
     reasons: dict[str, str] = {}
-    star_actions: set[str] = set()
     for st in _statements(stack, node):
         if st.get("Effect") != "Allow":
             continue
-        resources = [nag_string(r) for r in _as_list(st.get("Resource", []))]
-        for r in resources:
-            if r == "*":
-                star_actions.update(_as_list(st.get("Action", [])))
-            elif r in known:
+        for r in (nag_string(r) for r in _as_list(st.get("Resource", []))):
+            if r in known:
                 reasons[f"AwsSolutions-IAM5[Resource::{r}]"] = known[r]
+    star_actions = _star_actions(stack, node)
     if star_actions and star_actions <= set(NO_RESOURCE_ACTIONS):
         why = sorted({NO_RESOURCE_ACTIONS[a] for a in star_actions})
         reasons["AwsSolutions-IAM5[Resource::*]"] = "Actions without resource-level permissions: " + "; ".join(why)

@@ -335,7 +335,7 @@ def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Syn
     assert UPLOADS == UPLOADS_PREFIX == "applications/"
     s = synthesized[city]
     ids = _queue_ids(s)
-    (bucket_id, bucket), = s.resources("AWS::S3::Bucket").items()
+    bucket = s.template["Resources"][_function_env(s)["DOCUMENT_BUCKET"]["Ref"]]
     config = bucket["Properties"]["NotificationConfiguration"]
     assert config == {"QueueConfigurations": [{"Event": "s3:ObjectCreated:*",
                                                "Queue": {"Fn::GetAtt": [ids["documents"], "Arn"]},
