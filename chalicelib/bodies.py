@@ -697,3 +697,78 @@ class HolidayCalendarIn(Body):
         default_factory=list, description="调休上班日期（周六或周日），每个日期一条")
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_one_line),
                     MASKED] | None = Field(None, description="依据，如“国办发明电〔2026〕X号”")
+
+
+# --- the service desk (投诉建议、报修), issue 13: docs/decisions/0034 ------------------------------------
+TicketText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000),
+                       AfterValidator(_plain_text), MASKED]
+TicketCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+TicketReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), MASKED]
+
+
+class TicketIn(Body):
+    """A complaint, suggestion or repair request about an estate (and a unit of it)."""
+
+    category: TicketCode = Field(description="类别编码（GET /v1/ticket-categories），如 repair_water_electric")
+    title: Name = Field(description="标题（一行，100 字以内）")
+    text: TicketText = Field(description="具体情况（2-1000 字）")
+    estate_id: Ref = Field(description="所涉小区")
+    unit_id: Ref | None = Field(None, description="所涉房屋（选填，须在该小区内）")
+    contact_allowed: bool = Field(description="是否同意工作人员电话联系")
+    grant_id: Ref | None = Field(None, description="受托人代为提交时：所持授权编号（须含 act）")
+
+
+class TicketPhotoIn(Body):
+    content_type: Literal["image/jpeg", "image/png"] = Field(description="照片格式")
+    size: Annotated[int, Field(ge=1)] | None = Field(default=None, description="文件字节数（选填，超过上限直接拒绝）")
+
+
+class TicketReplyIn(Body):
+    text: TicketText = Field(description="补充说明或答复（2-1000 字）")
+
+
+class TicketReopenIn(Body):
+    reason: TicketText = Field(description="重新打开的理由")
+
+
+class TicketRatingIn(Body):
+    score: Annotated[int, Field(ge=1, le=5)] = Field(description="服务评价：1-5 星")
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MASKED] | None = Field(
+        None, description="评价内容（选填，500 字以内）")
+
+
+class TicketStaffReplyIn(Body):
+    """A reply to the citizen (free text, or one of the city's canned replies by code), or an internal note."""
+
+    text: TicketText | None = Field(None, description="答复内容（与 canned_reply 二选一）")
+    canned_reply: TicketCode | None = Field(None, description="常用答复编码（GET /v1/staff/ticket-replies）")
+    internal: bool = Field(False, description="true：内部备注，市民不可见")
+    status: Literal["in_progress", "waiting_citizen", "resolved"] | None = Field(
+        None, description="答复同时变更状态（选填）")
+
+
+class TicketStatusIn(Body):
+    version: Version
+    status: Literal["accepted", "in_progress", "waiting_citizen", "resolved", "closed"] = Field(description="新状态")
+    note: TicketText | None = Field(None, description="说明（市民可见；不填则为默认说明）")
+
+
+class TicketAssignIn(Body):
+    version: Version
+    team: Ref | None = Field(None, description="改派到的团队编码（如 bureau、pm-fuzeyuan、street-...）")
+    team_name: Name | None = Field(None, description="团队名称（改派团队时填写）")
+    assignee: Name | None = Field(None, description="经办人（选填）")
+    reason: TicketReason = Field(description="改派理由（记入审计与时间线）")
+
+
+class TicketBulkItem(Body):
+    ticket_id: Ref
+    version: Version
+
+
+class TicketBulkAssignIn(Body):
+    items: Annotated[list[TicketBulkItem], Field(min_length=1, max_length=100)]
+    team: Ref | None = None
+    team_name: Name | None = None
+    assignee: Name | None = None
+    reason: TicketReason = Field(description="改派理由（记入审计与时间线）")

@@ -317,9 +317,66 @@ class ReviewsFile(Strict):
     documents_when_changed: Annotated[list[Text], Field(max_length=10)] = Field(default_factory=list)
 
 
+# --- the service desk (投诉建议、报修), issue 13: docs/decisions/0034 ------------------------------------
+TicketKind = Literal["complaint", "suggestion", "repair"]
+#: Who a category's tickets go to: the estate's property manager, the housing bureau, the estate's street office.
+TicketRoute = Literal["property_manager", "bureau", "street_office"]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+
+
+class TicketCategory(Strict):
+    """A category citizens choose: its kind, who answers it and its deadlines in working days (the
+    first reply, the resolution; counted from the day of filing, China time)."""
+
+    code: Code
+    kind: TicketKind
+    name: Text
+    route: TicketRoute
+    first_reply_days: Annotated[int, Field(ge=1, le=30)] = 3
+    resolution_days: Annotated[int, Field(ge=1, le=90)] = 15
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TicketCategory":
+        if self.resolution_days < self.first_reply_days:
+            raise ValueError("resolution_days must not be shorter than first_reply_days")
+        return self
+
+
+class CannedReply(Strict):
+    code: Code
+    title: Text
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class TicketsFile(Strict):
+    """``tickets.json``: the service desk's categories, teams' names, canned replies, the reopening
+    window, the per-user filing limit and how long after the team lead the bureau is alerted."""
+
+    city: Text
+    categories: Annotated[list[TicketCategory], Field(min_length=1, max_length=50)]
+    canned_replies: Annotated[list[CannedReply], Field(max_length=50)] = Field(default_factory=list)
+    reopen_days: Annotated[int, Field(ge=0, le=90)] = 7
+    #: Tickets one person may file in one minute (a burst beyond is 429 TICKETS_RATE_LIMITED).
+    filings_per_minute: Annotated[int, Field(ge=1, le=60)] = 3
+    max_photos: Annotated[int, Field(ge=0, le=20)] = 6
+    #: After a breach the team lead is alerted; this many hours later, still breached, the bureau.
+    bureau_after_hours: Annotated[int, Field(ge=0, le=240)] = 24
+    bureau_team: Text = "bureau"
+    bureau_name: Text = "住房保障局"
+
+    @model_validator(mode="after")
+    def _unique(self) -> "TicketsFile":
+        for what, codes in (("categories", [c.code for c in self.categories]),
+                            ("canned_replies", [c.code for c in self.canned_replies])):
+            if len(codes) != len(set(codes)):
+                raise ValueError(f"{what}: each code once")
+        return self
+
+
 #: File name -> its model.
 MODELS: dict[str, type[BaseModel]] = {"applications.json": ApplicationsFile, "eligibility.json": EligibilityFile,
         "departments.json": DepartmentsFile, "rent.json": RentFile, "reviews.json": ReviewsFile}
+MODELS["tickets.json"] = TicketsFile
 
 
 

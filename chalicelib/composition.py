@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.payments import PaymentRepository
     from chalicelib.repositories.lottery import LotteryRepository
     from chalicelib.repositories.move_outs import MoveOutRepository
+    from chalicelib.repositories.tickets import TicketRepository
     from chalicelib.repositories.households import HouseholdRepository
     from chalicelib.repositories.holiday_calendars import HolidayCalendarRepository
     from chalicelib.repositories.policies import PolicyRepository
@@ -67,7 +68,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # move-out (退租): docs/decisions/0030
          "move_outs",
          # the city's holiday calendar overrides (法定节假日安排): docs/decisions/0035
-         "holiday_calendars")
+         "holiday_calendars",
+         # the service desk (投诉建议、报修): docs/decisions/0034
+         "tickets")
 
 
 class Container:
@@ -287,6 +290,12 @@ class Container:
         from chalicelib.repositories.holiday_calendars import HolidayCalendarRepository
 
         return HolidayCalendarRepository(self.settings)
+
+    @cached_property
+    def tickets(self) -> TicketRepository:
+        from chalicelib.repositories.tickets import TicketRepository
+
+        return TicketRepository(self.settings)
 
 
 def build(config: Settings) -> Container:

@@ -19,6 +19,7 @@ TABLES = (
     "move_outs",
     "review_campaigns",
     "holiday_calendars",
+    "tickets", "ticket_counters",
 )
 
 

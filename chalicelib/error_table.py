@@ -186,3 +186,13 @@ ERRORS.update({  # review campaigns (docs/decisions/0032)
 ERRORS.update({  # holiday calendars (docs/decisions/0035)
     errors.HolidayCalendarInvalid: (400, "HOLIDAY_CALENDAR_INVALID", "节假日安排不符合规则，请核对日期"),
 })
+
+ERRORS.update({  # the service desk (投诉建议、报修): docs/decisions/0034
+    errors.TicketNotFound: (404, "TICKET_NOT_FOUND", "未找到该工单"),
+    errors.TicketClosed: (409, "TICKET_CLOSED", "该工单已关闭，不能再回复或办理；如问题仍未解决，可在规定期限内重新打开"),
+    errors.TicketNotRateable: (409, "TICKET_NOT_RATEABLE", "工单关闭后才能评价"),
+    errors.TicketAlreadyRated: (409, "TICKET_ALREADY_RATED", "该工单已评价过，每件工单只能评价一次"),
+    errors.TicketReopenExpired: (409, "TICKET_REOPEN_EXPIRED", "已超过可重新打开的期限，请重新提交一件工单"),
+    errors.TicketContactNotAllowed: (409, "TICKET_CONTACT_NOT_ALLOWED", "提交人选择不接受联系，无联系方式可查看"),
+    errors.TicketsRateLimited: (429, "TICKETS_RATE_LIMITED", "提交过于频繁，请稍后再试（每分钟提交数量有限制）"),
+})

@@ -568,3 +568,32 @@ class ReviewCampaignTermsDiffer(Conflict):
 # --- holiday calendars (法定节假日安排, issue 13; docs/decisions/0035) ----------------------------------
 class HolidayCalendarInvalid(InvalidInput):
     """A year's holidays or make-up working days break a rule (the message says which date and why)."""
+
+
+# --- the service desk (投诉建议、报修), issue 13: docs/decisions/0034 ------------------------------------
+class TicketNotFound(NotFound):
+    """No ticket with this id (or not one the caller may see)."""
+
+
+class TicketClosed(IllegalTransition):
+    """The ticket is closed: no reply or change until it is reopened (within the city's days)."""
+
+
+class TicketNotRateable(Conflict):
+    """Only a closed ticket is rated."""
+
+
+class TicketAlreadyRated(Conflict):
+    """The ticket was rated once already."""
+
+
+class TicketReopenExpired(Conflict):
+    """The reopening window after the resolution (the city's days) has passed: file a new ticket."""
+
+
+class TicketContactNotAllowed(Conflict):
+    """The citizen asked not to be contacted: there is no contact to reveal."""
+
+
+class TicketsRateLimited(DomainError):
+    """Too many tickets from one person in one minute (the city's per-user limit)."""

@@ -217,3 +217,15 @@ LABELS.update({  # holiday calendars (docs/decisions/0035)
     "HolidayCalendarIn.note": "依据", "holidays": "放假日期", "make_up_days": "调休上班日期", "complete": "是否全年完整安排",
     "year": "年度", "from": "起算日期", "add": "工作日天数",
 })
+
+LABELS.update({  # the service desk (投诉建议、报修, docs/decisions/0034)
+    "ticket_id": "工单编号", "TicketIn.category": "类别", "TicketIn.title": "标题", "TicketIn.text": "具体情况",
+    "TicketIn.unit_id": "房屋", "TicketIn.contact_allowed": "是否同意联系", "TicketIn.grant_id": "授权编号",
+    "TicketPhotoIn.content_type": "照片格式", "TicketPhotoIn.size": "文件大小", "TicketReplyIn.text": "补充说明",
+    "TicketReopenIn.reason": "重新打开的理由", "score": "评分", "TicketRatingIn.comment": "评价内容",
+    "TicketStaffReplyIn.text": "答复内容", "canned_reply": "常用答复", "internal": "内部备注",
+    "TicketStaffReplyIn.status": "答复后状态", "TicketStatusIn.status": "工单状态", "TicketStatusIn.note": "说明",
+    "team": "团队", "team_name": "团队名称", "assignee": "经办人", "TicketAssignIn.reason": "改派理由",
+    "TicketBulkAssignIn.reason": "改派理由", "TicketBulkAssignIn.items": "工单列表", "TicketBulkItem.ticket_id": "工单编号",
+    "category": "类别", "ticket": "工单", "by": "统计维度",
+})

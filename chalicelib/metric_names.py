@@ -19,6 +19,12 @@ UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 #: goes off while it is above zero.
 HOLIDAY_CALENDAR_MISSING = "HolidayCalendarMissing"
 
+# --- the service desk (docs/decisions/0034): the breach sweep counts, each run ---------------------------
+#: Open tickets past a deadline (first reply or resolution) when the sweep ran: a gauge, not a sum.
+TICKETS_PAST_DEADLINE = "TicketsPastDeadline"
+#: Escalations the sweep wrote in one run (to a team lead, or to the bureau): each ticket and level once.
+TICKETS_ESCALATED = "TicketsEscalated"
+
 
 def http_status_class(status: int) -> str:
     return HTTP_STATUS_CLASS.format(digit=str(status)[0])

@@ -87,11 +87,13 @@ NOT_FOUND_BY_PARAM: dict[str, type[errors.DomainError]] = {
     "run_id": errors.BillingRunNotFound,
     "campaign_id": errors.ReviewCampaignNotFound,
     "payment_id": errors.PaymentNotFound,
+    "ticket_id": errors.TicketNotFound,
 }
 DESCRIPTIONS = {
     400: "参数不正确", 401: "未登录或凭证无效", 403: "无权限", 404: "不存在",
     409: "冲突（重复、版本过期或状态不允许）", 413: "请求内容过大", 415: "内容类型不支持",
     500: "系统错误", 503: "依赖的服务暂时不可用，请按 Retry-After 稍后重试",
+    429: "请求过于频繁，请按 Retry-After 稍后重试",
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
@@ -304,12 +306,14 @@ def document() -> dict[str, Any]:
     from chalicelib.review_schemas import REVIEW_SCHEMAS
     from chalicelib.holiday_calendar_schemas import HOLIDAY_CALENDAR_SCHEMAS
     from chalicelib.schemas import RESPONSE_SCHEMAS, body_definitions, json_schema
+    from chalicelib.ticket_schemas import TICKET_SCHEMAS
 
     paths: dict[str, dict[str, Any]] = {}
     bodies: dict[str, str] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS,
                                **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS, **DOCUMENT_SCHEMAS}
     schemas.update(HOLIDAY_CALENDAR_SCHEMAS)
+    schemas.update(TICKET_SCHEMAS)
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

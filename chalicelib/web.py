@@ -75,6 +75,8 @@ def error_response(exc: errors.DomainError, request_id: str, path: str) -> Respo
         logger.warning("dependency unavailable", extra={"error": repr(exc), "path": path})
     if code == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if code == 429:  # a per-user limit counts per minute
+        headers["Retry-After"] = "60"
     return json_response(payload, code, headers)
 
 

@@ -48,6 +48,7 @@ STORED = {
     "selection_phase": {"starting", "first", "reinvite", "finished"},
     "unit": {"vacant", "reserved", "leased", "under_repair"},
     "verification_run": {"queued", "not_started", "running", "decided", "failed"},
+    "ticket": {"filed", "accepted", "in_progress", "waiting_citizen", "resolved", "closed", "reopened"},
 }
 
 

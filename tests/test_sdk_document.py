@@ -97,6 +97,9 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     every = {"Error": ERROR_SCHEMA, **RESPONSE_SCHEMAS, **PAYMENT_SCHEMAS, **ARREARS_SCHEMAS, **RENEWAL_SCHEMAS,
              **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS,
              **DOCUMENT_SCHEMAS}
+    from chalicelib.ticket_schemas import TICKET_SCHEMAS
+
+    every.update(TICKET_SCHEMAS)
     for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:
             yield from _walk(schema, name)

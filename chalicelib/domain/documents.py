@@ -96,6 +96,11 @@ def record_check(key: str, size: int, head: bytes) -> None:
 
         move_outs.record_check(application_id, document_id, size, head)
         return
+    if application_id.startswith("tkt_"):  # a ticket's photo (投诉建议、报修)
+        from chalicelib.domain import tickets
+
+        tickets.record_check(application_id, document_id, size, head)
+        return
     limit = deps().settings.max_document_bytes
     verdict: dict[str, Any] = {}
 

@@ -104,6 +104,7 @@ _MODULES = (
     "chalicelib.domain.renewals",
     "chalicelib.domain.move_outs",
     "chalicelib.domain.review_campaigns",
+    "chalicelib.domain.tickets",
 )
 
 

@@ -30,6 +30,7 @@ from chalicelib.handlers import (
     schedules,
     selection,
     self_assessment,
+    tickets,
     units,
     verification,
     waiting_list,
@@ -47,3 +48,4 @@ BLUEPRINTS = [
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), holiday_calendars.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), tickets.bp)

@@ -113,3 +113,8 @@ TEMPLATES.update({
     "review_opened": "您承租的公租房（{unit}）{campaign}年审已开始，请于{deadline}前登录公租房APP完成年审申报；家庭情况没有变化的，一键确认即可。",
     "review_reminder": "提醒：您承租的公租房（{unit}）{campaign}年审申报将于{deadline}截止（还有{days}天），请尽快登录公租房APP完成申报。如已申报请忽略。",
 })
+
+# The service desk (投诉建议、报修): a reply or a change on the citizen's ticket, docs/decisions/0034.
+TEMPLATES.update({
+    "ticket_step": "您的工单（{title}）：{step}。详情请登录公租房APP查看。",
+})

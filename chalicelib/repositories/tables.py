@@ -1187,3 +1187,94 @@ class HolidayCalendarRecord(_Table):
 
 
 MODELS = MODELS + (HolidayCalendarRecord,)
+
+
+# --- the service desk (投诉建议、报修), issue 13; docs/decisions/0034 -----------------------------------
+from pynamodb.attributes import BooleanAttribute  # noqa: E402  (this section's own)
+
+
+class TicketRecord(_Table):
+    """A ticket (工单): what the citizen filed, its routing, deadlines, escalations, photos, rating and
+    timeline, in one item. What the ministry's monthly counts need (``stats`` reads this table's
+    stream) is flat on it: ``kind``, ``filed_at``/``filed_month``, ``first_reply_at``, ``resolved_at``,
+    ``closed_at``, ``first_reply_met``, ``resolution_met``, ``rating_score``.
+
+    Indexes: ``by_owner`` (the citizen's list); the staff queue sorted by deadline, by team, estate,
+    category or state (``queue_sort`` = "o#{next deadline}#{id}" while open, "d#{resolved or closed
+    at}#{id}" once done); ``by_due`` is sparse: only open tickets with a deadline ahead of them or
+    passed (``due_part`` = "due", ``due_key`` = "{deadline}#{id}"), removed when the ticket is
+    resolved, so the breach sweep reads ``due_key <= now`` and never an old ticket."""
+
+    logical_name = "tickets"
+    ticket_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    filed_by = UnicodeAttribute()
+    filed_role = UnicodeAttribute()  # citizen | delegate
+    grant_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()  # complaint | suggestion | repair
+    category = UnicodeAttribute()
+    category_name = UnicodeAttribute()
+    team = UnicodeAttribute()  # "pm-{estate}" | "street-{street}" | the bureau's
+    team_name = UnicodeAttribute()
+    assignee = UnicodeAttribute(null=True)
+    estate_id = UnicodeAttribute()
+    estate_name = UnicodeAttribute()
+    unit_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    text = UnicodeAttribute()
+    contact_allowed = BooleanAttribute()
+    contact_name = UnicodeAttribute(null=True)
+    contact_mobile = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    state = UnicodeAttribute()  # open | done
+    photos = ListAttribute(of=MapAttribute, default=list)
+    events = ListAttribute(of=MapAttribute, default=list)  # the timeline (internal notes marked)
+    filed_at = UnicodeAttribute()
+    filed_month = UnicodeAttribute()  # YYYY-MM, China time
+    first_reply_due = UnicodeAttribute()  # YYYY-MM-DD: by the end of that day
+    resolution_due = UnicodeAttribute()
+    first_reply_at = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    first_reply_met = BooleanAttribute(null=True)
+    resolution_met = BooleanAttribute(null=True)
+    escalation = NumberAttribute(default=0)  # 0 none, 1 the team lead, 2 the bureau
+    escalations = ListAttribute(of=MapAttribute, default=list)
+    rating = MapAttribute(null=True)  # {score, comment, at}
+    rating_score = NumberAttribute(null=True)
+    reopened = NumberAttribute(default=0)
+    owner_sort = UnicodeAttribute()
+    queue_sort = UnicodeAttribute()
+    due_part = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+    by_owner = _gsi("by_owner", "owner", "owner_sort")()
+    queue_team = _gsi("queue_team", "team", "queue_sort")()
+    queue_estate = _gsi("queue_estate", "estate_id", "queue_sort")()
+    queue_category = _gsi("queue_category", "category", "queue_sort")()
+    queue_state = _gsi("queue_state", "state", "queue_sort")()
+    by_due = _gsi("by_due", "due_part", "due_key")()
+
+
+class TicketCounterRecord(_Table):
+    """Counters of the service desk, each updated atomically (ADD), never a scan: ``scope`` "ratings"
+    with ``key`` "team#{team}" / "estate#{estate}" (count, sum and each score's count); ``scope``
+    "limit#{subject}" with ``key`` the minute (tickets filed in it, expiring by ``expires``)."""
+
+    logical_name = "ticket_counters"
+    scope = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute(null=True)
+    count = NumberAttribute(default=0)
+    total = NumberAttribute(null=True)
+    s1 = NumberAttribute(null=True)
+    s2 = NumberAttribute(null=True)
+    s3 = NumberAttribute(null=True)
+    s4 = NumberAttribute(null=True)
+    s5 = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+MODELS = MODELS + (TicketRecord, TicketCounterRecord)
