@@ -713,7 +713,8 @@ class TicketIn(Body):
     title: Name = Field(description="标题（一行，100 字以内）")
     text: TicketText = Field(description="具体情况（2-1000 字）")
     estate_id: Ref = Field(description="所涉小区")
-    unit_id: Ref | None = Field(None, description="所涉房屋（选填，须在该小区内）")
+    unit_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,160}$")] | None = Field(
+        None, description="所涉房屋（选填，须在该小区内）")
     contact_allowed: bool = Field(description="是否同意工作人员电话联系")
     grant_id: Ref | None = Field(None, description="受托人代为提交时：所持授权编号（须含 act）")
 

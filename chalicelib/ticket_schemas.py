@@ -33,7 +33,7 @@ _STAFF = {
                                                   "mobile": {**NS, "description": "手机号（已遮盖）"}}),
     "escalation": INT, "escalation_name": S,
     "escalations": {"type": "array", "items": _obj({"level": INT, "at": S, "to": S,
-                                                    "deadline": _enum(("first_reply", "resolution"))})},
+                                                    "missed": _enum(("first_reply", "resolution"))})},
 }
 TICKET_SCHEMAS: dict[str, Any] = {
     "Ticket": _obj(_TICKET),

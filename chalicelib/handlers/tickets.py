@@ -64,7 +64,7 @@ def present(t: Ticket, actor: Any, *, staff: bool = False) -> dict[str, Any]:
     if staff:
         out.update(assignee=t.assignee, contact=desk.masked_contact(t), escalation=t.escalation,
                    escalation_name=LEVEL_NAMES[t.escalation],
-                   escalations=[{"level": e["level"], "at": e["at"], "to": e["to"], "deadline": e["deadline"]}
+                   escalations=[{"level": e["level"], "at": e["at"], "to": e["to"], "missed": e["deadline"]}
                                 for e in t.escalations])
     return out
 
