@@ -334,6 +334,34 @@ row("GET /v1/admin/holiday-calendars/{year}", ADMIN)
 row("PUT /v1/admin/holiday-calendars/{year}", ADMIN, body={}, role_only=True)
 row("GET /v1/working-days", CASE_STAFF, query="?from=2026-09-30&add=3")
 
+# the service desk (docs/decisions/0034): a ticket is its citizen's and their delegates' (act to add, reopen, rate;
+# any live grant to read); a stranger is told it does not exist; staff work the queue; admins read the ratings.
+# The world's tickets are open: an allowed rating is 409 TICKET_NOT_RATEABLE, an allowed reopen a 409 too.
+TICKET_READ = {"own": "401 A 404 A A A 403 403 403 403 403 403 403 403",
+               "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}
+TICKET_ACT = {"own": "401 A 404 403 A 403 403 403 403 403 403 403 403 403",
+              "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}
+row("GET /v1/ticket-categories", PUBLIC)
+row("POST /v1/tickets", CITIZEN, body={}, role_only=True)
+row("GET /v1/me/tickets", CITIZEN)
+row("GET /v1/tickets/{ticket_id}", TICKET_READ, hides=("TICKET_NOT_FOUND",))
+row("POST /v1/tickets/{ticket_id}/photos", TICKET_ACT, body={"content_type": "image/png"}, hides=("TICKET_NOT_FOUND",))
+row("POST /v1/tickets/{ticket_id}/replies", TICKET_ACT, body={"text": "补充说明：矩阵"}, hides=("TICKET_NOT_FOUND",))
+row("POST /v1/tickets/{ticket_id}/reopen", TICKET_ACT, body={"reason": "问题未解决"}, hides=("TICKET_NOT_FOUND",))
+row("POST /v1/tickets/{ticket_id}/rating", TICKET_ACT, body={"score": 5}, hides=("TICKET_NOT_FOUND",))
+row("GET /v1/staff/tickets", CASE_STAFF)
+row("GET /v1/staff/tickets/{ticket_id}", {"own": CASE_STAFF, "other": CASE_STAFF})
+row("GET /v1/staff/tickets/{ticket_id}/contact", {"own": CASE_STAFF, "other": CASE_STAFF})
+row("POST /v1/staff/tickets/{ticket_id}/replies", {"own": CASE_STAFF, "other": CASE_STAFF},
+    body={"text": "矩阵内部备注", "internal": True})
+row("POST /v1/staff/tickets/{ticket_id}/status", {"own": CASE_STAFF, "other": CASE_STAFF},
+    body={"version": STALE, "status": "accepted"})
+row("POST /v1/staff/tickets/{ticket_id}/assign", {"own": CASE_STAFF, "other": CASE_STAFF},
+    body={"version": STALE, "team": "bureau", "reason": "矩阵改派"})
+row("POST /v1/staff/ticket-assignments", CASE_STAFF, body={}, role_only=True)
+row("GET /v1/staff/ticket-replies", CASE_STAFF)
+row("GET /v1/admin/ticket-ratings", ADMIN)
+
 
 # --- the world: built once for the module --------------------------------------------------------------
 def _subject(token: str) -> str:
@@ -443,6 +471,14 @@ def _move_out(lease_id: str) -> str:
     return move_outs.start_for_staff(lease_id, staff, _move_out_date(), "矩阵测试").move_out_id
 
 
+def _ticket(client: Any, owner: Citizen, estate_id: str) -> str:
+    status, ticket = call(client, "POST", "/v1/tickets", owner.headers(), {
+        "category": "repair_water_electric", "title": "矩阵报修", "text": "厨房水龙头漏水。", "estate_id": estate_id,
+        "contact_allowed": True})
+    assert status == 201, ticket
+    return str(ticket["ticket_id"])
+
+
 def _assisted(client: Any, staff_token: str) -> tuple[str, str]:
     """代办: staff make an application for a citizen who is not registered, and upload the signed
     consent form (a raw file of the 代办 kind)."""
@@ -494,6 +530,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
         from tests.reviewing import open_review
 
         reviews_ = {k: open_review(lease, "rcmp_matrix") for k, lease in leases.items()}
+        tickets_ = {"own": _ticket(client, owner, unit.estate_id), "other": _ticket(client, stranger, unit.estate_id)}
 
     def other_city(role: str) -> str:
         phone = {"staff": "13766600001", "auditor": "13766600002"}[role]
@@ -516,10 +553,11 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
-                "payment_id": payments["own"], "review_id": reviews_["own"]},
+                "payment_id": payments["own"], "review_id": reviews_["own"], "ticket_id": tickets_["own"]},
         "other": {**common, "application_id": other_app, "document_id": other_doc, "group_id": group2,
                   "grant_id": other_grant, "lease_id": leases["other"], "bill_id": bills["other"],
-                  "target_id": other_app, "payment_id": payments["other"], "review_id": reviews_["other"]},
+                  "target_id": other_app, "payment_id": payments["other"], "review_id": reviews_["other"],
+                  "ticket_id": tickets_["other"]},
         "group": {**common, "application_id": group_app, "document_id": group_doc},
         "assisted": {**common, "application_id": assisted_app, "document_id": assisted_doc},
         "-": common,
@@ -592,7 +630,8 @@ def test_every_route_has_a_row_and_every_row_a_route() -> None:
 def test_every_row_names_the_objects_its_route_is_about() -> None:
     for key, spec in ROWS.items():
         about_objects = any(p in key for p in ("{application_id}", "{grant_id}", "{group_id}", "{lease_id}",
-                                               "{bill_id}", "{target_id}", "{payment_id}", "{review_id}"))
+                                               "{bill_id}", "{target_id}", "{payment_id}", "{review_id}",
+                                               "{ticket_id}"))
         assert ("own" in spec.expect and "other" in spec.expect) == about_objects, key
 
 
@@ -611,6 +650,8 @@ FILE_LINKS = {
     "chalicelib/domain/receipts.py:link": 'authorize(payment, actor, "view")',
     # a move-out's inspection photos: the unit's condition, no personal data (0030)
     "chalicelib/domain/move_outs.py:photo_links": "_may_view(mo, actor)",
+    # a ticket's photos (a leaking pipe, a broken lock): no personal data, a view grant suffices (0034)
+    "chalicelib/domain/tickets.py:photo_links": 'reach(t, actor, "view")',
 }
 
 

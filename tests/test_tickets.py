@@ -138,7 +138,7 @@ def test_routing_follows_the_city_file(client: Any, stack: Any, city: dict[str, 
 
 def test_deadlines_count_working_days_past_a_public_holiday() -> None:
     from chalicelib.city_files import city_file
-    from chalicelib.domain.ticket_sla import deadlines
+    from chalicelib.domain.tickets import deadlines
     from chalicelib.domain.working_days import is_working_day
 
     cat = next(c for c in city_file("jiangmen", "tickets.json").categories if c.code == COMPLAINT_STAFF)

@@ -17,21 +17,23 @@ from chalicelib.identity import Actor
 if TYPE_CHECKING:
     from chalicelib.bodies import TicketAssignIn, TicketBulkAssignIn, TicketStaffReplyIn, TicketStatusIn
 
-#: The queue's status filter: every open ticket (default), every done one, or one status.
-QUEUE_STATES = ("open", "done", *(s.value for s in TicketStatus))
+#: The queue's groups besides one status: every open ticket (default), every done one.
+QUEUE_GROUPS = ("open", "done")
 
 
-def queue(team: str | None, category: str | None, estate_id: str | None, status: str, cursor: str | None,
+def queue(team: str | None, category: str | None, estate_id: str | None, shown: str, cursor: str | None,
           limit: int) -> Page[Ticket]:
     """Tickets by their next deadline (the most urgent first; done ones by when they were done, newest
     first), on the index of the most selective filter given (team, estate, category, else all): a page
-    is one key-range query, the other filters applied to it."""
+    is one key-range query, the other filters applied to it. ``shown``: open, done, or one status."""
     if category is not None:
         from chalicelib.domain.tickets import category as known
 
         known(category)
-    return deps().tickets.queue(team=team, category=category, estate_id=estate_id, status=status,  # type: ignore[no-any-return]
-                                cursor=cursor, limit=limit)
+    only = None if shown in QUEUE_GROUPS else TicketStatus(shown)
+    open_queue = (shown == QUEUE_GROUPS[0]) if only is None else only in OPEN
+    return deps().tickets.queue(team=team, category=category, estate_id=estate_id,  # type: ignore[no-any-return]
+                                open_queue=open_queue, only=only, cursor=cursor, limit=limit)
 
 
 def _audit(actor: Actor, t: Ticket, action: str, reason: str) -> None:
@@ -56,7 +58,7 @@ def reply(ticket_id: str, actor: Actor, body: TicketStaffReplyIn) -> Ticket:
     if bool(body.text) == bool(body.canned_reply):
         raise errors.InvalidInput("text or canned_reply", field="text", message="请填写答复内容，或选择一条常用答复（二选一）")
     text = body.text or canned(body.canned_reply or "")
-    from chalicelib.domain.ticket_sla import met
+    from chalicelib.domain.tickets import met
 
     def work(t: Ticket) -> Ticket:
         if t.status is CLOSED:

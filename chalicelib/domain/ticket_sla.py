@@ -1,9 +1,5 @@
-"""Deadlines of the service desk (工单时限) and the breach sweep (docs/decisions/0034).
-
-A ticket's deadlines are computed once, when it is filed (and the resolution's again when it is
-reopened): the first reply and the resolution are due by the end of the n-th working day after the
-day of filing (China time; ``working_days.add_working_days``: weekends, public holidays and make-up
-working days as the State Council arranged them, the city's overrides where the calendar has them).
+"""The breach sweep of the service desk (工单超期督办, docs/decisions/0034); the deadlines themselves
+are computed in domain/tickets.py (``deadlines``, ``next_deadline``) when a ticket is filed or reopened.
 
 The ticket's *next deadline* is the first reply's until staff reply, then the resolution's until it is
 resolved; none after. The repository keeps it in the sparse ``by_due`` index while there is one, so
@@ -14,58 +10,18 @@ breached) to the bureau, each once: the write is conditional on the escalation l
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.deps import deps
 from chalicelib.domain import common
-from chalicelib.domain.common import CHINA_TZ
-
-if TYPE_CHECKING:
-    from chalicelib.city_files import TicketCategory
-    from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import Ticket, next_deadline
 
 #: Escalation levels (each reached once): the team lead, then the bureau.
 LEAD, BUREAU = 1, 2
 LEVEL_NAMES = {0: "未升级", LEAD: "团队负责人督办", BUREAU: "住房保障局督办"}
 #: Tickets one sweep request reads (a page of the by_due index).
 SWEEP_PAGE = 200
-
-
-def deadlines(filed: date, category: TicketCategory) -> tuple[date, date]:
-    """(first reply due, resolution due): the n-th working day after the day of filing."""
-    from chalicelib.domain.working_days import add_working_days
-
-    return add_working_days(filed, category.first_reply_days), add_working_days(filed, category.resolution_days)
-
-
-def resolution_after(day: date, category: TicketCategory) -> date:
-    """A reopened ticket's new resolution deadline, counted from the day it was reopened."""
-    from chalicelib.domain.working_days import add_working_days
-
-    return add_working_days(day, category.resolution_days)
-
-
-def end_of(day: str) -> str:
-    """The last second of a China day, as the instant a deadline on that day passes."""
-    return datetime.combine(date.fromisoformat(day), datetime.max.time().replace(microsecond=0),
-                            CHINA_TZ).isoformat(timespec="milliseconds")
-
-
-def met(day: str, at: str) -> bool:
-    """Whether something done at ``at`` (an instant) met the deadline day ``day``."""
-    return datetime.fromisoformat(at) <= datetime.fromisoformat(end_of(day))
-
-
-def next_deadline(t: Ticket) -> tuple[str, str] | None:
-    """("first_reply" | "resolution", the instant it passes) while one is ahead or passed; None once resolved."""
-    from chalicelib.domain.tickets import OPEN
-
-    if t.status not in OPEN:
-        return None
-    if t.first_reply_at is None:
-        return "first_reply", end_of(t.first_reply_due)
-    return "resolution", end_of(t.resolution_due)
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The service desk (投诉建议、报修, issue 13): tickets filed by a citizen (or a delegate with an
 ``act`` grant) about an estate or a unit, routed by the city's tickets.json, answered by staff
-(domain/ticket_desk.py), held to deadlines in working days (domain/ticket_sla.py), rated once after
+(domain/ticket_desk.py), held to deadlines in working days (escalated by domain/ticket_sla.py), rated once after
 closure. Every reply and change is on the ticket's timeline, which the citizen sees (staff's internal
 notes excepted). Decisions: docs/decisions/0034.
 
@@ -10,7 +10,7 @@ a reason (audited). A person files at most the city's ``filings_per_minute`` (42
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Callable
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain import common
-from chalicelib.domain.common import Page, new_id
+from chalicelib.domain.common import CHINA_TZ, Page, new_id
 from chalicelib.domain.filetypes import UPLOADS
 from chalicelib.domain.lifecycle import Lifecycle, Refusal
 from chalicelib.identity import Actor
@@ -127,6 +127,46 @@ def visible_events(t: Ticket) -> list[dict[str, Any]]:
     return [e for e in t.events if not e.get("internal")]
 
 
+# --- deadlines (working days, China time) ------------------------------------------------------------------
+# A ticket's deadlines are computed once, when it is filed (the resolution's again when it is reopened): due by
+# the end of the n-th working day after the day of filing (working_days.add_working_days: weekends, public
+# holidays and make-up working days as the State Council arranged them, the city's overrides).
+
+
+def deadlines(filed: date, category: TicketCategory) -> tuple[date, date]:
+    """(first reply due, resolution due): the n-th working day after the day of filing."""
+    from chalicelib.domain.working_days import add_working_days
+
+    return add_working_days(filed, category.first_reply_days), add_working_days(filed, category.resolution_days)
+
+
+def resolution_after(day: date, category: TicketCategory) -> date:
+    """A reopened ticket's new resolution deadline, counted from the day it was reopened."""
+    from chalicelib.domain.working_days import add_working_days
+
+    return add_working_days(day, category.resolution_days)
+
+
+def end_of(day: str) -> str:
+    """The last second of a China day, as the instant a deadline on that day passes."""
+    return datetime.combine(date.fromisoformat(day), datetime.max.time().replace(microsecond=0),
+                            CHINA_TZ).isoformat(timespec="milliseconds")
+
+
+def met(day: str, at: str) -> bool:
+    """Whether something done at ``at`` (an instant) met the deadline day ``day``."""
+    return datetime.fromisoformat(at) <= datetime.fromisoformat(end_of(day))
+
+
+def next_deadline(t: Ticket) -> tuple[str, str] | None:
+    """("first_reply" | "resolution", the instant it passes) while one is ahead or passed; None once resolved."""
+    if t.status not in OPEN:
+        return None
+    if t.first_reply_at is None:
+        return "first_reply", end_of(t.first_reply_due)
+    return "resolution", end_of(t.resolution_due)
+
+
 # --- who reaches a ticket -----------------------------------------------------------------------------------
 def reach(t: Ticket, actor: Actor, need: str) -> str:
     """"citizen" for the owner, "delegate" for a delegate whose live grant has ``need``; anyone else
@@ -178,8 +218,6 @@ def file(actor: Actor, body: TicketIn) -> Ticket:
     deps().tickets.count_filing(actor.subject, rules().filings_per_minute)  # 429 beyond the city's limit
     at = common.now_iso()
     filed = common.now().date()
-    from chalicelib.domain.ticket_sla import deadlines
-
     first, resolution = deadlines(filed, cat)
     who = "受托人代为提交" if role == "delegate" else "市民提交"
     note = f"{who}{KINDS[cat.kind]}（{cat.name}），转{team_name}办理；首次答复期限 {first.isoformat()}，办结期限 {resolution.isoformat()}"
@@ -232,8 +270,6 @@ def step(t: Ticket, to: TicketStatus | None, action: str, actor_role: str, note:
          **changes: Any) -> Ticket:
     """The ticket after one step: its status moved (through the lifecycle), the timeline entry added, the
     deadline bookkeeping (first reply, resolution, closing) done."""
-    from chalicelib.domain.ticket_sla import met
-
     at = common.now_iso()
     status = t.status if to is None or to == t.status else TICKETS.move(t.status, to)
     if t.status is CLOSED and status is CLOSED:
@@ -286,8 +322,6 @@ def citizen_reply(ticket_id: str, actor: Actor, body: TicketReplyIn) -> Ticket:
 def reopen(ticket_id: str, actor: Actor, body: TicketReopenIn) -> Ticket:
     """Not solved after all: within the city's days after it was resolved, the citizen reopens it; the
     resolution's deadline runs again from today."""
-    from chalicelib.domain.ticket_sla import resolution_after
-
     def work(t: Ticket) -> Ticket:
         role = reach(t, actor, "act")
         TICKETS.move(t.status, REOPENED)

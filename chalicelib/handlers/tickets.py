@@ -36,7 +36,8 @@ BY = Param("by", "enum", "按团队（team）或小区（estate）统计", choic
 def present(t: Ticket, actor: Any, *, staff: bool = False) -> dict[str, Any]:
     """The ticket as the citizen sees it (timeline without internal notes), or as staff do (every note,
     the contact masked, escalations)."""
-    from chalicelib.domain.ticket_sla import LEVEL_NAMES, end_of, next_deadline
+    from chalicelib.domain.ticket_sla import LEVEL_NAMES
+    from chalicelib.domain.tickets import end_of, next_deadline
 
     names = tickets.STATUS_NAMES
     nxt = next_deadline(t)

@@ -12,7 +12,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.common import Page, now
-from chalicelib.domain.tickets import OPEN, Ticket, TicketStatus
+from chalicelib.domain.tickets import Ticket, TicketStatus, next_deadline
 from chalicelib.repositories.common import is_condition_failure, plain, transact
 from chalicelib.repositories.paging import query_page
 from chalicelib.repositories.tables import TicketCounterRecord, TicketRecord
@@ -44,12 +44,12 @@ class TicketRepository:
                                           scope=f"tickets:owner:{owner}", limit=limit, cursor=cursor, forward=False)
         return Page([to_ticket(r) for r in records], next_cursor)
 
-    def queue(self, *, team: str | None, category: str | None, estate_id: str | None, status: str,
-              cursor: str | None, limit: int) -> Page[Ticket]:
+    def queue(self, *, team: str | None, category: str | None, estate_id: str | None, open_queue: bool,
+              only: TicketStatus | None, cursor: str | None, limit: int) -> Page[Ticket]:
         """A page of the staff queue: one key-range query on the index of the most selective filter,
-        open tickets by their next deadline (soonest first), done ones newest first."""
-        state = OPEN_STATE if status == "open" or (status != "done" and TicketStatus(status) in OPEN) else DONE_STATE
-        prefix = "o#" if state == OPEN_STATE else "d#"
+        open tickets by their next deadline (soonest first), done ones newest first; ``only`` one status."""
+        state = OPEN_STATE if open_queue else DONE_STATE
+        prefix = "o#" if open_queue else "d#"
         filters: list[Any] = []
         if team is not None:
             index, hash_key, name = TicketRecord.queue_team, team, "team"
@@ -65,15 +65,16 @@ class TicketRepository:
             filters.append(TicketRecord.estate_id == estate_id)
         if category is not None and name != "category":
             filters.append(TicketRecord.category == category)
-        if status not in ("open", "done"):
-            filters.append(TicketRecord.status == status)
+        if only is not None:
+            filters.append(TicketRecord.status == only.value)
+        shown = only.value if only is not None else state
         condition = None
         for f in filters:
             condition = f if condition is None else condition & f
         records, next_cursor = query_page(
-            index, hash_key, key_names=(*QUEUE_KEYS, name), scope=f"tickets:queue:{name}:{hash_key}:{status}:"
+            index, hash_key, key_names=(*QUEUE_KEYS, name), scope=f"tickets:queue:{name}:{hash_key}:{shown}:"
             f"{team}:{estate_id}:{category}", range_condition=TicketRecord.queue_sort.startswith(prefix),
-            filter_condition=condition, limit=limit, cursor=cursor, forward=state == OPEN_STATE)
+            filter_condition=condition, limit=limit, cursor=cursor, forward=open_queue)
         return Page([to_ticket(r) for r in records], next_cursor)
 
     def past_due(self, at: str, cursor: str | None, limit: int) -> tuple[list[Ticket], str | None]:
@@ -158,8 +159,6 @@ class TicketRepository:
 
 # --- records ------------------------------------------------------------------------------------------------
 def record(t: Ticket) -> TicketRecord:
-    from chalicelib.domain.ticket_sla import next_deadline
-
     values = {f: getattr(t, f) for f in FIELDS}
     due = next_deadline(t)
     done_at = t.closed_at or t.resolved_at or t.updated_at
