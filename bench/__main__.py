@@ -32,7 +32,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
-          "annual", "campaign", "load")
+          "annual", "campaign", "load", "tickets")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -118,6 +118,14 @@ def run(phases: set[str], pairs: int, load_users: int = 16, load_seconds: int = 
             phase("reconcile_100k_lines_s (loading 100,000 payments)")
             results += _guard("reconcile_100k_lines_s", "s", "<= 60", lambda: importlib.import_module(
                 "bench.reconciliation").reconcile_100k(stack, recorder))
+        if "tickets" in phases:
+            stack.reset()
+            phase("service_queue_ddb_requests, service_sla_sweep_requests_ratio (100,000 closed tickets)")
+            desk = importlib.import_module("bench.tickets")
+            results += _guard("service_queue_ddb_requests", "requests", "<= 2",
+                              lambda: desk.service_queue_requests(stack, recorder))
+            results += _guard("service_sla_sweep_requests_ratio", "x", "<= 1.1",
+                              lambda: desk.service_sla_sweep_ratio(stack, recorder))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
