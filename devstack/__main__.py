@@ -25,7 +25,7 @@ OUTBOX_FILE = ROOT / ".local" / "notifications.jsonl"
 DRAIN_INTERVAL_S = 0.5
 SCHEDULE_INTERVAL_S = 15.0
 #: The app's scheduled functions, run every SCHEDULE_INTERVAL_S instead of every 10-15 minutes.
-SCHEDULES = ("close_publicity", "sweep_verification", "sweep_payments")
+SCHEDULES = ("close_publicity", "sweep_verification", "sweep_payments", "sweep_tickets")
 
 
 def main(argv: list[str] | None = None) -> int:

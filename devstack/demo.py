@@ -34,6 +34,7 @@ from chalicelib.domain.verification import DEPARTMENT_NAMES
 from devstack.demo_calendar import CalendarDemo
 from devstack.demo_rent import RentDemo
 from devstack.demo_tenancy import TenancyDemo
+from devstack.demo_tickets import TicketsDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
 from devstack.walkthrough import PDF, Walk
 
@@ -49,7 +50,7 @@ DOCUMENTS = {"individual": ("id_card", "hukou", "commitment", "application_form"
              "graduate": ("id_card", "diploma", "labour_contract", "commitment", "application_form")}
 
 
-class Demo(TenancyDemo, RentDemo, CalendarDemo, Walk):
+class Demo(TicketsDemo, TenancyDemo, RentDemo, CalendarDemo, Walk):
     def demo_user(self, index: int) -> dict[str, str]:
         """A fixed login per household (so the demo can be run again)."""
         from devstack.aws import DEMO_PASSWORD, client, id_token
@@ -183,6 +184,7 @@ class Demo(TenancyDemo, RentDemo, CalendarDemo, Walk):
                 self.say(f"{c['name']}：{w['kind_name']} 轮候第 {w['position']} 位，前面还有 {w['ahead']} 户"
                          f"（优先加分 {w['priority_points']}）")
         self.allocate(approved, staff)
+        self.tickets()  # devstack/demo_tickets.py: the service desk, steps 24-28
         print("\n完成 (done). 通知记录：.local/notifications.jsonl；摇号文件与合同：.local/demo/", flush=True)
 
     # --- issue 5: the lottery anyone can verify, unit selection, leases ---------------------------------

@@ -94,3 +94,11 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     assert "：已续签（依据年审 rev-" in out and "（与原合同相同）" in out and "押金由原合同结转" in out
     assert "/renewal -> 201" in out and out.count("/move-out -> 201") == 1 and "/complete -> 200" in out
     assert "原路退回（alipay）已退款" in out and "房屋空置可租" in out and "租赁合同：已退租" in out
+    # issue 13: a repair filed with a photo (checked), answered with a canned reply within its deadline,
+    # deadlines in working days (the National Day example crosses the holiday), a breach escalated by the
+    # sweep after the one direct write (said so), resolved, closed and rated; the ratings per team and estate
+    assert "照片已核验" in out and "POST /v1/tickets -> 201" in out
+    assert "状态：已受理；首次答复于" in out and "，按时" in out
+    assert "例：2026-09-30 提交的投诉" in out and "跨过国庆假期" in out
+    assert "直接改写本地数据库中该工单的首次答复期限" in out and "团队负责人督办" in out
+    assert "在办结期限内" in out and "评价 5 星" in out and "件评价，平均 5.0 星" in out
