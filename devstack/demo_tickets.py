@@ -28,7 +28,8 @@ class TicketsDemo:
         token = tenant["token"]
         leases = self.get("/v1/me/lease", token).get("items") or []  # type: ignore[attr-defined]
         if leases:
-            estate_id, unit_id, where = leases[0]["estate_id"], leases[0]["unit_id"], leases[0]["estate_name"]
+            lease = leases[0]
+            estate_id, unit_id, where = lease["estate"]["estate_id"], lease["unit"]["unit_id"], lease["estate"]["name"]
         else:
             estate = self.get("/v1/estates?limit=1", None)["items"][0]  # type: ignore[attr-defined]
             estate_id, unit_id, where = estate["estate_id"], None, estate["name"]
@@ -143,7 +144,8 @@ class TicketsDemo:
 
 
 def _weekday(day: date) -> str:
-    return "周" + "一二三四五六日"[day.weekday()]
+    name = "周" + "一二三四五六日"[day.weekday()]
+    return f"{name}，调休上班日" if day.weekday() >= 5 else name
 
 
 def _days_off(start: date, due: date) -> str:

@@ -245,7 +245,7 @@ def route(cat: TicketCategory, estate: Any) -> tuple[str, str]:
         street = deps().areas.get_street(estate.street_id).name
     except errors.NotFound:
         street = estate.street_id
-    return f"street-{estate.street_id}", f"{street}街道办事处"
+    return f"street-{estate.street_id}", f"{street}办事处" if street.endswith("街道") else f"{street}街道办事处"
 
 
 # --- changing a ticket ---------------------------------------------------------------------------------------
