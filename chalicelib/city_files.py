@@ -382,7 +382,7 @@ MODELS["tickets.json"] = TicketsFile
 
 
 #: The files every city has; others (departments.json) are optional.
-REQUIRED = ("applications.json", "eligibility.json", "rent.json", "reviews.json")
+REQUIRED = ("applications.json", "eligibility.json", "rent.json", "reviews.json", "tickets.json")
 
 
 def cities() -> list[str]:
