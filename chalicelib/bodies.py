@@ -773,3 +773,9 @@ class TicketBulkAssignIn(Body):
     team_name: Name | None = None
     assignee: Name | None = None
     reason: TicketReason = Field(description="改派理由（记入审计与时间线）")
+
+
+# --- statistics (统计): docs/decisions/0037 ---------------------------------------------------------------
+class StatsRecountIn(Body):
+    through: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        None, description="复核截至月份（年-月，如 2026-11）：核对此前各月的计数；不填为上一个自然月；填本月则同时核对累计数")

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
     from chalicelib.repositories.storage import DocumentStorage
+    from chalicelib.repositories.stats import StatsRepository
     from chalicelib.repositories.units import UnitRepository
     from chalicelib.repositories.waiting_list import WaitingListRepository
     from chalicelib.workflow import Workflow
@@ -70,7 +71,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # the city's holiday calendar overrides (法定节假日安排): docs/decisions/0035
          "holiday_calendars",
          # the service desk (投诉建议、报修): docs/decisions/0034
-         "tickets")
+         "tickets",
+         # statistics (统计): docs/decisions/0037
+         "stats")
 
 
 class Container:
@@ -232,6 +235,13 @@ class Container:
 
         # settling writes the payment and its bills in one transaction; the voucher goes to the bucket
         return PaymentRepository(self.settings, storage=lambda: self.storage)
+
+    @cached_property
+    def stats(self) -> StatsRepository:
+        from chalicelib.repositories.stats import StatsRepository
+
+        # counters (one BatchGetItem a month), stream events once, recounts, export files
+        return StatsRepository(self.settings)
 
     @cached_property
     def arrears(self) -> ArrearsRepository:

@@ -20,6 +20,7 @@ TABLES = (
     "review_campaigns",
     "holiday_calendars",
     "tickets", "ticket_counters",
+    "stats",
 )
 
 

@@ -196,3 +196,7 @@ ERRORS.update({  # the service desk (投诉建议、报修): docs/decisions/0034
     errors.TicketContactNotAllowed: (409, "TICKET_CONTACT_NOT_ALLOWED", "提交人选择不接受联系，无联系方式可查看"),
     errors.TicketsRateLimited: (429, "TICKETS_RATE_LIMITED", "提交过于频繁，请稍后再试（每分钟提交数量有限制）"),
 })
+
+ERRORS.update({  # statistics (docs/decisions/0037)
+    errors.StatsRecountNotFound: (404, "STATS_RECOUNT_NOT_FOUND", "未找到该统计复核记录"),
+})

@@ -597,3 +597,8 @@ class TicketContactNotAllowed(Conflict):
 
 class TicketsRateLimited(DomainError):
     """Too many tickets from one person in one minute (the city's per-user limit)."""
+
+
+# --- statistics (统计, issue 14 §2) ------------------------------------------------------------------------
+class StatsRecountNotFound(NotFound):
+    pass

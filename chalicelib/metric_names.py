@@ -28,3 +28,28 @@ TICKETS_ESCALATED = "TicketsEscalated"
 
 def http_status_class(status: int) -> str:
     return HTTP_STATUS_CLASS.format(digit=str(status)[0])
+
+
+# --- statistics (统计, docs/decisions/0037) -------------------------------------------------------------
+#: Counted at the end of each full recount: counters that disagree with the recount (0 when they agree).
+#: The alarm goes off at 1 or more.
+STATS_RECOUNT_MISMATCHES = "StatsRecountMismatches"
+#: The ministry's figures, month to date, published once a day by the ``publish_stats`` job (China
+#: time): (metric name, the figure's key in ``GET /v1/stats``, unit). The dashboard reads this list.
+STATS_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("StatsRegisteredUsers", "registered_users", "Count"),
+    ("StatsUnitsListed", "units_listed", "Count"),
+    ("StatsPoliciesPublished", "policies_published", "Count"),
+    ("StatsApplicationsSubmitted", "applications_submitted", "Count"),
+    ("StatsApplicationsApproved", "applications_approved", "Count"),
+    ("StatsApprovalDaysAvg", "approval_days_avg", "None"),
+    ("StatsApprovalDaysP90", "approval_days_p90", "None"),
+    ("StatsPaymentsOnline", "payments_online_count", "Count"),
+    ("StatsPaymentsOnlineAmountFen", "payments_online_amount", "None"),
+    ("StatsComplaints", "complaints", "Count"),
+    ("StatsSuggestions", "suggestions", "Count"),
+    ("StatsFeedbackOnTimeRate", "feedback_on_time_rate", "None"),
+    ("StatsFeedbackRatingAvg", "feedback_rating_avg", "None"),
+    ("StatsReviewsDecided", "reviews_decided", "Count"),
+    ("StatsHouseholdsHoused", "households_housed", "Count"),
+)

@@ -85,3 +85,15 @@ def daily_count(name: str, value: int) -> None:
     metrics.add_metric(name=name, unit="Count", value=value)
     metrics.flush_metrics(raise_on_empty_metrics=False)
     metrics.clear_metrics()
+
+
+def daily_figures(values: dict[str, tuple[float, str]]) -> None:
+    """Several of a job's figures (name -> (value, unit)) as CloudWatch metrics per city, flushed now:
+    the statistics' daily figures (metric_names.STATS_FIGURES; docs/decisions/0037)."""
+    from chalicelib.config import settings
+
+    metrics.set_default_dimensions(city=settings().city_code)
+    for name, (value, unit) in values.items():
+        metrics.add_metric(name=name, unit=unit, value=value)
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    metrics.clear_metrics()

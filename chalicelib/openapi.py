@@ -314,6 +314,9 @@ def document() -> dict[str, Any]:
                                **RENEWAL_SCHEMAS, **MOVE_OUT_SCHEMAS, **REVIEW_SCHEMAS, **CAMPAIGN_SCHEMAS, **DOCUMENT_SCHEMAS}
     schemas.update(HOLIDAY_CALENDAR_SCHEMAS)
     schemas.update(TICKET_SCHEMAS)
+    from chalicelib.stats_schemas import STATS_SCHEMAS
+
+    schemas.update(STATS_SCHEMAS)
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -26,6 +26,7 @@ DRAIN_INTERVAL_S = 0.5
 SCHEDULE_INTERVAL_S = 15.0
 #: The app's scheduled functions, run every SCHEDULE_INTERVAL_S instead of every 10-15 minutes.
 SCHEDULES = ("close_publicity", "sweep_verification", "sweep_payments", "sweep_tickets")
+SCHEDULES = SCHEDULES + ("recount_stats",)  # a statistics recount an admin started (docs/decisions/0037)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +100,7 @@ def _run_workers(stack, stop: threading.Event) -> None:  # type: ignore[no-untyp
                     app.handler_map[name](_scheduled_event(name), FakeLambdaContext(name))
                 billed_on = _monthly_billing(app, stack.city, billed_on)
             failed = stack.drain()["failed"]
+            stack.drain_streams()  # the statistics' counters, as the stream event source mappings do
             if failed:
                 print(f"queue workers: {failed} message(s) failed, offered again later (DLQ after"
                       f" {MAX_RECEIVE_COUNT} tries)", file=sys.stderr, flush=True)

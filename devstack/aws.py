@@ -83,6 +83,8 @@ def table_request(spec: TableSpec, name: str) -> dict[str, Any]:
     if gsis:
         request["GlobalSecondaryIndexes"] = gsis
     request["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": t} for a, t in attrs.items()]
+    if spec.stream:  # the statistics count this table's changes (docs/decisions/0037)
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream}
     return request
 
 

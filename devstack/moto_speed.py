@@ -57,6 +57,12 @@ def _snapshot(table: Any, hashes: set[Any]) -> Any:
     for key in hashes:
         if key in table.items:
             clone.items[key] = copy.deepcopy(table.items[key])
+    if getattr(table, "stream_shard", None) is not None:
+        # the stream as it was too: a rolled-back transaction's writes leave no record behind (moto's
+        # own deep copy does the same), so the statistics never count a write that did not happen
+        shard = copy.copy(table.stream_shard)
+        shard.items = list(table.stream_shard.items)
+        clone.stream_shard = shard
     return clone
 
 
@@ -95,6 +101,10 @@ def install() -> None:
     _attribute_values_as_they_are()
     for name in ATOMIC:
         setattr(models.DynamoDBBackend, name, _atomic(getattr(models.DynamoDBBackend, name)))
+    from moto.dynamodbstreams import models as streams
+
+    for name in STREAM_READS:
+        setattr(streams.DynamoDBStreamsBackend, name, _atomic(getattr(streams.DynamoDBStreamsBackend, name)))
     _sqs_sends_do_not_count()
     _installed = True
 
@@ -246,6 +256,8 @@ def _attribute_values_as_they_are() -> None:
 #: (and its serialisable transactions) make them look.
 ATOMIC = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items",
           "batch_get_item", "transact_get_items")
+#: Stream reads, under the same lock: a poller never reads a transaction's records before it is done.
+STREAM_READS = ("get_records", "get_shard_iterator", "describe_stream")
 _item_lock = threading.RLock()
 
 

@@ -56,6 +56,7 @@ class LocalStack:
     _arns: dict[str, str] = field(default_factory=dict)
     _sqs: Any = None
     _drain_lock: Any = field(default_factory=threading.Lock)
+    _streams: Any = None  # the StreamPoller, once drain_streams() ran
 
     @property
     def endpoint(self) -> str:
@@ -247,6 +248,16 @@ class LocalStack:
             done += len(handled)
             failed += len(messages) - len(handled)
 
+    # --- the streams (the statistics' counters, docs/decisions/0037) -------------------------------
+    def drain_streams(self) -> dict[str, int]:
+        """Feed what the streamed tables' streams hold to ``count_stats``, as the stream event
+        source mappings do on AWS (devstack/streams.py); returns records and batches handled."""
+        if self._streams is None:
+            from devstack.streams import StreamPoller
+
+            self._streams = StreamPoller(self.endpoint)
+        return self._streams.drain()
+
     def token(self, role: str) -> str:
         assert self.identity is not None
         return aws.id_token(self.endpoint, self.identity.client_id, self.identity.users[role])
@@ -288,6 +299,7 @@ class LocalStack:
             self._server.stop()
             self._server = None
         self._sqs = None
+        self._streams = None
         self._arns.clear()
         if self._temp_outbox:
             try:

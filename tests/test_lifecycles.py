@@ -46,6 +46,7 @@ STORED = {
     "round": {"open", "closed", "committed", "drawn", "published", "selection", "finished", "cancelled"},
     "selection_household": {"waiting", "invited", "chosen", "passed", "confirmed"},
     "selection_phase": {"starting", "first", "reinvite", "finished"},
+    "stats_recount": {"running", "finished", "failed"},
     "unit": {"vacant", "reserved", "leased", "under_repair"},
     "verification_run": {"queued", "not_started", "running", "decided", "failed"},
     "ticket": {"filed", "accepted", "in_progress", "waiting_citizen", "resolved", "closed", "reopened"},

@@ -39,6 +39,7 @@ class Application:
     updated_at: str = ""
     version: int = 1
     rev: int = 0  # every write bumps it (documents checked, consents): the storage-level lock
+    approved_at: str | None = None  # when staff approved it (statistics: days from submit to approval)
 
     def main(self) -> dict[str, Any]:
         return next(m for m in self.members if m["relation"] == "self")

@@ -39,7 +39,7 @@ def approve(application_id: str, actor: Actor, version: int, note: str | None = 
         if app.recommendation() != "pass":
             raise errors.IllegalTransition("only a pass recommendation is approved in one click; override it "
                                            "with a written reason first", field="recommendation")
-        return replace(app, status=S.APPROVED, version=app.version + 1), [
+        return replace(app, status=S.APPROVED, version=app.version + 1, approved_at=now_iso()), [
             Event("approved", actor.subject, "staff", S.UNDER_REVIEW.value, S.APPROVED.value, note=note)]
 
     audit.record(actor, f"application#{application_id}", "approve", note or "一键审核通过")

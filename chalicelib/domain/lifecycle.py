@@ -105,6 +105,7 @@ _MODULES = (
     "chalicelib.domain.move_outs",
     "chalicelib.domain.review_campaigns",
     "chalicelib.domain.tickets",
+    "chalicelib.domain.stats_recount",
 )
 
 

@@ -31,6 +31,7 @@ from chalicelib.handlers import (
     selection,
     self_assessment,
     tickets,
+    stats,
     units,
     verification,
     waiting_list,
@@ -49,3 +50,4 @@ BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), holiday_calendars.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), tickets.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), stats.bp)

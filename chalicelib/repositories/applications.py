@@ -216,6 +216,7 @@ def record_of(a: Application) -> ApplicationRecord:
         review_sort=f"{_rank(a.recommendation() or '')}#{a.submitted_at}#{a.application_id}" if _in_review_queue(a) else None,
         submitted_from=a.submitted_from, sort_key=f"{a.created_at}#{a.application_id}",
         created_at=a.created_at, updated_at=a.updated_at, version=a.version, rev=a.rev,
+        approved_at=a.approved_at,
     )
 
 
@@ -226,7 +227,7 @@ def to_application(r: ApplicationRecord) -> Application:
         household.get("members", []), r.contact_mobile, plain(r.documents) or {}, plain(r.consents) or {},
         plain(r.supplement), plain(r.assisted), r.group_id, plain(r.employer), plain(r.data) or {},
         r.rules_version, r.street_id, plain(r.verification), r.submitted_at, int(r.submitted_from) if r.submitted_from is not None else None,
-        r.created_at, r.updated_at, int(r.version), int(r.rev or 0),
+        r.created_at, r.updated_at, int(r.version), int(r.rev or 0), approved_at=r.approved_at,
     )
 
 

@@ -288,6 +288,7 @@ class ApplicationRecord(_Table):
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)  # what the client sends back (optimistic locking)
     rev = NumberAttribute(default=0)  # every write bumps it, the system's too: the write condition
+    approved_at = UnicodeAttribute(null=True)  # staff's approval (statistics: days from submit to approval)
 
     by_owner = _gsi("by_owner", "owner_key", "sort_key")()
     by_group = _gsi("by_group", "group_id", "sort_key")()
@@ -457,6 +458,7 @@ class TableSpec:
     range_key: tuple[str, str] | None
     indexes: tuple[dict[str, Any], ...]  # {name, hash: (attr, type), range: (attr, type)|None, projection}
     ttl_attribute: str | None = None  # items expire by this epoch-seconds attribute
+    stream: str | None = None  # the stream's view type where statistics count the table's changes
 
 
 def table_specs() -> list[TableSpec]:
@@ -485,7 +487,8 @@ def table_specs() -> list[TableSpec]:
                 }
             )
         ttl = model._ttl_attribute()
-        specs.append(TableSpec(model.logical_name, h, r, tuple(indexes), ttl.attr_name if ttl else None))
+        specs.append(TableSpec(model.logical_name, h, r, tuple(indexes), ttl.attr_name if ttl else None,
+                               _stream_view(model.logical_name)))
     return specs
 
 
@@ -1278,3 +1281,29 @@ class TicketCounterRecord(_Table):
 
 
 MODELS = MODELS + (TicketRecord, TicketCounterRecord)
+
+
+# --- statistics (统计, issue 14 §2): docs/decisions/0037 ----------------------------------------------
+class StatsRecord(_Table):
+    """The ministry's figures as counter items, with what keeps them exact. ``pk`` = "counters":
+    ``sk`` = "YYYY-MM" (a month's counters, China time) or "total" (since the start), each counter a
+    number attribute of its own (``applications_submitted``, ``approval_days_3``...), moved by
+    ``ADD`` from the tables' streams; ``pk`` = "event#{stream event id}", ``sk`` = "-": the marker
+    that an event was counted, written in the same transaction as its counters and kept 2 days
+    (``expires``; a stream keeps a record 24 h); ``pk`` = "recount", ``sk`` = a recount's id: the
+    monthly full recount, its progress and what it found (repositories/stats.py)."""
+
+    logical_name = "stats"
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires = TTLAttribute(null=True)
+
+
+MODELS = MODELS + (StatsRecord,)
+
+
+def _stream_view(logical_name: str) -> str | None:
+    """Tables whose changes the statistics count stream both images (chalicelib/domain/stats.py SOURCES)."""
+    from chalicelib.domain.stats import SOURCES
+
+    return "NEW_AND_OLD_IMAGES" if logical_name in SOURCES else None
