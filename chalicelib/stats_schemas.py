@@ -53,6 +53,6 @@ STATS_SCHEMAS: dict[str, Any] = {
         "items_read": INT, "progress": {**N, "description": "已完成扫描的数据表比例（0-1）"},
         "mismatch_count": {**INT, "description": "计数与复核不一致的项数（0 为一致）"},
         "mismatches": {"type": "array", "items": _ref("StatsRecountMismatch"), "description": "不一致的项（最多 100 项）"},
-        "steps": INT, "error": NS, "started_at": S, "heartbeat_at": NS, "finished_at": NS,
+        "steps": INT, "failure": {**NS, "description": "失败原因（失败时；可再次发起复核）"}, "started_at": S, "heartbeat_at": NS, "finished_at": NS,
     }),
 }

@@ -243,6 +243,10 @@ class CityStack(cdk.Stack):
             description=f"{SERVICE} {city.code}: the joint verification workflow's steps",
         )
         self.chalice = self._chalice_app(identity_env)
+        from infra import stats
+
+        self.own_roles: dict[str, iam.Role] = {}  # functions with a role of their own beyond the workers'
+        stats.add(self)  # the statistics: streams, recount, export and analysis (docs/decisions/0037)
         self._gateway_responses()
         self._permissions()
         # The API signs and checks pagination cursors: reading that one secret, in a policy of its
@@ -282,6 +286,7 @@ class CityStack(cdk.Stack):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=spec.ttl_attribute,
+            stream=dynamodb.StreamViewType(spec.stream) if spec.stream else None,  # the statistics (0037)
             deletion_protection=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -770,6 +775,7 @@ class CityStack(cdk.Stack):
 
         workers = {self.worker_ids[name]: role for name, role in self.worker_roles.items()}
         workers.update({lid: self.steps_role for lid in self.step_ids})
+        workers.update(self.own_roles)  # their log groups, X-Ray and policies are their own (infra/stats.py)
         roles: dict[str, iam.Role] = {lid: workers.get(lid, self.role) for lid in self.functions}
         for role in (self.role, *self.worker_roles.values(), self.steps_role):
             for lid, group in self.log_groups.items():

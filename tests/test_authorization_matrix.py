@@ -284,6 +284,12 @@ row("POST /v1/admin/reconciliations", ADMIN, body={}, role_only=True)
 row("GET /v1/admin/reconciliations/{reconciliation_id}", ADMIN)
 row("GET /v1/staff/reconciliation-mismatches", CASE_STAFF)
 row("POST /v1/staff/reconciliation-mismatches/{mismatch_id}/resolve", CASE_STAFF, body={}, role_only=True)
+# statistics (docs/decisions/0037): the city's admins and auditors and the ministry read aggregates; admins recount
+STATS_READERS = "401 403 403 403 403 403 403 403 403 403 A A 403 A"
+row("GET /v1/stats", STATS_READERS)
+row("GET /v1/stats/export", STATS_READERS)
+row("POST /v1/admin/stats/recounts", ADMIN, body={})
+row("GET /v1/admin/stats/recounts/{recount_id}", ADMIN)
 # move-out (docs/decisions/0030): the tenant or an act delegate gives notice and withdraws it, any delegate
 # follows it, a stranger is told the lease does not exist; staff run every step. The world's leases each have
 # an open move-out, so an allowed notice is 409 MOVE_OUT_EXISTS, an allowed step with a stale version 409.
@@ -550,6 +556,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
               "run_id": "brun_matrix", "reconciliation_id": "rec_wechat_20270105", "mismatch_id": "mm_matrix",
               "move_out_id": move_outs["own"], "campaign_id": "rc-1999"}
     common["year"] = "2031"  # holiday calendars: a year nobody enters (GET answers "none")
+    common["recount_id"] = "src-matrix"  # no such recount: an allowed caller gets 404 STATS_RECOUNT_NOT_FOUND
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
@@ -652,6 +659,8 @@ FILE_LINKS = {
     "chalicelib/domain/move_outs.py:photo_links": "_may_view(mo, actor)",
     # a ticket's photos (a leaking pipe, a broken lock): no personal data, a view grant suffices (0034)
     "chalicelib/domain/tickets.py:photo_links": 'reach(t, actor, "view")',
+    # the statistics' export: aggregates only, no personal data; the route's roles decide (0037)
+    "chalicelib/repositories/stats.py:put_export": "aggregates only, no personal data",
 }
 
 

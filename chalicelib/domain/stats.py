@@ -62,8 +62,10 @@ def _units(item: Mapping[str, Any]) -> list[Fact]:
 
 
 def _policies(item: Mapping[str, Any]) -> list[Fact]:
+    from chalicelib.domain.policies import PolicyStatus
+
     month = month_of(item.get("published_at"))
-    return [(month, "policies_published", 1)] if month and item.get("status") == "published" else []
+    return [(month, "policies_published", 1)] if month and item.get("status") == PolicyStatus.PUBLISHED else []
 
 
 def _applications(item: Mapping[str, Any]) -> list[Fact]:
@@ -91,8 +93,10 @@ def _payments(item: Mapping[str, Any]) -> list[Fact]:
 
 
 def _reviews(item: Mapping[str, Any]) -> list[Fact]:
+    from chalicelib.domain.reviews import ReviewStatus
+
     month = month_of(item.get("decided_at"))
-    if not month or item.get("status") != "decided":
+    if not month or item.get("status") != ReviewStatus.DECIDED:
         return []
     outcome = item.get("outcome") if item.get("outcome") in OUTCOMES else "manual"
     return [(month, "reviews_decided", 1), (month, f"review_outcome_{outcome}", 1)]

@@ -45,7 +45,7 @@ def present_recount(run: dict[str, Any]) -> dict[str, Any]:
             "tables": tables, "items_read": sum(t["items"] for t in tables),
             "progress": round(sum(t["done"] for t in tables) / len(tables), 4) if tables else 1.0,
             "mismatch_count": run["mismatch_count"], "mismatches": run["mismatches"], "steps": run["steps"],
-            "error": run["error"], "started_at": run["started_at"], "heartbeat_at": run["heartbeat_at"],
+            "failure": run["error"], "started_at": run["started_at"], "heartbeat_at": run["heartbeat_at"],
             "finished_at": run["finished_at"]}
 
 
@@ -123,3 +123,19 @@ def publish_stats(event: Any) -> dict[str, Any]:
     published = {name: figures[key] for name, key, _ in STATS_FIGURES if figures[key] is not None}
     daily_figures({name: (published[name], unit) for name, _, unit in STATS_FIGURES if name in published})
     return {"month": month, "published": published}
+
+
+@bp.schedule(Cron(0, 19, "*", "*", "?", "*"), name="export_tables")  # 03:00 China time
+def export_tables(event: Any) -> dict[str, Any]:
+    """The source tables' changes of the last day (DynamoDB's incremental export) into the analytics
+    bucket that infra/stats.py gives this function (``ANALYTICS_BUCKET``), for Glue and Athena. The
+    window ends at the hour, so a retried invocation asks for the same export (its client token)."""
+    import os
+
+    bucket = os.environ.get("ANALYTICS_BUCKET")
+    if not bucket:  # the local stack has no analytics bucket
+        return {"exports": []}
+    from chalicelib.deps import deps
+
+    exports = deps().stats.export_increments(list(stats.SOURCES), bucket, os.environ.get("ANALYTICS_KMS_KEY") or None)
+    return {"exports": exports}

@@ -150,7 +150,7 @@ class StatsRepository:
             names = {f"#c{i}": counter for i, counter in enumerate(sorted(moved))}
             values = {f":v{i}": _number(moved[counter]) for i, counter in enumerate(sorted(moved))}
             adds = ", ".join(f"#c{i} :v{i}" for i in range(len(moved)))
-            expression = f"SET #u = :u" + (f" ADD {adds}" if adds else "")
+            expression = "SET #u = :u" + (f" ADD {adds}" if adds else "")
             actions.append({"Update": {
                 "TableName": self.table, "Key": {"pk": {"S": COUNTERS}, "sk": {"S": month}},
                 "UpdateExpression": expression, "ExpressionAttributeNames": {**names, "#u": "updated_at"},
@@ -191,9 +191,28 @@ class StatsRepository:
                                    ExpressionAttributeValues={":p": {"S": RECOUNT}}, ConsistentRead=True, Limit=limit)
         return [json.loads(item["state"]["S"]) for item in answer.get("Items", [])]
 
+    # --- analysis: the source tables' incremental exports ------------------------------------------
+    def export_increments(self, tables: list[str], bucket: str, kms_key: str | None) -> list[dict[str, str]]:
+        """Each table's changes of the 24 hours up to the hour (both images) to ``exports/{table}/``."""
+        from datetime import datetime, timedelta, timezone
+
+        until = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        encryption = {"S3SseAlgorithm": "KMS", "S3SseKmsKeyId": kms_key} if kms_key else {"S3SseAlgorithm": "AES256"}
+        out = []
+        for table in tables:
+            arn = self.client.describe_table(TableName=self.settings.table(table))["Table"]["TableArn"]
+            answer = self.client.export_table_to_point_in_time(
+                TableArn=arn, ClientToken=f"{table}-{until:%Y%m%d%H}", S3Bucket=bucket, S3Prefix=f"exports/{table}",
+                ExportFormat="DYNAMODB_JSON", ExportType="INCREMENTAL_EXPORT",
+                IncrementalExportSpecification={"ExportFromTime": until - timedelta(days=1), "ExportToTime": until,
+                                                "ExportViewType": "NEW_AND_OLD_IMAGES"}, **encryption)
+            out.append({"table": table, "export_arn": answer["ExportDescription"]["ExportArn"]})
+        return out
+
     # --- exports ---------------------------------------------------------------------------------------
     def put_export(self, key: str, body: bytes, content_type: str, storage: Callable[[], Any]) -> dict[str, Any]:
-        """The file in the private bucket (the city's key) and a short-lived link to it."""
+        """The file in the private bucket (the city's key) and a short-lived link to it. The file rule:
+        aggregates only, no personal data in it; who may ask is the route's roles (handlers/stats.py READERS)."""
         s = self.settings
         extra: dict[str, str] = {}
         if s.document_kms_key:

@@ -251,7 +251,9 @@ def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: s
     for role in set(roles.values()):
         statements = _role_statements(s, role)
         actions = {a for st in statements for a in _actions(st)}
-        assert "dynamodb:Scan" not in actions and not any(a.endswith(":*") or a == "*" for a in actions)
+        # the statistics' monthly recount alone scans, the source tables alone (docs/decisions/0037)
+        assert ("dynamodb:Scan" not in actions or role == roles["RecountStats"]) and not any(
+            a.endswith(":*") or a == "*" for a in actions)
         for st in statements:
             assert st["Effect"] == "Allow" or st.get("Sid") == "AuditNeverRewritten", st
             if st["Resource"] == "*":  # no resource-level permissions exist for these
@@ -290,7 +292,7 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     queues = s.resources("AWS::SQS::Queue")
     ids = _queue_ids(s)
     assert set(ids) == {"notifications", "documents", "billing", "reviews", "notifications-dlq", "documents-dlq",
-                        "billing-dlq", "reviews-dlq"} and len(queues) == 8
+                        "billing-dlq", "reviews-dlq"} and len([q for q in queues if not q.startswith("StatsDlq")]) == 8
     (key,) = s.resources("AWS::KMS::Key")
     # the queue-fed functions' timeouts (a daily job may run longer: no queue feeds it)
     timeouts = {fn["Properties"].get("Timeout") for lid, fn in s.functions().items()
@@ -313,7 +315,7 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
     ids = _queue_ids(s)
     mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
                 for m in s.resources("AWS::Lambda::EventSourceMapping").values()}
-    assert set(mappings) == {"SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews"}
+    assert set(mappings) - {"CountStats"} == {"SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews"}
     for function, queue, name in (("SendNotifications", "notifications", "send_notifications"),
                                   ("CheckDocuments", "documents", "check_documents"),
                                   ("IssueBills", "billing", "issue_bills"), ("OpenReviews", "reviews", "open_reviews")):
@@ -638,6 +640,7 @@ def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_ala
     assert _function_env(s)["BILLING_QUEUE_URL"] == {"Ref": ids["billing"]}
     alarms = [a for a in s.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
     watched = {d["Value"]["Fn::GetAtt"][0] for a in alarms for d in a["Properties"]["Dimensions"]}
+    watched = {w for w in watched if not w.startswith("StatsDlq")}  # the statistics' stream failures (tests/infra/test_stats.py)
     assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing", "reviews")}
     for alarm in alarms:
         props = alarm["Properties"]
@@ -750,3 +753,73 @@ def test_a_missing_holiday_calendar_has_an_alarm(synthesized: dict[str, Synth], 
     assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": "public-housing", "city": city}
     assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert props["Period"] == 86400 and props["TreatMissingData"] == "breaching"
+
+
+# --- statistics (docs/decisions/0037) -------------------------------------------------------------------
+@pytest.mark.parametrize("city", CITIES)
+def test_the_statistics_count_every_source_tables_stream(synthesized: dict[str, Synth], city: str) -> None:
+    from chalicelib.domain.stats import SOURCES
+
+    s = synthesized[city]
+    env = _function_env(s)
+    tables = s.resources("AWS::DynamoDB::Table")
+    streamed = {lid for lid, t in tables.items() if "StreamSpecification" in t["Properties"]}
+    assert streamed == {env[f"TABLE_{name.upper()}"]["Ref"] for name in SOURCES}
+    for lid in streamed:
+        assert tables[lid]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    mappings = [m["Properties"] for m in s.resources("AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["FunctionName"] == {"Ref": "CountStats"}]
+    assert sorted(m["EventSourceArn"]["Fn::GetAtt"][0] for m in mappings) == sorted(streamed)
+    for m in mappings:
+        assert (m["StartingPosition"], m["BatchSize"], m["BisectBatchOnFunctionError"]) == ("TRIM_HORIZON", 100, True)
+        assert m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].startswith("StatsDlq")
+    roles = _function_roles(s)
+    counter = _grants(s, roles["CountStats"])
+    assert sorted(r["Fn::GetAtt"][0] for r in counter["dynamodb:GetRecords"]) == sorted(streamed)
+    assert "dynamodb:GetRecords" not in _grants(s, roles["APIHandler"])
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_only_the_recount_scans_and_a_mismatch_is_an_alarm(synthesized: dict[str, Synth], city: str) -> None:
+    from chalicelib.domain.stats import SOURCES
+    from chalicelib.metric_names import STATS_RECOUNT_MISMATCHES
+
+    s = synthesized[city]
+    env = _function_env(s)
+    roles = _function_roles(s)
+    scans = {role: _grants(s, role).get("dynamodb:Scan") for role in set(roles.values())}
+    assert {role for role, granted in scans.items() if granted} == {roles["RecountStats"]}
+    assert sorted(r["Fn::GetAtt"][0] for r in scans[roles["RecountStats"]]) == sorted(
+        env[f"TABLE_{name.upper()}"]["Ref"] for name in SOURCES)
+    assert s.functions()["RecountStats"]["Properties"]["Timeout"] == 900
+    alarms = [a["Properties"] for a in s.resources("AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("MetricName") == STATS_RECOUNT_MISMATCHES]
+    assert len(alarms) == 1 and alarms[0]["Threshold"] == 1
+    assert alarms[0]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_tables_are_exported_for_glue_and_athena(synthesized: dict[str, Synth], city: str) -> None:
+    from chalicelib.domain.stats import SOURCES
+
+    s = synthesized[city]
+    buckets = {lid: b["Properties"] for lid, b in s.resources("AWS::S3::Bucket").items() if lid.startswith("Analytics")}
+    (bucket_id, bucket), = buckets.items()
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] == "aws:kms"
+    export = s.functions()["ExportTables"]["Properties"]
+    assert export["Environment"]["Variables"]["ANALYTICS_BUCKET"] == {"Ref": bucket_id}
+    granted = _grants(s, _function_roles(s)["ExportTables"])
+    assert len(granted["dynamodb:ExportTableToPointInTime"]) == len(SOURCES)
+    assert "dynamodb:Scan" not in granted
+    (database,) = s.resources("AWS::Glue::Database").values()
+    (crawler,) = s.resources("AWS::Glue::Crawler").values()
+    assert crawler["Properties"]["DatabaseName"] == database["Properties"]["DatabaseInput"]["Name"]
+    paths = [t["Path"]["Fn::Join"][1][-1] for t in crawler["Properties"]["Targets"]["S3Targets"]]
+    assert sorted(paths) == sorted(f"/exports/{name}/" for name in SOURCES)
+    (workgroup,) = s.resources("AWS::Athena::WorkGroup").values()
+    config = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert not s.resources("AWS::QuickSight::DataSource", "AWS::QuickSight::Analysis")
