@@ -33,6 +33,7 @@ from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
           "annual", "campaign", "load", "tickets")
+PHASES = PHASES + ("stats",)  # issue 14 §2 (bench/stats.py)
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -131,6 +132,10 @@ def run(phases: set[str], pairs: int, load_users: int = 16, load_seconds: int = 
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")
             results += _guard("units_deep_page_items_read_ratio", "items read / item returned", "<= 2.0",
                               lambda: deep_paging.units_deep_page(stack, recorder))
+        if "stats" in phases:
+            phase("stats_ddb_requests, stats_recount_mismatches (a random workload of every counted event)")
+            results += _guard("stats_recount_mismatches", "mismatches", "0", lambda: importlib.import_module(
+                "bench.stats").stats_results(stack, recorder))
     if "lottery" in phases:
         phase("lottery_draw_50k_s, lottery_verify_50k_s")
         results += _guard("lottery_draw_50k_s", "s", "<= 1",

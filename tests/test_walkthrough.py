@@ -102,3 +102,8 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     assert "例：2026-09-30 提交的投诉" in out and "跨过国庆假期" in out
     assert "直接改写本地数据库中该工单的首次答复期限" in out and "团队负责人督办" in out
     assert "在办结期限内" in out and "评价 5 星" in out and "件评价，平均 5.0 星" in out
+    # issue 14 §2 (docs/decisions/0037): the month's statistics show the demo's activity, counted from the
+    # streams; the ministry sees aggregates only; the month exported as CSV and XLSX
+    assert "提交申请 8，审核通过 4，" in out and "新增配租 4 户" in out, out[-3000:]
+    assert re.search(r"完成年审 4（继续承租 2，提高租金 1，腾退 1，人工 0）", out), out[-3000:]
+    assert "/v1/staff/applications?limit=1 -> 403" in out and out.count(".xlsx（") == 1 and out.count(".csv（") == 1
