@@ -104,7 +104,10 @@ def recount_stats(event: Any) -> dict[str, Any]:
 
     if now().day == 1:
         recount.start(None)
-    done = [recount.step(recount_id, RECOUNT_BUDGET_S) for recount_id in recount.running()]
+    context = getattr(event, "context", None)  # the invocation's time left, less a margin to save and compare
+    left_s = context.get_remaining_time_in_millis() / 1000 - 60 if context is not None else RECOUNT_BUDGET_S
+    budget = max(1.0, min(RECOUNT_BUDGET_S, left_s))
+    done = [recount.step(recount_id, budget) for recount_id in recount.running()]
     return {"runs": [{"recount_id": r["recount_id"], "status": r["status"], "mismatch_count": r["mismatch_count"]}
                      for r in done]}
 
