@@ -6,7 +6,8 @@ some of which fail and roll back) over the last 14 months: citizens and employer
 the ID-claim items beside them, which do not count), units listed and deleted, policies published,
 withdrawn and left in draft, applications drafted, submitted, approved after 0-60 days, withdrawn,
 payments paid online or at the counter, duplicates refunded, annual reviews decided with each outcome,
-leases confirmed (renewals among them). The streams are drained through ``count_stats`` with one
+leases confirmed (renewals among them), complaints, suggestions and repairs filed, closed on time or
+late and rated. The streams are drained through ``count_stats`` with one
 batch in five delivered twice and some batches cut short and delivered again (as Lambda retries), then
 a full recount through the current month compares every counter of every month and the totals:
 ``stats_recount_mismatches`` is what it finds (target 0). ``stats_ddb_requests`` is the DynamoDB
@@ -100,7 +101,7 @@ class Workload:
         n = self.n
         kind = r.choice(["person", "claim", "unit", "unit_delete", "policy", "policy_withdraw", "application",
                          "submit", "approve", "withdraw", "payment", "pay", "duplicate", "review", "decide",
-                         "lease", "confirm", "rolled_back"])
+                         "lease", "confirm", "rolled_back", "ticket", "ticket_close", "ticket_rate"])
         if kind == "person":
             self.put("people", {"subject": f"sub-{n}", "kind": r.choice(["citizen", "citizen", "employer"]),
                                 "name": "某", "created_at": self.stamp(), "updated_at": self.stamp()}, kind)
@@ -155,6 +156,17 @@ class Workload:
         elif kind == "confirm" and (lease := self.pick("leases")) and lease["status"] == "draft":
             self.update("leases", {"lease_id": lease["lease_id"]}, lease,
                         {"status": "confirmed", "confirmed_at": self.stamp(lease["created_at"], r.uniform(0, 3))}, kind)
+        elif kind == "ticket":
+            self.put("tickets", {"ticket_id": f"t-{n}", "kind": r.choice(["complaint", "suggestion", "repair"]),
+                                 "status": "open", "filed_at": self.stamp()}, kind)
+        elif kind == "ticket_close" and (t := self.pick("tickets")) and t["status"] == "open":
+            self.update("tickets", {"ticket_id": t["ticket_id"]}, t,
+                        {"status": "closed", "resolved_at": self.stamp(t["filed_at"], r.uniform(0, 20)),
+                         "resolution_met": r.random() < 0.8}, kind)
+        elif kind == "ticket_rate" and (t := self.pick("tickets")) and t["status"] == "closed" and "rating_score" not in t:
+            score = r.randint(1, 5)
+            self.update("tickets", {"ticket_id": t["ticket_id"]}, t,
+                        {"rating_score": score, "rating": {"score": score, "at": self.stamp(t["resolved_at"], 1)}}, kind)
         elif kind == "rolled_back" and (person := self.pick("people")):
             self.failed_transaction("people", {"subject": f"sub-rb-{n}", "kind": "citizen", "name": "某",
                                                "created_at": self.stamp()}, person, "subject")
@@ -224,7 +236,8 @@ def stats_results(stack: Any, recorder: DynamoRecorder) -> list[Result]:
               "recount_items_read": sum(t["items"] for t in full["tables"].values()),
               "recount_status": full["status"], "mismatches": full["mismatches"][:5],
               "totals": {k: figures[k] for k in ("registered_users", "units_listed", "applications_approved",
-                                                 "approval_days_p90", "payments_online_count", "households_housed")}}
+                                                 "approval_days_p90", "payments_online_count", "households_housed",
+                                                 "complaints", "feedback_on_time_rate", "feedback_rating_avg")}}
     return [
         Result("stats_ddb_requests", float(len(requests_made)), "requests", "<= 2", at_most(len(requests_made), 2),
                {"operations": requests_made}),

@@ -66,6 +66,22 @@ def test_payments_reviews_leases_and_policies_count_what_the_ministry_asks() -> 
         ("2026-12", "policies_published"): -1, ("total", "policies_published"): -1}
 
 
+def test_complaints_and_suggestions_count_when_filed_closed_and_rated() -> None:
+    filed = {"kind": "complaint", "status": "open", "filed_at": "2026-11-29T10:00:00+08:00"}
+    assert stats.delta("tickets", None, filed) == {("2026-11", "complaints"): 1, ("total", "complaints"): 1}
+    assert stats.delta("tickets", None, {**filed, "kind": "repair"}) == {}  # a repair is not the ministry's figure
+    closed = {**filed, "status": "closed", "resolved_at": "2026-12-02T10:00:00+08:00", "resolution_met": False}
+    assert stats.delta("tickets", filed, closed) == {("2026-12", "feedback_closed"): 1, ("total", "feedback_closed"): 1}
+    rated = {**closed, "rating_score": 4, "rating": {"score": 4, "at": "2026-12-03T09:00:00+08:00"}}
+    moved = stats.delta("tickets", closed, rated)
+    assert moved[("2026-12", "feedback_rating_sum")] == 4 and moved[("2026-12", "feedback_rated")] == 1
+    suggestion = {"kind": "suggestion", "filed_at": "2026-12-01T10:00:00+08:00", "resolved_at": "2026-12-01T12:00:00+08:00",
+                  "resolution_met": True}
+    figures = stats.figures({k[1]: n for k, n in (stats.delta("tickets", None, suggestion) | {
+        ("total", "feedback_rated"): 1, ("total", "feedback_rating_sum"): 5}).items() if k[0] == "total"})
+    assert (figures["suggestions"], figures["feedback_on_time_rate"], figures["feedback_rating_avg"]) == (1, 1.0, 5.0)
+
+
 def test_p90_and_average_come_from_the_months_counters() -> None:
     counters = {"applications_approved": 10, "approval_seconds": 10 * 3 * 86400,
                 **{f"approval_days_{d}": 1 for d in range(10)}}

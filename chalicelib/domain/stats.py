@@ -108,6 +108,27 @@ def _leases(item: Mapping[str, Any]) -> list[Fact]:
     return [(month, "households_housed", 1)] if month and not item.get("renews") else []
 
 
+def _tickets(item: Mapping[str, Any]) -> list[Fact]:
+    """Complaints and suggestions (a repair is not one): counted in the month filed; closed on time or
+    not in the month resolved (``resolution_met``, known once resolved), a rating in the month rated."""
+    kind = item.get("kind")
+    filed = month_of(item.get("filed_at"))
+    if kind not in ("complaint", "suggestion") or not filed:
+        return []
+    facts: list[Fact] = [(filed, "complaints" if kind == "complaint" else "suggestions", 1)]
+    done = month_of(item.get("resolved_at") or item.get("closed_at"))
+    met = item.get("resolution_met")
+    if done and met is not None:
+        facts.append((done, "feedback_closed", 1))
+        if met:
+            facts.append((done, "feedback_on_time", 1))
+    score = item.get("rating_score")
+    if isinstance(score, (int, float)) and score > 0:
+        rated = month_of((item.get("rating") or {}).get("at")) or done or filed
+        facts += [(rated, "feedback_rated", 1), (rated, "feedback_rating_sum", int(score))]
+    return facts
+
+
 @dataclass(frozen=True)
 class Source:
     table: str  # the table's logical name (chalicelib.config.TABLES)
@@ -122,6 +143,7 @@ SOURCES: dict[str, Source] = {s.table: s for s in (
     Source("payments", _payments),
     Source("reviews", _reviews),
     Source("leases", _leases),
+    Source("tickets", _tickets),
 )}
 
 
