@@ -373,16 +373,35 @@ class TicketsFile(Strict):
         return self
 
 
+class PrivacyFile(Strict):
+    """``privacy.json``: personal data over time (PIPL, 等级保护 2.0; docs/decisions/0040). How long the
+    audit trail is kept (at least 180 days: MLPS's 6 months), and how long the documents and personal
+    data of a rejected, withdrawn or expired application are kept before the retention job deletes them."""
+
+    city: Text
+    #: Days every audit record is kept (its DynamoDB TTL); 等级保护 2.0 asks for at least 6 months.
+    audit_retention_days: Annotated[int, Field(ge=180, le=3650)] = 180
+    #: Days after a rejection or withdrawal before the application's documents and data are deleted.
+    application_retention_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    #: A draft untouched this many days has expired: it is deleted like a withdrawn application.
+    draft_expiry_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    #: Years leases, bills and payments are kept (accounting records: 会计档案管理办法, 30 years).
+    financial_retention_years: Annotated[int, Field(ge=1, le=100)] = 30
+    #: At most this many items of each kind in a citizen's "what you hold about me" (GET /v1/me/data).
+    export_max_items: Annotated[int, Field(ge=10, le=5000)] = 500
+
+
 #: File name -> its model.
 MODELS: dict[str, type[BaseModel]] = {"applications.json": ApplicationsFile, "eligibility.json": EligibilityFile,
         "departments.json": DepartmentsFile, "rent.json": RentFile, "reviews.json": ReviewsFile}
 MODELS["tickets.json"] = TicketsFile
+MODELS["privacy.json"] = PrivacyFile
 
 
 
 
 #: The files every city has; others (departments.json) are optional.
-REQUIRED = ("applications.json", "eligibility.json", "rent.json", "reviews.json", "tickets.json")
+REQUIRED = ("applications.json", "eligibility.json", "rent.json", "reviews.json", "tickets.json", "privacy.json")
 
 
 def cities() -> list[str]:

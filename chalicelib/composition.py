@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.reconciliation import ReconciliationRepository
     from chalicelib.repositories.renewals import RenewalRepository
     from chalicelib.repositories.review_campaigns import ReviewCampaignRepository
+    from chalicelib.repositories.retention import RetentionRepository
     from chalicelib.repositories.reviews import ReviewRepository
     from chalicelib.repositories.rule_versions import RuleVersionRepository
     from chalicelib.repositories.selection import SelectionRepository
@@ -73,7 +74,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # the service desk (投诉建议、报修): docs/decisions/0034
          "tickets",
          # statistics (统计): docs/decisions/0037
-         "stats")
+         "stats",
+         # the retention job's deletions (PIPL): docs/decisions/0040
+         "retention")
 
 
 class Container:
@@ -306,6 +309,12 @@ class Container:
         from chalicelib.repositories.tickets import TicketRepository
 
         return TicketRepository(self.settings)
+
+    @cached_property
+    def retention(self) -> RetentionRepository:
+        from chalicelib.repositories.retention import RetentionRepository
+
+        return RetentionRepository(self.settings)
 
 
 def build(config: Settings) -> Container:

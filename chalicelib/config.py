@@ -21,6 +21,7 @@ TABLES = (
     "holiday_calendars",
     "tickets", "ticket_counters",
     "stats",
+    "audit_seals",
 )
 
 

@@ -200,3 +200,10 @@ ERRORS.update({  # the service desk (投诉建议、报修): docs/decisions/0034
 ERRORS.update({  # statistics (docs/decisions/0037)
     errors.StatsRecountNotFound: (404, "STATS_RECOUNT_NOT_FOUND", "未找到该统计复核记录"),
 })
+
+ERRORS.update({  # personal data over time (PIPL): docs/decisions/0040
+    errors.AccountClosed: (403, "ACCOUNT_CLOSED", "该账号已注销，不能继续使用；如需办理业务，请携带身份证到所在街道窗口"),
+    errors.AccountInUse: (409, "ACCOUNT_IN_USE", "您还有办理中的申请或未终止的租赁合同，暂不能注销账号；请先撤回申请或办理退租"),
+    errors.ConsentWithdrawn: (409, "CONSENT_WITHDRAWN", "有家庭成员已撤回个人信息查询授权，无法进行联合审查；请该成员重新授权"),
+    errors.ConsentNotGiven: (409, "CONSENT_NOT_GIVEN", "您尚未授权或已撤回授权，无需再次撤回"),
+})

@@ -602,3 +602,20 @@ class TicketsRateLimited(DomainError):
 # --- statistics (统计, issue 14 §2) ------------------------------------------------------------------------
 class StatsRecountNotFound(NotFound):
     pass
+
+
+# --- personal data over time (PIPL, docs/decisions/0040) -------------------------------------------------
+class AccountClosed(Forbidden):
+    """The citizen closed this account: none of its tokens acts any more."""
+
+
+class AccountInUse(Conflict):
+    """An account with an application in progress or a lease not ended cannot be closed yet."""
+
+
+class ConsentWithdrawn(Conflict):
+    """A member withdrew their consent: the departments are not asked about the household."""
+
+
+class ConsentNotGiven(Conflict):
+    """Only a consent that was given can be withdrawn."""

@@ -147,6 +147,8 @@ def error_answers(op: Operation, body_fields: Iterable[str] = ()) -> dict[int, l
         if "applicant" in op.roles and not op.pending_ok:  # the real-name gate (docs/decisions/0016)
             add(errors.RealNamePending)
             add(errors.IdNumberInDispute)
+        if "applicant" in op.roles:  # a closed account, on every citizen route (docs/decisions/0040)
+            add(errors.AccountClosed)
     for name in names:
         if name in NOT_FOUND_BY_PARAM:
             add(NOT_FOUND_BY_PARAM[name])
@@ -302,6 +304,7 @@ def document() -> dict[str, Any]:
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
     from chalicelib.campaign_schemas import CAMPAIGN_SCHEMAS
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
+    from chalicelib.privacy_schemas import PRIVACY_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
     from chalicelib.review_schemas import REVIEW_SCHEMAS
     from chalicelib.holiday_calendar_schemas import HOLIDAY_CALENDAR_SCHEMAS
@@ -317,6 +320,7 @@ def document() -> dict[str, Any]:
     from chalicelib.stats_schemas import STATS_SCHEMAS
 
     schemas.update(STATS_SCHEMAS)
+    schemas.update(PRIVACY_SCHEMAS)
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

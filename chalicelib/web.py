@@ -341,10 +341,10 @@ class Api:
                         from chalicelib.auth import authenticate  # jwt stays off public routes
 
                         actor = authenticate(request.headers.get("authorization"), allowed)
-                        if not pending_ok and actor.has("applicant"):  # 实名: nothing while pending
+                        if actor.has("applicant"):  # 实名: nothing while pending; a closed account nothing at all
                             from chalicelib.domain.real_name import require_verified
 
-                            actor = require_verified(actor)
+                            actor = require_verified(actor, pending_ok=pending_ok)
                     call = Call(request, parse_query(declared, request.query_params), actor, body)
                     key = request.headers.get("idempotency-key")
                     if key and method == "POST" and actor is not None:

@@ -67,7 +67,7 @@ TABLE_ACTIONS = (
     "dynamodb:DescribeTable",
 )
 #: Tables the app may only append to (no update, no delete): the audit trail.
-APPEND_ONLY_TABLES = frozenset({"audit"})
+APPEND_ONLY_TABLES = frozenset({"audit", "audit_seals"})
 #: The environment variable naming each payment provider's merchant secret (chalicelib/config.py).
 PAYMENT_SECRET_ENV = {"wechat": "WECHAT_PAY_SECRET_ARN", "alipay": "ALIPAY_SECRET_ARN"}
 #: Using the customer-managed key through DynamoDB, S3 (SSE-KMS with a bucket key) and SQS: what those
@@ -80,6 +80,7 @@ WORKERS = {"send_notifications": "notifications", "check_documents": "documents"
 #: Scheduled jobs that may run longer than an API call (seconds): the daily rent jobs read a day's
 #: bills or a provider's statement (100,000 lines in about a minute, docs/decisions/0029).
 LONG_JOBS = {"reconcile_statements": 900, "refresh_arrears": 600, "rent_reminders": 600}
+LONG_JOBS.update({"purge_expired_applications": 900, "seal_audit_trail": 600})  # docs/decisions/0040
 #: A message a worker failed this many times goes to the queue's DLQ.
 MAX_RECEIVE_COUNT = 5
 #: Event source mappings hand a function up to this many messages at once; a billing shard message
@@ -259,6 +260,7 @@ class CityStack(cdk.Stack):
         self._dlq_alarms()
         self._rent_jobs()
         self._holiday_calendar_alarm()
+        self._personal_data()
         from infra.compliance import design_choices
 
         design_choices(self)  # the scanners' findings that are design choices, each with its reason
@@ -950,3 +952,22 @@ class CityStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             alarm_description=f"{self.city.name}：缺少法定节假日安排（当年，或 12 月起的下一年）。国务院办公厅公布后，"
                               f"管理员以 PUT /v1/admin/holiday-calendars/{{year}} 整年录入。")
+
+    def _personal_data(self) -> None:
+        """PIPL and 等保 (docs/decisions/0040), in a policy of its own (the role's main policy is near
+        IAM's inline size limit): the audit trail's daily seals, append-only like the trail; the
+        retention job deleting every version of an expired application's documents (under the
+        uploads prefix only)."""
+        seals = self.tables["audit_seals"]
+        iam.Policy(self, "PersonalDataOverTime", roles=[self.role], statements=[
+            iam.PolicyStatement(sid="AuditSealsAppendOnly", actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
+                                resources=[seals.table_arn]),
+            iam.PolicyStatement(sid="AuditSealsNeverRewritten", effect=iam.Effect.DENY,
+                                actions=["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                                resources=[seals.table_arn]),
+            iam.PolicyStatement(sid="RetentionListVersions", actions=["s3:ListBucketVersions"],
+                                resources=[self.bucket.bucket_arn],
+                                conditions={"StringLike": {"s3:prefix": ["applications/*"]}}),
+            iam.PolicyStatement(sid="RetentionDeleteVersions", actions=["s3:DeleteObjectVersion"],
+                                resources=[self.bucket.arn_for_objects("applications/*")]),
+        ])

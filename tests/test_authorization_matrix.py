@@ -339,6 +339,17 @@ row("GET /v1/admin/holiday-calendars", ADMIN)
 row("GET /v1/admin/holiday-calendars/{year}", ADMIN)
 row("PUT /v1/admin/holiday-calendars/{year}", ADMIN, body={}, role_only=True)
 row("GET /v1/working-days", CASE_STAFF, query="?from=2026-09-30&add=3")
+# personal data over time (docs/decisions/0040): the audit trail's verifier is an auditor's or an admin's
+# of this city; what is held about me, a consent withdrawn (by the member only) and closing are the
+# citizen's own (a stale version: an allowed caller gets the 409, nothing withdrawn or closed)
+row("GET /v1/audit/verification", "401 403 403 403 403 403 403 403 403 403 A A 403 403")
+row("GET /v1/me/data", CITIZEN)
+row("GET /v1/me/data/file", CITIZEN)
+row("POST /v1/me/consents/{application_id}/withdraw",
+    {"own": "401 A 404 404 404 404 403 403 403 403 403 403 403 403",
+     "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403",
+     "assisted": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, body={"version": STALE})
+row("POST /v1/me/close", CITIZEN, body={"version": STALE})
 
 # the service desk (docs/decisions/0034): a ticket is its citizen's and their delegates' (act to add, reopen, rate;
 # any live grant to read); a stranger is told it does not exist; staff work the queue; admins read the ratings.

@@ -66,6 +66,8 @@ BROKEN = [  # (file, change, what the error must name)
     ("rent.json", _set("arrears_months", "6"), "arrears_months"),
     ("departments.json", _set("real_estate", {"secret_arn": "arn:x"}), "real_estate"),
     ("departments.json", _set("weather", {"url": "https://example.gov.cn"}), "weather"),
+    ("privacy.json", _set("audit_retention_days", 90), "audit_retention_days"),
+    ("privacy.json", _set("application_retention_days", "180"), "application_retention_days"),
 ]
 
 

@@ -28,7 +28,7 @@ STORED = {
     "payment": {"created", "paid", "closed", "refunding", "refunded"},
     "application": {"draft", "submitted", "verifying", "under_review", "supplement_requested", "approved",
                     "rejected", "in_publicity", "qualified", "housed", "withdrawn"},
-    "consent": {"pending", "given"},
+    "consent": {"pending", "given", "withdrawn"},
     "document": {"awaiting_upload", "accepted", "rejected"},
     "identity_conflict": {"open", "resolved"},
     "lease": {"draft", "confirmed", "ended"},

@@ -75,13 +75,16 @@ DOCUMENTS: Lifecycle[DocumentStatus] = Lifecycle(
 class ConsentStatus(StrEnum):
     PENDING = "pending"  # an adult member has not yet authorised the departments' checks
     GIVEN = "given"  # in the app under their own login, or on a signed paper form staff recorded
+    WITHDRAWN = "withdrawn"  # the member took it back (PIPL): not asked about until they consent again
 
 
+_C = ConsentStatus
 CONSENTS: Lifecycle[ConsentStatus] = Lifecycle(
-    "consent", ConsentStatus.PENDING, {ConsentStatus.PENDING: {ConsentStatus.GIVEN}, ConsentStatus.GIVEN: set()},
-    names={ConsentStatus.PENDING: "待授权", ConsentStatus.GIVEN: "已授权"},
-    refusals=[Refusal(frozenset({ConsentStatus.GIVEN}), frozenset({ConsentStatus.GIVEN}), errors.AlreadyExists,
-                      "member_id")])
+    "consent", _C.PENDING, {_C.PENDING: {_C.GIVEN}, _C.GIVEN: {_C.WITHDRAWN}, _C.WITHDRAWN: {_C.GIVEN}},
+    names={_C.PENDING: "待授权", _C.GIVEN: "已授权", _C.WITHDRAWN: "已撤回"},
+    refusals=[Refusal(frozenset({_C.GIVEN}), frozenset({_C.GIVEN}), errors.AlreadyExists, "member_id"),
+              Refusal(frozenset({_C.PENDING, _C.WITHDRAWN}), frozenset({_C.WITHDRAWN}), errors.ConsentNotGiven,
+                      "application_id")])
 
 
 class RunStatus(StrEnum):

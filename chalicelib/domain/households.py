@@ -83,6 +83,7 @@ class Person:
     check_id: str | None = None
     verified_by: str | None = None  # token | check | staff
     verified_at: str | None = None
+    closed_at: str | None = None  # the citizen closed the account (docs/decisions/0040)
 
 
 def register_employer(actor: Actor, body: EmployerRegisterIn) -> Person:

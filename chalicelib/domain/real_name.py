@@ -37,11 +37,14 @@ def check_transition(current: RealNameStatus, target: RealNameStatus) -> None:
     REAL_NAME.move(current, target)
 
 
-def require_verified(actor: Actor) -> Actor:
-    """The gate every citizen route passes (chalicelib/web.py): a pending or disputed login is 403.
+def require_verified(actor: Actor, *, pending_ok: bool = False) -> Actor:
+    """The gate every citizen route passes (chalicelib/web.py): a closed account is 403 everywhere
+    (docs/decisions/0040); a pending or disputed login is 403 but on the routes that are ``pending_ok``.
     The actor it returns carries the registration it read, for the rest of the request."""
     person = deps().households.get(actor.subject)
-    if person is not None and person.kind == "citizen" and status_of(person) in BLOCKED:
+    if person is not None and person.closed_at:
+        raise errors.AccountClosed()
+    if not pending_ok and person is not None and person.kind == "citizen" and status_of(person) in BLOCKED:
         if status_of(person) is RealNameStatus.DISPUTED:
             raise errors.IdNumberInDispute()
         raise errors.RealNamePending()

@@ -230,6 +230,9 @@ def rerun(application_id: str, actor: Actor, version: int, reason: str) -> Appli
         if app.status not in (S.SUBMITTED, S.VERIFYING, S.UNDER_REVIEW):
             raise errors.IllegalTransition(f"cannot verify an application in status {app.status.value}",
                                            field="status")
+        from chalicelib.domain.privacy import require_consents
+
+        require_consents(app)  # a member withdrew consent: the departments are not asked (0040)
         run = new_run(app)
         return replace(app, verification=run, version=app.version + 1), [
             Event("verification_rerun", actor.subject, "staff", note=reason)]

@@ -20,6 +20,7 @@ from chalicelib.handlers import (
     move_outs,
     payments,
     policies,
+    privacy,
     publicity,
     real_name,
     reconciliation,
@@ -45,6 +46,7 @@ BLUEPRINTS = [
     lottery.bp, selection.bp, leases.bp, bills.bp, billing_runs.bp, payments.bp,
     arrears.bp, reconciliation.bp, move_outs.bp, reviews.bp, review_campaigns.bp,
     workers.bp, schedules.bp,
+    privacy.bp,
 ]
 BLUEPRINTS.insert(BLUEPRINTS.index(households.bp) + 1, real_name.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)

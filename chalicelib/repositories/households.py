@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import errors
 from chalicelib.config import Settings
@@ -22,6 +22,9 @@ CONFLICT = "conflict#"  # an identity conflict case: "conflict#{conflict_id}"
 
 
 class HouseholdRepository:
+    def close(self, person: Person, at: str) -> None:
+        close_person(person, at)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -199,12 +202,27 @@ class HouseholdRepository:
             raise
 
 
+def close_person(person: Person, at: str) -> None:
+    """The account closed (docs/decisions/0040), on condition nobody changed the registration since."""
+    try:
+        PersonRecord(person.subject).update(
+            actions=[PersonRecord.closed_at.set(at), PersonRecord.updated_at.set(at),
+                     PersonRecord.version.set(person.version + 1)],
+            condition=PersonRecord.version == person.version)
+    except UpdateError as exc:
+        from chalicelib.repositories.common import is_condition_failure
+
+        if is_condition_failure(exc):
+            raise errors.StaleVersion(field="version") from None
+        raise
+
+
 def person_record(p: Person, mobile_key: str | None) -> PersonRecord:
     return PersonRecord(
         p.subject, kind=p.kind, name=p.name, id_number=p.id_number, person_key=p.person_key, mobile=p.mobile,
         mobile_key=mobile_key, credit_code=p.credit_code, household_id=p.household_id, created_at=p.created_at,
         updated_at=p.updated_at, version=p.version, real_name=p.real_name, claim_key=p.claim_key,
-        check_id=p.check_id, verified_by=p.verified_by, verified_at=p.verified_at,
+        check_id=p.check_id, verified_by=p.verified_by, verified_at=p.verified_at, closed_at=p.closed_at,
     )
 
 
@@ -230,7 +248,7 @@ def to_household(r: HouseholdRecord) -> Household:
 def to_person(r: PersonRecord) -> Person:
     return Person(r.subject, r.kind, r.name, r.id_number, r.person_key, r.mobile, r.household_id, r.credit_code,
                   r.created_at, r.updated_at, int(r.version or 1), real_name=r.real_name, claim_key=r.claim_key,
-                  check_id=r.check_id, verified_by=r.verified_by, verified_at=r.verified_at)
+                  check_id=r.check_id, verified_by=r.verified_by, verified_at=r.verified_at, closed_at=r.closed_at)
 
 
 __all__ = ["HouseholdRepository", "TransactWriteError"]

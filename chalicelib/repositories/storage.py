@@ -47,3 +47,16 @@ class DocumentStorage:
 
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.settings.document_bucket, Key=key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Every object under ``prefix`` gone for good, all versions and delete markers (the bucket is
+        versioned): the retention job's deletion (docs/decisions/0040). The number of files it held."""
+        s3, bucket = self.s3, self.settings.document_bucket
+        files: set[str] = set()
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            files.update(v["Key"] for v in page.get("Versions", []))
+            for start in range(0, len(versions), 1000):
+                chunk = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions[start:start + 1000]]
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        return len(files)

@@ -224,6 +224,7 @@ class PersonRecord(_Table):
     check_id = UnicodeAttribute(null=True)  # the provider's pending check
     verified_by = UnicodeAttribute(null=True)  # token | check: what vouched for the name and ID number
     verified_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)  # the citizen closed the account (docs/decisions/0040): refused from then on
     # An item "id#{person_key}" (kind "id_claim", name = the holder's subject) is the one binding of
     # an ID number to a login: written with a does-not-exist condition, so two claims never both bind.
     # An item "conflict#{id}" (kind "identity_conflict") is a case for staff: two verified logins claim
@@ -372,6 +373,8 @@ class AuditRecord(_Table):
     reason = UnicodeAttribute(null=True)
     day = UnicodeAttribute()  # YYYY-MM-DD: what an auditor browses by
     digest = UnicodeAttribute()  # sha256 of the record's content: alteration shows
+    # DynamoDB deletes the record after the city's audit_retention_days (privacy.json, >= 180 days):
+    expires_at = TTLAttribute(null=True)  # not in the digest (a record from before it existed verifies)
 
     by_actor = _gsi("by_actor", "actor", "at")()
     by_day = _gsi("by_day", "day", "at")()
@@ -1307,3 +1310,22 @@ def _stream_view(logical_name: str) -> str | None:
     from chalicelib.domain.stats import SOURCES
 
     return "NEW_AND_OLD_IMAGES" if logical_name in SOURCES else None
+
+
+# --- the audit trail's daily seals (tamper evidence, docs/decisions/0040) ----------------------------
+class AuditSealRecord(_Table):
+    """One China day of the audit trail sealed by the daily job: how many records, the SHA-256 over
+    their digests in order, and the previous day's seal hash (a chain of days). Written once a day
+    (never a hot key), append-only like the trail; kept without expiry (no personal data in it)."""
+
+    logical_name = "audit_seals"
+    chain = UnicodeAttribute(hash_key=True)  # "audit": the one chain, read in day order
+    day = UnicodeAttribute(range_key=True)  # YYYY-MM-DD (China time)
+    count = NumberAttribute()
+    root = UnicodeAttribute()  # sha256 over "{at}|{target}|{digest}\n" of the day's records in `at` order
+    previous = UnicodeAttribute()  # the previous sealed day's `hash` ("" for the first day)
+    hash = UnicodeAttribute()  # sha256 over day, count, root, previous
+    sealed_at = UnicodeAttribute()
+
+
+MODELS = MODELS + (AuditSealRecord,)

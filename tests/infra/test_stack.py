@@ -255,7 +255,7 @@ def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: s
         assert ("dynamodb:Scan" not in actions or role == roles["RecountStats"]) and not any(
             a.endswith(":*") or a == "*" for a in actions)
         for st in statements:
-            assert st["Effect"] == "Allow" or st.get("Sid") == "AuditNeverRewritten", st
+            assert st["Effect"] == "Allow" or st.get("Sid") in ("AuditNeverRewritten", "AuditSealsNeverRewritten"), st
             if st["Resource"] == "*":  # no resource-level permissions exist for these
                 assert all(a.startswith("xray:") or a == "sns:Publish" for a in _actions(st)), st
         assert "Policies" not in s.template["Resources"][role]["Properties"]  # nothing hidden inline
@@ -270,10 +270,11 @@ def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: s
 def test_the_audit_trail_is_append_only(synthesized: dict[str, Synth], city: str) -> None:
     """等保 2.0: the app appends staff reads to the audit table and reads them; it cannot rewrite them."""
     s = synthesized[city]
-    audit = _function_env(s)["TABLE_AUDIT"]["Ref"]
+    env = _function_env(s)
+    append_only = [env["TABLE_AUDIT"]["Ref"], env["TABLE_AUDIT_SEALS"]["Ref"]]  # the trail and its daily seals (0040)
 
     def on_audit(resource: Any) -> bool:
-        return audit in json.dumps(resource)
+        return any(table in json.dumps(resource) for table in append_only)
 
     for role in set(_function_roles(s).values()):
         for st in _role_statements(s, role):
@@ -597,9 +598,10 @@ def test_the_roles_table_pattern_covers_every_table_but_the_audit_trail(synthesi
     s = synthesized[city]
     names = {lid: t["Properties"]["TableName"] for lid, t in s.resources("AWS::DynamoDB::Table").items()}
     audit = _function_env(s)["TABLE_AUDIT"]["Ref"]
+    seals = _function_env(s)["TABLE_AUDIT_SEALS"]["Ref"]  # the trail's daily seals, append-only too (0040)
     prefix = names[audit].rsplit("-audit", 1)[0] + "-data-"
-    assert not names[audit].startswith(prefix)
-    assert all(n.startswith(prefix) for lid, n in names.items() if lid != audit), names
+    assert not names[audit].startswith(prefix) and not names[seals].startswith(prefix)
+    assert all(n.startswith(prefix) for lid, n in names.items() if lid not in (audit, seals)), names
     grants = json.dumps([st for role in set(_function_roles(s).values()) for st in _role_statements(s, role)
                          if st["Effect"] == "Allow" and st.get("Sid") == "TableItems"])
     assert f"table/{prefix}*" in grants and "-audit" not in grants
