@@ -146,3 +146,12 @@ def test_verification_bad_input_and_who_may(client: Any, tokens: Any) -> None:
     assert status == 401
     status, body = call(client, "GET", "/v1/audit/verification", tokens.headers("admin"))
     assert status == 200 and len(body["days"]) == 7
+
+
+def test_the_seal_is_a_daily_schedule(app: Any) -> None:
+    from chalice.test import Client
+
+    with Client(app) as local:
+        event = local.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], "cn-northwest-1")
+        result = local.lambda_.invoke("seal_audit_trail", event).payload
+    assert set(result) == {"sealed", "records", "last"} and isinstance(result["sealed"], list)

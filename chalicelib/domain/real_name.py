@@ -27,7 +27,7 @@ from chalicelib.domain.idnumbers import mask_id, mask_mobile, mobile_key, parse_
 from chalicelib.domain.idnumbers import person_key as key_of
 from chalicelib.domain.real_name_status import (  # noqa: F401 (the lifecycle, re-exported)
     BLOCKED, CONFLICTS, REAL_NAME, STATUS_NAMES, TRANSITIONS, ConflictStatus, RealNameStatus, status_of)
-from chalicelib.identity import Actor
+from chalicelib.identity import UNREAD, Actor
 
 if TYPE_CHECKING:  # the request models; pydantic stays off the read path
     from chalicelib.bodies import IdentityConflictResolveIn, RealNameCheckIn, RegisterIn
@@ -51,12 +51,17 @@ def require_verified(actor: Actor, *, pending_ok: bool = False) -> Actor:
     return replace(actor, registration=person)
 
 
+def _registration(actor: Actor) -> Person | None:
+    """The registration the gate read for this request (no second read), else read now."""
+    return deps().households.get(actor.subject) if actor.registration is UNREAD else actor.registration
+
+
 # --- registering -----------------------------------------------------------------------------------
 def register(actor: Actor, body: RegisterIn) -> tuple[Person, dict[str, str] | None]:
     """(a) verified from the token's claims, or (b) pending with the provider's face session (the
     second value: what the app hands the face SDK), or verified by 二要素 where no face check exists."""
     settings = deps().settings
-    existing = deps().households.get(actor.subject)
+    existing = _registration(actor)
     if existing is not None and (existing.kind != "citizen" or status_of(existing) is not RealNameStatus.PENDING):
         if existing.kind == "citizen" and status_of(existing) is RealNameStatus.DISPUTED:
             raise errors.IdNumberInDispute()
@@ -93,7 +98,7 @@ def register(actor: Actor, body: RegisterIn) -> tuple[Person, dict[str, str] | N
 
 def complete_check(actor: Actor, body: RealNameCheckIn) -> Person:
     """The app says the face SDK finished: the server asks the provider for the result."""
-    person = deps().households.get(actor.subject)
+    person = _registration(actor)
     if person is None or person.kind != "citizen":
         raise errors.RegistrationRequired()
     status = status_of(person)
