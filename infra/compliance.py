@@ -316,6 +316,9 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
         f"{documents}/*": "Objects of the city's document bucket: their keys are made per upload "
                           "(applications/<id>/..., payments/<id>/...), the bucket itself is named.",
         executions: "Executions of this city's verification state machine: their names are made per run.",
+        f"{documents}/applications/*": "Every version of the applications' documents (applications/<id>/...): "
+                                       "the retention job deletes an expired application's files for good "
+                                       "(docs/decisions/0040); their keys are made per upload.",
         departments: "The departments' credentials: one secret per department (or one for all) under "
                      f"{city}/departments, named in the city's data, not known to the stack.",
     }
