@@ -79,12 +79,13 @@ def _assert_503(response: Any, what: str) -> None:
     assert headers.get("retry-after", "").isdigit() and int(headers["retry-after"]) > 0, (what, headers)
 
 
-REQUIRED = {"bbox": "112.9,22.4,113.3,22.8", "lat": "22.6", "lng": "113.08", "estate_id": "fuzeyuan"}
+REQUIRED = {"bbox": "112.9,22.4,113.3,22.8", "lat": "22.6", "lng": "113.08", "estate_id": "fuzeyuan",
+            "from": "2026-09-30", "add": "3"}
 
 
 def _url(op: Operation) -> str:
     path = re.sub(r"\{[^}]+\}", "x1", op.path)
-    query = [f"{p.name}={REQUIRED[p.name]}" for p in op.params if p.required]
+    query = [f"{p.name}={REQUIRED[p.name]}" for p in op.params if p.required and p.name != "reason"]
     if any(p.name == "reason" for p in op.params):
         query.append("reason=%E5%AE%A1%E6%A0%B8")  # 审核: staff reads name a reason
     return path + ("?" + "&".join(query) if query else "")
