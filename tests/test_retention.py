@@ -11,6 +11,7 @@ import pytest
 
 from tests.applying import Citizen, call, register, upload
 from tests.test_case_review import review, submitted, verify
+from tests.test_stats import _recount, scans_allowed  # noqa: F401 - a fixture: the recount scans
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -155,3 +156,28 @@ def test_the_job_is_scheduled_and_answers_its_counts(app: Any, clock: dict[str, 
         result = local.lambda_.invoke("purge_expired_applications", event).payload
     assert set(result) == {"deleted", "documents", "skipped", "failed", "cutoffs"}
     assert set(result["cutoffs"]) == {"rejected", "withdrawn", "draft"}
+
+
+def test_a_deleted_application_keeps_the_figures_it_was_counted_in(client: Any, stack: Any, tokens: Any,
+                                                                    clock: dict[str, timedelta],
+                                                                    scans_allowed: list[str]) -> None:
+    """The ministry's figures once reported stay: the stream's REMOVE moves no counter, the deletion
+    keeps the dates the figures read (nothing personal), and the recount still agrees."""
+    from chalicelib.deps import deps
+    from chalicelib.domain import common, retention
+
+    rejected = _rejected(client, stack, tokens)
+    stack.drain_streams()
+    month = common.now().strftime("%Y-%m")
+    before = deps().stats.counters(month)
+    assert before[0].get("applications_submitted", 0) >= 1, before
+    clock["offset"] = timedelta(days=181)
+    assert retention.run().deleted["rejected"] >= 1
+    _gone(rejected, [])
+    stack.drain_streams()
+    assert deps().stats.counters(month)[0].get("applications_submitted") == before[0]["applications_submitted"]
+    kept, _ = deps().stats.kept_page("applications", None)
+    assert any(set(k) == {"submitted_at"} for k in kept), kept  # the dates only: no name, no ID number
+    clock["offset"] = timedelta(0)  # the recount's months end at this one
+    run = _recount(client, tokens, month)
+    assert run["mismatch_count"] == 0, run["mismatches"]

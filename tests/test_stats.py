@@ -49,6 +49,16 @@ def test_an_application_counts_its_submit_and_its_approval_with_the_days_between
     assert stats.delta("applications", approved, housed) == {}  # later moves change nothing counted
 
 
+def test_a_deletion_moves_no_figure_of_a_source_that_keeps_them_and_any_other_deletion_does() -> None:
+    from chalicelib.domain.stats import delta, kept_image
+
+    app = {"application_id": "app_1", "submitted_at": "2026-03-02T10:00:00+08:00", "members": [{"name": "x"}]}
+    assert delta("applications", app, None) == {}
+    assert kept_image("applications", app) == {"submitted_at": "2026-03-02T10:00:00+08:00"}
+    unit = {"unit_id": "u1", "created_at": "2026-03-02T10:00:00+08:00"}
+    assert delta("units", unit, None) == {("2026-03", "units_listed"): -1, ("total", "units_listed"): -1}
+
+
 def test_payments_reviews_leases_and_policies_count_what_the_ministry_asks() -> None:
     paid = {"provider": "wechat", "status": "paid", "paid_at": "2026-12-01T10:00:00+08:00", "amount": 30000}
     assert stats.delta("payments", None, paid)[("2026-12", "payments_online_amount")] == 30000

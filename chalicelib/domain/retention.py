@@ -86,6 +86,9 @@ def purge(app: Application, cutoff: str) -> int | None:
     record = audit.entry(audit.SYSTEM, f"application#{app.application_id}", f"retention_deleted_{kind}",
                          f"保存期满删除：{name}申请（{app.status.value}，最后更新 {app.updated_at[:10]}），"
                          f"材料文件 {documents} 个及申请中的个人信息已删除")
-    if not repo.delete_application(app, record):
+    from chalicelib.domain import stats
+
+    kept = stats.kept_image("applications", asdict(app))  # the ministry's figures stay as reported
+    if not repo.delete_application(app, record, kept):
         return None
     return documents

@@ -129,17 +129,26 @@ def _tickets(item: Mapping[str, Any]) -> list[Fact]:
     return facts
 
 
+#: The stats table's partition prefix of what the figures keep of deleted items ("kept#applications").
+KEPT = "kept#"
+
+
 @dataclass(frozen=True)
 class Source:
     table: str  # the table's logical name (chalicelib.config.TABLES)
     facts: Callable[[Mapping[str, Any]], list[Fact]]
+    #: A figure once counted stays: a source whose items the retention job deletes (applications,
+    #: docs/decisions/0040) names the fields its facts read; the job stores that much of the item,
+    #: nothing personal, in the stats table (``kept_image``) in the transaction that deletes it, the
+    #: stream's REMOVE moves no counter, and the recount adds the kept images.
+    kept_fields: tuple[str, ...] = ()
 
 
 SOURCES: dict[str, Source] = {s.table: s for s in (
     Source("people", _people),
     Source("units", _units),
     Source("policies", _policies),
-    Source("applications", _applications),
+    Source("applications", _applications, kept_fields=("submitted_at", "approved_at")),
     Source("payments", _payments),
     Source("reviews", _reviews),
     Source("leases", _leases),
@@ -155,8 +164,16 @@ def facts_of(table: str, item: Mapping[str, Any] | None) -> Counter[tuple[str, s
     return out
 
 
+def kept_image(table: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """What the figures need of an item about to be deleted (Source.kept_fields), for the stats table."""
+    return {f: item[f] for f in SOURCES[table].kept_fields if item.get(f) is not None}
+
+
 def delta(table: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Deltas:
-    """What one change of an item does to the counters (its months' and the total): new minus old."""
+    """What one change of an item does to the counters (its months' and the total): new minus old;
+    nothing for a deletion from a source that keeps its figures (its kept image counts instead)."""
+    if new is None and SOURCES[table].kept_fields:
+        return {}
     moved: Counter[tuple[str, str]] = Counter()
     for (month, counter), n in facts_of(table, new).items():
         moved[(month, counter)] += n

@@ -21,7 +21,7 @@ from chalicelib import errors
 from chalicelib.deps import deps
 from chalicelib.domain.common import new_id, now, now_iso
 from chalicelib.domain.lifecycle import Lifecycle
-from chalicelib.domain.stats import SOURCES, TOTAL, check_month
+from chalicelib.domain.stats import KEPT, SOURCES, TOTAL, check_month
 
 if TYPE_CHECKING:
     from chalicelib.bodies import StatsRecountIn
@@ -58,7 +58,7 @@ def start(actor: Actor | None, body: StatsRecountIn | None = None) -> dict[str, 
         "through": through, "status": RecountStatus.RUNNING.value, "trigger": "schedule" if scheduled else "admin",
         "started_by": None if scheduled else actor.subject, "started_at": now_iso(), "heartbeat_at": None,
         "finished_at": None, "error": None, "steps": 0, "version": 1,
-        "tables": {t: {"pages": 0, "items": 0, "done": False, "next": None} for t in SOURCES},
+        "tables": {t: {"pages": 0, "items": 0, "done": False, "next": None} for t in _scanned()},
         "sums": {}, "mismatch_count": 0, "mismatches": [],
     }
     try:
@@ -68,6 +68,11 @@ def start(actor: Actor | None, body: StatsRecountIn | None = None) -> dict[str, 
             raise
         return get(run["recount_id"])  # this month's scheduled run exists: it goes on
     return run
+
+
+def _scanned() -> list[str]:
+    """The source tables, then what the figures keep of the deleted items of those that keep them."""
+    return list(SOURCES) + [KEPT + t for t, s in SOURCES.items() if s.kept_fields]
 
 
 def get(recount_id: str) -> dict[str, Any]:
@@ -94,9 +99,11 @@ def step(recount_id: str, budget_s: float) -> dict[str, Any]:
     try:
         for table, progress in run["tables"].items():
             while not progress["done"] and time.monotonic() < deadline:
-                items, progress["next"] = store.scan_page(table, progress["next"])
+                source = table.removeprefix(KEPT)
+                page = store.kept_page if table.startswith(KEPT) else store.scan_page
+                items, progress["next"] = page(source, progress["next"])
                 for item in items:
-                    for month, counter, amount in SOURCES[table].facts(item):
+                    for month, counter, amount in SOURCES[source].facts(item):
                         sums[f"{month}|{counter}"] += amount
                 progress["pages"] += 1
                 progress["items"] += len(items)

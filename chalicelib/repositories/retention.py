@@ -3,6 +3,7 @@ by_status index, one key range per status: no scan), and the deletion of one app
 the audit record of it, all or nothing."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import errors
@@ -12,7 +13,8 @@ from chalicelib.domain.application_types import Application
 from chalicelib.repositories.applications import to_application
 from chalicelib.repositories.common import transaction
 from chalicelib.repositories.tables import (ApplicationRecord, AuditRecord, ConsentRecord, EventRecord,
-                                            PersonLockRecord)
+                                            PersonLockRecord, StatsRecord)
+from chalicelib.domain.stats import KEPT
 
 #: Events deleted per batch (BatchWriteItem takes 25).
 BATCH = 25
@@ -42,9 +44,10 @@ class RetentionRepository:
                 batch.delete(EventRecord(f"app#{application_id}", at))
         return len(keys)
 
-    def delete_application(self, app: Application, record: dict[str, Any]) -> bool:
+    def delete_application(self, app: Application, record: dict[str, Any], kept: dict[str, Any]) -> bool:
         """The application, its consent records and its draft lock, with the audit record of the
-        deletion, in one transaction, if the application is still as read (False if it changed or is gone)."""
+        deletion and what the statistics keep of it (``kept``: its figures' dates, nothing personal),
+        in one transaction, if the application is still as read (False if it changed or is gone)."""
         lock_key = f"draft#{app.household_id}#{app.kind}"
         lock: PersonLockRecord | None = None
         if app.status == S.DRAFT and app.household_id:
@@ -61,6 +64,8 @@ class RetentionRepository:
                 if lock is not None and lock.application_id == app.application_id:
                     tx.delete(PersonLockRecord(lock_key), condition=PersonLockRecord.application_id == app.application_id)
                 tx.save(AuditRecord(**record), condition=AuditRecord.at.does_not_exist())
+                if kept:
+                    tx.save(StatsRecord(f"{KEPT}applications", app.application_id, kept=json.dumps(kept)))
         except errors.Conflict:
             return False
         return True

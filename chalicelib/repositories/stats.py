@@ -19,6 +19,7 @@ from typing import Any, Callable
 from chalicelib import errors
 from chalicelib.config import Settings
 from chalicelib.domain.common import now_iso
+from chalicelib.domain.stats import KEPT
 
 COUNTERS = "counters"
 RECOUNT = "recount"
@@ -165,6 +166,15 @@ class StatsRepository:
         last = answer.get("LastEvaluatedKey")
         token = base64.b64encode(json.dumps(last).encode()).decode() if last else None
         return [image(item) or {} for item in answer.get("Items", [])], token
+
+    def kept_page(self, table: str, start: str | None, limit: int = 500) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of what the figures keep of ``table``'s deleted items (a Query), and where to go on."""
+        kwargs: dict[str, Any] = {"ExclusiveStartKey": json.loads(base64.b64decode(start))} if start else {}
+        answer = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk",
+                                   ExpressionAttributeValues={":pk": {"S": KEPT + table}}, Limit=limit, **kwargs)
+        last = answer.get("LastEvaluatedKey")
+        token = base64.b64encode(json.dumps(last).encode()).decode() if last else None
+        return [json.loads(item["kept"]["S"]) for item in answer.get("Items", []) if "kept" in item], token
 
     def put_recount(self, run: dict[str, Any], expected_version: int | None) -> None:
         """Write a recount's state; ``expected_version`` None: a new run (its id is free)."""

@@ -1294,12 +1294,16 @@ class StatsRecord(_Table):
     ``ADD`` from the tables' streams; ``pk`` = "event#{stream event id}", ``sk`` = "-": the marker
     that an event was counted, written in the same transaction as its counters and kept 2 days
     (``expires``; a stream keeps a record 24 h); ``pk`` = "recount", ``sk`` = a recount's id: the
-    monthly full recount, its progress and what it found (repositories/stats.py)."""
+    monthly full recount, its progress and what it found (repositories/stats.py); ``pk`` =
+    "kept#{table}", ``sk`` = a deleted item's key: what the figures need of it (``kept``, JSON:
+    dates, nothing personal), written by the retention job with the deletion (domain/stats.py
+    Source.kept_fields)."""
 
     logical_name = "stats"
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     expires = TTLAttribute(null=True)
+    kept = UnicodeAttribute(null=True)
 
 
 MODELS = MODELS + (StatsRecord,)
