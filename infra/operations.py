@@ -171,6 +171,25 @@ class Operations(Construct):
             self.alarm("holiday-calendar-missing", self.app_metric(names.HOLIDAY_CALENDAR_MISSING, "Maximum", day),
                        1, "缺少明年（或今年）的节假日安排：请管理员录入，否则工作日期限按周末计算。")
 
+    #: The metric names the dashboard places in a widget of their own (the rest go to "其他业务指标").
+    PLACED = frozenset({
+        names.COLD_START, names.DEPARTMENT_ERRORS, names.DEPARTMENT_LATENCY, names.APPLICATIONS_SUBMITTED,
+        names.VERIFICATIONS_DECIDED, names.BILLING_RUNS_STARTED, names.BILLS_ISSUED, names.PAYMENTS_SETTLED,
+        names.PAYMENTS_SETTLED_FEN, names.UNRESOLVED_MISMATCHES, names.TICKETS_PAST_DEADLINE,
+        names.HOLIDAY_CALENDAR_MISSING, names.HTTP_STATUS_CLASS})
+
+    def other_metrics(self) -> list[str]:
+        """Every other name in chalicelib/metric_names.py (a constant, or a list of names): a metric
+        someone adds there is on the dashboard without a change here."""
+        found: list[str] = []
+        for attr, value in vars(names).items():
+            if not attr.isupper() or attr.startswith("_"):
+                continue
+            for name in (value if isinstance(value, (list, tuple, frozenset, set)) else [value]):
+                if isinstance(name, str) and name not in self.PLACED and name not in found:
+                    found.append(name)
+        return found
+
     def every_alarm(self) -> list[cloudwatch.Alarm]:
         return [node for node in self.stack.node.find_all() if isinstance(node, cloudwatch.Alarm)]
 
@@ -236,6 +255,8 @@ class Operations(Construct):
             [header("服务台 Service desk")],
             [graph("超时工单", app(names.TICKETS_PAST_DEADLINE, statistic="Maximum"), 12),
              graph("缺少节假日安排", app(names.HOLIDAY_CALENDAR_MISSING, statistic="Maximum"), 12)],
+            [graph("应用自报的应答 (Http2xx/4xx/5xx)", app(*(names.http_status_class(s) for s in (200, 400, 500))), 12),
+             graph("其他业务指标", app(*self.other_metrics()), 12)],
             [cloudwatch.AlarmStatusWidget(title="告警", alarms=self.every_alarm()[:100], width=24, height=8)],
         ]
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{self.prefix}-operations",
