@@ -133,6 +133,10 @@ class Operations(Construct):
               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
               comparison: cloudwatch.ComparisonOperator =
               cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) -> cloudwatch.Alarm:
+        if isinstance(metric, cloudwatch.Metric):  # unlabelled: an alarm on one metric renders it plainly
+            metric = cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.metric_name,
+                                       dimensions_map=metric.dimensions, statistic=metric.statistic,
+                                       period=metric.period)
         alarm = cloudwatch.Alarm(self, cid, alarm_name=f"{self.prefix}-{cid}", metric=metric, threshold=threshold,
                                  evaluation_periods=periods, datapoints_to_alarm=periods, comparison_operator=comparison,
                                  treat_missing_data=missing,
