@@ -60,8 +60,8 @@ def test_a_container_counts_one_cold_start_for_its_function(monkeypatch: pytest.
 
 
 def test_business_events_of_a_worker_or_job_are_flushed_per_invocation_with_the_city(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from app import count_events
+        app: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from app import count_events  # (imported as the suite imports it: through the local stack's fixture)
     from chalicelib.metric_names import BILLS_ISSUED, PAYMENTS_SETTLED
     from chalicelib.observability import count, metrics
 
