@@ -831,7 +831,3 @@ def test_the_tables_are_exported_for_glue_and_athena(synthesized: dict[str, Synt
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
     assert not s.resources("AWS::QuickSight::DataSource", "AWS::QuickSight::Analysis")
-
-
-# --- issue 15: alarms, dashboard, WAF, access logs, throttling (tests/infra/checks_operations.py) --------
-from tests.infra.checks_operations import *  # noqa: E402,F401,F403  (collected here: one synth per city)

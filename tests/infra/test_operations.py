@@ -3,21 +3,19 @@ docs/decisions/0038): alarms all tell the ops topic, every DLQ has one, log grou
 kept, the dashboard shows what the operator needs, WAF guards the API stage, access logs carry no
 query string, cheap-to-abuse routes are throttled.
 
-Collected in test_stack.py (``from tests.infra.checks_operations import *``) so that the cities are
-synthesized once per session, by that module's fixture.
+The cities are synthesized once per test run (the ``synthesized`` fixture in tests/infra/conftest.py).
 """
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from tests.infra.test_stack import Synth
+from tests.infra.synthesized import CITIES, Synth
 
-CITIES = ("jiangmen", "xining", "sandbox")
+pytestmark = pytest.mark.xdist_group("infra")
 
 
 def _one(s: Synth, kind: str, prefix: str) -> tuple[str, dict[str, Any]]:
