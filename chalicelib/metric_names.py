@@ -39,10 +39,6 @@ BILLING_RUNS_STARTED = "BillingRunsStarted"
 #: Bills written by a billing run's worker (a redelivered page's bills are not counted twice).
 BILLS_ISSUED = "BillsIssued"
 
-# --- the service desk (issue 13) --------------------------------------------------------------------
-#: Open tickets past a deadline (first reply or resolution), counted by the breach sweep.
-TICKETS_PAST_DEADLINE = "TicketsPastDeadline"
-
 # --- holiday calendars (docs/decisions/0035) ---------------------------------------------------------
 #: Counted once a day by ``holiday_calendar_check``: the years whose holiday arrangement is missing (this
 #: year if neither the package nor a complete override knows it; in December, next year too); the alarm

@@ -54,6 +54,8 @@ THROTTLED_ROUTES: dict[tuple[str, str], tuple[int, int]] = {
     ("/v1/applications/{application_id}/documents", "POST"): (50, 100),  # upload URLs
     ("/v1/reviews/{review_id}/documents", "POST"): (50, 100),  # upload URLs (annual review)
     ("/v1/publicity/{batch_id}/objections", "POST"): (10, 20),  # filing an objection
+    ("/v1/tickets", "POST"): (10, 20),  # filing a complaint, suggestion or repair (deadlines start running)
+    ("/v1/tickets/{ticket_id}/photos", "POST"): (50, 100),  # upload URLs (a ticket's photos)
 }
 #: What one access log line holds: API Gateway $context variables, none of them the query string,
 #: the path with its values ($context.path) or a header but the user agent.

@@ -180,7 +180,7 @@ class Operations(Construct):
         names.COLD_START, names.DEPARTMENT_ERRORS, names.DEPARTMENT_LATENCY, names.APPLICATIONS_SUBMITTED,
         names.VERIFICATIONS_DECIDED, names.BILLING_RUNS_STARTED, names.BILLS_ISSUED, names.PAYMENTS_SETTLED,
         names.PAYMENTS_SETTLED_FEN, names.UNRESOLVED_MISMATCHES, names.TICKETS_PAST_DEADLINE,
-        names.HOLIDAY_CALENDAR_MISSING, names.HTTP_STATUS_CLASS})
+        names.HOLIDAY_CALENDAR_MISSING, names.HTTP_STATUS_CLASS, names.TICKETS_ESCALATED})
 
     def other_metrics(self) -> list[str]:
         """Every other name in chalicelib/metric_names.py (a constant, or a list of names): a metric
@@ -257,8 +257,9 @@ class Operations(Construct):
              graph("缴费", app(names.PAYMENTS_SETTLED), right=app(names.PAYMENTS_SETTLED_FEN)),
              graph("未处理对账差异", app(names.UNRESOLVED_MISMATCHES, statistic="Maximum"))],
             [header("服务台 Service desk")],
-            [graph("超时工单", app(names.TICKETS_PAST_DEADLINE, statistic="Maximum"), 12),
-             graph("缺少节假日安排", app(names.HOLIDAY_CALENDAR_MISSING, statistic="Maximum"), 12)],
+            [graph("超时工单", app(names.TICKETS_PAST_DEADLINE, statistic="Maximum")),
+             graph("升级", app(names.TICKETS_ESCALATED)),
+             graph("缺少节假日安排", app(names.HOLIDAY_CALENDAR_MISSING, statistic="Maximum"))],
             [graph("应用自报的应答 (Http2xx/4xx/5xx)", app(*(names.http_status_class(s) for s in (200, 400, 500))), 12),
              graph("其他业务指标", app(*self.other_metrics()), 12)],
             [cloudwatch.AlarmStatusWidget(title="告警", alarms=self.every_alarm()[:100], width=24, height=8)],
