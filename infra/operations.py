@@ -32,6 +32,7 @@ from aws_cdk import (
     aws_kms as kms,
     aws_logs as logs,
     aws_sns as sns,
+    aws_sqs as sqs,
 )
 from constructs import Construct, IConstruct
 
@@ -189,9 +190,18 @@ class Operations(Construct):
         for attr, value in vars(names).items():
             if not attr.isupper() or attr.startswith("_"):
                 continue
-            for name in (value if isinstance(value, (list, tuple, frozenset, set)) else [value]):
+            for item in (value if isinstance(value, (list, tuple, frozenset, set)) else [value]):
+                name = item[0] if isinstance(item, tuple) and item else item  # (name, ...) rows: STATS_FIGURES
                 if isinstance(name, str) and name not in self.PLACED and name not in found:
                     found.append(name)
+        return found
+
+    def dead_letters(self) -> dict[str, Any]:
+        """The workers' DLQs and any other of the stack (a stream's failure destination: ``*Dlq``)."""
+        found: dict[str, Any] = dict(self.stack.dlqs)
+        for node in self.stack.node.find_all():
+            if isinstance(node, sqs.Queue) and node.node.id.endswith("Dlq") and node not in found.values():
+                found[node.node.id] = node
         return found
 
     def every_alarm(self) -> list[cloudwatch.Alarm]:
@@ -251,7 +261,7 @@ class Operations(Construct):
              graph("调用次数", [self.app_metric(names.DEPARTMENT_LATENCY, "SampleCount", department=d)
                               for d in DEPARTMENTS])],
             [header("队列 Queues")],
-            [graph("队列积压", queue_depth(stack.queues), 12), graph("死信队列 DLQ", queue_depth(stack.dlqs), 12)],
+            [graph("队列积压", queue_depth(stack.queues), 12), graph("死信队列 DLQ", queue_depth(self.dead_letters()), 12)],
             [header("租金 Rent")],
             [graph("出账", app(names.BILLING_RUNS_STARTED, names.BILLS_ISSUED)),
              graph("缴费", app(names.PAYMENTS_SETTLED), right=app(names.PAYMENTS_SETTLED_FEN)),

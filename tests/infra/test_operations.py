@@ -67,6 +67,11 @@ def test_every_dead_letter_queue_has_an_alarm_on_its_depth(synthesized: dict[str
     dlqs = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
             for q in s.resources("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]}
     assert len(dlqs) >= 4
+    queues = s.resources("AWS::SQS::Queue")
+    for mapping in s.resources("AWS::Lambda::EventSourceMapping").values():  # a stream's failure destination
+        target = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", {})
+        if isinstance(target, dict) and target.get("Fn::GetAtt", [None])[0] in queues:
+            dlqs.add(target["Fn::GetAtt"][0])
     for dlq in dlqs:
         alarm = _alarm_on(s, "AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName={"Fn::GetAtt": [dlq, "QueueName"]})
         assert alarm["Threshold"] == 1
@@ -175,6 +180,7 @@ def test_the_dashboard_shows_the_api_functions_workflow_departments_queues_rent_
         assert f'"department","{department}"' in body
     # every name of chalicelib/metric_names.py is on it (a new one lands in "其他业务指标")
     declared = [v for k, v in vars(names).items() if k.isupper() and isinstance(v, str)]
+    declared += [row[0] for row in names.STATS_FIGURES]  # the statistics' daily figures, by name
     for metric in declared:
         shown = metric.format(digit=5) if "{" in metric else metric
         assert f'"{shown}"' in body, metric
