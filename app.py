@@ -4,7 +4,7 @@ Kept thin: it registers blueprints and middleware. Nothing here creates an AWS c
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from chalice import Chalice, ConvertToMiddleware, Response
 from chalice.app import Request
@@ -13,7 +13,7 @@ from chalicelib import composition
 from chalicelib.config import settings
 from chalicelib.metric_names import http_status_class
 from chalicelib.handlers import BLUEPRINTS
-from chalicelib.observability import logger, metrics, tracing_enabled
+from chalicelib.observability import cold_start, logger, metrics, tracing_enabled
 from chalicelib.web import request_id_of
 
 composition.install()  # the composition root: DynamoDB repositories, built on first use (0023)
@@ -43,3 +43,19 @@ def observe(event: Request, get_response: Callable[[Request], Response]) -> Resp
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)
         metrics.clear_metrics()  # flushing does not clear when metrics are disabled (local, tests)
+
+
+@app.middleware("all")
+def count_events(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every function counts its cold start; the app's other functions (workers, schedules, workflow
+    steps) flush the business events they counted at the end of each invocation, per city."""
+    cold_start()
+    if isinstance(event, Request):
+        return get_response(event)  # observe() flushes a request's metrics
+    metrics.set_default_dimensions(city=settings().city_code)
+    try:
+        return get_response(event)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics(raise_on_empty_metrics=False)
+        metrics.clear_metrics()

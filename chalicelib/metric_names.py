@@ -13,6 +13,32 @@ HTTP_STATUS_CLASS = "Http{digit}xx"
 #: Counted once a day by the reconciliation job; the alarm goes off while it is above zero.
 UNRESOLVED_MISMATCHES = "ReconciliationMismatchesUnresolved"
 
+# --- every function (app.py's middleware) ----------------------------------------------------------
+#: One per container, on its first invocation, with a ``function_name`` dimension (service, city,
+#: function_name): how often each function starts cold (the dashboard's cold starts per function).
+COLD_START = "ColdStart"
+
+# --- the departments (chalicelib/departments: one data point per call) -----------------------------
+#: 0 or 1 per call (service, city, department): its Average is the department's error rate, its
+#: SampleCount the number of calls.
+DEPARTMENT_ERRORS = "DepartmentErrors"
+#: Milliseconds per call, answered or failed (service, city, department).
+DEPARTMENT_LATENCY = "DepartmentLatency"
+
+# --- business events (service, city; counted where the event happens, flushed per invocation) ------
+#: An application submitted (or resubmitted after 补正) by its applicant: domain/applications.submit.
+APPLICATIONS_SUBMITTED = "ApplicationsSubmitted"
+#: A joint verification decided (a recommendation recorded): domain/verification.decide.
+VERIFICATIONS_DECIDED = "VerificationsDecided"
+#: A payment settled, online (the provider's notice or the sweep) or at the counter: domain/settlement.
+PAYMENTS_SETTLED = "PaymentsSettled"
+#: The money of the settled payments, in fen (分).
+PAYMENTS_SETTLED_FEN = "PaymentsSettledFen"
+#: A billing run started (by an admin or the monthly schedule; a retried schedule counts again).
+BILLING_RUNS_STARTED = "BillingRunsStarted"
+#: Bills written by a billing run's worker (a redelivered page's bills are not counted twice).
+BILLS_ISSUED = "BillsIssued"
+
 # --- holiday calendars (docs/decisions/0035) ---------------------------------------------------------
 #: Counted once a day by ``holiday_calendar_check``: the years whose holiday arrangement is missing (this
 #: year if neither the package nor a complete override knows it; in December, next year too); the alarm

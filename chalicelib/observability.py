@@ -97,3 +97,44 @@ def daily_figures(values: dict[str, tuple[float, str]]) -> None:
         metrics.add_metric(name=name, unit=unit, value=value)
     metrics.flush_metrics(raise_on_empty_metrics=False)
     metrics.clear_metrics()
+
+
+def count(name: str, value: float = 1, unit: str = "Count") -> None:
+    """A business event, counted where it happens (a name from chalicelib.metric_names): flushed with
+    the invocation's other metrics by app.py's middleware (dimensions service and city)."""
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def emit_now(values: dict[str, tuple[str, float]], **dimensions: str) -> None:
+    """Metrics with a dimension of their own (a department, a function), as one EMF line now:
+    ``{name: (unit, value)}``, dimensions service, city and ``dimensions``. Nothing is printed when
+    POWERTOOLS_METRICS_DISABLED is set (tests, the local stack)."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    from chalicelib.config import settings
+
+    one = EphemeralMetrics(namespace="PublicHousing", service=SERVICE)
+    one.add_dimension(name="city", value=settings().city_code)
+    for key, value in dimensions.items():
+        one.add_dimension(name=key, value=value)
+    for name, (unit, number) in values.items():
+        one.add_metric(name=name, unit=unit, value=number)
+    one.flush_metrics(raise_on_empty_metrics=False)
+    one.clear_metrics()
+
+
+_cold = True
+
+
+def cold_start() -> None:
+    """The container's first invocation counts one COLD_START for its function (in Lambda only:
+    the function's name comes from the runtime's environment)."""
+    global _cold
+    if not _cold:
+        return
+    _cold = False
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if function:
+        from chalicelib.metric_names import COLD_START
+
+        emit_now({COLD_START: ("Count", 1)}, function_name=function)

@@ -25,7 +25,7 @@ MIN_LOG_RETENTION_DAYS_CN = 180
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION = re.compile(r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
 _TOP_KEYS = {"code", "name", "region", "identity", "limits", "departments", "observability", "notifications",
-             "real_name", "api_base_url"}
+             "real_name", "api_base_url", "operations"}
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _LIMIT_DEFAULTS: dict[str, int] = {
     "log_retention_days": 365,
@@ -79,6 +79,35 @@ class Notifications:
 
 
 @dataclass(frozen=True)
+class AlarmSubscription:
+    """Who hears the ops topic's alarms: ``email`` or ``https`` (a webhook of the city's duty
+    system) everywhere, ``sms`` only outside China (no SNS SMS in the China partition)."""
+
+    protocol: str
+    endpoint: str
+
+
+#: WAF rate-based rules count a client IP's requests over this window (seconds).
+WAF_WINDOW_S = 300
+#: WAF sees at most the first 16 KB of a request body to a regional API Gateway stage (the default
+#: inspection limit): a body limit above it could not be checked.
+WAF_MAX_BODY_KB = 16
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Alarms and the edge (infra/operations.py, infra/edge.py; docs/decisions/0038).
+
+    ``waf_rate_limit``: requests one client IP may make in five minutes before WAF answers 429
+    (generous: mobile carriers put many citizens behind one address). ``waf_max_body_kb``: larger
+    bodies are refused at the edge (413), except on the bulk routes (infra/edge.py)."""
+
+    alarm_subscriptions: tuple[AlarmSubscription, ...] = ()
+    waf_rate_limit: int = 2000
+    waf_max_body_kb: int = WAF_MAX_BODY_KB
+
+
+@dataclass(frozen=True)
 class CityConfig:
     code: str
     name: str
@@ -92,6 +121,7 @@ class CityConfig:
     # The API's public https base (the city's domain in front of API Gateway): the payment providers'
     # notify URLs hang off it. Unset: orders carry none, and the payments sweep settles them by query.
     api_base_url: str | None = None
+    operations: Operations = field(default_factory=Operations)
 
     @property
     def partition(self) -> str:
@@ -151,6 +181,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
     observability = _parse_observability(raw.get("observability", {}), err)
     notifications = _parse_notifications(raw.get("notifications"), in_china, err)
     real_name = _parse_real_name(raw.get("real_name"), err)
+    operations = _parse_operations(raw.get("operations"), in_china, err)
     api_base_url = raw.get("api_base_url")
     if api_base_url is not None and not _https_url(api_base_url):
         err("api_base_url", "must be the API's public https:// base URL")
@@ -174,6 +205,7 @@ def parse_city(raw: Any, source: str = "<city>", expected_code: str | None = Non
         notifications=notifications,
         real_name=real_name,
         api_base_url=api_base_url,
+        operations=operations,
     )
 
 
@@ -325,3 +357,51 @@ def _parse_real_name(value: Any, err: Any) -> RealName:
     if not isinstance(value.get("face", True), bool):
         err("real_name.face", "must be true or false")
     return RealName(value.get("endpoint"), bool(value.get("face", True)))
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+\d{8,15}$")
+
+
+def _parse_operations(value: Any, in_china: bool, err: Any) -> Operations:
+    if value is None:
+        return Operations()
+    if not isinstance(value, dict):
+        err("operations", "must be an object")
+        return Operations()
+    allowed = {"alarm_subscriptions", "waf_rate_limit", "waf_max_body_kb"}
+    for key in sorted(set(value) - allowed):
+        err(f"operations.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    subscriptions: list[AlarmSubscription] = []
+    raw_subscriptions = value.get("alarm_subscriptions", [])
+    if not isinstance(raw_subscriptions, list):
+        err("operations.alarm_subscriptions", 'a list of {"protocol": "email"|"https"|"sms", "endpoint": ...}')
+        raw_subscriptions = []
+    for i, item in enumerate(raw_subscriptions):
+        where = f"operations.alarm_subscriptions[{i}]"
+        if not isinstance(item, dict) or set(item) != {"protocol", "endpoint"}:
+            err(where, 'an object {"protocol": ..., "endpoint": ...}')
+            continue
+        protocol, endpoint = item["protocol"], item["endpoint"]
+        if protocol == "email" and not (isinstance(endpoint, str) and _EMAIL.match(endpoint)):
+            err(f"{where}.endpoint", "an email address")
+        elif protocol == "https" and not _https_url(endpoint):
+            err(f"{where}.endpoint", "an https:// URL (the duty system's webhook)")
+        elif protocol == "sms" and in_china:
+            err(f"{where}.protocol", "SNS SMS does not exist in the China partition: use email or https")
+        elif protocol == "sms" and not (isinstance(endpoint, str) and _PHONE.match(endpoint)):
+            err(f"{where}.endpoint", "a phone number in E.164 form (+8613800000000)")
+        elif protocol not in ("email", "https", "sms"):
+            err(f"{where}.protocol", 'must be "email", "https" or "sms"')
+        else:
+            subscriptions.append(AlarmSubscription(protocol, endpoint))
+    limits = {"waf_rate_limit": (10, 2_000_000_000, Operations.waf_rate_limit),
+              "waf_max_body_kb": (1, WAF_MAX_BODY_KB, Operations.waf_max_body_kb)}
+    numbers: dict[str, int] = {}
+    for key, (low, high, default) in limits.items():
+        number = value.get(key, default)
+        if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
+            err(f"operations.{key}", f"an integer between {low} and {high}")
+            number = default
+        numbers[key] = number
+    return Operations(tuple(subscriptions), **numbers)

@@ -305,6 +305,8 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
     departments = nag_string(stack.resolve(stack.format_arn(
         service="secretsmanager", resource="secret", resource_name=f"{city}/departments*",
         arn_format=_colon())))
+    log_groups = nag_string(stack.resolve(stack.format_arn(
+        service="logs", resource="log-group", resource_name="*", arn_format=_colon())))
     known = {
         tables: f"Every table of this city ({stack_name(stack.city)}-data-*: one statement however many tables "
                 "there are; a list of ARNs outgrew IAM's inline policy size). The audit trail is outside the "
@@ -321,6 +323,9 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
                                        "(docs/decisions/0040); their keys are made per upload.",
         departments: "The departments' credentials: one secret per department (or one for all) under "
                      f"{city}/departments, named in the city's data, not known to the stack.",
+        log_groups: "API Gateway's CloudWatch role (AWS::ApiGateway::Account, one setting per account and region, "
+                    "infra/edge.py): API Gateway writes the access logs of every API in the account with it, into "
+                    "log groups this stack does not name; no other role of the stack has this statement.",
     }
     reasons: dict[str, str] = {}
     for st in _statements(stack, node):

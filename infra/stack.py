@@ -48,6 +48,8 @@ from chalicelib.metric_names import UNRESOLVED_MISMATCHES
 from chalicelib.metric_names import HOLIDAY_CALENDAR_MISSING
 from chalicelib.repositories.tables import TableSpec, table_specs
 from infra.city_config import CityConfig
+from infra.edge import Edge
+from infra.operations import Operations
 from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
 
 SERVICE = "public-housing"
@@ -264,6 +266,10 @@ class CityStack(cdk.Stack):
         from infra.compliance import design_choices
 
         design_choices(self)  # the scanners' findings that are design choices, each with its reason
+        # Issue 15 (docs/decisions/0038): WAF, access logs, per-route throttling; the dashboard, the
+        # alarms and the ops topic. Keep Operations last: it wires every alarm above to the ops topic.
+        Edge(self)
+        self.operations = Operations(self)
 
     # --- data -------------------------------------------------------------------------------
     def table_name(self, logical_name: str) -> str:

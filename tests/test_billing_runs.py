@@ -327,3 +327,32 @@ def test_a_queue_that_is_down_is_a_503_and_the_run_shows_it_failed(client: Any, 
     monkeypatch.undo()
     again = billing_runs.start_scheduled()
     assert again.enqueued and again.status == billing_runs.RUNNING
+
+
+def test_runs_started_and_bills_issued_are_counted_once_each(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard's billing figures (chalicelib/metric_names.py, docs/decisions/0038): a message
+    delivered twice and a second run of the month add no bill to BILLS_ISSUED."""
+    from chalicelib.bodies import BillingRunIn
+    from chalicelib.identity import Actor, Role
+    from chalicelib.metric_names import BILLING_RUNS_STARTED, BILLS_ISSUED
+    from chalicelib.observability import metrics
+
+    counted: dict[str, float] = {}
+    real = metrics.add_metric
+
+    def spy(**kwargs: Any) -> None:
+        counted[kwargs["name"]] = counted.get(kwargs["name"], 0) + kwargs["value"]
+        real(**kwargs)
+
+    monkeypatch.setattr(metrics, "add_metric", spy)
+    put_leases(12)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(type(billing_runs.deps().billing_runs), "send", lambda self, msgs: sent.extend(msgs))
+    root = Actor(subject="sub_admin", roles=frozenset({Role.ADMIN}), city="jiangmen", claims={})
+    for _ in range(2):  # a second run of the month finds every bill issued
+        billing_runs.start(root, BillingRunIn(month=month_of(0)))
+        for msg in [m for m in sent for _ in range(2)]:  # every message twice (at-least-once delivery)
+            billing_runs.process(msg, lambda: 60_000)
+        sent.clear()
+    metrics.clear_metrics()
+    assert (counted[BILLING_RUNS_STARTED], counted[BILLS_ISSUED]) == (2, 12)

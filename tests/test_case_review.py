@@ -225,3 +225,22 @@ def test_steps_of_an_older_run_change_nothing(client: Any, stack: Any, tokens: A
     assert status == 200, rerun
     assert verification.decide(app["application_id"], old_run, answers(app))["skipped"] is True
     assert verify(app)["recommendation"] == "pass"  # the new run decides
+
+
+def test_submitting_and_deciding_are_counted_once_each(client: Any, stack: Any, monkeypatch: Any) -> None:
+    """The business events behind the dashboard (chalicelib/metric_names.py, docs/decisions/0038)."""
+    from chalicelib.metric_names import APPLICATIONS_SUBMITTED, VERIFICATIONS_DECIDED
+    from chalicelib.observability import metrics
+
+    seen: list[str] = []
+    real = metrics.add_metric
+
+    def spy(**kwargs: Any) -> None:
+        seen.append(kwargs["name"])
+        real(**kwargs)
+
+    monkeypatch.setattr(metrics, "add_metric", spy)
+    _, app = submitted(client, stack)
+    assert seen.count(APPLICATIONS_SUBMITTED) == 1
+    assert verify(app)["recommendation"] == "pass"
+    assert seen.count(VERIFICATIONS_DECIDED) == 1

@@ -379,3 +379,27 @@ def test_the_registry_seeds_each_no_record_case() -> None:
     assert rule_book("jiangmen").no_record == {
         "public_security": "unconfirmed", "real_estate": "answer", "civil_affairs": "answer", "vehicles": "answer",
         "social_insurance": "unknown", "business": "answer", "veterans": "answer", "provident_fund": "unknown"}
+
+
+def _emf(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def test_every_call_is_a_data_point_of_its_department_s_error_rate_and_latency(
+        sim: DepartmentSimulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The dashboard's per-department error rate (Average of 0/1) and latency (docs/decisions/0038)."""
+    from chalicelib.metric_names import DEPARTMENT_ERRORS, DEPARTMENT_LATENCY
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+    query("vehicles", persons([NOBODY]), query_id="q_metric_ok")
+    sim.set_mode("real_estate", "down")
+    with pytest.raises(DepartmentUnavailable):
+        query("real_estate", persons([NOBODY]), query_id="q_metric_down")
+    points = _emf(capsys.readouterr().out)
+    assert [(p["department"], p[DEPARTMENT_ERRORS]) for p in points] == [("vehicles", [0.0]), ("real_estate", [1.0])]
+    for point in points:
+        assert point[DEPARTMENT_LATENCY][0] >= 0 and point["service"] == "public-housing" and point["city"]
+        [directive] = point["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "PublicHousing"
+        assert set(directive["Dimensions"][0]) == {"service", "city", "department"}

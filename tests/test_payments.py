@@ -433,3 +433,28 @@ def test_twenty_deliveries_at_once_pay_the_bills_once_and_make_one_voucher(clien
     assert [p["payment_id"] for p in history["items"] if a.bill_id in [x["bill_id"] for x in p["bills"]]] == [
         made["payment_id"]]
     assert wallet.refunds(made["payment_id"]) == [] and wallet.state(made["payment_id"]) == "paid"  # no duplicate
+
+
+def test_a_payment_is_counted_settled_once_with_its_amount(client: Any, people: dict[str, Any], wallet: Wallet,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard's payments (chalicelib/metric_names.py, docs/decisions/0038): WeChat's repeated
+    notifications settle one payment, counted once."""
+    from chalicelib.metric_names import PAYMENTS_SETTLED, PAYMENTS_SETTLED_FEN
+    from chalicelib.observability import metrics
+
+    counted: dict[str, float] = {}
+    real = metrics.add_metric
+
+    def spy(**kwargs: Any) -> None:
+        counted[kwargs["name"]] = counted.get(kwargs["name"], 0) + kwargs["value"]
+        real(**kwargs)
+
+    monkeypatch.setattr(metrics, "add_metric", spy)
+    one = bill(people["sub"]["tenant"], 31000)
+    status, made = order(client, people["tenant"], [one.bill_id])
+    assert status == 201, made
+    wallet.pay(made)
+    notification = wallet.notification(made["payment_id"])
+    for _ in range(3):
+        assert deliver(client, "wechat", notification).status_code == 204
+    assert (counted[PAYMENTS_SETTLED], counted[PAYMENTS_SETTLED_FEN]) == (1, 31000)

@@ -247,11 +247,23 @@ def query(department: str, persons: list[dict[str, Any]], *, query_id: str) -> d
         _log("warning", "department query failed", department=department, query_id=query_id,
              persons=len(persons), error=type(exc).__name__, detail=str(exc),
              duration_ms=round((time.monotonic() - started) * 1000))
+        _measure(department, started, failed=True)
         raise
     _log("info", "department answered", department=department, query_id=query_id, persons=len(persons),
          found=sum(1 for p in answer["persons"] if p["found"]),
          duration_ms=round((time.monotonic() - started) * 1000))
+    _measure(department, started, failed=False)
     return answer
+
+
+def _measure(department: str, started: float, failed: bool) -> None:
+    """One data point per call (the dashboard's error rate and latency per department)."""
+    from chalicelib.metric_names import DEPARTMENT_ERRORS, DEPARTMENT_LATENCY
+    from chalicelib.observability import emit_now
+
+    emit_now({DEPARTMENT_ERRORS: ("Count", 1 if failed else 0),
+              DEPARTMENT_LATENCY: ("Milliseconds", round((time.monotonic() - started) * 1000, 1))},
+             department=department)
 
 
 def _log(level: str, message: str, **extra: Any) -> None:

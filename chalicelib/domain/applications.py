@@ -23,6 +23,8 @@ from chalicelib.domain.idnumbers import mask_id, mask_name
 from chalicelib.domain.application_status import (ACTIVE, CONSENTS, EDITABLE, STATUS_NAMES, ConsentStatus, DocumentStatus,
                                                    S, check_transition)
 from chalicelib.identity import Actor
+from chalicelib.metric_names import APPLICATIONS_SUBMITTED
+from chalicelib.observability import count
 
 if TYPE_CHECKING:  # the request models; pydantic stays off the read path
     from chalicelib.bodies import ApplicationIn, ApplicationPatch, ConsentIn, SupplementIn
@@ -146,6 +148,7 @@ def submit(application_id: str, actor: Actor, version: int) -> Application:
         if again.status == S.SUBMITTED and again.submitted_from == version:
             return again  # a double tap raced us and won: the same submit
         raise errors.StaleVersion("changed while submitting", field="version") from None
+    count(APPLICATIONS_SUBMITTED)
     notify_citizen(updated, "application_submitted", {})
     return launch(updated)  # the joint verification (联合审查) starts now
 

@@ -21,6 +21,8 @@ from chalicelib.domain import bills, fanout
 from chalicelib.domain.common import Page, new_id, now, now_iso
 from chalicelib.domain.lifecycle import Lifecycle
 from chalicelib.identity import Actor
+from chalicelib.metric_names import BILLING_RUNS_STARTED, BILLS_ISSUED
+from chalicelib.observability import count
 
 if TYPE_CHECKING:  # the request model; pydantic stays off the read path
     from chalicelib.bodies import BillingRunIn
@@ -125,6 +127,7 @@ def launch(run: BillingRun) -> BillingRun:
     """Record the run, then send one message per shard (fanout.launch). The schedule's run, started
     again after its messages were not all sent, sends them again; an admin's run whose messages could
     not be sent failed (the admin starts another)."""
+    count(BILLING_RUNS_STARTED)
     return fanout.launch(KIND, run, {"month": run.month},
                          fail_if_unsent="队列暂时不可用，账单未生成" if run.trigger == Trigger.ADMIN else None)
 
@@ -172,6 +175,7 @@ def issue(leases: list[bills.ActiveLease], month: str, run_id: str, rules: Any) 
             issued.append(outcome)
     existing = deps().bills.create_many(issued)  # bill id -> the run that had issued it
     ours = sum(1 for issuer in existing.values() if issuer == run_id)  # by an earlier delivery of this page
+    count(BILLS_ISSUED, len(issued) - len(existing))  # written now: a redelivered page's are not counted again
     return Counts(created=len(issued) - len(existing) + ours, existing=len(existing) - ours, **tally), failures
 
 

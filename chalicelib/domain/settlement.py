@@ -147,7 +147,11 @@ def _after_paid(paid: Payment) -> Payment:
     """The voucher's file and, where the city has one, the external e-receipt (both may be late: the
     receipt link renders the same file again, the sweep asks the e-receipt service again)."""
     from chalicelib.domain import arrears, receipts
+    from chalicelib.metric_names import PAYMENTS_SETTLED, PAYMENTS_SETTLED_FEN
+    from chalicelib.observability import count
 
+    count(PAYMENTS_SETTLED)  # once per payment: only the transaction that settled it gets here
+    count(PAYMENTS_SETTLED_FEN, paid.amount)
     receipts.store(paid)
     arrears.after_payment(paid.bills)  # a late rent bill: what its lease owes now (docs/decisions/0029)
     return receipts.issue_external(paid)

@@ -22,6 +22,8 @@ from chalicelib.domain.access import mutate, notify_citizen
 from chalicelib.domain.application_types import Access, Application, Event, Skip
 from chalicelib.domain.common import new_id, now, now_iso
 from chalicelib.identity import Actor
+from chalicelib.metric_names import VERIFICATIONS_DECIDED
+from chalicelib.observability import count
 
 DEPARTMENT_NAMES = {
     "public_security": "公安", "real_estate": "不动产登记", "civil_affairs": "民政", "vehicles": "车管",
@@ -142,6 +144,7 @@ def decide(application_id: str, run_id: str, answers: list[dict[str, Any]]) -> d
         app = mutate(application_id, None, change)
     except Skip:
         return {"application_id": application_id, "run_id": run_id, "skipped": True}
+    count(VERIFICATIONS_DECIDED)
     notify_citizen(app, "status_changed", {"status_name": STATUS_NAMES[S.UNDER_REVIEW]})
     return {"application_id": application_id, "run_id": run_id, **outcome}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,45 @@ def test_real_name_settings_parse() -> None:
     assert (city.identity.name_claim, city.identity.id_number_claim) == ("name", "id_card_no")
     assert city.real_name.endpoint == "https://rn.example.gov.cn/v1" and city.real_name.face is False
     assert parse_city(copy.deepcopy(OIDC_CITY)).real_name.endpoint is None
+
+
+# --- operations: who hears the alarms, the WAF's limits (infra/operations.py, infra/edge.py) -------
+def test_operations_default_and_as_written() -> None:
+    from infra.city_config import WAF_MAX_BODY_KB, AlarmSubscription
+
+    plain = parse_city(copy.deepcopy(OIDC_CITY)).operations
+    assert (plain.alarm_subscriptions, plain.waf_rate_limit, plain.waf_max_body_kb) == ((), 2000, WAF_MAX_BODY_KB)
+    raw = copy.deepcopy(OIDC_CITY)
+    raw["operations"] = {"alarm_subscriptions": [{"protocol": "https", "endpoint": "https://ops.example.gov.cn/hook"},
+                                                 {"protocol": "email", "endpoint": "duty@example.gov.cn"}],
+                         "waf_rate_limit": 500, "waf_max_body_kb": 8}
+    ops = parse_city(raw).operations
+    assert ops.alarm_subscriptions == (AlarmSubscription("https", "https://ops.example.gov.cn/hook"),
+                                       AlarmSubscription("email", "duty@example.gov.cn"))
+    assert (ops.waf_rate_limit, ops.waf_max_body_kb) == (500, 8)
+
+
+@pytest.mark.parametrize(("operations", "field"), [
+    ({"alarm_subscriptions": [{"protocol": "sms", "endpoint": "+8613800000000"}]}, "alarm_subscriptions[0].protocol"),
+    ({"alarm_subscriptions": [{"protocol": "https", "endpoint": "http://ops.example.gov.cn"}]},
+     "alarm_subscriptions[0].endpoint"),
+    ({"alarm_subscriptions": [{"protocol": "email", "endpoint": "not-an-address"}]}, "alarm_subscriptions[0].endpoint"),
+    ({"alarm_subscriptions": [{"protocol": "pager", "endpoint": "x"}]}, "alarm_subscriptions[0].protocol"),
+    ({"alarm_subscriptions": "duty@example.gov.cn"}, "alarm_subscriptions"),
+    ({"waf_rate_limit": 5}, "waf_rate_limit"),
+    ({"waf_max_body_kb": 64}, "waf_max_body_kb"),  # WAF could not see past the first 16 KB
+    ({"waf_max_body_kb": True}, "waf_max_body_kb"),
+    ({"dashboards": 2}, "dashboards"),
+])
+def test_a_wrong_operations_section_names_its_field(operations: dict[str, Any], field: str) -> None:
+    raw = copy.deepcopy(OIDC_CITY)  # in China: no SMS
+    raw["operations"] = operations
+    with pytest.raises(CityConfigError, match=re.escape(f"operations.{field}:")):
+        parse_city(raw)
+
+
+def test_sms_alarms_outside_china_only() -> None:
+    raw = copy.deepcopy(OIDC_CITY)
+    raw["region"] = "ap-southeast-1"
+    raw["operations"] = {"alarm_subscriptions": [{"protocol": "sms", "endpoint": "+6591234567"}]}
+    assert parse_city(raw).operations.alarm_subscriptions[0].protocol == "sms"

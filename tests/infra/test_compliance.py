@@ -19,10 +19,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 #: checkov checks failing on this branch whose fix is another change in flight (the tracking issue's
 #: section). Each must still fail (test_pending_findings_are_still_pending): once the fix is merged,
 #: delete its line here.
-PENDING: dict[str, str] = {
-    "CKV_AWS_158": "CloudWatch log groups encrypted with KMS (issue 15 §2, the ops change)",
-    "CKV_AWS_76": "API Gateway access logs (issue 15 §2, the ops change)",
-}
+PENDING: dict[str, str] = {}
 
 #: A template checkov must fail: a bucket with none of the document bucket's protections.
 BAD_TEMPLATE = {"Resources": {"OpenBucket": {"Type": "AWS::S3::Bucket", "Properties": {}}}}

@@ -71,8 +71,14 @@ def test_china_stacks_create_only_what_exists_there(synthesized: dict[str, Synth
     s = synthesized[city]
     types = {r["Type"] for r in s.template["Resources"].values()}
     assert s.region.startswith("cn-")
-    assert not {t for t in types if t.startswith(("AWS::Cognito::", "AWS::SNS::"))}, types
-    assert "SmsConfiguration" not in s.text and '"sns:' not in s.text
+    assert not {t for t in types if t.startswith("AWS::Cognito::")}, types
+    # SNS exists there, its SMS does not: only the ops topic (alarms), heard by email or https
+    assert {t for t in types if t.startswith("AWS::SNS::")} == {"AWS::SNS::Topic", "AWS::SNS::TopicPolicy",
+                                                                 "AWS::SNS::Subscription"}, types
+    assert {sub["Properties"]["Protocol"] for sub in s.resources("AWS::SNS::Subscription").values()} <= {"email", "https"}
+    assert "SmsConfiguration" not in s.text
+    policies = json.dumps([p["Properties"] for p in s.resources("AWS::IAM::Policy", "AWS::IAM::Role").values()])
+    assert '"sns:' not in policies  # no function or service role may publish (no SMS to send)
     env = _function_env(s)
     assert env["AUTH_TOKEN_USE"] == ""
     assert env["AUTH_ISSUER"].startswith("https://") and env["AUTH_JWKS_URL"].startswith("https://")
@@ -294,7 +300,7 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     ids = _queue_ids(s)
     assert set(ids) == {"notifications", "documents", "billing", "reviews", "notifications-dlq", "documents-dlq",
                         "billing-dlq", "reviews-dlq"} and len([q for q in queues if not q.startswith("StatsDlq")]) == 8
-    (key,) = s.resources("AWS::KMS::Key")
+    (key,) = [k for k in s.resources("AWS::KMS::Key") if k.startswith("DataKey")]  # (logs: OperationsKey)
     # the queue-fed functions' timeouts (a daily job may run longer: no queue feeds it)
     timeouts = {fn["Properties"].get("Timeout") for lid, fn in s.functions().items()
                 if lid in ("SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews")}
@@ -351,7 +357,7 @@ def test_uploads_are_announced_on_the_documents_queue(synthesized: dict[str, Syn
     (allow,) = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
-    key = next(iter(s.resources("AWS::KMS::Key").values()))
+    key = next(v for k, v in s.resources("AWS::KMS::Key").items() if k.startswith("DataKey"))
     assert any(st.get("Principal") == {"Service": "s3.amazonaws.com"} and "kms:GenerateDataKey*" in _actions(st)
                for st in key["Properties"]["KeyPolicy"]["Statement"])
 
@@ -366,7 +372,7 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     for lid, fn in s.functions().items():
         env = fn["Properties"]["Environment"]["Variables"]
         assert env["NOTIFY_QUEUE_URL"] == {"Ref": ids["notifications"]}, lid
-        assert env["DOCUMENT_KMS_KEY"] == {"Fn::GetAtt": [next(iter(s.resources("AWS::KMS::Key"))), "Arn"]}
+        assert env["DOCUMENT_KMS_KEY"] == {"Fn::GetAtt": [next(k for k in s.resources("AWS::KMS::Key") if k.startswith("DataKey")), "Arn"]}
     env = _function_env(s)
     api, notify, check = (_grants(s, roles[f]) for f in ("APIHandler", "SendNotifications", "CheckDocuments"))
 
