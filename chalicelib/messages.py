@@ -229,3 +229,7 @@ LABELS.update({  # the service desk (投诉建议、报修, docs/decisions/0034)
     "TicketBulkAssignIn.reason": "改派理由", "TicketBulkAssignIn.items": "工单列表", "TicketBulkItem.ticket_id": "工单编号",
     "category": "类别", "ticket": "工单", "by": "统计维度",
 })
+
+LABELS.update({  # the ministry's statistics (docs/decisions/0037)
+    "StatsRecountIn.through": "复核截至月份",
+})

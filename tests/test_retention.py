@@ -158,9 +158,9 @@ def test_the_job_is_scheduled_and_answers_its_counts(app: Any, clock: dict[str, 
     assert set(result["cutoffs"]) == {"rejected", "withdrawn", "draft"}
 
 
+@pytest.mark.usefixtures("scans_allowed")
 def test_a_deleted_application_keeps_the_figures_it_was_counted_in(client: Any, stack: Any, tokens: Any,
-                                                                    clock: dict[str, timedelta],
-                                                                    scans_allowed: list[str]) -> None:
+                                                                    clock: dict[str, timedelta]) -> None:
     """The ministry's figures once reported stay: the stream's REMOVE moves no counter, the deletion
     keeps the dates the figures read (nothing personal), and the recount still agrees."""
     from chalicelib.deps import deps
