@@ -34,6 +34,7 @@ from chalicelib.domain.verification import DEPARTMENT_NAMES
 from devstack.demo_calendar import CalendarDemo
 from devstack.demo_rent import RentDemo
 from devstack.demo_stats import StatsDemo
+from devstack.demo_imports import ImportsDemo
 from devstack.demo_tenancy import TenancyDemo
 from devstack.demo_tickets import TicketsDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
@@ -289,6 +290,7 @@ class Demo(TicketsDemo, TenancyDemo, RentDemo, CalendarDemo, Walk):
         self.rent(households)
         self.calendar()  # step 23, devstack/demo_calendar.py: the holiday calendar and working days
         StatsDemo.statistics(self)  # type: ignore[arg-type]  # steps 32-33 (devstack/demo_stats.py): the figures, the export
+        ImportsDemo(self).imports()  # steps 29-31: devstack/demo_imports.py
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
