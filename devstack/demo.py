@@ -289,8 +289,8 @@ class Demo(TicketsDemo, TenancyDemo, RentDemo, CalendarDemo, Walk):
             self.say(f"{c['name']} 的申请状态：{status}；轮候：{self.get('/v1/me/waiting-list', c['token'])['items']}")
         self.rent(households)
         self.calendar()  # step 23, devstack/demo_calendar.py: the holiday calendar and working days
-        StatsDemo.statistics(self)  # type: ignore[arg-type]  # steps 32-33 (devstack/demo_stats.py): the figures, the export
         ImportsDemo(self).imports()  # steps 29-31: devstack/demo_imports.py
+        StatsDemo.statistics(self)  # type: ignore[arg-type]  # steps 32-33 (devstack/demo_stats.py): the figures, the export
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
