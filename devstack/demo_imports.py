@@ -50,7 +50,7 @@ class ImportsDemo:
         form = created["upload"]
         response = requests.post(form["url"], data=form["fields"], files={"file": (path.name, path.read_bytes())},
                                  timeout=30)
-        self.say(f"上传 {path.name}（{path.stat().st_size} 字节）-> {response.status_code}")
+        self.say(f"上传 {path.name}：{path.stat().st_size} 字节 -> {response.status_code}")
         import_id = created["import"]["import_id"]
         found: dict[str, Any] = {}
         for step, phase, title in (("dry-run", "dry_run", "试运行"), ("apply", "apply", "正式导入")):
