@@ -34,6 +34,7 @@ from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
           "annual", "campaign", "load", "tickets")
 PHASES = PHASES + ("stats",)  # issue 14 §2 (bench/stats.py)
+PHASES += ("imports",)  # issue 14 §1: docs/decisions/0036
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:
@@ -127,6 +128,10 @@ def run(phases: set[str], pairs: int, load_users: int = 16, load_seconds: int = 
                               lambda: desk.service_queue_requests(stack, recorder))
             results += _guard("service_sla_sweep_requests_ratio", "x", "<= 1.1",
                               lambda: desk.service_sla_sweep_ratio(stack, recorder))
+        if "imports" in phases:
+            phase("import_314k_units_s, import_write_requests_ratio, reimport_changes (314,000 units, imported twice)")
+            results += _guard("import_314k_units_s", "s", "<= 300", lambda: importlib.import_module(
+                "bench.imports").import_314k(stack, recorder))
         if "deep" in phases:
             stack.reset()
             phase("units_deep_page_items_read_ratio (loading 300,000 units)")

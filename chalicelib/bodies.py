@@ -779,3 +779,13 @@ class TicketBulkAssignIn(Body):
 class StatsRecountIn(Body):
     through: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
         None, description="复核截至月份（年-月，如 2026-11）：核对此前各月的计数；不填为上一个自然月；填本月则同时核对累计数")
+
+
+# --- imports (数据导入): docs/decisions/0036 ------------------------------------------------------------
+class ImportIn(Body):
+    kind: Literal["estates", "buildings", "units", "tenants"] = Field(
+        description="导入的数据类别：项目、楼栋、房源、承租家庭（含成员与在租合同）；请按此顺序导入")
+    format: Literal["csv", "xlsx"] = Field(description="文件格式：CSV（UTF-8 或 GBK）或 XLSX")
+    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                         AfterValidator(_plain_text), AfterValidator(_one_line), MASKED] | None = Field(
+        default=None, description="原文件名（仅供显示）")

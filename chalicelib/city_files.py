@@ -447,3 +447,40 @@ def check_city(city: str, directory: Path | None = None) -> list[str]:
     for name in names:
         parse_file(folder / name)
     return names
+
+
+class ImportKind(Strict):
+    """One kind of the national system's export: its Chinese column headers -> our field names."""
+
+    columns: Annotated[dict[Text, Text], Field(min_length=1, max_length=60)]
+
+
+class ImportsFile(Strict):
+    """``imports.json``: the column mapping of the national public rental housing information system's
+    export (全国公租房信息系统), which differs by province (issue 14 §1, docs/decisions/0036). ``values``
+    translates a column's national values to ours (e.g. 户型 "两房一厅" -> "2b1l"); money columns are
+    in yuan in the export (fen here); ``export_*`` is the same mapping read backwards."""
+
+    city: Text
+    source: Text
+    kinds: dict[Literal["estates", "buildings", "units", "tenants"], ImportKind]
+    values: dict[Text, dict[Text, Text]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_known(self) -> "ImportsFile":
+        from chalicelib.domain.import_rows import FIELDS
+
+        for kind, spec in self.kinds.items():
+            known = FIELDS[kind]
+            unknown = sorted(set(spec.columns.values()) - set(known))
+            if unknown:
+                raise ValueError(f"kinds.{kind}.columns: unknown field(s) {', '.join(unknown)}")
+            missing = sorted(f for f, required in known.items() if required and f not in spec.columns.values())
+            if missing:
+                raise ValueError(f"kinds.{kind}.columns: required field(s) not mapped: {', '.join(missing)}")
+            if len(set(spec.columns.values())) != len(spec.columns):
+                raise ValueError(f"kinds.{kind}.columns: a field mapped from two columns")
+        return self
+
+
+MODELS["imports.json"] = ImportsFile

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.billing_runs import BillingRunRepository
+    from chalicelib.repositories.imports import ImportRepository
     from chalicelib.repositories.bills import BillRepository
     from chalicelib.repositories.estates import EstateRepository
     from chalicelib.repositories.facilities import FacilityRepository
@@ -76,7 +77,9 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          # statistics (统计): docs/decisions/0037
          "stats",
          # the retention job's deletions (PIPL): docs/decisions/0040
-         "retention")
+         "retention",
+         # imports (数据导入): docs/decisions/0036
+         "imports")
 
 
 class Container:
@@ -224,6 +227,13 @@ class Container:
 
         # campaigns and their passes, the reviews queue their shards' messages go through
         return ReviewCampaignRepository(self.settings)
+
+    @cached_property
+    def imports(self) -> ImportRepository:
+        from chalicelib.repositories.imports import ImportRepository
+
+        # the jobs' records; the file, its chunks and reports in the document bucket; the imports queue
+        return ImportRepository(self.settings, storage=lambda: self.storage)
 
     @cached_property
     def billing_runs(self) -> BillingRunRepository:

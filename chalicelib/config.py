@@ -22,6 +22,7 @@ TABLES = (
     "tickets", "ticket_counters",
     "stats",
     "audit_seals",
+    "imports",
 )
 
 
@@ -62,6 +63,8 @@ class Settings:
     notify_queue_url: str | None = None  # status-change notices go through this queue
     billing_queue_url: str | None = None  # billing runs' shard messages (docs/decisions/0027)
     reviews_queue_url: str | None = None  # review campaigns' shard messages (docs/decisions/0032)
+    imports_queue_url: str | None = None  # imports' split and chunk messages (docs/decisions/0036)
+    max_import_bytes: int = 512 * 1024 * 1024  # an export file (a million rows is ~150 MB of CSV)
     notify_channel: str = "local"  # sns | http_sms | local
     sms_endpoint: str | None = None  # the city's SMS provider (China partition)
     sms_secret_arn: str | None = None  # its credentials in Secrets Manager
@@ -139,6 +142,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
         billing_queue_url=env.get("BILLING_QUEUE_URL") or None,
         reviews_queue_url=env.get("REVIEWS_QUEUE_URL") or None,
+        imports_queue_url=env.get("IMPORTS_QUEUE_URL") or None,
+        max_import_bytes=int(get("MAX_IMPORT_BYTES", str(512 * 1024 * 1024))),
         notify_channel=get("NOTIFY_CHANNEL", "local"),
         sms_endpoint=env.get("SMS_ENDPOINT") or None,
         sms_secret_arn=env.get("SMS_SECRET_ARN") or None,

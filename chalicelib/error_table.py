@@ -207,3 +207,14 @@ ERRORS.update({  # personal data over time (PIPL): docs/decisions/0040
     errors.ConsentWithdrawn: (409, "CONSENT_WITHDRAWN", "有家庭成员已撤回个人信息查询授权，无法进行联合审查；请该成员重新授权"),
     errors.ConsentNotGiven: (409, "CONSENT_NOT_GIVEN", "您尚未授权或已撤回授权，无需再次撤回"),
 })
+
+ERRORS.update({  # imports (数据导入), issue 14 §1: docs/decisions/0036
+    errors.ImportNotFound: (404, "IMPORT_NOT_FOUND", "未找到该导入任务"),
+    errors.ImportBadHeader: (400, "IMPORT_BAD_HEADER", "文件表头不符合本市导入格式"),
+    errors.ImportUnreadable: (400, "IMPORT_UNREADABLE", "无法读取该文件，请确认文件格式（CSV 或 XLSX）"),
+    errors.ImportNotUploaded: (409, "IMPORT_NOT_UPLOADED", "尚未上传导入文件，请先上传"),
+    errors.ImportDryRunRequired: (409, "IMPORT_DRY_RUN_REQUIRED", "请先完成试运行并查看报告，再正式导入"),
+    errors.ImportRunning: (409, "IMPORT_RUNNING", "导入正在进行中，请等待完成"),
+    errors.ImportAlreadyApplied: (409, "IMPORT_ALREADY_APPLIED", "该文件已正式导入；更正后的文件请新建导入任务"),
+    errors.ImportReportNotReady: (409, "IMPORT_REPORT_NOT_READY", "导入尚未完成，暂无报告"),
+})

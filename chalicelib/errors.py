@@ -619,3 +619,36 @@ class ConsentWithdrawn(Conflict):
 
 class ConsentNotGiven(Conflict):
     """Only a consent that was given can be withdrawn."""
+
+
+# --- imports (数据导入, issue 14 §1): docs/decisions/0036 ----------------------------------------------
+class ImportNotFound(NotFound):
+    pass
+
+
+class ImportBadHeader(InvalidInput):
+    """The file's header lacks columns the city's mapping requires (or the file is empty)."""
+
+
+class ImportUnreadable(InvalidInput):
+    """The file is not what its format says (an XLSX that is no workbook)."""
+
+
+class ImportNotUploaded(Conflict):
+    """The import's file has not been uploaded yet (POST it with the form first)."""
+
+
+class ImportDryRunRequired(IllegalTransition):
+    """The real run starts after a finished dry run (its report read)."""
+
+
+class ImportRunning(IllegalTransition):
+    """The import's dry run or real run is under way: wait for it to finish."""
+
+
+class ImportAlreadyApplied(IllegalTransition):
+    """This import ran for real already; a corrected file is a new import."""
+
+
+class ImportReportNotReady(Conflict):
+    """No run of this import has finished yet: there is no report to download."""

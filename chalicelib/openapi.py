@@ -303,6 +303,7 @@ def document() -> dict[str, Any]:
     from chalicelib.arrears_schemas import ARREARS_SCHEMAS
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
     from chalicelib.campaign_schemas import CAMPAIGN_SCHEMAS
+    from chalicelib.import_schemas import IMPORT_SCHEMAS
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.privacy_schemas import PRIVACY_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
@@ -321,6 +322,7 @@ def document() -> dict[str, Any]:
 
     schemas.update(STATS_SCHEMAS)
     schemas.update(PRIVACY_SCHEMAS)
+    schemas.update(IMPORT_SCHEMAS)
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, bodies, schemas)
     for name, dotted in bodies.items():

@@ -201,7 +201,7 @@ def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucke
                     identity: LocalIdentity, *, document_kms_key: str | None = None,
                     notify_queue_url: str | None = None, document_queue_url: str | None = None,
                     billing_queue_url: str | None = None, reviews_queue_url: str | None = None,
-                    local_outbox: str | None = None) -> dict[str, str]:
+                    imports_queue_url: str | None = None, local_outbox: str | None = None) -> dict[str, str]:
     """The environment the app reads its settings from (what a deployed stage sets)."""
     optional = {
         "DOCUMENT_KMS_KEY": document_kms_key,
@@ -209,6 +209,7 @@ def app_environment(endpoint: str, city: str, city_name: str, prefix: str, bucke
         "DOCUMENT_QUEUE_URL": document_queue_url,  # read by the local stack's drain only
         "BILLING_QUEUE_URL": billing_queue_url,
         "REVIEWS_QUEUE_URL": reviews_queue_url,
+        "IMPORTS_QUEUE_URL": imports_queue_url,
         "LOCAL_OUTBOX": local_outbox,
     }
     return {

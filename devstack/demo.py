@@ -34,6 +34,7 @@ from chalicelib.domain.verification import DEPARTMENT_NAMES
 from devstack.demo_calendar import CalendarDemo
 from devstack.demo_rent import RentDemo
 from devstack.demo_stats import StatsDemo
+from devstack.demo_imports import ImportsDemo
 from devstack.demo_tenancy import TenancyDemo
 from devstack.demo_tickets import TicketsDemo
 from devstack.departments import REGISTRY  # the simulator's seeded registry
@@ -288,6 +289,7 @@ class Demo(TicketsDemo, TenancyDemo, RentDemo, CalendarDemo, Walk):
             self.say(f"{c['name']} 的申请状态：{status}；轮候：{self.get('/v1/me/waiting-list', c['token'])['items']}")
         self.rent(households)
         self.calendar()  # step 23, devstack/demo_calendar.py: the holiday calendar and working days
+        ImportsDemo(self).imports()  # steps 29-31: devstack/demo_imports.py
         StatsDemo.statistics(self)  # type: ignore[arg-type]  # steps 32-33 (devstack/demo_stats.py): the figures, the export
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:

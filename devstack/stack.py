@@ -27,6 +27,7 @@ from devstack import aws
 #: a review campaign's shards queue notices too; billing runs' shard messages last).
 WORKERS = (("documents", "check_documents"), ("reviews", "open_reviews"), ("notifications", "send_notifications"),
            ("billing", "issue_bills"))
+WORKERS += (("imports", "run_imports"),)  # imports' split and chunks (docs/decisions/0036)
 _log = logging.getLogger(__name__)
 _PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
@@ -98,7 +99,7 @@ class LocalStack:
             self.endpoint, self.city, self.city_name, prefix, bucket, self.identity,
             document_kms_key=key, notify_queue_url=self.queues["notifications"],
             document_queue_url=self.queues["documents"], billing_queue_url=self.queues["billing"],
-            reviews_queue_url=self.queues["reviews"],
+            reviews_queue_url=self.queues["reviews"], imports_queue_url=self.queues["imports"],
             local_outbox=self.outbox,
         )
         if self.realname is None:

@@ -327,6 +327,8 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
                     "infra/edge.py): API Gateway writes the access logs of every API in the account with it, into "
                     "log groups this stack does not name; no other role of the stack has this statement.",
     }
+    known[f"{documents}/imports/*"] = ("The imports worker's files (docs/decisions/0036): an import's source, chunks and "
+                                       "reports under imports/<import id>/, made per import; nothing else of the bucket.")
     reasons: dict[str, str] = {}
     for st in _statements(stack, node):
         if st.get("Effect") != "Allow":

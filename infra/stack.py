@@ -91,6 +91,11 @@ BATCH_SIZE = 10
 BATCH_SIZES = {"issue_bills": 1, "open_reviews": 1}
 #: The sharded jobs' workers (domain/fanout.py) -> their queue: each sends its shard on to it.
 FAN_OUT = {"issue_bills": "billing", "open_reviews": "reviews"}
+#: Imports (docs/decisions/0036): the worker of the imports queue, one message a time (a chunk, or the
+#: split of a file: a million rows in a few minutes), with the time a split needs.
+WORKERS["run_imports"] = "imports"
+BATCH_SIZES["run_imports"] = 1
+IMPORT_TIMEOUT_S = 900
 #: The function the monthly billing schedule invokes.
 BILLING_SCHEDULE_TARGET = "start_billing_run"
 
@@ -261,6 +266,7 @@ class CityStack(cdk.Stack):
         self._billing_schedule()
         self._dlq_alarms()
         self._rent_jobs()
+        self._imports()
         self._holiday_calendar_alarm()
         self._personal_data()
         from infra.compliance import design_choices
@@ -571,6 +577,7 @@ class CityStack(cdk.Stack):
             "NOTIFY_QUEUE_URL": self.queues["notifications"].queue_url,
             "BILLING_QUEUE_URL": self.queues["billing"].queue_url,
             "REVIEWS_QUEUE_URL": self.queues["reviews"].queue_url,
+            "IMPORTS_QUEUE_URL": self.queues["imports"].queue_url,
             "NOTIFY_CHANNEL": city.notifications.channel,
             "VERIFICATION_STATE_MACHINE_ARN": self.verification_arn,
             "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
@@ -927,6 +934,28 @@ class CityStack(cdk.Stack):
                 function_response_types=["ReportBatchItemFailures"],
                 enabled=True,
             )
+
+    # --- imports (docs/decisions/0036) -------------------------------------------------------------
+    def _imports(self) -> None:
+        """The imports worker: its queue (consume, and send the chunks on), the tables, the files under
+        ``imports/`` in the document bucket, the data key; a split's time (and the queue's visibility
+        six times it). The API starts imports (sends to the queue) and signs the upload form."""
+        queue, role = self.queues["imports"], self.worker_roles["run_imports"]
+        queue.grant_consume_messages(role)
+        send = iam.PolicyStatement(sid="SendImportsWork", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
+        role.add_to_principal_policy(send)
+        data = self.format_arn(service="dynamodb", resource="table", resource_name=self.table_name("*"))
+        role.add_to_principal_policy(iam.PolicyStatement(sid="TableItems", actions=list(TABLE_ACTIONS),
+                                                         resources=[data, f"{data}/index/*"]))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ImportFiles", actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects("imports/*")]))
+        self.key.grant(role, *KEY_ACTIONS)
+        iam.Policy(self, "ImportsStart", roles=[self.role], statements=[iam.PolicyStatement(
+            actions=["sqs:SendMessage"], resources=[queue.queue_arn])])
+        self.chalice.get_resource(_camel("run_imports")).add_property_override("Timeout", IMPORT_TIMEOUT_S)
+        child = queue.node.default_child
+        assert isinstance(child, sqs.CfnQueue)
+        child.add_property_override("VisibilityTimeout", 6 * IMPORT_TIMEOUT_S)
 
     # --- rent: the daily jobs and the reconciliation alarm (docs/decisions/0029) -------------------
     def _rent_jobs(self) -> None:

@@ -350,6 +350,13 @@ row("POST /v1/me/consents/{application_id}/withdraw",
      "other": "401 404 404 404 404 404 403 403 403 403 403 403 403 403",
      "assisted": "401 404 404 404 404 404 403 403 403 403 403 403 403 403"}, body={"version": STALE})
 row("POST /v1/me/close", CITIZEN, body={"version": STALE})
+# imports (数据导入, docs/decisions/0036): the admin's; an unknown import is a 404 after the role check
+row("POST /v1/admin/imports", ADMIN, body={}, role_only=True)
+row("GET /v1/admin/imports", ADMIN)
+row("GET /v1/admin/imports/{import_id}", ADMIN)
+row("POST /v1/admin/imports/{import_id}/dry-run", ADMIN)
+row("POST /v1/admin/imports/{import_id}/apply", ADMIN)
+row("GET /v1/admin/imports/{import_id}/report", ADMIN)
 
 # the service desk (docs/decisions/0034): a ticket is its citizen's and their delegates' (act to add, reopen, rate;
 # any live grant to read); a stranger is told it does not exist; staff work the queue; admins read the ratings.
@@ -568,6 +575,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
               "move_out_id": move_outs["own"], "campaign_id": "rc-1999"}
     common["year"] = "2031"  # holiday calendars: a year nobody enters (GET answers "none")
     common["recount_id"] = "src-matrix"  # no such recount: an allowed caller gets 404 STATS_RECOUNT_NOT_FOUND
+    common["import_id"] = "imp_matrix"  # no such import: the admin's answer is a 404 after the role check
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
@@ -672,6 +680,8 @@ FILE_LINKS = {
     "chalicelib/domain/tickets.py:photo_links": 'reach(t, actor, "view")',
     # the statistics' export: aggregates only, no personal data; the route's roles decide (0037)
     "chalicelib/repositories/stats.py:put_export": "aggregates only, no personal data",
+    # an import's report: row numbers, columns, codes and messages, no personal data; the admin's route (0036)
+    "chalicelib/domain/imports.py:report_link": "no personal data",
 }
 
 

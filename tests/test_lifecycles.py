@@ -31,6 +31,7 @@ STORED = {
     "consent": {"pending", "given", "withdrawn"},
     "document": {"awaiting_upload", "accepted", "rejected"},
     "identity_conflict": {"open", "resolved"},
+    "import": {"awaiting_upload", "dry_running", "dry_run_done", "applying", "applied", "failed"},
     "lease": {"draft", "confirmed", "ended"},
     "move_out": {"requested", "scheduled", "inspected", "settled", "completed", "cancelled"},
     "objection": {"open", "upheld", "dismissed"},

@@ -87,6 +87,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     from chalicelib.move_out_schemas import MOVE_OUT_SCHEMAS
     from chalicelib.review_schemas import REVIEW_SCHEMAS
     from chalicelib.campaign_schemas import CAMPAIGN_SCHEMAS
+    from chalicelib.import_schemas import IMPORT_SCHEMAS
     from chalicelib.openapi import DOCUMENT_SCHEMAS, ERROR_SCHEMA
     from chalicelib.payment_schemas import PAYMENT_SCHEMAS
     from chalicelib.renewal_schemas import RENEWAL_SCHEMAS
@@ -100,6 +101,7 @@ def _schemas() -> Iterator[tuple[str, dict[str, Any]]]:
     from chalicelib.ticket_schemas import TICKET_SCHEMAS
 
     every.update(TICKET_SCHEMAS)
+    every.update(IMPORT_SCHEMAS)
     for name, schema in every.items():
         if f"#/components/schemas/{name}" not in bodies:
             yield from _walk(schema, name)

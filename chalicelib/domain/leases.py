@@ -67,7 +67,7 @@ class Lease:
     lease_id: str
     round_id: str
     application_id: str
-    owner: str
+    owner: str | None  # None: an imported lease its tenant has not claimed yet (docs/decisions/0036)
     owner_key: str
     tenant_name: str
     tenant_id_masked: str

@@ -106,6 +106,7 @@ _MODULES = (
     "chalicelib.domain.review_campaigns",
     "chalicelib.domain.tickets",
     "chalicelib.domain.stats_recount",
+    "chalicelib.domain.imports",
 )
 
 

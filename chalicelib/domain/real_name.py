@@ -158,7 +158,17 @@ def _bind(actor: Actor, person: Person, how: str, retry: bool = True) -> Person:
         return _bind(actor, person, how, retry=False)  # a simultaneous claim won: now a conflict
     if loser is not None:
         _displaced(actor, loser, key)
+    _claim_imported(bound)
     return bound
+
+
+def _claim_imported(person: Person) -> None:
+    """An imported tenant (docs/decisions/0036): the household the binding claimed brings its leases
+    and their bills (each once: a repeat finds them owned)."""
+    if person.household_id and person.household_id.startswith("hhi_"):
+        from chalicelib.domain import imports
+
+        imports.claim(person)
 
 
 def _displaced(actor: Actor, loser: Person, key: str) -> None:
@@ -233,7 +243,7 @@ def resolve(actor: Actor, conflict_id: str, body: IdentityConflictResolveIn) -> 
         bound = replace(claimant, person_key=claimant.claim_key, real_name=RealNameStatus.VERIFIED.value,
                         verified_by="staff", verified_at=at, updated_at=at)
         city = deps().settings.city_code
-        households.bind(bound, mobile_key(city, claimant.mobile) if claimant.mobile else None, holder)
+        _claim_imported(households.bind(bound, mobile_key(city, claimant.mobile) if claimant.mobile else None, holder))
         households.close_conflict(conflict_id, resolution, None)
         if holder is not None:
             _displaced(actor, holder, conflict["person_key"])

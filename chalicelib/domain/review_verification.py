@@ -68,6 +68,8 @@ def begin_exempt(review_id: str) -> bool:
     exemption = next((e for e in reviews.rules().exempt if _ages_fit(e, held.members)), None)
     if exemption is None:
         return False
+    if reviews.imported_household(held.lease):
+        return False  # an imported household has no consents on record yet: it answers itself
     app = deps().applications.get(held.lease.application_id)
     on_record = {m["person_key"]: app.consents.get(m["member_id"]) for m in app.members}
     consents = {}

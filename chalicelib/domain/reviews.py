@@ -223,15 +223,23 @@ class Holding:
 
 def holding(review: Review) -> Holding:
     lease = deps().leases.get(review.lease_id)
-    app = deps().applications.get(lease.application_id)
-    household = deps().households.get_household(app.household_id) if app.household_id else None
-    members = list(household.members) if household is not None else list(app.members)
+    imported = imported_household(lease)
+    app = None if imported else deps().applications.get(lease.application_id)
+    household_id = imported or (app.household_id if app is not None else None)
+    household = deps().households.get_household(household_id) if household_id else None
+    members = list(household.members) if household is not None else list(app.members if app is not None else [])
     latest = next((r.verification for r in deps().reviews.of_lease(review.lease_id)
                    if r.review_id != review.review_id and r.status == DECIDED and r.verification), None)
-    verification = latest or app.verification or {}
+    verification = latest or (app.verification if app is not None else None) or {}
     return Holding(members, dict(verification.get("facts") or {}), dict(verification.get("sources") or {}),
                    verification.get("decided_at"), lease, household.household_id if household else None,
                    household.version if household else None)
+
+
+def imported_household(lease: Any) -> str | None:
+    """An imported lease (docs/decisions/0036) has no application: its household is the imported one."""
+    prefix = "import#"
+    return lease.application_id.removeprefix(prefix) if lease.application_id.startswith(prefix) else None
 
 
 def deadline_passed(review: Review) -> bool:

@@ -13,6 +13,7 @@ from chalicelib.handlers import (
     groups,
     holiday_calendars,
     households,
+    imports,
     intake,
     leases,
     lottery,
@@ -53,3 +54,4 @@ BLUEPRINTS.insert(BLUEPRINTS.index(leases.bp) + 1, renewals.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), holiday_calendars.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), tickets.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), stats.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), imports.bp)

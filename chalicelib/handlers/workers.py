@@ -12,6 +12,8 @@
   DLQ, so the run shows it (docs/decisions/0027).
 - ``open_reviews``: a record is a review campaign's shard message: the same sharded job
   (domain/fanout.py) opening the campaign's reviews, or sending a reminder (docs/decisions/0032).
+- ``run_imports``: a record is an import's step: the split of its file into chunks, the real run's
+  fan-out, or one chunk (domain/imports.py, docs/decisions/0036).
 
 Partial batch failures through Powertools (``ReportBatchItemFailures`` on the event source mapping,
 see infra/stack.py); Chalice's ``on_sqs_message`` cannot report them. Heavy imports stay inside the
@@ -172,3 +174,28 @@ def _fan_out_one(record: Any, context: Any, kind: str) -> None:
         raise
     logger.info("shard", extra={"kind": kind, "run_id": message.get("run_id"), "shard": message.get("shard"),
                                 "outcome": outcome})
+
+
+# --- imports ---------------------------------------------------------------------------------------
+@bp.lambda_function(name="run_imports")
+def run_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An import's step (docs/decisions/0036): the split of its file into chunks, the real run's fan-out,
+    or one chunk (checked, compared, written group by group: each group once, whatever the deliveries)."""
+    return _partial(event, context, lambda record: _import_one(record, context))
+
+
+def _import_one(record: Any, context: Any) -> None:
+    from chalicelib.domain import imports
+
+    message = json.loads(record.body)
+    try:
+        outcome = imports.process(message)
+    except Exception as exc:
+        receives = int((record.attributes.approximate_receive_count if record.attributes else None) or 1)
+        if receives >= MAX_RECEIVES:  # SQS will not offer it again: the import shows why it failed
+            logger.exception("import step gave up", extra={"import_id": message.get("import_id"),
+                                                            "step": message.get("step"), "chunk": message.get("chunk")})
+            imports.give_up(message, f"{type(exc).__name__}: {exc}")
+        raise
+    logger.info("import step", extra={"import_id": message.get("import_id"), "step": message.get("step"),
+                                      "chunk": message.get("chunk"), "outcome": outcome})

@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
+    NumberSetAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -85,6 +86,8 @@ class EstateRecord(_Table):
     # Checked by hand on descriptive edits only: unit writes move the counters above concurrently
     # and must not make an admin's edit stale (PynamoDB's VersionAttribute bumps on every update).
     version = NumberAttribute(default=0)
+    # imported from the national system (docs/decisions/0036): the hash of the row it came from
+    import_hash = UnicodeAttribute(null=True)
 
     by_city = _gsi("by_city", "city", "list_key")()
     by_area = _gsi("by_area", "area_id", "list_key")()
@@ -122,6 +125,7 @@ class UnitRecord(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    import_hash = UnicodeAttribute(null=True)  # imported (docs/decisions/0036): the hash of its row
 
     by_area_layout = _gsi("by_area_layout", "area_layout", "search_key")()
     by_area = _gsi("by_area", "area_id", "search_key")()
@@ -252,6 +256,9 @@ class HouseholdRecord(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    # imported (docs/decisions/0036): the hash of its rows, and the leases the tenant claims with it
+    import_hash = UnicodeAttribute(null=True)
+    leases = ListAttribute(null=True)
 
     by_main = _gsi("by_main", "main_key", "household_id")()
 
@@ -710,7 +717,7 @@ class LeaseRecord(_Table):
     lease_id = UnicodeAttribute(hash_key=True)
     round_id = UnicodeAttribute()
     application_id = UnicodeAttribute()
-    owner = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)  # absent for an imported lease not yet claimed (docs/decisions/0036)
     owner_key = UnicodeAttribute()
     tenant_name = UnicodeAttribute()
     tenant_id_masked = UnicodeAttribute()
@@ -1333,3 +1340,44 @@ class AuditSealRecord(_Table):
 
 
 MODELS = MODELS + (AuditSealRecord,)
+
+
+# --- imports (数据导入, issue 14 §1): docs/decisions/0036 ---------------------------------------------
+class ImportRecord(_Table):
+    """An import of the national system's export and its progress, one item collection: ``item`` =
+    "import" (the job), "p#{phase}" (the dry run's or the real run's counts), "c#{phase}#{chunk}" (a
+    chunk's groups written and counts). The file, its chunks and the error report are S3 objects."""
+
+    logical_name = "imports"
+    import_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)
+    # the job
+    kind = UnicodeAttribute(null=True)
+    fmt = UnicodeAttribute(null=True)  # csv | xlsx
+    file_name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    list_key = UnicodeAttribute(null=True)  # "import" on the job: the by_created index lists imports
+    created_sort = UnicodeAttribute(null=True)  # "{created_at}#{import_id}"
+    # a phase (and a chunk's own counts)
+    rows_read = NumberAttribute(null=True)
+    created = NumberAttribute(null=True)
+    updated = NumberAttribute(null=True)
+    unchanged = NumberAttribute(null=True)
+    refused = NumberAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    chunks_done = NumberAttribute(null=True)
+    report_key = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    # a chunk
+    groups = NumberSetAttribute(null=True)  # the groups (transactions) written, each once
+    done = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    by_created = _gsi("by_created", "list_key", "created_sort")()
+
+
+MODELS = MODELS + (ImportRecord,)

@@ -243,7 +243,7 @@ def _queue_ids(s: Synth) -> dict[str, str]:
     """"notifications" / "documents" / "billing" / "reviews" (and their "-dlq") -> logical id of the queue."""
     ids = {}
     for lid in s.resources("AWS::SQS::Queue"):
-        for name in ("Notifications", "Documents", "Billing", "Reviews"):
+        for name in ("Notifications", "Documents", "Billing", "Reviews", "Imports"):
             if lid.startswith(name):
                 ids[name.lower() + ("-dlq" if lid.startswith(f"{name}Dlq") else "")] = lid
     return ids
@@ -298,8 +298,9 @@ def test_queues_have_dlqs_and_the_city_key(synthesized: dict[str, Synth], city: 
     s = synthesized[city]
     queues = s.resources("AWS::SQS::Queue")
     ids = _queue_ids(s)
-    assert set(ids) == {"notifications", "documents", "billing", "reviews", "notifications-dlq", "documents-dlq",
-                        "billing-dlq", "reviews-dlq"} and len([q for q in queues if not q.startswith("StatsDlq")]) == 8
+    assert set(ids) - IMPORT_QUEUES == {"notifications", "documents", "billing", "reviews", "notifications-dlq",
+                                        "documents-dlq", "billing-dlq", "reviews-dlq"} and len(
+        [q for q in queues if not q.startswith("StatsDlq")]) == 8 + len(IMPORT_QUEUES)
     (key,) = [k for k in s.resources("AWS::KMS::Key") if k.startswith("DataKey")]  # (logs: OperationsKey)
     # the queue-fed functions' timeouts (a daily job may run longer: no queue feeds it)
     timeouts = {fn["Properties"].get("Timeout") for lid, fn in s.functions().items()
@@ -322,7 +323,8 @@ def test_workers_are_fed_by_their_queues_with_partial_failures(synthesized: dict
     ids = _queue_ids(s)
     mappings = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
                 for m in s.resources("AWS::Lambda::EventSourceMapping").values()}
-    assert set(mappings) - {"CountStats"} == {"SendNotifications", "CheckDocuments", "IssueBills", "OpenReviews"}
+    assert set(mappings) - {"CountStats", "RunImports"} == {"SendNotifications", "CheckDocuments", "IssueBills",
+                                                           "OpenReviews"}
     for function, queue, name in (("SendNotifications", "notifications", "send_notifications"),
                                   ("CheckDocuments", "documents", "check_documents"),
                                   ("IssueBills", "billing", "issue_bills"), ("OpenReviews", "reviews", "open_reviews")):
@@ -379,7 +381,8 @@ def test_notification_channel_and_its_permissions(synthesized: dict[str, Synth],
     # The API (and the app's other functions) only put notices, and a billing run's or a review campaign's
     # first messages, on queues.
     billing, reviews = {"Fn::GetAtt": [ids["billing"], "Arn"]}, {"Fn::GetAtt": [ids["reviews"], "Arn"]}
-    assert api["sqs:SendMessage"] == [notifications, billing, reviews] and "sqs:ReceiveMessage" not in api
+    imports = {"Fn::GetAtt": [ids["imports"], "Arn"]}  # an import's first message (docs/decisions/0036)
+    assert api["sqs:SendMessage"] == [notifications, billing, reviews, imports] and "sqs:ReceiveMessage" not in api
     assert not {a for a in api if a.startswith("sns:")}
     cursor_key = next(k for k, v in s.resources("AWS::SecretsManager::Secret").items()
                       if "cursor" in v["Properties"].get("Description", ""))
@@ -649,7 +652,7 @@ def test_billing_work_is_sent_by_the_app_and_the_worker_and_every_dlq_has_an_ala
     alarms = [a for a in s.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
     watched = {d["Value"]["Fn::GetAtt"][0] for a in alarms for d in a["Properties"]["Dimensions"]}
     watched = {w for w in watched if not w.startswith("StatsDlq")}  # the statistics' stream failures (tests/infra/test_stats.py)
-    assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing", "reviews")}
+    assert watched == {ids[f"{q}-dlq"] for q in ("notifications", "documents", "billing", "reviews", "imports")}
     for alarm in alarms:
         props = alarm["Properties"]
         assert (props["MetricName"], props["Namespace"], props["Threshold"]) == (
@@ -831,3 +834,24 @@ def test_the_tables_are_exported_for_glue_and_athena(synthesized: dict[str, Synt
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
     assert not s.resources("AWS::QuickSight::DataSource", "AWS::QuickSight::Analysis")
+
+
+#: The imports' queue and its DLQ (docs/decisions/0036).
+IMPORT_QUEUES = {"imports", "imports-dlq"}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_imports_worker_has_its_queue_its_time_and_only_the_imports_files(synthesized: dict[str, Synth],
+                                                                              city: str) -> None:
+    s = synthesized[city]
+    ids = _queue_ids(s)
+    queues = s.resources("AWS::SQS::Queue")
+    props = queues[ids["imports"]]["Properties"]
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+    timeout = s.functions()["RunImports"]["Properties"]["Timeout"]
+    assert timeout == 900 and props["VisibilityTimeout"] >= timeout
+    (mapping,) = [m["Properties"] for m in s.resources("AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"]["Ref"] == "RunImports"]
+    assert mapping["BatchSize"] == 1 and mapping["EventSourceArn"] == {"Fn::GetAtt": [ids["imports"], "Arn"]}
+    text = json.dumps(s.template)
+    assert "IMPORTS_QUEUE_URL" in text and '"imports/*"' in text.replace("/imports/*", '"imports/*"')
