@@ -233,3 +233,7 @@ LABELS.update({  # the service desk (投诉建议、报修, docs/decisions/0034)
 LABELS.update({  # the ministry's statistics (docs/decisions/0037)
     "StatsRecountIn.through": "复核截至月份",
 })
+
+LABELS.update({  # imports of a city's existing data (docs/decisions/0036)
+    "ImportIn.format": "文件格式", "ImportIn.file_name": "原文件名",
+})

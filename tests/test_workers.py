@@ -214,13 +214,13 @@ def test_drain_checks_an_upload_and_sends_the_notices(
     assert notify(Notice("document_rejected", {"document_name": "身份证", "reason": "照片模糊"},
                          mobile="13800000001", application_id="A1")) is True
     counts = stack.drain()
-    assert counts == {"documents": 1, "notifications": 1, "billing": 0, "reviews": 0, "failed": 0}
+    assert counts == {"documents": 1, "notifications": 1, "billing": 0, "reviews": 0, "imports": 0, "failed": 0}
     assert checks == [(key, len(PDF), PDF[:64])]
     (recorded,) = RECORDED
     assert recorded["text"] == "【江门市公租房】您上传的“身份证”未通过检查：照片模糊。请登录公租房APP重新上传。"
     with open(stack.outbox, encoding="utf-8") as outbox:
         assert json.loads(outbox.read().splitlines()[-1])["text"] == recorded["text"]
-    assert stack.drain() == {"documents": 0, "notifications": 0, "billing": 0, "reviews": 0, "failed": 0}
+    assert stack.drain() == {"documents": 0, "notifications": 0, "billing": 0, "reviews": 0, "imports": 0, "failed": 0}
 
 
 def test_drain_leaves_failed_messages_on_the_queue(
@@ -231,7 +231,7 @@ def test_drain_leaves_failed_messages_on_the_queue(
 
     monkeypatch.setattr(sys.modules["chalicelib.domain.documents"], "record_check", record_check)
     _s3(stack).put_object(Bucket=_bucket(stack), Key="applications/retry.jpg", Body=JPEG)
-    assert stack.drain() == {"documents": 0, "notifications": 0, "billing": 0, "reviews": 0, "failed": 1}
+    assert stack.drain() == {"documents": 0, "notifications": 0, "billing": 0, "reviews": 0, "imports": 0, "failed": 1}
     attributes = queues.get_queue_attributes(QueueUrl=stack.queues["documents"], AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # offered again after the timeout
 

@@ -129,7 +129,8 @@ def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
         try:
             book = load_workbook(spool, read_only=True, data_only=True)
         except Exception:  # noqa: BLE001 - not a workbook: the file, not a row, is refused
-            raise errors.ImportUnreadable("not an XLSX workbook", field="format") from None
+            raise errors.ImportUnreadable("not an XLSX workbook", field="format",
+                                         message="文件不是有效的 XLSX 工作簿：请另存为 Excel 工作簿（.xlsx）或 CSV 后重新上传") from None
         try:
             for values in book.worksheets[0].iter_rows(values_only=True):
                 yield [_cell(v) for v in values]
