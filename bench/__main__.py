@@ -32,9 +32,7 @@ for _key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 from bench.common import ROOT, DynamoRecorder, Result  # noqa: E402
 
 PHASES = ("cold", "catalogue", "deep", "assess", "apply", "review", "verify", "select", "lottery", "rent", "pay", "reconcile",
-          "annual", "campaign", "load", "tickets")
-PHASES = PHASES + ("stats",)  # issue 14 §2 (bench/stats.py)
-PHASES += ("imports",)  # issue 14 §1: docs/decisions/0036
+          "annual", "campaign", "load", "tickets", "stats", "imports")
 
 
 def _guard(name: str, unit: str, target: str, fn: Callable[[], Any]) -> list[Result]:

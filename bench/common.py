@@ -116,3 +116,22 @@ class DynamoRecorder:
             yield self.calls
         finally:
             self.calls = []
+
+
+def queue_page_counts(client: Any, recorder: DynamoRecorder, headers: dict[str, str], path: str,
+                      filters: Any) -> tuple[list[int], int]:
+    """Every page of a staff queue (``path`` with ``?limit=``) under each filter, followed by its
+    cursor: the DynamoDB requests of each page, and how many pages were read."""
+    counts, pages = [], 0
+    for extra in filters:
+        cursor = None
+        while True:
+            with recorder.window() as calls:
+                response = client.http.get(path + extra + (f"&cursor={cursor}" if cursor else ""), headers=headers)
+                counts.append(len(calls))
+            assert response.status_code == 200, response.body
+            pages += 1
+            cursor = json.loads(response.body)["next_cursor"]
+            if not cursor:
+                break
+    return counts, pages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.common import DynamoRecorder, Result
+from bench.common import DynamoRecorder, Result, queue_page_counts
 
 FILTERS = ("", "&recommendation=pass", "&recommendation=manual_review", "&kind=individual",
            "&older_than_days=0", "&recommendation=fail&kind=graduate")
@@ -16,7 +16,7 @@ def _decided(stack: Any, client: Any, n: int = 30) -> None:
     from bench.applying import _ready_applications
     from chalicelib.deps import deps
     from chalicelib.domain import verification
-    from tests.test_review import answers
+    from tests.test_case_review import answers
 
     for i, (headers, application_id, version) in enumerate(_ready_applications(stack, client, n)):
         r = client.http.post(f"/v1/applications/{application_id}/submit", headers=headers,
@@ -38,19 +38,7 @@ def review_queue_requests(stack: Any, recorder: DynamoRecorder) -> Result:
         _decided(stack, client)
         token = stack.token("staff")
         headers = {"Authorization": f"Bearer {token}"}
-        counts, pages = [], 0
-        for extra in FILTERS:
-            cursor = None
-            while True:
-                path = "/v1/staff/review?limit=7" + extra + (f"&cursor={cursor}" if cursor else "")
-                with recorder.window() as calls:
-                    response = client.http.get(path, headers=headers)
-                    counts.append(len(calls))
-                assert response.status_code == 200, response.body
-                pages += 1
-                cursor = json.loads(response.body)["next_cursor"]
-                if not cursor:
-                    break
+        counts, pages = queue_page_counts(client, recorder, headers, "/v1/staff/review?limit=7", FILTERS)
     worst = max(counts)
     return Result("review_queue_ddb_requests", worst, "requests", "<= 2", worst <= 2,
                   {"pages": pages, "filters": list(FILTERS), "distribution": {str(k): counts.count(k) for k in set(counts)}})

@@ -9,12 +9,11 @@
 """
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bench.common import DynamoRecorder, Result
+from bench.common import DynamoRecorder, Result, queue_page_counts
 
 ESTATES = (("fuzeyuan", "福泽园", "baisha"), ("huizeyuan", "惠泽园", "huanshi"), ("haiyuan", "海悦园", "waihai"))
 CATEGORIES = (("repair_water_electric", "repair", "pm"), ("repair_building", "repair", "pm"),
@@ -63,19 +62,7 @@ def service_queue_requests(stack: Any, recorder: DynamoRecorder) -> Result:
     _write([_ticket(n) for n in range(270)] + [_ticket(n, closed=True) for n in range(270, 330)])
     with Client(app) as client:
         headers = {"Authorization": f"Bearer {stack.token('staff')}"}
-        counts, pages = [], 0
-        for extra in FILTERS:
-            cursor = None
-            while True:
-                path = "/v1/staff/tickets?limit=20" + extra + (f"&cursor={cursor}" if cursor else "")
-                with recorder.window() as calls:
-                    response = client.http.get(path, headers=headers)
-                    counts.append(len(calls))
-                assert response.status_code == 200, response.body
-                pages += 1
-                cursor = json.loads(response.body)["next_cursor"]
-                if not cursor:
-                    break
+        counts, pages = queue_page_counts(client, recorder, headers, "/v1/staff/tickets?limit=20", FILTERS)
     worst = max(counts)
     return Result("service_queue_ddb_requests", worst, "requests", "<= 2", worst <= 2,
                   {"pages": pages, "tickets": 330, "filters": list(FILTERS),
