@@ -217,4 +217,5 @@ ERRORS.update({  # imports (数据导入), issue 14 §1: docs/decisions/0036
     errors.ImportRunning: (409, "IMPORT_RUNNING", "导入正在进行中，请等待完成"),
     errors.ImportAlreadyApplied: (409, "IMPORT_ALREADY_APPLIED", "该文件已正式导入；更正后的文件请新建导入任务"),
     errors.ImportReportNotReady: (409, "IMPORT_REPORT_NOT_READY", "导入尚未完成，暂无报告"),
+    errors.ExportNotFound: (404, "EXPORT_NOT_FOUND", "未找到该导出任务"),
 })

@@ -650,5 +650,9 @@ class ImportAlreadyApplied(IllegalTransition):
     """This import ran for real already; a corrected file is a new import."""
 
 
+class ExportNotFound(NotFound):
+    pass
+
+
 class ImportReportNotReady(Conflict):
     """No run of this import has finished yet: there is no report to download."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.exports import ExportStatus
 from chalicelib.domain.imports import ImportStatus
 from chalicelib.schemas import INT, NS, S, _enum, _maybe, _obj, _page, _ref
 
@@ -38,4 +39,11 @@ IMPORT_SCHEMAS: dict[str, Any] = {
         {"url": S, "fields": {"type": "object", "additionalProperties": S}, "max_bytes": INT, "expires_at": S})}),
     "ImportReport": _obj({"import_id": S, "phase": {"type": "string", "enum": ["dry_run", "apply"]},
                           "content_type": S, "download": _obj({"url": S, "expires_at": S})}),
+    "Export": _obj({
+        "export_id": S, "kind": {"type": "string", "enum": ["estates", "buildings", "units"]},
+        "status": _enum(ExportStatus), "status_name": S,
+        "rows": {**INT, "description": "已写入的数据行数（不含表头）"}, "reason": NS, "created_by": S,
+        "created_at": S, "updated_at": S,
+        "download": {**_maybe({"url": S, "expires_at": S}),
+                     "description": "完成后的短时有效下载链接（CSV，UTF-8 带 BOM）；未完成时为 null"}}),
 }

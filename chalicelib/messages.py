@@ -237,3 +237,7 @@ LABELS.update({  # the ministry's statistics (docs/decisions/0037)
 LABELS.update({  # imports of a city's existing data (docs/decisions/0036)
     "ImportIn.format": "文件格式", "ImportIn.file_name": "原文件名",
 })
+
+LABELS.update({  # exports in the national system's columns (docs/decisions/0036 "Export")
+    "ExportIn.kind": "导出数据类别", "ExportIn.reason": "导出理由", "export_id": "导出任务编号",
+})

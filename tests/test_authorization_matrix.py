@@ -357,6 +357,9 @@ row("GET /v1/admin/imports/{import_id}", ADMIN)
 row("POST /v1/admin/imports/{import_id}/dry-run", ADMIN)
 row("POST /v1/admin/imports/{import_id}/apply", ADMIN)
 row("GET /v1/admin/imports/{import_id}/report", ADMIN)
+# exports (数据导出, docs/decisions/0036 "Export"): the admin's, with a reason (audited)
+row("POST /v1/admin/exports", ADMIN, body={}, role_only=True)
+row("GET /v1/admin/exports/{export_id}", ADMIN)
 
 # the service desk (docs/decisions/0034): a ticket is its citizen's and their delegates' (act to add, reopen, rate;
 # any live grant to read); a stranger is told it does not exist; staff work the queue; admins read the ratings.
@@ -682,6 +685,8 @@ FILE_LINKS = {
     "chalicelib/repositories/stats.py:put_export": "aggregates only, no personal data",
     # an import's report: row numbers, columns, codes and messages, no personal data; the admin's route (0036)
     "chalicelib/domain/imports.py:report_link": "no personal data",
+    # an export: what the national system holds, started by an admin with a reason (audit.record); the admin's route (0036)
+    "chalicelib/domain/exports.py:link": "audit.record at start",
 }
 
 

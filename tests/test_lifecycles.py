@@ -23,6 +23,7 @@ NAMES = sorted(LIFECYCLES)
 
 #: The values stored and served today: changing one is a data migration and an API change, not a refactor.
 STORED = {
+    "export": {"queued", "running", "done", "failed"},
     "bill": {"unpaid", "paid", "cancelled"},
     "billing_run": {"running", "finished", "failed"},
     "payment": {"created", "paid", "closed", "refunding", "refunded"},

@@ -107,6 +107,7 @@ _MODULES = (
     "chalicelib.domain.tickets",
     "chalicelib.domain.stats_recount",
     "chalicelib.domain.imports",
+    "chalicelib.domain.exports",
 )
 
 

@@ -8,6 +8,7 @@ from chalicelib.handlers import (
     case_review,
     bills,
     estates,
+    exports,
     facilities,
     grants,
     groups,
@@ -55,3 +56,4 @@ BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), holiday_calendars.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), tickets.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), stats.bp)
 BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), imports.bp)
+BLUEPRINTS.insert(BLUEPRINTS.index(workers.bp), exports.bp)
