@@ -579,6 +579,7 @@ def world(stack: Any, catalogue: dict[str, Any]) -> dict[str, Any]:
     common["year"] = "2031"  # holiday calendars: a year nobody enters (GET answers "none")
     common["recount_id"] = "src-matrix"  # no such recount: an allowed caller gets 404 STATS_RECOUNT_NOT_FOUND
     common["import_id"] = "imp_matrix"  # no such import: the admin's answer is a 404 after the role check
+    common["export_id"] = "exp_matrix"  # no such export: the admin's answer is a 404 after the role check
     objects = {
         "own": {**common, "application_id": own_app, "document_id": own_doc, "group_id": group,
                 "grant_id": spare, "lease_id": leases["own"], "bill_id": bills["own"], "target_id": own_app,
@@ -686,7 +687,7 @@ FILE_LINKS = {
     # an import's report: row numbers, columns, codes and messages, no personal data; the admin's route (0036)
     "chalicelib/domain/imports.py:report_link": "no personal data",
     # an export: what the national system holds, started by an admin with a reason (audit.record); the admin's route (0036)
-    "chalicelib/domain/exports.py:link": "audit.record at start",
+    "chalicelib/domain/exports.py:link": "audited at start",
 }
 
 

@@ -95,6 +95,7 @@ def start(actor: Actor, body: ExportIn) -> Export:
 
 
 def link(export: Export) -> dict[str, Any] | None:
+    # audited at start (audit.record with the admin's reason); the route is the admin's
     return deps().storage.presigned_get(file_key(export), FILE_TYPE) if export.status is DONE else None
 
 

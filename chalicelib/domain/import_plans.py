@@ -292,7 +292,9 @@ def _plan_unit(e: Entry, stored: dict[str, dict[str, Any]], out: Outcome, at: st
         out.unchanged += 1
         return
     place = {"area_id": estate["area_id"], "street_id": estate["street_id"]}
-    if current is None and d["status"] not in ("vacant", "under_repair"):
+    from chalicelib.domain.units import UnitStatus
+
+    if current is None and d["status"] not in (UnitStatus.VACANT, UnitStatus.UNDER_REPAIR):
         raise Refused("status", "IMPORT_BAD_VALUE", "新房源只能以空置或维修状态导入")
     if current is None:
         out.created += 1

@@ -210,10 +210,6 @@ def preview(imp: Import) -> list[dict[str, Any]]:
 
 # --- the worker's side (the imports queue: handlers/workers.py run_imports) --------------------------
 def process(message: dict[str, Any], time_left: Callable[[], int] | None = None) -> str:
-    if message.get("step") == "export":  # an export rides this queue (domain/exports.py)
-        from chalicelib.domain import exports
-
-        return exports.run(message["export_id"], time_left)
     step, import_id, phase = message["step"], message["import_id"], Phase(message["phase"])
     if step == "split":
         return split(import_id)
@@ -224,11 +220,6 @@ def process(message: dict[str, Any], time_left: Callable[[], int] | None = None)
 
 def give_up(message: dict[str, Any], reason: str) -> None:
     """A message failed its last delivery: the import fails with the reason (run it again)."""
-    if message.get("step") == "export":
-        from chalicelib.domain import exports
-
-        exports.give_up(message["export_id"], reason)
-        return
     imp = deps().imports.get(message["import_id"])
     if imp.status in (DRY_RUNNING, APPLYING):
         deps().imports.settle(imp, FAILED, now_iso(), reason[:500])

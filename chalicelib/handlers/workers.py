@@ -185,9 +185,11 @@ def run_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _import_one(record: Any, context: Any) -> None:
+    message = json.loads(record.body)
+    if message.get("step") == "export":  # an export rides this queue (domain/exports.py, 0036 "Export")
+        return _export_one(record, message)
     from chalicelib.domain import imports
 
-    message = json.loads(record.body)
     try:
         outcome = imports.process(message)
     except Exception as exc:
@@ -199,3 +201,18 @@ def _import_one(record: Any, context: Any) -> None:
         raise
     logger.info("import step", extra={"import_id": message.get("import_id"), "step": message.get("step"),
                                       "chunk": message.get("chunk"), "outcome": outcome})
+
+
+def _export_one(record: Any, message: dict[str, Any]) -> None:
+    """An export's one step: the kind's rows written to its file (nothing of them logged)."""
+    from chalicelib.domain import exports
+
+    try:
+        outcome = exports.run(message["export_id"])
+    except Exception as exc:
+        receives = int((record.attributes.approximate_receive_count if record.attributes else None) or 1)
+        if receives >= MAX_RECEIVES:  # SQS will not offer it again: the export shows why it failed
+            logger.exception("export gave up", extra={"export_id": message.get("export_id")})
+            exports.give_up(message["export_id"], f"{type(exc).__name__}: {exc}")
+        raise
+    logger.info("export", extra={"export_id": message.get("export_id"), "outcome": outcome})
