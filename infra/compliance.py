@@ -329,6 +329,8 @@ def _wildcard_reasons(stack: Any, node: Any) -> dict[str, str]:
     }
     known[f"{documents}/imports/*"] = ("The imports worker's files (docs/decisions/0036): an import's source, chunks and "
                                        "reports under imports/<import id>/, made per import; nothing else of the bucket.")
+    known[f"{documents}/exports/*"] = ("The imports worker's exports (docs/decisions/0036 \"Export\"): a job's file and "
+                                       "status under exports/<export id>/, made per export; nothing else of the bucket.")
     reasons: dict[str, str] = {}
     for st in _statements(stack, node):
         if st.get("Effect") != "Allow":

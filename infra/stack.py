@@ -949,6 +949,8 @@ class CityStack(cdk.Stack):
                                                          resources=[data, f"{data}/index/*"]))
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ImportFiles", actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects("imports/*")]))
+        role.add_to_principal_policy(iam.PolicyStatement(  # exports ride this worker (0036 "Export")
+            sid="ExportFiles", actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects("exports/*")]))
         self.key.grant(role, *KEY_ACTIONS)
         iam.Policy(self, "ImportsStart", roles=[self.role], statements=[iam.PolicyStatement(
             actions=["sqs:SendMessage"], resources=[queue.queue_arn])])
