@@ -123,23 +123,8 @@ class ImportRepository:
         return self.settings.document_bucket
 
     def upload_form(self, key: str, content_type: str) -> dict[str, Any]:
-        """A presigned POST of the export file (this key, this type, up to the import size limit)."""
-        from datetime import timedelta
-
-        from chalicelib.domain.common import now
-
-        s = self.settings
-        fields: dict[str, str] = {"Content-Type": content_type}
-        conditions: list[Any] = [["content-length-range", 1, s.max_import_bytes], {"Content-Type": content_type}]
-        if s.document_kms_key:
-            fields.update({"x-amz-server-side-encryption": "aws:kms",
-                           "x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key})
-            conditions += [{"x-amz-server-side-encryption": "aws:kms"},
-                           {"x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key}]
-        post = self.s3.generate_presigned_post(self.bucket, key, Fields=fields, Conditions=conditions,
-                                               ExpiresIn=s.document_url_seconds)
-        return {"url": post["url"], "fields": post["fields"], "max_bytes": s.max_import_bytes,
-                "expires_at": (now() + timedelta(seconds=s.document_url_seconds)).isoformat(timespec="seconds")}
+        """A presigned POST of the import file (this key, this type, up to the import size limit)."""
+        return self._storage().presigned_post(key, content_type, max_bytes=self.settings.max_import_bytes)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -21,12 +21,14 @@ class DocumentStorage:
         return boto3.client("s3", region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
                             config=Config(signature_version="s3v4"))
 
-    def presigned_post(self, key: str, content_type: str) -> dict[str, Any]:
-        """Straight from the phone to S3: this key, this type, at most the size limit, encrypted
-        with the city's KMS key. The checker re-checks size and type after upload all the same."""
+    def presigned_post(self, key: str, content_type: str, max_bytes: int | None = None) -> dict[str, Any]:
+        """Straight from the phone to S3: this key, this type, at most the size limit (a document's
+        unless ``max_bytes`` says otherwise: an import file), encrypted with the city's KMS key. The
+        checker re-checks size and type after upload all the same."""
         s = self.settings
+        limit = max_bytes or s.max_document_bytes
         fields: dict[str, str] = {"Content-Type": content_type}
-        conditions: list[Any] = [["content-length-range", 1, s.max_document_bytes], {"Content-Type": content_type}]
+        conditions: list[Any] = [["content-length-range", 1, limit], {"Content-Type": content_type}]
         if s.document_kms_key:
             fields.update({"x-amz-server-side-encryption": "aws:kms",
                            "x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key})
@@ -34,7 +36,7 @@ class DocumentStorage:
                            {"x-amz-server-side-encryption-aws-kms-key-id": s.document_kms_key}]
         post = self.s3.generate_presigned_post(s.document_bucket, key, Fields=fields, Conditions=conditions,
                                                ExpiresIn=s.document_url_seconds)
-        return {"url": post["url"], "fields": post["fields"], "max_bytes": s.max_document_bytes,
+        return {"url": post["url"], "fields": post["fields"], "max_bytes": limit,
                 "expires_at": (now() + timedelta(seconds=s.document_url_seconds)).isoformat(timespec="seconds")}
 
     def presigned_get(self, key: str, content_type: str) -> dict[str, Any]:
