@@ -26,6 +26,7 @@ UNITS = 314_000
 ESTATES = 40
 TARGET_S, TARGET_RATIO = 300.0, 1.1
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+WORKERS_AT_ONCE = 2  # the imports function's invocations at once (its queue's concurrency on AWS is higher)
 LAYOUTS = ("一房一厅", "两房一厅", "三房一厅", "单间")
 
 
@@ -95,7 +96,7 @@ def imports_body(kind: str) -> Any:
 
 def _drain(stack: Any) -> None:
     for _ in range(100_000):
-        counts = stack.drain(rounds=50, only=("imports",))
+        counts = stack.drain(rounds=50, only=("imports",), workers=WORKERS_AT_ONCE)
         if not counts["imports"] and not counts["failed"]:
             return
         if counts["failed"]:

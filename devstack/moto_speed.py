@@ -1,8 +1,9 @@
 """moto's DynamoDB made faithful where our guarantees depend on it, and cheap where it was not
-(six changes: atomic item operations, transactions that copy only what they touch, an item's size
-measured once, an expression parsed once, an item projected from one conversion, items answered
-as the DynamoDB JSON they are); and moto's SQS sends made independent of the queue's length (a
-seventh: see ``_sqs_sends_do_not_count``).
+(atomic item operations, transactions that copy only the items they touch, an item's size measured
+once, an expression parsed once (for the write and for the request's own check), an item projected
+from one conversion, items read and answered as the DynamoDB JSON they are); moto's SQS sends made
+independent of the queue's length (``_sqs_sends_do_not_count``); and what every request recomputed
+(the service routing, a handler's method list) computed once.
 
 1. Atomic conditions: DynamoDB evaluates a condition and writes in one step; moto, serving each
    request on its own thread, does not (CI saw two clerks' conditional approvals both win). Every
@@ -46,24 +47,41 @@ class _CopyShim:
         return done[value.name]
 
 
-def _snapshot(table: Any, hashes: set[Any]) -> Any:
-    """The table as it was: every partition the transaction names deep-copied, the others shared
-    (the transaction cannot change them, so after a rollback they are as they were). Copied with
-    ``dict.update``, which reuses the stored hashes: hashing moto's keys again (``DynamoType.__hash__``,
-    Python-level) made every transaction cost the size of its table."""
+def _snapshot(table: Any, touched: dict[Any, set[Any] | None]) -> Any:
+    """The table as it was: every item the transaction names deep-copied, the rest shared (the
+    transaction cannot change them, so after a rollback they are as they were). A table with a range
+    key keeps a partition per hash key: the partition's dict is copied, and only its named items deep
+    (an import's progress items share one partition: copying it whole made each of its transactions
+    cost the import's size). Copied with ``dict.update``, which reuses the stored hashes: hashing
+    moto's keys again (``DynamoType.__hash__``, Python-level) made every transaction cost the size of
+    its table. The stream's records are not copied: ``_rolled_back`` cuts them back to this length."""
     clone = copy.copy(table)
     clone.items = defaultdict(dict)
     clone.items.update(table.items)
-    for key in hashes:
-        if key in table.items:
+    for key, ranges in touched.items():
+        if key not in table.items:
+            continue
+        if ranges is None:  # no range key: the partition is the item
             clone.items[key] = copy.deepcopy(table.items[key])
+            continue
+        partition = dict(table.items[key])
+        for r in ranges:
+            if r in partition:
+                partition[r] = copy.deepcopy(partition[r])
+        clone.items[key] = partition
     if getattr(table, "stream_shard", None) is not None:
         # the stream as it was too: a rolled-back transaction's writes leave no record behind (moto's
         # own deep copy does the same), so the statistics never count a write that did not happen
         shard = copy.copy(table.stream_shard)
-        shard.items = list(table.stream_shard.items)
         clone.stream_shard = shard
+        _local.streams.append((shard.items, len(shard.items)))
     return clone
+
+
+def _rolled_back(streams: list[tuple[list[Any], int]]) -> None:
+    """A failed transaction's stream records removed (the shard's list is shared with the snapshot)."""
+    for records, length in streams:
+        del records[length:]
 
 
 def install() -> None:
@@ -76,27 +94,36 @@ def install() -> None:
     original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        touched: dict[str, set[Any]] = defaultdict(set)
+        touched: dict[str, dict[Any, set[Any] | None]] = defaultdict(dict)
         for item in transact_items:
             _, op = next(iter(item.items()))
             table = self.tables.get(op.get("TableName"))
             if table is None:
                 continue
             attrs = op.get("Item") or op.get("Key") or {}
-            if table.hash_key_attr in attrs:
-                touched[table.name].add(DynamoType(attrs[table.hash_key_attr]))
-            else:  # malformed: let moto's own backup (and error) handle it
-                return original(self, transact_items)
-        _local.touched, _local.snapshots = touched, {}
+            if table.hash_key_attr not in attrs or (table.range_key_attr and table.range_key_attr not in attrs):
+                return original(self, transact_items)  # malformed: let moto's own backup (and error) handle it
+            key = DynamoType(attrs[table.hash_key_attr])
+            if table.range_key_attr:
+                ranges = touched[table.name].setdefault(key, set())
+                assert ranges is not None
+                ranges.add(DynamoType(attrs[table.range_key_attr]))
+            else:
+                touched[table.name][key] = None
+        _local.touched, _local.snapshots, _local.streams = touched, {}, []
         try:
             return original(self, transact_items)
+        except BaseException:
+            _rolled_back(_local.streams)
+            raise
         finally:
-            _local.touched = _local.snapshots = None
+            _local.touched = _local.snapshots = _local.streams = None
 
     models.copy = _CopyShim()  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items
     _item_size_once()
     _conditions_parsed_once()
+    _checked_conditions_parsed_once()
     _projected_from_one_conversion()
     _attribute_values_as_they_are()
     for name in ATOMIC:
@@ -106,7 +133,22 @@ def install() -> None:
     for name in STREAM_READS:
         setattr(streams.DynamoDBStreamsBackend, name, _atomic(getattr(streams.DynamoDBStreamsBackend, name)))
     _sqs_sends_do_not_count()
+    _per_request_constants_once()
     _installed = True
+
+
+def _per_request_constants_once() -> None:
+    """8. What every request recomputed, computed once: the server lists moto's package directory
+    (a ``stat`` per service) to route each request, and each handler lists its class's methods with
+    ``inspect.getmembers``; both are constants of the installed moto. A round trip cost ~1 ms more."""
+    import functools
+
+    from moto import backends
+    from moto.core import responses
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
 
 
 def _sqs_sends_do_not_count() -> None:
@@ -192,6 +234,45 @@ def _conditions_parsed_once() -> None:
     table_module.get_filter_expression = get_filter_expression  # type: ignore[attr-defined]
 
 
+def _checked_conditions_parsed_once() -> None:
+    """4b. The request's own check of a condition (which attribute names it uses) is parsed once per
+    distinct (expression, names, values), not once per item: a transaction of 96 puts named the same
+    ``attribute_not_exists(#0)`` 96 times. The names and values found are handed out as fresh lists
+    (the handler extends them); a parse error is raised as before (never cached)."""
+    import json
+
+    from moto.dynamodb import comparisons, responses
+
+    create = comparisons.create_condition_expression_parser
+    found: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    class _Parsed:
+        def __init__(self, op: Any, names: list[str], values: list[str]) -> None:
+            self._op, self.expr_attr_names_found, self.expr_attr_values_found = op, list(names), list(values)
+
+        def parse(self) -> Any:
+            return self._op
+
+    def create_condition_expression_parser(expr: Any, names: Any, values: Any) -> Any:
+        try:
+            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        except TypeError:
+            return create(expr, names, values)
+        if len(key[2]) > 4096:
+            return create(expr, names, values)
+        known = found.get(key)
+        if known is None:
+            parser = create(expr, names, values)
+            op = parser.parse()
+            known = (op, list(parser.expr_attr_names_found), list(getattr(parser, "expr_attr_values_found", [])))
+            if len(found) >= 4096:
+                found.clear()
+            found[key] = known
+        return _Parsed(*known)
+
+    responses.create_condition_expression_parser = create_condition_expression_parser  # type: ignore[attr-defined]
+
+
 def _projected_from_one_conversion() -> None:
     """5. An item projected to an index's attributes (INCLUDE) is converted to plain JSON once, not
     once per projected attribute (moto's ``Item.project`` converts the whole item for each one: a
@@ -241,6 +322,16 @@ def _attribute_values_as_they_are() -> None:
         return parse_structure(self, shape, value)
 
     parse.BaseJSONParser._parse_structure = _parse_structure  # type: ignore[method-assign]
+    parse_map = parse.BaseJSONParser._parse_map
+
+    def _parse_map(self: Any, shape: Any, value: Any) -> Any:  # an item: a map of attribute values
+        if (shape.value.name == "AttributeValue" and isinstance(value, dict) and self.MAP_TYPE is dict
+                and self.operation_model.service_model.service_name == "dynamodb"
+                and all(isinstance(k, str) and isinstance(v, dict) and len(v) == 1 and plain(v) for k, v in value.items())):
+            return dict(value)
+        return parse_map(self, shape, value)
+
+    parse.BaseJSONParser._parse_map = _parse_map  # type: ignore[method-assign]
 
     def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
         if (shape.name == "AttributeValue" and isinstance(value, dict) and len(value) == 1 and key

@@ -58,6 +58,9 @@ class LocalStack:
     _sqs: Any = None
     _drain_lock: Any = field(default_factory=threading.Lock)
     _streams: Any = None  # the StreamPoller, once drain_streams() ran
+    #: moto's server in a process of its own (devstack/moto_process.py): the import benchmark, where
+    #: DynamoDB should not share this interpreter's one core with the workers calling it
+    own_process: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -74,8 +77,13 @@ class LocalStack:
         # reset() purges the queues more often than SQS's once a minute (moto, in this process, reads it).
         self._saved_env.setdefault(_PURGE_SETTING, os.environ.get(_PURGE_SETTING))
         os.environ[_PURGE_SETTING] = "false"
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self._server.start()
+        if self.own_process:
+            from devstack.moto_process import MotoProcess
+
+            self._server = MotoProcess(self.host, self.aws_port)
+        else:
+            self._server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+            self._server.start()
         self.provision()
         return self
 
@@ -194,14 +202,15 @@ class LocalStack:
         RECORDED.clear()
 
     # --- the queue workers ------------------------------------------------------------------------
-    def drain(self, rounds: int = 3, only: tuple[str, ...] | None = None) -> dict[str, int]:
+    def drain(self, rounds: int = 3, only: tuple[str, ...] | None = None, workers: int = 1) -> dict[str, int]:
         """Run the app's queue workers on what the queues hold, as the event source mappings do.
 
         Each round empties the documents queue, then the notifications queue (a check may queue a
         notice); rounds stop early when one finds nothing. Messages a worker handled are deleted;
         failed ones stay and are offered again after the visibility timeout (after five receives
         SQS moves them to the DLQ). Returns how many were handled per queue, and how many failed.
-        ``only``: just these queues (a benchmark that counts notices queued, not sent).
+        ``only``: just these queues (a benchmark that counts notices queued, not sent). ``workers``:
+        invocations at once per queue, as the event source mapping's concurrency runs them on AWS.
         """
         counts = {queue: 0 for queue, _ in WORKERS} | {"failed": 0}
         with self._drain_lock:
@@ -210,7 +219,7 @@ class LocalStack:
                 for queue, function in WORKERS:
                     if only is not None and queue not in only:
                         continue
-                    done, failed = self._drain_queue(self.queues[queue], function)
+                    done, failed = self._drain_concurrently(self.queues[queue], function, workers)
                     counts[queue] += done
                     counts["failed"] += failed
                     seen += done + failed
@@ -224,30 +233,69 @@ class LocalStack:
             self._sqs = aws.client("sqs", self.endpoint)
         return self._sqs
 
+    def _drain_concurrently(self, url: str, function: str, workers: int) -> tuple[int, int]:
+        """``workers`` invocations at once; one that finds the queue empty waits while another is
+        still working (its work may queue more: an import's split queues its chunks)."""
+        if workers <= 1:
+            return self._drain_queue(url, function)
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._sqs_client()
+        busy, lock = [0], threading.Lock()
+
+        def worker(_: int) -> tuple[int, int]:
+            done = failed = 0
+            while True:
+                with lock:
+                    busy[0] += 1
+                try:
+                    d, f = self._invoke_once(url, function)
+                finally:
+                    with lock:
+                        busy[0] -= 1
+                done, failed = done + d, failed + f
+                if d + f:
+                    continue
+                with lock:
+                    if not busy[0]:
+                        return done, failed
+                time.sleep(0.01)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"local-{function}") as pool:
+            results = list(pool.map(worker, range(workers)))
+        return sum(d for d, _ in results), sum(f for _, f in results)
+
     def _drain_queue(self, url: str, function: str) -> tuple[int, int]:
+        done = failed = 0
+        while True:
+            d, f = self._invoke_once(url, function)
+            if not d + f:
+                return done, failed
+            done, failed = done + d, failed + f
+
+    def _invoke_once(self, url: str, function: str) -> tuple[int, int]:
+        """One receive and one invocation with what it got: (handled, failed)."""
         from app import app
 
         sqs = self._sqs_client()
         arn = self._arns.get(url) or self._arns.setdefault(url, aws.queue_arn(self.endpoint, url))
-        done = failed = 0
-        while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
-            if not messages:
-                return done, failed
-            event = {"Records": [_sqs_record(m, arn) for m in messages]}
-            try:
-                result = app.handler_map[function](event, FakeLambdaContext(function))
-                failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-            except Exception:  # the whole invocation failed: every message is offered again
-                _log.exception("local worker %s failed", function)
-                failures = {m["MessageId"] for m in messages}
-            handled = [m for m in messages if m["MessageId"] not in failures]
-            if handled:
-                sqs.delete_message_batch(QueueUrl=url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(handled)])
-            done += len(handled)
-            failed += len(messages) - len(handled)
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0, 0
+        event = {"Records": [_sqs_record(m, arn) for m in messages]}
+        try:
+            result = app.handler_map[function](event, FakeLambdaContext(function))
+            failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:  # the whole invocation failed: every message is offered again
+            _log.exception("local worker %s failed", function)
+            failures = {m["MessageId"] for m in messages}
+        handled = [m for m in messages if m["MessageId"] not in failures]
+        if handled:
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(handled)])
+        return len(handled), len(messages) - len(handled)
 
     # --- the streams (the statistics' counters, docs/decisions/0037) -------------------------------
     def drain_streams(self) -> dict[str, int]:

@@ -43,6 +43,39 @@ def test_a_cancelled_transaction_changes_nothing(stack: Any) -> None:
     ddb.delete_table(TableName=name)
 
 
+def test_a_cancelled_transaction_leaves_no_stream_record_and_a_good_one_leaves_each(stack: Any) -> None:
+    """The snapshot shares the stream's records with the table; a rollback cuts them back."""
+    from devstack import aws
+
+    ddb, streams = aws.client("dynamodb", stack.endpoint), aws.client("dynamodbstreams", stack.endpoint)
+    name = "speed-stream"
+    arn = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                           )["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=name, Item={"pk": {"S": "x"}})
+
+    def records() -> list[str]:
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return [r["dynamodb"]["Keys"]["pk"]["S"] for r in streams.get_records(ShardIterator=it)["Records"]]
+
+    put = {"TableName": name, "ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "pk"}}
+    for _ in range(2):  # the second time the condition's check comes from the cache: the same answer
+        with pytest.raises(ddb.exceptions.TransactionCanceledException):
+            ddb.transact_write_items(TransactItems=[{"Put": put | {"Item": {"pk": {"S": "y"}}}},
+                                                    {"Put": put | {"Item": {"pk": {"S": "x"}}}}])
+        assert records() == ["x"]
+    for _ in range(2):  # a name the expression does not use is refused each time, not only the first
+        with pytest.raises(ddb.exceptions.ClientError, match="unused"):
+            ddb.transact_write_items(TransactItems=[{"Put": put | {"Item": {"pk": {"S": "z"}},
+                                                                   "ExpressionAttributeNames": {"#k": "pk", "#u": "n"}}}])
+    ddb.transact_write_items(TransactItems=[{"Put": put | {"Item": {"pk": {"S": "y"}}}},
+                                            {"Put": put | {"Item": {"pk": {"S": "z"}}}}])
+    assert records() == ["x", "y", "z"]
+    ddb.delete_table(TableName=name)
+
 
 def test_item_operations_are_serialised() -> None:
     from moto.dynamodb import models
