@@ -41,6 +41,14 @@ class MotoProcess:
     def get_host_and_port(self) -> tuple[str, int]:
         return self._address
 
+    def cpu_seconds(self) -> float:
+        """The server's CPU time so far (user + system; Linux's /proc, else 0)."""
+        try:
+            fields = Path(f"/proc/{self._child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self._child.terminate()
         try:

@@ -13,9 +13,9 @@ independent of the queue's length (``_sqs_sends_do_not_count``); and what every 
 
 moto 5.2 backs up every table a transaction names with ``copy.deepcopy`` (once per item of the
 transaction), to roll back on failure: each application submit or decision copied the whole events
-and applications tables, so a burst of submits slowed down quadratically. Here the backup is a new
-table object that shares every partition the transaction cannot change and deep-copies the ones it
-names; rolling back restores exactly what moto's own backup would. Only the local stack uses this.
+and applications tables, so a burst of submits slowed down quadratically. Here the backup is an undo
+record of the items the transaction names (and the stream's length); rolling back restores exactly
+what moto's own backup would. Only the local stack uses this.
 """
 from __future__ import annotations
 
@@ -41,47 +41,56 @@ class _CopyShim:
         touched = getattr(_local, "touched", None)
         if not isinstance(value, Table) or touched is None or value.name not in touched:
             return copy.deepcopy(value, memo)
-        done = _local.snapshots
-        if value.name not in done:  # the tables do not change before every backup is taken
-            done[value.name] = _snapshot(value, touched[value.name])
-        return done[value.name]
+        if value.name not in _local.saved:  # the tables do not change before every backup is taken
+            _local.saved[value.name] = _undo(value, touched[value.name])
+        return value  # moto's "restore" puts the live table back; _rolled_back undoes its writes
 
 
-def _snapshot(table: Any, touched: dict[Any, set[Any] | None]) -> Any:
-    """The table as it was: every item the transaction names deep-copied, the rest shared (the
-    transaction cannot change them, so after a rollback they are as they were). A table with a range
-    key keeps a partition per hash key: the partition's dict is copied, and only its named items deep
-    (an import's progress items share one partition: copying it whole made each of its transactions
-    cost the import's size). Copied with ``dict.update``, which reuses the stored hashes: hashing
-    moto's keys again (``DynamoType.__hash__``, Python-level) made every transaction cost the size of
-    its table. The stream's records are not copied: ``_rolled_back`` cuts them back to this length."""
-    clone = copy.copy(table)
-    clone.items = defaultdict(dict)
-    clone.items.update(table.items)
+_MISSING = object()
+
+
+def _undo(table: Any, touched: dict[Any, set[Any] | None]) -> tuple[Any, list[tuple[Any, Any, Any]], Any]:
+    """What a rollback needs: each item the transaction names as it was (deep-copied; ``_MISSING``
+    when there was none) and the stream's length. Nothing else is copied: the transaction cannot
+    change another item, so the cost is what it touches, not the size of its table (copying the
+    table's item dict made an import's every transaction cost the units already imported)."""
+    saved = []
     for key, ranges in touched.items():
-        if key not in table.items:
-            continue
+        current = table.items.get(key, _MISSING)
         if ranges is None:  # no range key: the partition is the item
-            clone.items[key] = copy.deepcopy(table.items[key])
+            saved.append((key, None, _MISSING if current is _MISSING else copy.deepcopy(current)))
             continue
-        partition = dict(table.items[key])
+        partition = {} if current is _MISSING else current
         for r in ranges:
-            if r in partition:
-                partition[r] = copy.deepcopy(partition[r])
-        clone.items[key] = partition
-    if getattr(table, "stream_shard", None) is not None:
-        # the stream as it was too: a rolled-back transaction's writes leave no record behind (moto's
-        # own deep copy does the same), so the statistics never count a write that did not happen
-        shard = copy.copy(table.stream_shard)
-        clone.stream_shard = shard
-        _local.streams.append((shard.items, len(shard.items)))
-    return clone
+            item = partition.get(r, _MISSING)
+            saved.append((key, r, _MISSING if item is _MISSING else copy.deepcopy(item)))
+    shard = getattr(table, "stream_shard", None)
+    return table, saved, (shard.items, len(shard.items)) if shard is not None else None
 
 
-def _rolled_back(streams: list[tuple[list[Any], int]]) -> None:
-    """A failed transaction's stream records removed (the shard's list is shared with the snapshot)."""
-    for records, length in streams:
-        del records[length:]
+def _rolled_back(undo: dict[str, tuple[Any, list[tuple[Any, Any, Any]], Any]]) -> None:
+    """A failed transaction's writes undone: each named item back as it was, and the stream records
+    it left removed (the statistics never count a write that did not happen)."""
+    for table, saved, stream in undo.values():
+        for key, r, old in saved:
+            if r is None:
+                if old is _MISSING:
+                    table.items.pop(key, None)
+                else:
+                    table.items[key] = old
+                continue
+            partition = table.items.get(key)
+            if old is not _MISSING:
+                if partition is None:
+                    partition = table.items[key] = {}
+                partition[r] = old
+            elif partition is not None:
+                partition.pop(r, None)
+                if not partition:
+                    del table.items[key]
+        if stream is not None:
+            records, length = stream
+            del records[length:]
 
 
 def install() -> None:
@@ -110,14 +119,14 @@ def install() -> None:
                 ranges.add(DynamoType(attrs[table.range_key_attr]))
             else:
                 touched[table.name][key] = None
-        _local.touched, _local.snapshots, _local.streams = touched, {}, []
+        _local.touched, _local.saved = touched, {}
         try:
             return original(self, transact_items)
         except BaseException:
-            _rolled_back(_local.streams)
+            _rolled_back(_local.saved)
             raise
         finally:
-            _local.touched = _local.snapshots = _local.streams = None
+            _local.touched = _local.saved = None
 
     models.copy = _CopyShim()  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items

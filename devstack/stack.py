@@ -227,6 +227,10 @@ class LocalStack:
                     break
         return counts
 
+    def server_cpu_seconds(self) -> float:
+        """moto's CPU time so far when it runs in its own process (``own_process``), else 0."""
+        return self._server.cpu_seconds() if self.own_process else 0.0
+
     def _sqs_client(self) -> Any:
         """One SQS client for the workers (made under the drain lock: boto3 sessions are not thread-safe)."""
         if self._sqs is None:
