@@ -783,8 +783,8 @@ class StatsRecountIn(Body):
 
 # --- imports (数据导入): docs/decisions/0036 ------------------------------------------------------------
 class ExportIn(Body):
-    kind: Literal["estates", "buildings", "units"] = Field(
-        description="导出的数据类别：项目、楼栋、房源（按全国公租房信息系统的列格式）")
+    kind: Literal["estates", "buildings", "units", "tenants"] = Field(
+        description="导出的数据类别：项目、楼栋、房源、承租家庭（含成员与在租合同，含身份证号码与姓名）；按全国公租房信息系统的列格式")
     reason: Note = Field(description="导出理由（记入审计）")
 
 

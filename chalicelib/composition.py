@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.repositories.areas import AreaRepository
     from chalicelib.repositories.audit import AuditRepository
     from chalicelib.repositories.billing_runs import BillingRunRepository
+    from chalicelib.repositories.exports import ExportRepository
     from chalicelib.repositories.imports import ImportRepository
     from chalicelib.repositories.bills import BillRepository
     from chalicelib.repositories.estates import EstateRepository
@@ -78,8 +79,8 @@ NAMES = ("areas", "estates", "units", "facilities", "policies", "households", "a
          "stats",
          # the retention job's deletions (PIPL): docs/decisions/0040
          "retention",
-         # imports (数据导入): docs/decisions/0036
-         "imports")
+         # imports (数据导入) and exports (数据导出): docs/decisions/0036
+         "imports", "exports")
 
 
 class Container:
@@ -234,6 +235,13 @@ class Container:
 
         # the jobs' records; the file, its chunks and reports in the document bucket; the imports queue
         return ImportRepository(self.settings, storage=lambda: self.storage)
+
+    @cached_property
+    def exports(self) -> ExportRepository:
+        from chalicelib.repositories.exports import ExportRepository
+
+        # an export's records, parts and file (the document bucket's exports/), the households' scan
+        return ExportRepository(self.settings, storage=lambda: self.storage)
 
     @cached_property
     def billing_runs(self) -> BillingRunRepository:

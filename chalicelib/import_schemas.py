@@ -40,9 +40,9 @@ IMPORT_SCHEMAS: dict[str, Any] = {
     "ImportReport": _obj({"import_id": S, "phase": {"type": "string", "enum": ["dry_run", "apply"]},
                           "content_type": S, "download": _obj({"url": S, "expires_at": S})}),
     "Export": _obj({
-        "export_id": S, "kind": {"type": "string", "enum": ["estates", "buildings", "units"]},
+        "export_id": S, "kind": _KINDS,
         "status": _enum(ExportStatus), "status_name": S,
-        "rows": {**INT, "description": "已写入的数据行数（不含表头）"}, "reason": NS, "created_by": S,
+        "rows": {**INT, "description": "已写入的数据行数（不含表头；导出中为已写入的分段行数之和）"}, "reason": NS, "created_by": S,
         "created_at": S, "updated_at": S,
         "download": {**_maybe({"url": S, "expires_at": S}),
                      "description": "完成后的短时有效下载链接（CSV，UTF-8 带 BOM）；未完成时为 null"}}),

@@ -16,7 +16,9 @@ simulator, vouchers, and a reconciliation that finds a planted mismatch, resolve
 tenancy (devstack/demo_tenancy.py): the year's review campaign, four households' reviews (one continues in
 one staff click, one pays a higher rent from its next bill, one must leave and moves out with its deposit
 settled, one is staff's call), and a renewal. Then the holiday calendar (devstack/demo_calendar.py): the
-missing years, 2027's New Year's Day entered, deadlines counted across public holidays.
+missing years, 2027's New Year's Day entered, deadlines counted across public holidays. Then going live with the
+national system's data (devstack/demo_imports.py, steps 29-31), the statistics (devstack/demo_stats.py,
+32-33) and the export back in the national columns, units and tenants (devstack/demo_exports.py, 34).
 
 Run it again and it carries on with the same households (their applications are reused); restart
 `make run` for a fresh city.
@@ -32,6 +34,7 @@ import requests
 
 from chalicelib.domain.verification import DEPARTMENT_NAMES
 from devstack.demo_calendar import CalendarDemo
+from devstack.demo_exports import ExportsDemo
 from devstack.demo_rent import RentDemo
 from devstack.demo_stats import StatsDemo
 from devstack.demo_imports import ImportsDemo
@@ -291,6 +294,7 @@ class Demo(TicketsDemo, TenancyDemo, RentDemo, CalendarDemo, Walk):
         self.calendar()  # step 23, devstack/demo_calendar.py: the holiday calendar and working days
         ImportsDemo(self).imports()  # steps 29-31: devstack/demo_imports.py
         StatsDemo.statistics(self)  # type: ignore[arg-type]  # steps 32-33 (devstack/demo_stats.py): the figures, the export
+        ExportsDemo(self).exports()  # step 34: devstack/demo_exports.py, units and tenants in the national columns
 
     def wait_decided(self, staff: str, application_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s

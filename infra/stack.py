@@ -950,7 +950,10 @@ class CityStack(cdk.Stack):
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ImportFiles", actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects("imports/*")]))
         role.add_to_principal_policy(iam.PolicyStatement(  # exports ride this worker (0036 "Export")
-            sid="ExportFiles", actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects("exports/*")]))
+            sid="ExportFiles", actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            resources=[self.bucket.arn_for_objects("exports/*")]))
+        role.add_to_principal_policy(iam.PolicyStatement(  # a tenants export reads every household: a parallel Scan
+            sid="ExportScansHouseholds", actions=["dynamodb:Scan"], resources=[self.tables["households"].table_arn]))
         self.key.grant(role, *KEY_ACTIONS)
         iam.Policy(self, "ImportsStart", roles=[self.role], statements=[iam.PolicyStatement(
             actions=["sqs:SendMessage"], resources=[queue.queue_arn])])

@@ -187,7 +187,7 @@ def run_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _import_one(record: Any, context: Any) -> None:
     message = json.loads(record.body)
     if message.get("step") == "export":  # an export rides this queue (domain/exports.py, 0036 "Export")
-        return _export_one(record, message)
+        return _export_one(record, message, context)
     from chalicelib.domain import imports
 
     try:
@@ -203,16 +203,19 @@ def _import_one(record: Any, context: Any) -> None:
                                       "chunk": message.get("chunk"), "outcome": outcome})
 
 
-def _export_one(record: Any, message: dict[str, Any]) -> None:
-    """An export's one step: the kind's rows written to its file (nothing of them logged)."""
+def _export_one(record: Any, message: dict[str, Any], context: Any) -> None:
+    """An export's one part: rows written until the part is full or the time runs short, the next part
+    queued, the file joined at the end (nothing of the rows logged)."""
     from chalicelib.domain import exports
 
+    left = getattr(context, "get_remaining_time_in_millis", None)
     try:
-        outcome = exports.run(message["export_id"])
+        outcome = exports.process(message, left if callable(left) else None)
     except Exception as exc:
         receives = int((record.attributes.approximate_receive_count if record.attributes else None) or 1)
         if receives >= MAX_RECEIVES:  # SQS will not offer it again: the export shows why it failed
             logger.exception("export gave up", extra={"export_id": message.get("export_id")})
-            exports.give_up(message["export_id"], f"{type(exc).__name__}: {exc}")
+            exports.give_up(message, f"{type(exc).__name__}: {exc}")
         raise
-    logger.info("export", extra={"export_id": message.get("export_id"), "outcome": outcome})
+    logger.info("export", extra={"export_id": message.get("export_id"), "segment": message.get("segment"),
+                                 "part": message.get("part"), "outcome": outcome})

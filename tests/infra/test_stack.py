@@ -257,8 +257,9 @@ def test_function_role_is_least_privilege(synthesized: dict[str, Synth], city: s
     for role in set(roles.values()):
         statements = _role_statements(s, role)
         actions = {a for st in statements for a in _actions(st)}
-        # the statistics' monthly recount alone scans, the source tables alone (docs/decisions/0037)
-        assert ("dynamodb:Scan" not in actions or role == roles["RecountStats"]) and not any(
+        # the statistics' monthly recount scans the source tables (docs/decisions/0037), the imports worker
+        # the households table for a tenants export (0036 "Export"); nothing else scans
+        assert ("dynamodb:Scan" not in actions or role in (roles["RecountStats"], roles["RunImports"])) and not any(
             a.endswith(":*") or a == "*" for a in actions)
         for st in statements:
             assert st["Effect"] == "Allow" or st.get("Sid") in ("AuditNeverRewritten", "AuditSealsNeverRewritten"), st
@@ -791,7 +792,7 @@ def test_the_statistics_count_every_source_tables_stream(synthesized: dict[str, 
 
 
 @pytest.mark.parametrize("city", CITIES)
-def test_only_the_recount_scans_and_a_mismatch_is_an_alarm(synthesized: dict[str, Synth], city: str) -> None:
+def test_only_the_recount_and_a_tenants_export_scan_and_a_mismatch_is_an_alarm(synthesized: dict[str, Synth], city: str) -> None:
     from chalicelib.domain.stats import SOURCES
     from chalicelib.metric_names import STATS_RECOUNT_MISMATCHES
 
@@ -799,7 +800,9 @@ def test_only_the_recount_scans_and_a_mismatch_is_an_alarm(synthesized: dict[str
     env = _function_env(s)
     roles = _function_roles(s)
     scans = {role: _grants(s, role).get("dynamodb:Scan") for role in set(roles.values())}
-    assert {role for role, granted in scans.items() if granted} == {roles["RecountStats"]}
+    assert {role for role, granted in scans.items() if granted} == {roles["RecountStats"], roles["RunImports"]}
+    # the imports worker: the households table alone (a tenants export, docs/decisions/0036 "Export")
+    assert [r["Fn::GetAtt"][0] for r in scans[roles["RunImports"]]] == [env["TABLE_HOUSEHOLDS"]["Ref"]]
     assert sorted(r["Fn::GetAtt"][0] for r in scans[roles["RecountStats"]]) == sorted(
         env[f"TABLE_{name.upper()}"]["Ref"] for name in SOURCES)
     assert s.functions()["RecountStats"]["Properties"]["Timeout"] == 900
