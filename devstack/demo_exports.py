@@ -50,7 +50,7 @@ class ExportsDemo:
             OUT.mkdir(parents=True, exist_ok=True)
             path = OUT / "export-units.csv"
             path.write_bytes(response.content)
-            self.say(f"已保存 {path.relative_to(OUT.parent.parent)}（重新导入该文件不会改变任何数据）")
+            self.say(f"已保存 {path.relative_to(OUT.parent.parent)}（与导入文件同一格式：导入的记录再导入一次不会改变）")
 
     def wait_export(self, export_id: str, admin: str, timeout_s: float = 120) -> dict[str, Any]:
         """The export once done (or failed), its rows written shown while it runs."""
@@ -58,7 +58,7 @@ class ExportsDemo:
         found = self.get(f"/v1/admin/exports/{export_id}", admin)
         shown = -1
         while found.get("status") in ("queued", "running") and time.monotonic() < deadline:
-            if found.get("status") == "running" and found.get("rows") != shown:
+            if found.get("status") == "running" and found.get("rows") and found["rows"] != shown:
                 shown = found["rows"]
                 self.say(f"导出中：已写入 {shown} 行")
             time.sleep(0.5)
