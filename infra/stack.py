@@ -96,6 +96,8 @@ FAN_OUT = {"issue_bills": "billing", "open_reviews": "reviews"}
 WORKERS["run_imports"] = "imports"
 BATCH_SIZES["run_imports"] = 1
 IMPORT_TIMEOUT_S = 900
+#: Days an export's objects (its file, parts, progress) are kept under ``exports/`` (docs/decisions/0036 "Export").
+EXPORT_DAYS = 7
 #: The function the monthly billing schedule invokes.
 BILLING_SCHEDULE_TARGET = "start_billing_run"
 
@@ -339,6 +341,14 @@ class CityStack(cdk.Stack):
                     id="expire-deleted-documents",
                     noncurrent_version_expiration=cdk.Duration.days(retention),
                     expired_object_delete_marker=True,
+                ),
+                # An export's file, parts and progress (a tenants export: ID numbers and names in clear) are a
+                # report's copy, not a record: gone after a week, any old version a day later (0036 "Export").
+                s3.LifecycleRule(
+                    id="expire-exports",
+                    prefix="exports/",
+                    expiration=cdk.Duration.days(EXPORT_DAYS),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
                 ),
             ],
         )

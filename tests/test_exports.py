@@ -116,6 +116,15 @@ def test_tenants_are_the_imported_households_and_those_housed_here_not_applicant
     assert mine[1] == "本人" and mine[2] == "林晓燕" and mine[7] == tenant.lease_id.upper() and mine[9] == "400.00"
     assert mine[0].startswith("HH_")
     assert applicant.id_number not in text
+    # moved out (the lease ended): a household housed here is no tenant any more; an imported one stays, lease-less
+    from chalicelib.repositories.tables import LeaseRecord
+
+    for lease_id in (tenant.lease_id, "lsi_jm-ht-2025-0102002"):
+        LeaseRecord(lease_id).update(actions=[LeaseRecord.status.set("ended"), LeaseRecord.active_shard.remove()])
+    done, text = export(client, stack, tokens, "tenants")
+    rows = table(text)[1:]
+    assert done["rows"] == 10 == len(rows) and tenant.person.id_number not in text
+    assert [r[7:] for r in rows if r[0] == "JM-JT-0102-002"] == [[""] * 6]
 
 
 def test_an_export_in_parts_shows_its_progress_and_a_redelivered_part_writes_no_row_twice(

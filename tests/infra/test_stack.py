@@ -209,6 +209,9 @@ def test_document_bucket_is_private_encrypted_and_tls_only(synthesized: dict[str
         st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in statements
     )
     assert _function_env(s)["DOCUMENT_BUCKET"] == {"Ref": bucket_id}
+    # an export (a tenants file holds ID numbers in clear) is a report's copy: gone after a week (0036 "Export")
+    (exports,) = [r for r in props["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "exports/"]
+    assert exports["ExpirationInDays"] == 7 and exports["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
