@@ -89,6 +89,10 @@ ERRORS.update({
     errors.AlreadyDrawn: (409, "ALREADY_DRAWN", "该批次已摇号，不能重复摇号"),
     errors.RoundNotPublished: (409, "ROUND_NOT_PUBLISHED", "摇号结果尚未公布"),
     errors.RegistrationsSettling: (409, "REGISTRATIONS_SETTLING", "仍有报名正在写入，请稍后重试"),
+    errors.RegistrationNumberTaken: (409, "REGISTRATION_NUMBER_TAKEN", "报名编号分配冲突，本次报名未生效，请重试"),
+    errors.RoundDataInconsistent: (409, "ROUND_DATA_INCONSISTENT",
+                                   "摇号批次数据不一致（如报名编号重复），本次操作未生效，请联系系统管理员核查"),
+    errors.RoundFileMismatch: (409, "ROUND_FILE_MISMATCH", "存储的摇号文件与登记的 SHA-256 不符，已停止提供，请联系系统管理员核查"),
     errors.UnitNotVacant: (409, "UNIT_NOT_VACANT", "所选房源不是空置可租状态，不能纳入摇号批次"),
 })
 

@@ -301,6 +301,20 @@ class RegistrationsSettling(Conflict):
     """A registration is still being written; committing now could leave it out."""
 
 
+class RegistrationNumberTaken(Conflict):
+    """The number handed out for a registration is held by another registration of the round
+    (registering takes the next one; answered only if that keeps happening). Nothing was written."""
+
+
+class RoundDataInconsistent(Conflict):
+    """The round's stored data cannot make a valid commitment or draw (a repeated registration
+    number, a registrant in a group the round does not have, ...): nothing was committed or drawn."""
+
+
+class RoundFileMismatch(RoundDataInconsistent):
+    """A stored commitment or result file does not match the SHA-256 the round recorded: never served."""
+
+
 class UnitNotVacant(Conflict):
     """A unit of a new round is not vacant."""
 

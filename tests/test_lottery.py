@@ -293,6 +293,42 @@ def test_registration_refusals(client: Any, stack: Any, tokens: Any, households:
     assert status == 409 and body["error"]["code"] == "ILLEGAL_TRANSITION"
 
 
+def test_inconsistent_round_data_is_a_409_never_a_500(client: Any, tokens: Any, households: dict[str, Any]) -> None:
+    """A registration number held twice (written past the number's claim, as no route can) or a
+    stored file that is not the committed bytes: commit, draw and the public files answer 409 with
+    a code and a zh-CN message, and nothing moves."""
+    from dataclasses import replace
+
+    from chalicelib.deps import deps
+
+    people, one = households["people"], households["vacant"]["1b1l"][:1]
+    status, r = new_round(client, tokens, one)
+    assert status == 201, r
+    round_id = r["round_id"]
+    for name in ("a", "b"):
+        assert register(client, people[name], round_id)[0] == 201
+    a, b = sorted(deps().lottery.registrations(round_id), key=lambda g: g.registration_no)
+    deps().lottery.write_ranks([replace(b, registration_no=a.registration_no)])  # around the claim
+    status, body = admin(client, tokens, round_id, "close", force=True, reason="测试数据不一致的批次")
+    assert status == 200, body
+    status, body = admin(client, tokens, round_id, "commit")
+    assert status == 409 and body["error"]["code"] == "ROUND_DATA_INCONSISTENT", body
+    assert "摇号批次数据不一致" in body["error"]["message"] and body["error"]["field"] == "round_id"
+    assert call(client, "GET", f"/v1/admin/rounds/{round_id}", tokens.headers("admin"))[1]["status"] == "closed"
+
+    # the data mended, the commit goes through; a stored file changed behind the round's back is refused
+    deps().lottery.write_ranks([b])
+    status, committed = admin(client, tokens, round_id, "commit")
+    assert status == 200 and committed["registrants"] == 2, committed
+    key = deps().lottery.get_round(round_id).commitment_key or ""
+    deps().lottery.put_file(key, deps().lottery.get_file(key).replace(b"R0", b"R9"))
+    response = raw(client, f"/v1/rounds/{round_id}/commitment.json")
+    assert response.status_code == 409 and json.loads(response.body)["error"]["code"] == "ROUND_FILE_MISMATCH"
+    status, body = admin(client, tokens, round_id, "draw", public_value="03 11 17 22 28 31 + 09")
+    assert status == 409 and body["error"]["code"] == "ROUND_FILE_MISMATCH", body
+    assert call(client, "GET", f"/v1/admin/rounds/{round_id}", tokens.headers("admin"))[1]["status"] == "committed"
+
+
 def test_bad_rounds_are_refused(client: Any, tokens: Any, households: dict[str, Any], catalogue: dict[str, Any]) -> None:
     vacant = households["vacant"]
     one = vacant["1b1l"][:1]

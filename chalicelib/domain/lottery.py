@@ -40,6 +40,8 @@ MAX_UNITS = 2000
 SETTLE_SECONDS = 60
 #: A Lambda response is at most 6 MB: a larger published file is served by a short-lived link.
 MAX_INLINE_BYTES = 5 * 1024 * 1024
+#: Registration numbers tried before a registration gives up (409 REGISTRATION_NUMBER_TAKEN).
+NUMBER_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -302,20 +304,44 @@ def register(round_id: str, actor: Actor, body: RegistrationIn | None) -> tuple[
     mine = {g["id"] if isinstance(g, dict) else str(g) for g in (app.verification or {}).get("priority_groups") or []}
     group = next((g for g in r.priority_groups if g in mine), GENERAL)
     main = app.main()
-    number = repo.next_number(round_id)
     at = _now_iso()
-    reg = Registrant(round_id, f"R{number:06d}", app.application_id, actor.subject, app.owner_key, size, group, None,
+    reg = Registrant(round_id, "", app.application_id, actor.subject, app.owner_key, size, group, None,
                      mask_name(main["name"]) or "", mask_id(main["id_number"]) or "", allowed,
                      app.contact_mobile, at, at)
-    try:
-        repo.put_registration(reg)
-    except errors.AlreadyRegisteredForRound:
-        repo.burn_number(round_id)  # a double tap: the first registration stands
-        raise
+    reg = _numbered(repo, reg)
     from chalicelib.domain.access import notify_citizen
 
     notify_citizen(app, "lottery_registered", {"round_title": r.title, "registration_no": reg.registration_no})
     return r, reg
+
+
+def _numbered(repo: Any, reg: Registrant) -> Registrant:
+    """Write ``reg`` under the next registration number. The registration and the claim on its number
+    are one transaction, so no two registrations of a round hold one number, whatever the counter
+    answered: a number found taken is counted as burned and the next one is tried (up to
+    ``NUMBER_ATTEMPTS``, then 409 REGISTRATION_NUMBER_TAKEN). Every number handed out is either a
+    registration or burned, so registrants = ``seq - burned`` still holds."""
+    from dataclasses import replace
+
+    number = repo.next_number(reg.round_id)
+    for attempt in range(NUMBER_ATTEMPTS):
+        numbered = replace(reg, registration_no=f"R{number:06d}")
+        try:
+            repo.put_registration(numbered)
+            return numbered
+        except errors.AlreadyRegisteredForRound:
+            repo.burn_number(reg.round_id)  # a double tap: the first registration stands
+            raise
+        except errors.RegistrationNumberTaken:
+            if attempt == NUMBER_ATTEMPTS - 1:
+                repo.burn_number(reg.round_id)
+                raise
+            try:
+                number = repo.next_number(reg.round_id, burned=1)  # the taken one burned, in the same update
+            except errors.RegistrationClosed:
+                repo.burn_number(reg.round_id)
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- admin: close, cancel, commit, draw, publish ---------------------------------------------------------
@@ -364,10 +390,13 @@ def commit(round_id: str, actor: Actor, body: VersionIn) -> Round:
             common.now() - datetime.fromisoformat(r.closed_at) < timedelta(seconds=SETTLE_SECONDS):
         raise errors.RegistrationsSettling(f"{len(regs)} of {r.registrants_count} written", field="version")
     committed_at = _now_iso()
-    document = draw.commitment_document(
-        round_id, r.title, r.priority_groups,
-        [{"registration_no": g.registration_no, "priority_group": g.priority_group, "masked_name": g.masked_name,
-          "masked_id": g.masked_id} for g in regs], r.randomness_source, committed_at)
+    try:
+        document = draw.commitment_document(
+            round_id, r.title, r.priority_groups,
+            [{"registration_no": g.registration_no, "priority_group": g.priority_group, "masked_name": g.masked_name,
+              "masked_id": g.masked_id} for g in regs], r.randomness_source, committed_at)
+    except draw.DrawError as exc:  # stored data no commitment may carry: nothing is committed
+        raise errors.RoundDataInconsistent(str(exc), field="round_id") from None
     data = draw.canonical_bytes(document)
     digest = draw.sha256_hex(data)
     key = f"lottery/{round_id}/commitment-{digest}.json"
@@ -404,7 +433,7 @@ def _checked_file(key: str, digest: str | None) -> bytes:
 
     data = deps().lottery.get_file(key)
     if draw.sha256_hex(data) != digest:  # the stored bytes are not what was committed: never serve them
-        raise RuntimeError(f"{key}: stored file does not match its recorded SHA-256")
+        raise errors.RoundFileMismatch(f"{key}: stored file does not match its recorded SHA-256", field="round_id")
     return data
 
 
@@ -420,8 +449,8 @@ def run_draw(round_id: str, actor: Actor, body: DrawIn) -> Round:
     commitment = json.loads(_checked_file(r.commitment_key or "", r.commitment_sha256))
     try:
         result = draw.draw(commitment, body.public_value)
-    except draw.DrawError as exc:
-        raise errors.InvalidInput(str(exc), field="public_value", message="公开随机数的格式与事先公布的来源不符") from None
+    except draw.DrawError as exc:  # the body's public value is never empty (DrawIn): the committed file is wrong
+        raise errors.RoundDataInconsistent(str(exc), field="round_id") from None
     data = draw.canonical_bytes(result)
     digest = draw.sha256_hex(data)
     key = f"lottery/{round_id}/result-{digest}.json"

@@ -95,12 +95,12 @@ def get_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_round(lottery.get_round(round_id))
 
 
-@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished,), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）", response="RoundCommitment", operation_id="getRoundCommitment")
+@api.route("/v1/rounds/{round_id}/commitment.json", raises=(errors.RoundNotPublished, errors.RoundFileMismatch), summary="摇号承诺文件：报名名单（已遮盖）的原始字节，供下载核验（固定名单后）", response="RoundCommitment", operation_id="getRoundCommitment")
 def commitment_file(call: Call, round_id: str) -> Response:
     return _file(lottery.commitment_file(round_id), f"{round_id}-commitment.json")
 
 
-@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished,), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）", response="RoundResult", operation_id="getRoundResult")
+@api.route("/v1/rounds/{round_id}/result.json", raises=(errors.RoundNotPublished, errors.RoundFileMismatch), summary="摇号结果文件：公开随机数、种子与排序，供下载核验（公布后）", response="RoundResult", operation_id="getRoundResult")
 def result_file(call: Call, round_id: str) -> Response:
     return _file(lottery.result_file(round_id), f"{round_id}-result.json")
 
@@ -115,7 +115,8 @@ def ranks(call: Call, round_id: str) -> dict[str, Any]:
 
 # --- the citizen ---------------------------------------------------------------------------------------
 @api.route("/v1/rounds/{round_id}/registrations", "POST", summary="报名摇号（已取得资格、正在轮候的申请）",
-           roles=CITIZEN, body="chalicelib.bodies:RegistrationIn", status=201, response="Registration", operation_id="registerForRound")
+           roles=CITIZEN, body="chalicelib.bodies:RegistrationIn", status=201, response="Registration", operation_id="registerForRound",
+           raises=(errors.RegistrationNumberTaken,))
 def register(call: Call, round_id: str) -> dict[str, Any]:
     body = call.model() if call.request.raw_body else None  # no body: the caller's one waiting application
     r, g = lottery.register(round_id, call.actor, body)
@@ -154,19 +155,20 @@ def cancel_round(call: Call, round_id: str) -> dict[str, Any]:
 
 
 @api.route("/v1/admin/rounds/{round_id}/commit", "POST", summary="固定报名名单并公布其 SHA-256（承诺）", roles=ADMIN,
-           body="chalicelib.bodies:VersionIn", response="AdminRound")
+           body="chalicelib.bodies:VersionIn", response="AdminRound", raises=(errors.RoundDataInconsistent,))
 def commit_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_admin_round(lottery.commit(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/draw", "POST", summary="摇号：以事先公布来源的公开随机数排序（只能一次）",
-           roles=ADMIN, body="chalicelib.bodies:DrawIn", response="AdminRound")
+           roles=ADMIN, body="chalicelib.bodies:DrawIn", response="AdminRound",
+           raises=(errors.RoundDataInconsistent, errors.RoundFileMismatch))
 def draw_round(call: Call, round_id: str) -> dict[str, Any]:
     return present_admin_round(lottery.run_draw(round_id, call.actor, call.model()))
 
 
 @api.route("/v1/admin/rounds/{round_id}/publish", "POST", summary="公布摇号结果并通知每户排序号", roles=ADMIN,
-           body="chalicelib.bodies:VersionIn", response="PublishedRound")
+           body="chalicelib.bodies:VersionIn", response="PublishedRound", raises=(errors.RoundFileMismatch,))
 def publish_round(call: Call, round_id: str) -> dict[str, Any]:
     r, sent = lottery.publish(round_id, call.actor, call.model())
     return {"round": present_admin_round(r), "notified": sent}

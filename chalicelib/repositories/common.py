@@ -93,6 +93,12 @@ def transact(settings: Any, build: Any) -> bool:
     """One TransactWriteItems built by ``build(tx)``: True when written, False when a condition
     failed. DynamoDB's TransactionConflict (another transaction on one of the items in flight) is
     retried with jitter, then answered 503."""
+    return transact_failed(settings, build) is None
+
+
+def transact_failed(settings: Any, build: Any) -> list[bool] | None:
+    """``transact``, saying which conditions failed: None when written, else one flag per item of
+    the transaction, in the order ``build`` added them (True: that item's condition failed)."""
     import time
 
     from pynamodb.exceptions import TransactWriteError
@@ -105,12 +111,12 @@ def transact(settings: Any, build: Any) -> bool:
         try:
             with TransactWrite(connection=connection) as tx:
                 build(tx)
-            return True
+            return None
         except TransactWriteError as exc:
-            reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
-            if "ConditionalCheckFailed" in reasons:
-                return False
-            if exc.cause_response_code in TRANSIENT or set(reasons) & TRANSIENT:
+            codes = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in codes:
+                return [code == "ConditionalCheckFailed" for code in codes]
+            if exc.cause_response_code in TRANSIENT or set(codes) & TRANSIENT:
                 time.sleep(0.02 * (attempt + 1) * (1 + (time.monotonic_ns() % 7) / 7))
                 continue
             raise

@@ -3,8 +3,11 @@
 The round item carries the registration counter (``seq``, an atomic ADD allowed only while the
 round is open): status changes are UpdateItems conditioned on version and status, never a whole-item
 put, so they cannot undo a registration's increment. A registration is keyed by (round,
-application): one per application, a conditional put. Ranks are written with BatchWriteItem (25 a
-request); the sparse ``by_rank`` index is the published list in rank order.
+application): one per application. Its number is unique in the round by construction: the
+registration is written in one transaction with a claim on its number (``regno#{round}#{number}`` in
+the ``person_locks`` table, "absent"), so two registrations can never hold one number whatever the
+counter answered (docs/decisions/0014). Ranks are written with BatchWriteItem (25 a request); the
+sparse ``by_rank`` index is the published list in rank order.
 
 The commitment and the result are S3 objects in the city's private bucket, named by their SHA-256
 (a retried or raced write can never replace the bytes a round points at); the API serves them.
@@ -20,13 +23,18 @@ from chalicelib.config import Settings
 from chalicelib.domain.common import Page
 from chalicelib.domain.lottery import Registrant, Round
 from chalicelib.domain.round_status import RoundStatus
-from chalicelib.repositories.common import is_condition_failure, plain, put_new
+from chalicelib.repositories.common import is_condition_failure, plain, put_new, transact_failed
 from chalicelib.repositories.paging import query_page
-from chalicelib.repositories.tables import RegistrationRecord, RoundRecord, UnitRecord
+from chalicelib.repositories.tables import PersonLockRecord, RegistrationRecord, RoundRecord, UnitRecord
 
 
 def rank_key(rank: int) -> str:
     return f"{rank:07d}"
+
+
+def number_claim_key(round_id: str, registration_no: str) -> str:
+    """The ``person_locks`` item that holds a registration number of a round for one application."""
+    return f"regno#{round_id}#{registration_no}"
 
 
 class LotteryRepository:
@@ -70,13 +78,14 @@ class LotteryRepository:
             raise
         return to_round(record)
 
-    def next_number(self, round_id: str) -> int:
+    def next_number(self, round_id: str, *, burned: int = 0) -> int:
         """The next registration number: ADD 1 to ``seq`` while the round is open (else
-        REGISTRATION_CLOSED: nothing is handed out after the close)."""
+        REGISTRATION_CLOSED: nothing is handed out after the close). ``burned``: numbers handed out
+        earlier that will never be a registration, counted in the same update."""
         record = RoundRecord(round_id)
+        actions = [RoundRecord.seq.add(1)] + ([RoundRecord.burned.add(burned)] if burned else [])
         try:
-            record.update(actions=[RoundRecord.seq.add(1)],
-                          condition=RoundRecord.status == RoundStatus.OPEN.value)
+            record.update(actions=actions, condition=RoundRecord.status == RoundStatus.OPEN.value)
         except UpdateError as exc:
             if is_condition_failure(exc):
                 raise errors.RegistrationClosed("the round is no longer open", field="round_id") from None
@@ -95,8 +104,21 @@ class LotteryRepository:
 
     # --- registrations ----------------------------------------------------------------------------
     def put_registration(self, reg: Registrant) -> None:
-        put_new(registration_record(reg), RegistrationRecord.application_id.does_not_exist(),
-                errors.AlreadyRegisteredForRound(reg.application_id, field="application_id"))
+        """The registration and the claim on its number, in one TransactWriteItems, each "absent":
+        the application already registered is ALREADY_REGISTERED; the number held by another
+        registration of the round is ``RegistrationNumberTaken`` (nothing is written either way)."""
+        def build(tx: Any) -> None:
+            tx.save(registration_record(reg), condition=RegistrationRecord.application_id.does_not_exist())
+            tx.save(PersonLockRecord(number_claim_key(reg.round_id, reg.registration_no),
+                                     application_id=reg.application_id, since=reg.created_at),
+                    condition=PersonLockRecord.person_key.does_not_exist())
+
+        failed = transact_failed(self.settings, build)
+        if failed is None:
+            return
+        if failed[0]:
+            raise errors.AlreadyRegisteredForRound(reg.application_id, field="application_id")
+        raise errors.RegistrationNumberTaken(reg.registration_no, field="round_id")
 
     def get_registration(self, round_id: str, application_id: str) -> Registrant | None:
         try:

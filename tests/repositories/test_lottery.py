@@ -83,6 +83,29 @@ def test_registrations_and_ranks(container: Any) -> None:
     assert seen == in_order
 
 
+def test_a_registration_number_is_held_by_one_registration(container: Any) -> None:
+    """The registration and the claim on its number are one write: a second registration under a
+    held number writes nothing; a double tap under a new number leaves that number free."""
+    repo = container.lottery
+    r = a_round([])
+    repo.create_round(r)
+    first, second = registrant(r.round_id, 1), registrant(r.round_id, 1)
+    repo.put_registration(first)
+    with pytest.raises(errors.RegistrationNumberTaken):
+        repo.put_registration(second)
+    assert repo.get_registration(r.round_id, second.application_id) is None
+    with pytest.raises(errors.AlreadyRegisteredForRound):
+        repo.put_registration(replace(first, registration_no="00002"))
+    repo.put_registration(replace(second, registration_no="00002"))
+    assert sorted((g.registration_no, g.application_id) for g in repo.registrations(r.round_id)) == [
+        ("00001", first.application_id), ("00002", second.application_id)]
+    # a number found taken is burned in the same update that hands out the next one
+    assert repo.next_number(r.round_id) == 1
+    assert repo.next_number(r.round_id, burned=1) == 2
+    after = repo.get_round(r.round_id)
+    assert (after.seq, after.burned, after.registrants_count) == (2, 1, 1)
+
+
 def test_published_files(container: Any) -> None:
     repo = container.lottery
     key = f"rounds/{new_id('round')}/commitment.json"

@@ -25,6 +25,7 @@ class LotteryTwin:
         self._lock = threading.RLock()
         self.rounds_by_id: dict[str, Round] = {}
         self.registrations_by_round: dict[str, dict[str, Registrant]] = {}
+        self.number_claims: dict[tuple[str, str], str] = {}  # (round, registration_no) -> application
 
     # --- rounds -----------------------------------------------------------------------------------------
     def create_round(self, r: Round) -> None:
@@ -62,12 +63,12 @@ class LotteryTwin:
             self.rounds_by_id[round_id] = updated
             return clone(updated)
 
-    def next_number(self, round_id: str) -> int:
+    def next_number(self, round_id: str, *, burned: int = 0) -> int:
         with self._lock:
             current = self.rounds_by_id.get(round_id)
             if current is None or current.status is not RoundStatus.OPEN:
                 raise errors.RegistrationClosed("the round is no longer open", field="round_id")
-            self.rounds_by_id[round_id] = replace(current, seq=current.seq + 1)
+            self.rounds_by_id[round_id] = replace(current, seq=current.seq + 1, burned=current.burned + burned)
             return current.seq + 1
 
     def burn_number(self, round_id: str) -> None:
@@ -85,7 +86,10 @@ class LotteryTwin:
             regs = self.registrations_by_round.setdefault(reg.round_id, {})
             if reg.application_id in regs:
                 raise errors.AlreadyRegisteredForRound(reg.application_id, field="application_id")
+            if (reg.round_id, reg.registration_no) in self.number_claims:
+                raise errors.RegistrationNumberTaken(reg.registration_no, field="round_id")
             regs[reg.application_id] = clone(reg)
+            self.number_claims[(reg.round_id, reg.registration_no)] = reg.application_id
 
     def get_registration(self, round_id: str, application_id: str) -> Registrant | None:
         with self._lock:
