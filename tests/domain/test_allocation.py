@@ -94,3 +94,91 @@ def test_two_households_choose_one_unit_one_wins(twins: Any) -> None:
     assert twins.units.get(unit.unit_id).status is UnitStatus.RESERVED
     assert twins.selection.get_household(r.round_id, 2).status == INVITED  # the loser can still choose another
     assert twins.notifier.templates() == ["unit_chosen"]
+
+
+def _open_round(twins: Any, seq: int = 0) -> Round:
+    r = replace(closed_round(twins, [], 0), round_id=new_id("round"), status=RoundStatus.OPEN, seq=seq, closed_at=None)
+    twins.lottery.create_round(r)
+    return r
+
+
+def _unnumbered(round_id: str) -> Registrant:
+    at = now_iso()
+    return Registrant(round_id=round_id, registration_no="", application_id=new_id("app"), owner=new_id("sub"),
+                      owner_key=new_id("pk"), household_size=1, priority_group="general", rank=None, masked_name="刘*",
+                      masked_id="4407**********0249", allowed_layouts=["2b1l"], created_at=at, updated_at=at)
+
+
+def test_a_number_the_counter_hands_out_twice_is_burned_and_the_next_one_taken(
+        twins: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = _open_round(twins, seq=1)
+    held = replace(_unnumbered(r.round_id), registration_no="R000001")
+    twins.lottery.put_registration(held)  # R000001 is taken; the counter says 1 once more (a stale answer)
+    real, answers = twins.lottery.next_number, []
+
+    def stale_once(round_id: str, **kw: Any) -> int:
+        n = real(round_id, **kw)
+        answers.append(n)
+        return n - 1 if len(answers) == 1 else n
+
+    monkeypatch.setattr(twins.lottery, "next_number", stale_once)
+    reg = lottery._numbered(twins.lottery, _unnumbered(r.round_id))
+    assert reg.registration_no == "R000003" and answers == [2, 3]
+    after = twins.lottery.get_round(r.round_id)
+    assert (after.seq, after.burned, after.registrants_count) == (3, 1, 2)
+    assert sorted(g.registration_no for g in twins.lottery.registrations(r.round_id)) == ["R000001", "R000003"]
+
+
+def test_numbers_taken_again_and_again_end_in_a_409_with_every_number_burned(
+        twins: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = _open_round(twins)
+
+    def taken(reg: Registrant) -> None:
+        raise errors.RegistrationNumberTaken(reg.registration_no, field="round_id")
+
+    monkeypatch.setattr(twins.lottery, "put_registration", taken)
+    with pytest.raises(errors.RegistrationNumberTaken):
+        lottery._numbered(twins.lottery, _unnumbered(r.round_id))
+    after = twins.lottery.get_round(r.round_id)
+    assert (after.seq, after.burned, after.registrants_count) == (lottery.NUMBER_ATTEMPTS, lottery.NUMBER_ATTEMPTS, 0)
+
+
+def test_a_round_closed_while_a_taken_number_is_retried_refuses_and_counts_the_number_burned(
+        twins: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = _open_round(twins)
+
+    def taken_then_closed(reg: Registrant) -> None:
+        twins.lottery.update_round(r.round_id, expected_status="open", expected_version=None,
+                                   conflict=errors.IllegalTransition("not open"), status="closed")
+        raise errors.RegistrationNumberTaken(reg.registration_no, field="round_id")
+
+    monkeypatch.setattr(twins.lottery, "put_registration", taken_then_closed)
+    with pytest.raises(errors.RegistrationClosed):
+        lottery._numbered(twins.lottery, _unnumbered(r.round_id))
+    after = twins.lottery.get_round(r.round_id)
+    assert (after.seq, after.burned, after.registrants_count) == (1, 1, 0)
+
+
+def test_a_commitment_or_draw_over_inconsistent_data_is_a_409_and_nothing_moves(twins: Any) -> None:
+    admin = person(Role.ADMIN)
+    r = closed_round(twins, [], 3)
+    first = sorted(twins.lottery.registrations(r.round_id), key=lambda g: g.registration_no)[0]
+    twins.lottery.write_ranks([replace(first, application_id="app-copy")])  # its number twice
+    with pytest.raises(errors.RoundDataInconsistent, match="appears more than once"):
+        lottery.commit(r.round_id, admin, VersionIn.model_validate({"version": 3}))
+    assert twins.lottery.get_round(r.round_id).status is RoundStatus.CLOSED
+
+    r = closed_round(twins, [], 2)
+    committed = lottery.commit(r.round_id, admin, VersionIn.model_validate({"version": 3}))
+    key = committed.commitment_key or ""
+    stored = json.loads(twins.lottery.get_file(key))
+    stored["registrants"].append(stored["registrants"][0])  # the file's own list repeats a number
+    twins.lottery.put_file(key, draw.canonical_bytes(stored))
+    bad = draw.sha256_hex(draw.canonical_bytes(stored))
+    with pytest.raises(errors.RoundFileMismatch):
+        lottery.commitment_file(r.round_id)
+    twins.lottery.rounds_by_id[r.round_id] = replace(committed, commitment_sha256=bad)  # and recorded as such
+    with pytest.raises(errors.RoundDataInconsistent, match="appears more than once"):
+        lottery.run_draw(r.round_id, admin, DrawIn.model_validate({"version": committed.version,
+                                                                   "public_value": PUBLIC_VALUE}))
+    assert twins.lottery.get_round(r.round_id).status is RoundStatus.COMMITTED
