@@ -330,7 +330,8 @@ class PersonLockRecord(_Table):
     application_id = UnicodeAttribute()
     since = UnicodeAttribute()
     # Live-locks share this table (issue 9 §4): "draft#{household}#{kind}" -> the one live draft,
-    # "grant#{grantor}#{delegate}" -> the one live grant (application_id holds its id) until expires_at.
+    # "grant#{grantor}#{delegate}" -> the one live grant (application_id holds its id) until expires_at;
+    # "regno#{round}#{registration_no}" -> the one registration holding a lottery number (docs/decisions/0014).
     expires_at = UnicodeAttribute(null=True)
 
 
