@@ -4,9 +4,9 @@
   cities' figure; a CSV in the document bucket, as the admin's presigned POST leaves it) until the
   real run is finished: the split, every chunk checked (dry run), then every chunk written (real
   run). The domain path in this process (``imports.start`` as the routes call it), the chunks worked
-  on by the local stack's queue pump (``stack.drain``, the event source mapping's part: one worker
-  at a time here, up to the queue's concurrency on AWS), DynamoDB and S3 being moto's server on
-  loopback.
+  on by the local stack's queue pump (``stack.drain``, the event source mapping's part: two
+  invocations at once here, up to the queue's concurrency on AWS), DynamoDB and S3 being moto's
+  server in a process of its own on loopback (docs/decisions/0042; its CPU per row is reported).
 - ``import_write_requests_ratio``: DynamoDB write requests of the real run (PutItem, UpdateItem,
   BatchWriteItem, TransactWriteItems, DeleteItem; the job's own progress items included) / (rows /
   25). A group of up to 96 units with the counters they move is one TransactWriteItems.

@@ -8,7 +8,9 @@ independent of the queue's length (``_sqs_sends_do_not_count``); and what every 
 1. Atomic conditions: DynamoDB evaluates a condition and writes in one step; moto, serving each
    request on its own thread, does not (CI saw two clerks' conditional approvals both win). Every
    item operation of moto's DynamoDB backend runs under one lock here, so "one unit to one
-   household" and "one of two clerks wins" hold under threads as they do on DynamoDB.
+   household" and "one of two clerks wins" hold under threads as they do on DynamoDB; and so do the
+   item requests whose answer moto builds from the live item afterwards (CI saw two ADDs of a
+   round's registration counter both answer the same number).
 2. Transactions cost what they touch, not the size of their tables:
 
 moto 5.2 backs up every table a transaction names with ``copy.deepcopy`` (once per item of the
@@ -137,6 +139,10 @@ def install() -> None:
     _attribute_values_as_they_are()
     for name in ATOMIC:
         setattr(models.DynamoDBBackend, name, _atomic(getattr(models.DynamoDBBackend, name)))
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in ANSWERED_ATOMIC:
+        setattr(DynamoHandler, name, _atomic(getattr(DynamoHandler, name)))
     from moto.dynamodbstreams import models as streams
 
     for name in STREAM_READS:
@@ -356,6 +362,11 @@ def _attribute_values_as_they_are() -> None:
 #: (and its serialisable transactions) make them look.
 ATOMIC = ("put_item", "get_item", "query", "update_item", "delete_item", "transact_write_items",
           "batch_get_item", "transact_get_items")
+#: Requests whose answer moto builds from the live item after the backend call (an UpdateItem's
+#: ``ALL_NEW``, a PutItem's ``ALL_OLD`` read before it): the whole request under the same lock, or
+#: two ADDs of one counter can both answer the second value (DynamoDB's cannot).
+ANSWERED_ATOMIC = ("put_item", "update_item", "delete_item", "get_item", "batch_get_item", "query", "scan",
+                   "transact_get_items", "batch_write_item")
 #: Stream reads, under the same lock: a poller never reads a transaction's records before it is done.
 STREAM_READS = ("get_records", "get_shard_iterator", "describe_stream")
 _item_lock = threading.RLock()

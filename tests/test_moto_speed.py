@@ -77,6 +77,44 @@ def test_a_cancelled_transaction_leaves_no_stream_record_and_a_good_one_leaves_e
     ddb.delete_table(TableName=name)
 
 
+def test_concurrent_adds_answer_distinct_values_even_when_moto_answers_late(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An UpdateItem's ALL_NEW answer is the value its own ADD made: moto builds the answer from the
+    live item after its backend call, so a thread switch right there (forced here) used to hand two
+    ADDs the same number."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moto.dynamodb import models
+
+    from devstack import aws
+
+    ddb = aws.client("dynamodb", stack.endpoint)
+    name = "speed-counter"
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    backend_update = models.DynamoDBBackend.update_item
+
+    def answered_late(*args: Any, **kwargs: Any) -> Any:
+        item = backend_update(*args, **kwargs)
+        time.sleep(0.003)
+        return item
+
+    monkeypatch.setattr(models.DynamoDBBackend, "update_item", answered_late)
+
+    def add(_: int) -> int:
+        answer = aws.client("dynamodb", stack.endpoint).update_item(
+            TableName=name, Key={"pk": {"S": "seq"}}, UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="ALL_NEW")
+        return int(answer["Attributes"]["n"]["N"])
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = list(pool.map(add, range(40)))
+    assert sorted(numbers) == list(range(1, 41))
+    ddb.delete_table(TableName=name)
+
+
 def test_item_operations_are_serialised() -> None:
     from moto.dynamodb import models
 
