@@ -106,4 +106,8 @@ def test_demo_of_verification_review_publicity_and_waiting_list(server: str, sta
     # streams; the ministry sees aggregates only; the month exported as CSV and XLSX
     assert "提交申请 8，审核通过 4，" in out and "新增配租 4 户" in out, out[-3000:]
     assert re.search(r"完成年审 4（继续承租 2，提高租金 1，腾退 1，人工 0）", out), out[-3000:]
-    assert "/v1/staff/applications?limit=1 -> 403" in out and out.count(".xlsx（") == 1 and out.count(".csv（") == 1
+    assert "/v1/staff/applications?limit=1 -> 403" in out and out.count(".xlsx（") == 1
+    # issue 14 §1 (0036 "Export"): units and tenants exported in the national columns, the units file saved
+    # (so two CSV files: the month's statistics and the units), the tenants file only counted
+    assert out.count(".csv（") == 2 and "34. 数据导出" in out and "export-units.csv（与导入文件同一格式" in out
+    assert re.search(r"：已完成，\d+ 行；下载 -> 200", out), out[-3000:]

@@ -57,6 +57,11 @@ def _override(year: int) -> tuple[frozenset[date], frozenset[date]] | None:
     return value
 
 
+def clear_cache() -> None:
+    """Forget every year's override read (tests that measure a cold read)."""
+    _overrides.clear()
+
+
 def forget(year: int) -> None:
     """An override of ``year`` was written: read it again on next use."""
     _overrides.pop(year, None)
