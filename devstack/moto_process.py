@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
 
 class MotoProcess:
     """What LocalStack needs of its server (``get_host_and_port``, ``stop``), as a child process."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        env = dict(os.environ, **{PURGE_SETTING: "false"})
+        # the environment LocalStack.start set (moto's settings, e.g. the queue purge rule) is inherited
         self._child = subprocess.Popen([sys.executable, "-m", "devstack.moto_process", host, str(port)],
-                                       cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+                                       cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self._child.stdout is not None
         line = self._child.stdout.readline().split()
         if len(line) != 3 or line[0] != "ready":
@@ -34,9 +33,6 @@ class MotoProcess:
         self._address = (line[1], int(line[2]))
         self._drain = threading.Thread(target=_discard, args=(self._child.stdout,), daemon=True)
         self._drain.start()
-
-    def start(self) -> None:  # started by the constructor
-        return None
 
     def get_host_and_port(self) -> tuple[str, int]:
         return self._address

@@ -217,34 +217,41 @@ def _item_size_once() -> None:
     dynamo_type.Item.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _per_expression(parse: Any) -> Any:
+    """``parse(expr, names, values)`` remembered per distinct (expression, names, values): a pure
+    function of them. Values moto has already typed, or big ones, are parsed each time; an error is
+    raised each time (never remembered); at most 4,096 kept."""
+    import json
+
+    known: dict[tuple[Any, str, str], Any] = {}
+
+    def remembered(expr: Any, names: Any, values: Any) -> Any:
+        try:
+            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        except TypeError:
+            return parse(expr, names, values)
+        if len(key[2]) > 4096:
+            return parse(expr, names, values)
+        found = known.get(key)
+        if found is None:
+            found = parse(expr, names, values)
+            if len(known) >= 4096:
+                known.clear()
+            known[key] = found
+        return found
+
+    return remembered
+
+
 def _conditions_parsed_once() -> None:
     """4. A condition or filter expression is parsed once, not once per item: moto parses the same
     ``attribute_not_exists(#0)`` for every put of a transaction, twice (the transaction's check,
     then the put's). The parsed expression is a pure tree evaluated against each item, so equal
     (expression, names, values) share it; a parse error is raised as before (never cached)."""
-    import json
-
     from moto.dynamodb import comparisons, models
     from moto.dynamodb.models import table as table_module
 
-    original = comparisons.get_filter_expression
-    parsed: dict[tuple[Any, str, str], Any] = {}
-
-    def get_filter_expression(expr: Any, names: Any, values: Any) -> Any:
-        try:
-            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
-        except TypeError:  # values moto has already typed: parse them as they are
-            return original(expr, names, values)
-        if len(key[2]) > 4096:  # a big value: parse it each time rather than keep it
-            return original(expr, names, values)
-        op = parsed.get(key)
-        if op is None:
-            op = original(expr, names, values)
-            if len(parsed) >= 4096:
-                parsed.clear()
-            parsed[key] = op
-        return op
-
+    get_filter_expression = _per_expression(comparisons.get_filter_expression)
     models.get_filter_expression = get_filter_expression  # type: ignore[attr-defined]
     table_module.get_filter_expression = get_filter_expression  # type: ignore[attr-defined]
 
@@ -254,12 +261,7 @@ def _checked_conditions_parsed_once() -> None:
     distinct (expression, names, values), not once per item: a transaction of 96 puts named the same
     ``attribute_not_exists(#0)`` 96 times. The names and values found are handed out as fresh lists
     (the handler extends them); a parse error is raised as before (never cached)."""
-    import json
-
     from moto.dynamodb import comparisons, responses
-
-    create = comparisons.create_condition_expression_parser
-    found: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
 
     class _Parsed:
         def __init__(self, op: Any, names: list[str], values: list[str]) -> None:
@@ -268,22 +270,15 @@ def _checked_conditions_parsed_once() -> None:
         def parse(self) -> Any:
             return self._op
 
+    def check(expr: Any, names: Any, values: Any) -> tuple[Any, list[str], list[str]]:
+        parser = comparisons.create_condition_expression_parser(expr, names, values)
+        op = parser.parse()
+        return op, list(parser.expr_attr_names_found), list(getattr(parser, "expr_attr_values_found", []))
+
+    checked = _per_expression(check)
+
     def create_condition_expression_parser(expr: Any, names: Any, values: Any) -> Any:
-        try:
-            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
-        except TypeError:
-            return create(expr, names, values)
-        if len(key[2]) > 4096:
-            return create(expr, names, values)
-        known = found.get(key)
-        if known is None:
-            parser = create(expr, names, values)
-            op = parser.parse()
-            known = (op, list(parser.expr_attr_names_found), list(getattr(parser, "expr_attr_values_found", [])))
-            if len(found) >= 4096:
-                found.clear()
-            found[key] = known
-        return _Parsed(*known)
+        return _Parsed(*checked(expr, names, values))
 
     responses.create_condition_expression_parser = create_condition_expression_parser  # type: ignore[attr-defined]
 

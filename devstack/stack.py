@@ -219,7 +219,7 @@ class LocalStack:
                 for queue, function in WORKERS:
                     if only is not None and queue not in only:
                         continue
-                    done, failed = self._drain_concurrently(self.queues[queue], function, workers)
+                    done, failed = self._drain_queue(self.queues[queue], function, workers)
                     counts[queue] += done
                     counts["failed"] += failed
                     seen += done + failed
@@ -237,15 +237,13 @@ class LocalStack:
             self._sqs = aws.client("sqs", self.endpoint)
         return self._sqs
 
-    def _drain_concurrently(self, url: str, function: str, workers: int) -> tuple[int, int]:
-        """``workers`` invocations at once; one that finds the queue empty waits while another is
-        still working (its work may queue more: an import's split queues its chunks)."""
-        if workers <= 1:
-            return self._drain_queue(url, function)
+    def _drain_queue(self, url: str, function: str, workers: int = 1) -> tuple[int, int]:
+        """Invoke ``function`` until the queue is empty, ``workers`` invocations at once; one that finds
+        the queue empty waits while another is still working (its work may queue more: an import's
+        split queues its chunks). (handled, failed)"""
         import time
-        from concurrent.futures import ThreadPoolExecutor
 
-        self._sqs_client()
+        self._sqs_client()  # made once, before any thread
         busy, lock = [0], threading.Lock()
 
         def worker(_: int) -> tuple[int, int]:
@@ -266,17 +264,13 @@ class LocalStack:
                         return done, failed
                 time.sleep(0.01)
 
+        if workers <= 1:
+            return worker(0)
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(workers, thread_name_prefix=f"local-{function}") as pool:
             results = list(pool.map(worker, range(workers)))
         return sum(d for d, _ in results), sum(f for _, f in results)
-
-    def _drain_queue(self, url: str, function: str) -> tuple[int, int]:
-        done = failed = 0
-        while True:
-            d, f = self._invoke_once(url, function)
-            if not d + f:
-                return done, failed
-            done, failed = done + d, failed + f
 
     def _invoke_once(self, url: str, function: str) -> tuple[int, int]:
         """One receive and one invocation with what it got: (handled, failed)."""
