@@ -436,3 +436,82 @@ def test_a_million_rows_are_split_streamed_the_bad_ones_reported_and_no_chunk_ho
         chunks, rows = chunks + 1, rows + len(chunk)
     assert (rows, chunks) == (999_998, 1000)
     assert [(e.row, e.code) for e in refused] == [(500_002, "IMPORT_DUPLICATE_ID"), (700_002, "IMPORT_BAD_ROW")]
+
+
+def _units(n: int) -> bytes:
+    """``n`` vacant units of the sample's estate (和悦园, buildings B1 and B2), layouts mixed."""
+    layouts = ("一房一厅", "两房一厅", "三房一厅", "单间")
+    lines = ["房源编码,项目编码,楼栋编码,房号,户型,建筑面积（㎡）,所在楼层,月租金（元）,朝向,房源状态"] + [
+        f"RUN-FY-{i:04d},JM-XM-0102,B{1 + i % 2},{1000 + i},{layouts[i % 4]},50.00,{1 + i % 12},500.00,南,空置"
+        for i in range(n)]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _counters() -> tuple[Any, ...]:
+    """The estate's counters (total, vacant, per layout) and its area's and street's."""
+    from chalicelib.deps import deps
+    from chalicelib.repositories.tables import AreaRecord
+
+    estate = deps().estates.get("jm-xm-0102")
+    city = deps().settings.city_code
+    places = [AreaRecord.get(city, key, consistent_read=True) for key in ("A#jianghai", "S#lile")]
+    return (estate.units_total, estate.units_vacant, sorted((k, v["total"], v["vacant"]) for k, v in estate.unit_mix.items()),
+            [(int(p.units_total or 0), int(p.units_vacant or 0)) for p in places])
+
+
+def test_a_chunk_delivered_twice_cut_short_or_run_again_after_a_failure_writes_and_counts_everything_once(
+        client: Any, stack: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real run's chunk, delivered again, cut short between its groups' writes and its end (a
+    Lambda timing out), and the whole run started again after it failed: each unit written once, the
+    estate's, area's and street's counters moved once per unit, every row counted once. A second dry
+    run of the same import counts every chunk again."""
+    from chalicelib.domain import imports
+    from chalicelib.repositories.imports import ImportRepository
+
+    for kind in KINDS[:2]:
+        run(client, stack, tokens, kind, sample(kind))
+    before = _counters()
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 100)  # 250 rows: 3 chunks of 2 or 3 groups
+    import_id = upload(client, tokens, "units", _units(250))
+    first = dry_run(client, stack, tokens, import_id)
+    again = dry_run(client, stack, tokens, import_id)  # a second dry run: a fresh count, not "done already"
+    assert first["status"] == again["status"] == "dry_run_done", again
+    assert [again["dry_run"][k] for k in ("rows_read", "created", "chunks", "chunks_done")] == [250, 250, 3, 3], again
+    status, _ = call(client, "POST", f"/v1/admin/imports/{import_id}/apply", admin(tokens))
+    assert status == 202
+    message = {"step": "chunk", "import_id": import_id, "phase": "apply", "chunk": 0}
+    finish, move = ImportRepository.finish_chunk, ImportRepository._move_counters
+
+    def cut_short(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("the Lambda timed out")
+
+    def moved_then_cut_short(*args: Any, **kwargs: Any) -> bool:
+        move(*args, **kwargs)
+        raise RuntimeError("the Lambda timed out")
+    monkeypatch.setattr(ImportRepository, "finish_chunk", cut_short)
+    with pytest.raises(RuntimeError):
+        imports.process(message)  # chunk 0's groups written, its counters and counts not yet
+    monkeypatch.setattr(ImportRepository, "finish_chunk", finish)
+    monkeypatch.setattr(ImportRepository, "_move_counters", moved_then_cut_short)
+    with pytest.raises(RuntimeError):
+        imports.process({**message, "chunk": 1})  # chunk 1's groups written and its counters moved, not its counts
+    monkeypatch.setattr(ImportRepository, "_move_counters", move)
+    imports.give_up(message, "the Lambda timed out")  # its last delivery: the run fails
+    assert imports.get(import_id).status is imports.FAILED
+    drain(stack)  # the rest of the failed run's messages: nothing (not running)
+    status, _ = call(client, "POST", f"/v1/admin/imports/{import_id}/apply", admin(tokens))  # run it again
+    assert status == 202
+    imports.process(message)  # chunk 0 ahead of the queue: its written groups skipped, their counters moved
+    imports.process(message)  # and delivered twice
+    drain(stack)  # every chunk (chunk 0 a third time)
+    imports.process({**message, "chunk": 2})  # a late duplicate
+    status, done = call(client, "GET", f"/v1/admin/imports/{import_id}", admin(tokens))
+    assert done["status"] == "applied", done
+    assert [done["apply"][k] for k in ("rows_read", "created", "updated", "unchanged", "refused", "chunks_done")] == \
+        [250, 250, 0, 0, 0, 3], done
+    total, vacant, mix, places = _counters()
+    mix_before = {k: (t, v) for k, t, v in before[2]}
+    assert (total, vacant) == (before[0] + 250, before[1] + 250)
+    assert {k: (t - mix_before[k][0], v - mix_before[k][1]) for k, t, v in mix if (t, v) != mix_before[k]} == {
+        "1b1l": (63, 63), "2b1l": (63, 63), "3b1l": (62, 62), "studio": (62, 62)}, mix
+    assert [(t - bt, v - bv) for (t, v), (bt, bv) in zip(places, before[3])] == [(250, 250), (250, 250)]

@@ -92,6 +92,7 @@ class Progress:
     started_at: str | None = None
     finished_at: str | None = None
     report_key: str | None = None
+    run: str | None = None  # each start of the phase is a new run
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,9 @@ def chunk(import_id: str, phase: Phase, n: int) -> str:
     imp = repo.get(import_id)
     if imp.status not in (DRY_RUNNING, APPLYING):
         return "not running"
-    state = repo.chunk_state(import_id, phase, n)
+    run = (imp.phases.get(phase) or Progress()).run or ""
+    split = (imp.phases.get(Phase.DRY_RUN) or Progress()).run or ""  # the run that cut the chunks
+    state = repo.chunk_state(import_id, phase, run, split, n)
     if state.done:
         return "done already"
     lines = [json.loads(x) for x in repo.get_text(chunk_key(import_id, n)).splitlines() if x]
@@ -351,14 +354,14 @@ def chunk(import_id: str, phase: Phase, n: int) -> str:
         if phase is Phase.APPLY and g in state.groups:
             continue  # written by an earlier delivery: its counts are on the chunk already
         if phase is Phase.APPLY and outcome.ops:
-            repo.write_group(imp, n, g, _objects(imp, outcome.ops), outcome)
+            repo.write_group(imp, split, n, g, _objects(imp, outcome.ops), outcome)
             continue
         local.created += outcome.created
         local.updated += outcome.updated
         local.unchanged += outcome.unchanged
         local.refused_rows += outcome.refused_rows
     repo.put_text(errors_key(import_id, phase, f"{n:06d}"), _csv(local.errors))
-    repo.finish_chunk(import_id, phase, n, len(lines), local)
+    repo.finish_chunk(import_id, phase, run, split, n, len(lines), local)
     _maybe_finish(import_id, phase)
     return f"chunk {n}: {len(lines)} rows"
 

@@ -1,10 +1,13 @@
 """An import group's writes in one transaction (docs/decisions/0036): new records on condition they do
 not exist, changed ones on condition their import hash (and a unit's version) is still what the plan
-read, the estate, area and street counters the units move (summed over the group: one update per
-counter item), and the chunk's progress item. The records are the app's own (``to_record`` of
-estates, units, leases): an imported unit or lease is a unit or lease like any other."""
+read, and the group's own progress item (its counts and the estate, area and street counters its
+records move, on condition it does not exist yet). The counters themselves are moved once per chunk
+(``Counters.write``, summed over the chunk's groups: one update per counter item, not one per group).
+The records are the app's own (``to_record`` of estates, units, leases): an imported unit or lease is a
+unit or lease like any other."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -18,11 +21,48 @@ from chalicelib.repositories.tables import AreaRecord, EstateRecord, HouseholdRe
 
 
 class Counters:
-    """Counter deltas of one group: per estate and layout (total, vacant), per area or street key."""
+    """Counter deltas of a group (or a chunk's groups summed): per estate and layout (total, vacant),
+    per area or street key."""
 
     def __init__(self) -> None:
         self.mix: dict[str, dict[Layout, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         self.places: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    def dumps(self) -> str:
+        return json.dumps({"mix": {e: {layout.value: c for layout, c in d.items()} for e, d in self.mix.items()},
+                           "places": self.places}, separators=(",", ":"), sort_keys=True)
+
+    def add(self, text: str | None) -> None:
+        """A group's deltas (``dumps``) added to these."""
+        found = json.loads(text or "{}")
+        for estate_id, deltas in (found.get("mix") or {}).items():
+            for layout, (t, v) in deltas.items():
+                cell = self.mix[estate_id][Layout(layout)]
+                cell[0] += t
+                cell[1] += v
+        for key, (t, v) in (found.get("places") or {}).items():
+            self.places[key][0] += t
+            self.places[key][1] += v
+
+    def writes(self, city: str) -> list[Any]:
+        """One write per counter item that moves (``tx`` -> None), in a stable order: a redelivered
+        chunk cuts them into the same transactions."""
+        out: list[Any] = []
+        for estate_id in sorted(self.mix):
+            kept = {layout: (t, v) for layout, (t, v) in self.mix[estate_id].items() if t or v}
+            if kept:
+                out.append(lambda tx, e=estate_id, k=kept: unit_records.UnitRepository._mix(tx, e, k))
+        for key in sorted(self.places):
+            total, vacant = self.places[key]
+            actions = []
+            if vacant:
+                actions.append(AreaRecord.units_vacant.set(AreaRecord.units_vacant + vacant))
+            if total:
+                actions.append(AreaRecord.units_total.set(AreaRecord.units_total + total))
+            if actions:
+                out.append(lambda tx, k=key, a=actions: tx.update(AreaRecord(city, k), actions=a,
+                                                                   condition=AreaRecord.key.exists()))
+        return out
 
     def move(self, estate_id: str, area_id: str, street_id: str, layout: Layout, total: int, vacant: int) -> None:
         cell = self.mix[estate_id][layout]
@@ -32,26 +72,14 @@ class Counters:
             self.places[key][0] += total
             self.places[key][1] += vacant
 
-    def write(self, tx: Any, city: str) -> None:
-        for estate_id, deltas in self.mix.items():
-            kept = {layout: (t, v) for layout, (t, v) in deltas.items() if t or v}
-            if kept:
-                unit_records.UnitRepository._mix(tx, estate_id, kept)
-        for key, (total, vacant) in self.places.items():
-            actions = []
-            if vacant:
-                actions.append(AreaRecord.units_vacant.set(AreaRecord.units_vacant + vacant))
-            if total:
-                actions.append(AreaRecord.units_total.set(AreaRecord.units_total + total))
-            if actions:
-                tx.update(AreaRecord(city, key), actions=actions, condition=AreaRecord.key.exists())
-
 
 def _hash_is(attr: Any, old: str | None) -> Any:
     return attr.does_not_exist() if old is None else attr == old
 
 
-def build_group(tx: Any, settings: Settings, imp: Any, ops: list[tuple[str, Any]], marker: tuple[Any, list[Any], Any]) -> None:
+def build_group(tx: Any, settings: Settings, imp: Any, ops: list[tuple[str, Any]], marker: Any) -> None:
+    """The group's records, then ``marker(counters)``: the group's progress item with the counter
+    deltas its records move."""
     city = settings.city_code
     counters = Counters()
     for kind, (obj, d) in ops:
@@ -85,9 +113,7 @@ def build_group(tx: Any, settings: Settings, imp: Any, ops: list[tuple[str, Any]
             _unit_change(tx, obj, d, counters)
         elif kind in ("new_household", "household_change"):
             _household(tx, imp, obj, d, counters, kind == "new_household")
-    counters.write(tx, city)
-    record, actions, condition = marker
-    tx.update(record, actions=actions, condition=condition)
+    marker(counters)
 
 
 def _unit_change(tx: Any, unit: Any, d: dict[str, Any], counters: Counters) -> None:

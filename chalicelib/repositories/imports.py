@@ -1,8 +1,10 @@
 """Imports' storage (docs/decisions/0036): the job and its progress (one item collection in the
 ``imports`` table), the file, its chunks and reports (the document bucket's ``imports/`` prefix), the
 imports queue, the reads a chunk needs (BatchGetItem, 100 keys a request) and its writes: one
-TransactWriteItems per group, with the chunk's progress item updated in it on condition that the
-group was not written before, so a redelivered chunk writes and counts each group once."""
+TransactWriteItems per group, with the group's progress item put in it on condition that it was not
+written before (by this run or an earlier one that failed), so a redelivered chunk writes and counts
+each group once; at the chunk's end the counters its groups move, each group's once (``applied``),
+then the chunk's own progress in this run."""
 from __future__ import annotations
 
 import csv
@@ -60,9 +62,12 @@ class ImportRepository:
         return Page([_import(r, {}) for r in records], next_cursor)
 
     def begin(self, imp: Import, target: ImportStatus, phase: Phase, chunks: int | None, at: str) -> Import:
-        """The status moved (on condition: unchanged since read) and the phase's counts started afresh."""
+        """The status moved (on condition: unchanged since read) and the phase's counts started afresh,
+        under a new run (a chunk's progress is the run's: a second dry run counts every chunk again)."""
+        import secrets
+
         fresh = R(imp.import_id, f"p#{phase.value}", rows_read=0, created=0, updated=0, unchanged=0, refused=0,
-                  chunks=chunks, chunks_done=0, started_at=at)
+                  chunks=chunks, chunks_done=0, started_at=at, run=secrets.token_hex(6))
         ok = transact(self.settings, lambda tx: (
             tx.update(R(imp.import_id, JOB), actions=[R.status.set(target.value), R.updated_at.set(at), R.reason.remove()],
                       condition=R.status == imp.status.value),
@@ -88,30 +93,66 @@ class ImportRepository:
         R(import_id, f"p#{phase.value}").update(actions=[
             R.chunks.set(chunks), R.rows_read.add(refused), R.refused.add(refused)])
 
-    def chunk_state(self, import_id: str, phase: Phase, n: int) -> ChunkState:
+    def chunk_state(self, import_id: str, phase: Phase, run: str, split: str, n: int) -> ChunkState:
+        """Whether the chunk is done in this run, and (the real run) which of its groups are written:
+        by this run or an earlier one that failed, whose writes are kept."""
         try:
-            r = R.get(import_id, f"c#{phase.value}#{n:06d}", consistent_read=True)
+            done = bool(R.get(import_id, f"c#{phase.value}#{run}#{n:06d}", consistent_read=True).done)
         except R.DoesNotExist:
-            return ChunkState(False, frozenset())
-        return ChunkState(bool(r.done), frozenset(int(g) for g in (r.groups or set())))
+            done = False
+        groups = self._groups(import_id, split, n) if phase is Phase.APPLY else []
+        return ChunkState(done, frozenset(int(r.item.rsplit("#", 1)[1]) for r in groups))
 
-    def finish_chunk(self, import_id: str, phase: Phase, n: int, rows: int, local: Outcome) -> bool:
-        """The chunk done, its counts added to the phase's (the groups' recorded counts + ``local``), once."""
-        item = f"c#{phase.value}#{n:06d}"
-        try:
-            written = R.get(import_id, item, consistent_read=True)
-            recorded = [int(getattr(written, f) or 0) for f in ("created", "updated", "unchanged", "refused")]
-        except R.DoesNotExist:
-            recorded = [0, 0, 0, 0]
+    def _groups(self, import_id: str, split: str, n: int) -> list[ImportRecord]:
+        return list(R.query(import_id, R.item.startswith(f"g#{split}#{n:06d}#"), consistent_read=True))
+
+    def finish_chunk(self, import_id: str, phase: Phase, run: str, split: str, n: int, rows: int,
+                     local: Outcome) -> bool:
+        """The chunk done in this run, its counts added to the phase's (its groups' recorded counts +
+        ``local``), once; first the counters its groups move, each group's once (``applied``, in
+        transactions of at most 98 items: the groups marked with the counter updates they sum to)."""
+        groups = self._groups(import_id, split, n) if phase is Phase.APPLY else []
+        for _ in range(10):
+            pending = [g for g in groups if not g.applied]
+            if not pending:
+                break
+            if not self._move_counters(import_id, pending):
+                groups = self._groups(import_id, split, n)  # another delivery moved some: read them again
+        else:
+            raise errors.ServiceUnavailable("import counters kept conflicting")
+        recorded = [sum(int(getattr(g, f) or 0) for g in groups) for f in ("created", "updated", "unchanged", "refused")]
         mine = [local.created, local.updated, local.unchanged, local.refused_rows]
         totals = [a + b for a, b in zip(recorded, mine)]
         return transact(self.settings, lambda tx: (
-            tx.update(R(import_id, item), actions=[
-                R.done.set(1), R.rows_read.set(rows), R.created.add(mine[0]), R.updated.add(mine[1]),
-                R.unchanged.add(mine[2]), R.refused.add(mine[3])], condition=R.done.does_not_exist()),
+            tx.save(R(import_id, f"c#{phase.value}#{run}#{n:06d}", done=1, rows_read=rows, created=totals[0],
+                      updated=totals[1], unchanged=totals[2], refused=totals[3]), condition=R.item.does_not_exist()),
             tx.update(R(import_id, f"p#{phase.value}"), actions=[
                 R.rows_read.add(rows), R.created.add(totals[0]), R.updated.add(totals[1]), R.unchanged.add(totals[2]),
-                R.refused.add(totals[3]), R.chunks_done.add(1)])))
+                R.refused.add(totals[3]), R.chunks_done.add(1)], condition=R.run == run)))
+
+    def _move_counters(self, import_id: str, pending: list[ImportRecord]) -> bool:
+        """The counters of the first groups of ``pending`` that fit one transaction, with those groups
+        marked applied (on condition they were not): False when another delivery marked one first."""
+        from chalicelib.repositories.import_writes import Counters
+
+        city = self.settings.city_code
+        batch: list[ImportRecord] = []
+        counters = Counters()
+        for g in pending:
+            trial = Counters()
+            for x in batch + [g]:
+                trial.add(x.deltas)
+            if batch and len(batch) + 1 + len(trial.writes(city)) > 98:
+                break
+            batch.append(g)
+            counters = trial
+
+        def build(tx: Any) -> None:
+            for g in batch:
+                tx.update(R(import_id, g.item), actions=[R.applied.set(1)], condition=R.applied.does_not_exist())
+            for write in counters.writes(city):
+                write(tx)
+        return transact(self.settings, build)
 
     # --- the file, chunks, reports ------------------------------------------------------------------
     @property
@@ -220,18 +261,20 @@ class ImportRepository:
         return found
 
     # --- a group's writes -----------------------------------------------------------------------------
-    def write_group(self, imp: Import, n: int, g: int, ops: list[tuple[str, Any]], outcome: Outcome) -> None:
-        """One transaction: the group's records, the counters they move, and the chunk's progress item
-        (group ``g`` recorded with its counts, on condition it was not before)."""
+    def write_group(self, imp: Import, split: str, n: int, g: int, ops: list[tuple[str, Any]], outcome: Outcome) -> None:
+        """One transaction: the group's records and its progress item (its counts and the counters its
+        records move, which the chunk's end moves: ``finish_chunk``), on condition it was not written."""
         from chalicelib.repositories.import_writes import build_group
 
-        item = f"c#{Phase.APPLY.value}#{n:06d}"
-        marker = (R(imp.import_id, item), [R.groups.add({g}), R.created.add(outcome.created),
-                                           R.updated.add(outcome.updated), R.unchanged.add(outcome.unchanged),
-                                           R.refused.add(outcome.refused_rows)], ~R.groups.contains(g))
-        if transact(self.settings, lambda tx: build_group(tx, self.settings, imp, ops, marker)):
+        item = f"g#{split}#{n:06d}#{g:03d}"
+
+        def marker(tx: Any) -> Any:
+            return lambda counters: tx.save(R(imp.import_id, item, created=outcome.created, updated=outcome.updated,
+                                              unchanged=outcome.unchanged, refused=outcome.refused_rows,
+                                              deltas=counters.dumps()), condition=R.item.does_not_exist())
+        if transact(self.settings, lambda tx: build_group(tx, self.settings, imp, ops, marker(tx))):
             return
-        if g in self.chunk_state(imp.import_id, Phase.APPLY, n).groups:
+        if g in self.chunk_state(imp.import_id, Phase.APPLY, "", split, n).groups:
             return  # another delivery of this chunk wrote the group
         raise errors.StaleVersion(f"import {imp.import_id} chunk {n} group {g}: a record changed meanwhile")
 
@@ -272,7 +315,7 @@ def _progress(r: ImportRecord) -> Progress:
     return Progress(rows_read=int(r.rows_read or 0), created=int(r.created or 0), updated=int(r.updated or 0),
                     unchanged=int(r.unchanged or 0), refused=int(r.refused or 0),
                     chunks=int(r.chunks) if r.chunks is not None else None, chunks_done=int(r.chunks_done or 0),
-                    started_at=r.started_at, finished_at=r.finished_at, report_key=r.report_key)
+                    started_at=r.started_at, finished_at=r.finished_at, report_key=r.report_key, run=r.run)
 
 
 def _import(r: ImportRecord, phases: dict[Phase, Progress]) -> Import:

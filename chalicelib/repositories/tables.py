@@ -12,7 +12,6 @@ from typing import Any
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
-    NumberSetAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -1346,8 +1345,11 @@ MODELS = MODELS + (AuditSealRecord,)
 # --- imports (数据导入, issue 14 §1): docs/decisions/0036 ---------------------------------------------
 class ImportRecord(_Table):
     """An import of the national system's export and its progress, one item collection: ``item`` =
-    "import" (the job), "p#{phase}" (the dry run's or the real run's counts), "c#{phase}#{chunk}" (a
-    chunk's groups written and counts). The file, its chunks and the error report are S3 objects."""
+    "import" (the job), "p#{phase}" (the dry run's or the real run's counts, ``run`` naming the run),
+    "c#{phase}#{run}#{chunk}" (a chunk done in that run, with its counts), "g#{split}#{chunk}#{group}" (a
+    group of the real run written: its counts and the counters it moves, ``applied`` once they are; by
+    the dry run that split the file, so a run after a failed one skips what was written). The file,
+    its chunks and the error report are S3 objects."""
 
     logical_name = "imports"
     import_id = UnicodeAttribute(hash_key=True)
@@ -1372,9 +1374,11 @@ class ImportRecord(_Table):
     report_key = UnicodeAttribute(null=True)
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
-    # a chunk
-    groups = NumberSetAttribute(null=True)  # the groups (transactions) written, each once
+    run = UnicodeAttribute(null=True)  # a phase's run (each start a new one)
+    # a chunk, a group
     done = NumberAttribute(null=True)
+    deltas = UnicodeAttribute(null=True)  # a group's counter deltas (JSON: import_writes.Counters)
+    applied = NumberAttribute(null=True)  # a group's counters moved
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
