@@ -149,7 +149,66 @@ def install() -> None:
         setattr(streams.DynamoDBStreamsBackend, name, _atomic(getattr(streams.DynamoDBStreamsBackend, name)))
     _sqs_sends_do_not_count()
     _per_request_constants_once()
+    _stream_record_sized_when_read()
+    _key_sizes_measured_directly()
     _installed = True
+
+
+def _stream_record_sized_when_read() -> None:
+    """9. A stream record's ``SizeBytes`` (moto: the length of the record's JSON, images included) is
+    measured when the record is first read, not as the item is written: every write to a streamed
+    table (units, leases, bills...) encoded its item to JSON once more for a number only a stream
+    reader sees. The same number, from the same record; the images, keys and time are taken at the
+    write as before."""
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    record_class = table_module.StreamRecord
+    build = record_class.__init__
+    table_module.dynamo_json_dump = _no_size  # the module's one use of it: the record's size
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        self._sized = False
+
+    def to_json(self: Any) -> dict[str, Any]:
+        if not getattr(self, "_sized", True):
+            self.record["dynamodb"]["SizeBytes"] = 1  # measured as moto does: with its placeholder in
+            self.record["dynamodb"]["SizeBytes"] = len(dynamo_json_dump(self.record["dynamodb"]))
+            self._sized = True
+        return self.record
+
+    record_class.__init__ = __init__  # type: ignore[method-assign]
+    record_class.to_json = to_json  # type: ignore[method-assign]
+
+
+def _no_size(_: Any) -> str:
+    return ""
+
+
+def _key_sizes_measured_directly() -> None:
+    """10. A put's key sizes (the table's and each index's keys: 2,048 and 1,024 bytes at most) are
+    measured on the request's values as they are: moto built a typed value per key per put and
+    recomputed the index key names from the schema each time. The same limits, the same errors."""
+    from moto.dynamodb.exceptions import HashKeyTooLong, RangeKeyTooLong
+    from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    def size(value: dict[str, Any]) -> int:
+        text = value.get("S") if len(value) == 1 else None
+        return bytesize(text) if isinstance(text, str) else DynamoType(value).size()
+
+    def _validate_key_sizes(self: Any, item_attrs: dict[str, Any]) -> None:
+        for names, limit, error in ((self.hash_key_names, HASH_KEY_MAX_LENGTH, HashKeyTooLong),
+                                    (self.range_key_names, RANGE_KEY_MAX_LENGTH, RangeKeyTooLong)):
+            for name in names:
+                value = item_attrs.get(name)
+                if value and size(value) > limit:
+                    raise error
+
+    table_module.Table._validate_key_sizes = _validate_key_sizes  # type: ignore[method-assign]
 
 
 def _per_request_constants_once() -> None:

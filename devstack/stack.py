@@ -273,12 +273,14 @@ class LocalStack:
         return sum(d for d, _ in results), sum(f for _, f in results)
 
     def _invoke_once(self, url: str, function: str) -> tuple[int, int]:
-        """One receive and one invocation with what it got: (handled, failed)."""
+        """One receive (up to the function's batch size, as its event source mapping takes:
+        infra/queues.py) and one invocation with what it got: (handled, failed)."""
         from app import app
+        from infra.queues import batch_size
 
         sqs = self._sqs_client()
         arn = self._arns.get(url) or self._arns.setdefault(url, aws.queue_arn(self.endpoint, url))
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch_size(function), WaitTimeSeconds=0,
                                        AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
             return 0, 0

@@ -50,6 +50,7 @@ from chalicelib.repositories.tables import TableSpec, table_specs
 from infra.city_config import CityConfig
 from infra.edge import Edge
 from infra.operations import Operations
+from infra.queues import batch_size
 from infra.packaging import LAMBDA_RUNTIME, chalice_workdir, stage_project
 
 SERVICE = "public-housing"
@@ -85,16 +86,11 @@ LONG_JOBS = {"reconcile_statements": 900, "refresh_arrears": 600, "rent_reminder
 LONG_JOBS.update({"purge_expired_applications": 900, "seal_audit_trail": 600})  # docs/decisions/0040
 #: A message a worker failed this many times goes to the queue's DLQ.
 MAX_RECEIVE_COUNT = 5
-#: Event source mappings hand a function up to this many messages at once; a billing shard message
-#: takes a whole invocation (it pages until its time runs low, then sends itself on).
-BATCH_SIZE = 10
-BATCH_SIZES = {"issue_bills": 1, "open_reviews": 1}
 #: The sharded jobs' workers (domain/fanout.py) -> their queue: each sends its shard on to it.
 FAN_OUT = {"issue_bills": "billing", "open_reviews": "reviews"}
-#: Imports (docs/decisions/0036): the worker of the imports queue, one message a time (a chunk, or the
-#: split of a file: a million rows in a few minutes), with the time a split needs.
+#: Imports (docs/decisions/0036): the worker of the imports queue (one message a time: infra/queues.py),
+#: with the time a split needs (a million rows in a few minutes).
 WORKERS["run_imports"] = "imports"
-BATCH_SIZES["run_imports"] = 1
 IMPORT_TIMEOUT_S = 900
 #: Days an export's objects (its file, parts, progress) are kept under ``exports/`` (docs/decisions/0036 "Export").
 EXPORT_DAYS = 7
@@ -940,7 +936,7 @@ class CityStack(cdk.Stack):
                 f"{_camel(name)}Source",
                 function_name=fn.ref,
                 event_source_arn=self.queues[queue_name].queue_arn,
-                batch_size=BATCH_SIZES.get(name, BATCH_SIZE),
+                batch_size=batch_size(name),
                 function_response_types=["ReportBatchItemFailures"],
                 enabled=True,
             )

@@ -123,3 +123,42 @@ def test_item_operations_are_serialised() -> None:
     moto_speed.install()
     for name in moto_speed.ATOMIC:
         assert getattr(models.DynamoDBBackend, name).__wrapped__ is not None, name
+
+
+def test_a_stream_records_size_is_moto_s_own_measure_and_key_sizes_keep_their_limits(stack: Any) -> None:
+    """SizeBytes, measured when the record is read, is what moto measures at the write; a key (the
+    table's or an index's) over its size limit is refused as before."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    from devstack import aws
+
+    ddb, streams = aws.client("dynamodb", stack.endpoint), aws.client("dynamodbstreams", stack.endpoint)
+    name = "speed-size"
+    arn = ddb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"},
+                              {"AttributeName": "r", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                                                    {"AttributeName": "r", "KeyType": "RANGE"}],
+                                 "Projection": {"ProjectionType": "ALL"}}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=name, Item={"pk": {"S": "x"}, "g": {"S": "广州"}, "r": {"S": "1"}, "n": {"N": "12.5"},
+                                       "m": {"M": {"a": {"L": [{"S": "是"}, {"N": "1"}]}}}})
+    ddb.put_item(TableName=name, Item={"pk": {"S": "x"}, "g": {"S": "江门"}, "r": {"S": "2"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    found = streams.get_records(ShardIterator=it)["Records"]
+    assert [r["eventName"] for r in found] == ["INSERT", "MODIFY"]
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = next(b.tables[name] for account in dynamodb_backends.values() for b in account.values() if name in b.tables)
+    for record, kept in zip(found, table.stream_shard.items):  # moto's measure: the record's JSON, SizeBytes 1 in it
+        assert record["dynamodb"]["SizeBytes"] == len(dynamo_json_dump({**kept.record["dynamodb"], "SizeBytes": 1})) > 100
+    for item, error in (({"pk": {"S": "k" * 2049}}, "hashkey"),
+                        ({"pk": {"S": "y"}, "g": {"S": "江" * 683}, "r": {"S": "1"}}, "hashkey"),
+                        ({"pk": {"S": "y"}, "g": {"S": "a"}, "r": {"S": "k" * 1025}}, "range key")):
+        with pytest.raises(ddb.exceptions.ClientError, match=error):
+            ddb.put_item(TableName=name, Item=item)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "k" * 2048}, "g": {"S": "江" * 682}, "r": {"S": "k" * 1024}})
+    ddb.delete_table(TableName=name)

@@ -226,8 +226,8 @@ class ImportRepository:
     # --- a chunk's reads --------------------------------------------------------------------------
     def read(self, kind: str, group: list[Entry], known: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """What the group's plan compares with, as plain dicts keyed ``unit:{id}``, ``estate:{id}``...
-        (estates already read for this chunk are not read again, except by the real run, whose
-        writes change them)."""
+        (an estate already read for this chunk, ``known``, is not read again: an import's groups move
+        its counters only at the chunk's end; but a buildings import's groups each change it)."""
         keys: dict[str, set[str]] = {"estate": set(), "unit": set(), "household": set(), "lease": set(), "street": set()}
         for e in group:
             d = e.data
@@ -248,6 +248,8 @@ class ImportRepository:
         found.update(_get(HouseholdRecord, "household", keys["household"]))
         found.update(_get(LeaseRecord, "lease", keys["lease"]))
         keys["estate"] |= {u["estate_id"] for k, u in found.items() if k.startswith("unit:")}
+        if kind != "buildings":  # the one kind whose writes change the estates it reads
+            keys["estate"] -= {e for e in keys["estate"] if f"estate:{e}" in known}
         found.update(_get(EstateRecord, "estate", keys["estate"]))
         city = self.settings.city_code
         for pair in keys["street"]:
