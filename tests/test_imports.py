@@ -515,3 +515,29 @@ def test_a_chunk_delivered_twice_cut_short_or_run_again_after_a_failure_writes_a
     assert {k: (t - mix_before[k][0], v - mix_before[k][1]) for k, t, v in mix if (t, v) != mix_before[k]} == {
         "1b1l": (63, 63), "2b1l": (63, 63), "3b1l": (62, 62), "studio": (62, 62)}, mix
     assert [(t - bt, v - bv) for (t, v), (bt, bv) in zip(places, before[3])] == [(250, 250), (250, 250)]
+
+
+def test_chunks_checked_while_the_split_reads_on_finish_the_dry_run_once(
+        client: Any, stack: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split sends each chunk's message as it writes it: here each is checked at once, before the
+    split has read the rest or counted the chunks; the run finishes once, when both are done."""
+    from chalicelib.domain import imports
+    from chalicelib.repositories.imports import ImportRepository
+
+    for kind in KINDS[:2]:
+        run(client, stack, tokens, kind, sample(kind))
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 50)
+    monkeypatch.setattr(imports, "SEND_EVERY", 1)
+    send = ImportRepository.send
+
+    def checked_at_once(self: Any, messages: list[dict[str, Any]]) -> None:
+        for m in messages:
+            if m["step"] == "chunk":
+                assert imports.process(m).startswith("chunk ")
+            else:
+                send(self, [m])
+    monkeypatch.setattr(ImportRepository, "send", checked_at_once)
+    import_id = upload(client, tokens, "units", _units(120))
+    checked = dry_run(client, stack, tokens, import_id)
+    assert checked["status"] == "dry_run_done", checked
+    assert [checked["dry_run"][k] for k in ("rows_read", "created", "chunks", "chunks_done")] == [120, 120, 3, 3]

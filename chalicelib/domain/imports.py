@@ -72,6 +72,9 @@ IMPORTS: Lifecycle[ImportStatus] = Lifecycle(
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: Rows a chunk takes (one queue message; a household's rows are never cut, so a chunk may be larger).
 CHUNK_ROWS = 1000
+#: The split sends the chunks' messages this many at a time, as it writes them (the first are checked
+#: while it reads on).
+SEND_EVERY = 10
 #: Refused rows shown in the progress answer (all are in the downloadable report).
 PREVIEW = 20
 REPORT_HEADER = ["行号", "列", "错误代码", "说明"]
@@ -229,28 +232,34 @@ def give_up(message: dict[str, Any], reason: str) -> None:
 def split(import_id: str) -> str:
     """Stream the file once: rows refused for their shape (bad row, encoding, an id seen before in the
     file) go to the report; the others into chunks of ~CHUNK_ROWS rows (a household whole), each an S3
-    object, then one message per chunk."""
+    object with its message (sent SEND_EVERY at a time, as the split goes on); the number of chunks
+    last, so the run finishes only once it is known."""
     repo = deps().imports
     imp = repo.get(import_id)
     if imp.status is not DRY_RUNNING:
         return "not running"
     refused: list[rows_.RowError] = []
-    chunks, read = 0, 0
+    chunks, read, sent = 0, 0, 0
+
+    def send_up_to(end: int) -> int:  # the chunks written so far are checked while the split goes on
+        repo.send([{"step": "chunk", "import_id": import_id, "phase": Phase.DRY_RUN.value, "chunk": k}
+                   for k in range(sent, end)])
+        return end
     try:
         with repo.open(source_key(imp)) as stream:
             for n, lines in enumerate(_chunks(rows_.rows(stream, imp.fmt, imp.kind, columns(imp.kind)), imp.kind,
                                               refused)):
                 repo.put_text(chunk_key(import_id, n), "\n".join(json.dumps(x, ensure_ascii=False) for x in lines))
                 chunks, read = n + 1, read + len(lines)
+                if chunks - sent >= SEND_EVERY:
+                    sent = send_up_to(chunks)
     except (errors.ImportBadHeader, errors.ImportUnreadable) as exc:
-        repo.settle(imp, FAILED, now_iso(), exc.message or exc.detail)
+        repo.settle(imp, FAILED, now_iso(), exc.message or exc.detail)  # chunks sent already find it failed
         return "failed"
     repo.put_text(errors_key(import_id, Phase.DRY_RUN, "split"), _csv(refused))
     repo.split_done(import_id, Phase.DRY_RUN, chunks, len(refused))
-    repo.send([{"step": "chunk", "import_id": import_id, "phase": Phase.DRY_RUN.value, "chunk": n}
-               for n in range(chunks)])
-    if chunks == 0:
-        _maybe_finish(import_id, Phase.DRY_RUN)
+    send_up_to(chunks)
+    _maybe_finish(import_id, Phase.DRY_RUN)  # the chunks may all be done before their number is known
     return f"{chunks} chunks, {read + len(refused)} rows"
 
 
