@@ -18,8 +18,9 @@ import os
 import tempfile
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from devstack import aws
 
@@ -55,6 +56,7 @@ class LocalStack:
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _temp_outbox: str | None = None
     _arns: dict[str, str] = field(default_factory=dict)
+    _visibility: dict[str, int] = field(default_factory=dict)  # queue url -> its visibility timeout (s)
     _sqs: Any = None
     _drain_lock: Any = field(default_factory=threading.Lock)
     _streams: Any = None  # the StreamPoller, once drain_streams() ran
@@ -285,17 +287,46 @@ class LocalStack:
         if not messages:
             return 0, 0
         event = {"Records": [_sqs_record(m, arn) for m in messages]}
-        try:
-            result = app.handler_map[function](event, FakeLambdaContext(function))
-            failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-        except Exception:  # the whole invocation failed: every message is offered again
-            _log.exception("local worker %s failed", function)
-            failures = {m["MessageId"] for m in messages}
+        with self._kept_hidden(url, messages):
+            try:
+                result = app.handler_map[function](event, FakeLambdaContext(function))
+                failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            except Exception:  # the whole invocation failed: every message is offered again
+                _log.exception("local worker %s failed", function)
+                failures = {m["MessageId"] for m in messages}
         handled = [m for m in messages if m["MessageId"] not in failures]
         if handled:
             sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(handled)])
         return len(handled), len(messages) - len(handled)
+
+    @contextmanager
+    def _kept_hidden(self, url: str, messages: list[dict[str, Any]]) -> Iterator[None]:
+        """The messages kept invisible while their invocation runs, as deployed (a queue's visibility
+        timeout is six times its function's timeout there): locally the timeout is short, so a failed
+        message comes back soon, and an invocation running longer than it (an import's split of a
+        large file) had its message handed to a second worker meanwhile."""
+        sqs = self._sqs_client()
+        timeout = self._visibility.get(url) or self._visibility.setdefault(url, int(sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"]))
+        done = threading.Event()
+
+        def keep() -> None:
+            while not done.wait(timeout / 2):
+                try:
+                    sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": timeout}
+                        for i, m in enumerate(messages)])
+                except Exception:  # the stack stopping: nothing left to keep
+                    _log.debug("could not keep messages hidden", exc_info=True)
+                    return
+        keeper = threading.Thread(target=keep, name="local-visibility", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
 
     # --- the streams (the statistics' counters, docs/decisions/0037) -------------------------------
     def drain_streams(self) -> dict[str, int]:
@@ -350,6 +381,7 @@ class LocalStack:
         self._sqs = None
         self._streams = None
         self._arns.clear()
+        self._visibility.clear()
         if self._temp_outbox:
             try:
                 os.unlink(self._temp_outbox)

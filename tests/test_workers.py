@@ -245,3 +245,33 @@ def test_the_apps_own_objects_are_not_announced(stack: Any) -> None:
     _s3(stack).put_object(Bucket=_bucket(stack), Key="leases/lse_x/contract.pdf", Body=PDF)
     sqs = aws.client("sqs", stack.endpoint)
     assert sqs.receive_message(QueueUrl=stack.queues["documents"], MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_a_message_is_not_handed_to_a_second_worker_while_its_invocation_runs_past_the_visibility_timeout(
+        stack: Any, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deployed, a queue's visibility timeout is six times its function's timeout: a message is never
+    offered again while its invocation runs. Locally the timeout is short (a failed message comes back
+    soon), so the pump keeps a running invocation's messages hidden: an import's split of a large file
+    ran twice, side by side, before it did."""
+    import threading
+    import time
+
+    from devstack import aws
+
+    sqs = aws.client("sqs", stack.endpoint)
+    url = sqs.create_queue(QueueName=f"slow-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with lock:
+            calls.extend(r["messageId"] for r in event["Records"])
+        time.sleep(2.5)  # two and a half visibility timeouts
+        return {"batchItemFailures": []}
+    monkeypatch.setitem(app.handler_map, "slow_worker", slow)
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    try:
+        assert stack._drain_queue(url, "slow_worker", workers=2) == (1, 0)
+        assert len(calls) == 1, calls
+    finally:
+        sqs.delete_queue(QueueUrl=url)
