@@ -151,7 +151,43 @@ def install() -> None:
     _per_request_constants_once()
     _stream_record_sized_when_read()
     _key_sizes_measured_directly()
+    _queries_read_their_partition()
     _installed = True
+
+
+def _queries_read_their_partition() -> None:
+    """11. A query of a table's own key reads the partition it names: moto listed and sorted every item
+    of the table for each one (``all_items``), then kept those with the hash key, so reading one
+    import's progress cost every other import's items. The same items (the partition's, in the same
+    order), the rest of moto's query (range condition, filter, paging, size limit) unchanged. Queries
+    of an index and scans take moto's own path."""
+    from moto.dynamodb.models import table as table_module
+
+    table_class = table_module.Table
+    query, all_items = table_class.query, table_class.all_items
+
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        if hash_key is None or len(args) >= 7 and args[6] or kwargs.get("index_name"):
+            return query(self, hash_key, *args, **kwargs)
+        _local.partition = hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _local.partition = None
+
+    def partition_items(self: Any) -> Any:
+        key = getattr(_local, "partition", None)
+        if key is None:
+            return all_items(self)
+        found = self.items.get(key)
+        if found is None:
+            return []
+        if not self.range_key_attr:
+            return [found]
+        return sorted(found.values(), key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    table_class.query = partition_query  # type: ignore[method-assign]
+    table_class.all_items = partition_items  # type: ignore[method-assign]
 
 
 def _stream_record_sized_when_read() -> None:

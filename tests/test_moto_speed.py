@@ -162,3 +162,39 @@ def test_a_stream_records_size_is_moto_s_own_measure_and_key_sizes_keep_their_li
             ddb.put_item(TableName=name, Item=item)
     ddb.put_item(TableName=name, Item={"pk": {"S": "k" * 2048}, "g": {"S": "江" * 682}, "r": {"S": "k" * 1024}})
     ddb.delete_table(TableName=name)
+
+
+def test_a_query_reads_its_partition_in_order_with_conditions_and_pages(stack: Any) -> None:
+    """A query of the table's own key answers what moto's full listing did: the partition's items,
+    in range order (or reversed), the range condition and filter applied, paged by Limit."""
+    from devstack import aws
+
+    ddb = aws.client("dynamodb", stack.endpoint)
+    name = "speed-query"
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}])
+    for pk in ("a", "b", "c"):
+        for sk in ("g#2", "c#1", "g#1", "p#x", "g#3"):
+            ddb.put_item(TableName=name, Item={"pk": {"S": pk}, "sk": {"S": sk}, "n": {"N": str(len(sk) + ord(pk))}})
+
+    def keys(values: dict[str, Any] | None = None, **kw: Any) -> list[str]:
+        found, start = [], None
+        while True:
+            page = ddb.query(TableName=name, ExpressionAttributeValues={":p": {"S": "b"}, **(values or {})},
+                             **({"ExclusiveStartKey": start} if start else {}), **kw)
+            found += [i["pk"]["S"] + i["sk"]["S"] for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    assert keys(KeyConditionExpression="pk = :p") == ["bc#1", "bg#1", "bg#2", "bg#3", "bp#x"]
+    assert keys(KeyConditionExpression="pk = :p", ScanIndexForward=False, Limit=2) == [
+        "bp#x", "bg#3", "bg#2", "bg#1", "bc#1"]
+    assert keys(KeyConditionExpression="pk = :p AND begins_with(sk, :g)", values={":g": {"S": "g#"}}, Limit=2) == [
+        "bg#1", "bg#2", "bg#3"]
+    assert keys(KeyConditionExpression="pk = :p AND sk >= :i", values={":i": {"S": "i"}}) == ["bp#x"]
+    assert ddb.query(TableName=name, KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "nobody"}})["Items"] == []
+    ddb.delete_table(TableName=name)

@@ -49,7 +49,7 @@ class ImportRepository:
           created_sort=f"{imp.created_at}#{imp.import_id}").save(condition=R.import_id.does_not_exist())
 
     def get(self, import_id: str) -> Import:
-        items = list(R.query(import_id, R.item >= "i", consistent_read=True))  # the job and its phases, not the chunks
+        items = list(R.query(import_id, consistent_read=True))  # the job and its phases
         job = next((r for r in items if r.item == JOB), None)
         if job is None:
             raise errors.ImportNotFound(import_id, field="import_id")
@@ -97,14 +97,14 @@ class ImportRepository:
         """Whether the chunk is done in this run, and (the real run) which of its groups are written:
         by this run or an earlier one that failed, whose writes are kept."""
         try:
-            done = bool(R.get(import_id, f"c#{phase.value}#{run}#{n:06d}", consistent_read=True).done)
+            done = bool(R.get(_chunk(import_id, n), f"c#{phase.value}#{run}", consistent_read=True).done)
         except R.DoesNotExist:
             done = False
         groups = self._groups(import_id, split, n) if phase is Phase.APPLY else []
         return ChunkState(done, frozenset(int(r.item.rsplit("#", 1)[1]) for r in groups))
 
     def _groups(self, import_id: str, split: str, n: int) -> list[ImportRecord]:
-        return list(R.query(import_id, R.item.startswith(f"g#{split}#{n:06d}#"), consistent_read=True))
+        return list(R.query(_chunk(import_id, n), R.item.startswith(f"g#{split}#"), consistent_read=True))
 
     def finish_chunk(self, import_id: str, phase: Phase, run: str, split: str, n: int, rows: int,
                      local: Outcome) -> bool:
@@ -124,7 +124,7 @@ class ImportRepository:
         mine = [local.created, local.updated, local.unchanged, local.refused_rows]
         totals = [a + b for a, b in zip(recorded, mine)]
         return transact(self.settings, lambda tx: (
-            tx.save(R(import_id, f"c#{phase.value}#{run}#{n:06d}", done=1, rows_read=rows, created=totals[0],
+            tx.save(R(_chunk(import_id, n), f"c#{phase.value}#{run}", done=1, rows_read=rows, created=totals[0],
                       updated=totals[1], unchanged=totals[2], refused=totals[3]), condition=R.item.does_not_exist()),
             tx.update(R(import_id, f"p#{phase.value}"), actions=[
                 R.rows_read.add(rows), R.created.add(totals[0]), R.updated.add(totals[1]), R.unchanged.add(totals[2]),
@@ -149,7 +149,7 @@ class ImportRepository:
 
         def build(tx: Any) -> None:
             for g in batch:
-                tx.update(R(import_id, g.item), actions=[R.applied.set(1)], condition=R.applied.does_not_exist())
+                tx.update(R(g.import_id, g.item), actions=[R.applied.set(1)], condition=R.applied.does_not_exist())
             for write in counters.writes(city):
                 write(tx)
         return transact(self.settings, build)
@@ -268,10 +268,10 @@ class ImportRepository:
         records move, which the chunk's end moves: ``finish_chunk``), on condition it was not written."""
         from chalicelib.repositories.import_writes import build_group
 
-        item = f"g#{split}#{n:06d}#{g:03d}"
+        chunk, item = _chunk(imp.import_id, n), f"g#{split}#{g:03d}"
 
         def marker(tx: Any) -> Any:
-            return lambda counters: tx.save(R(imp.import_id, item, created=outcome.created, updated=outcome.updated,
+            return lambda counters: tx.save(R(chunk, item, created=outcome.created, updated=outcome.updated,
                                               unchanged=outcome.unchanged, refused=outcome.refused_rows,
                                               deltas=counters.dumps()), condition=R.item.does_not_exist())
         if transact(self.settings, lambda tx: build_group(tx, self.settings, imp, ops, marker(tx))):
@@ -311,6 +311,12 @@ def _get(model: Any, prefix: str, keys: set[str]) -> dict[str, dict[str, Any]]:
     hash_name = model._hash_keyname
     return {f"{prefix}:{getattr(r, hash_name)}": plain(r.attribute_values)
             for r in model.batch_get(sorted(keys))}
+
+
+def _chunk(import_id: str, n: int) -> str:
+    """A chunk's own item collection (its progress in each run, its groups): apart from the job's, so
+    reading the job or a chunk never reads the other chunks' items."""
+    return f"{import_id}#{n:06d}"
 
 
 def _progress(r: ImportRecord) -> Progress:

@@ -1344,12 +1344,13 @@ MODELS = MODELS + (AuditSealRecord,)
 
 # --- imports (数据导入, issue 14 §1): docs/decisions/0036 ---------------------------------------------
 class ImportRecord(_Table):
-    """An import of the national system's export and its progress, one item collection: ``item`` =
-    "import" (the job), "p#{phase}" (the dry run's or the real run's counts, ``run`` naming the run),
-    "c#{phase}#{run}#{chunk}" (a chunk done in that run, with its counts), "g#{split}#{chunk}#{group}" (a
-    group of the real run written: its counts and the counters it moves, ``applied`` once they are; by
-    the dry run that split the file, so a run after a failed one skips what was written). The file,
-    its chunks and the error report are S3 objects."""
+    """An import of the national system's export and its progress. The job's item collection
+    (``import_id``): ``item`` = "import" (the job), "p#{phase}" (the dry run's or the real run's counts,
+    ``run`` naming the run). Each chunk's own (``import_id`` = "{import_id}#{chunk:06d}"): "c#{phase}#{run}"
+    (the chunk done in that run, with its counts), "g#{split}#{group}" (a group of the real run
+    written: its counts and the counters it moves, ``applied`` once they are; by the dry run that split
+    the file, so a run after a failed one skips what was written). The file, its chunks and the error
+    report are S3 objects."""
 
     logical_name = "imports"
     import_id = UnicodeAttribute(hash_key=True)
