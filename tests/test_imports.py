@@ -541,3 +541,27 @@ def test_chunks_checked_while_the_split_reads_on_finish_the_dry_run_once(
     checked = dry_run(client, stack, tokens, import_id)
     assert checked["status"] == "dry_run_done", checked
     assert [checked["dry_run"][k] for k in ("rows_read", "created", "chunks", "chunks_done")] == [120, 120, 3, 3]
+
+
+def test_put_new_writes_what_save_writes_and_only_once(stack: Any) -> None:
+    """``Transaction.put_new`` (repositories/common.py): the item ``save`` with ``attribute_not_exists``
+    writes (version 1), and a second put of the same key fails its condition, as ``save``'s would."""
+    from chalicelib.repositories.common import transact_failed
+    from chalicelib.deps import deps
+    from chalicelib.repositories.tables import UnitRecord
+
+    def unit(unit_id: str) -> UnitRecord:
+        return UnitRecord(unit_id, city="x", estate_id="e", building_id="b", area_id="a", street_id="s", number="1",
+                          layout="studio", floor_area=1.5, floor=1, rent=100, status="vacant", area_layout="a#studio",
+                          search_key="k", created_at="t", updated_at="t", orientation=None)
+
+    settings = deps().settings
+    assert transact_failed(settings, lambda tx: tx.put_new(unit("put-new-1"), "unit_id")) is None
+    assert transact_failed(settings, lambda tx: tx.save(unit("put-new-2"), condition=UnitRecord.unit_id.does_not_exist())) is None
+    raw = [UnitRecord._get_connection().get_item("put-new-1", consistent_read=True)["Item"],
+           UnitRecord._get_connection().get_item("put-new-2", consistent_read=True)["Item"]]
+    assert raw[0]["version"] == {"N": "1"} and {k: v for k, v in raw[0].items() if k != "unit_id"} == {
+        k: v for k, v in raw[1].items() if k != "unit_id"}
+    assert transact_failed(settings, lambda tx: tx.put_new(unit("put-new-1"), "unit_id")) == [True]
+    for key in ("put-new-1", "put-new-2"):
+        UnitRecord(key).delete(add_version_condition=False)

@@ -198,3 +198,4 @@ def test_a_query_reads_its_partition_in_order_with_conditions_and_pages(stack: A
     assert ddb.query(TableName=name, KeyConditionExpression="pk = :p",
                      ExpressionAttributeValues={":p": {"S": "nobody"}})["Items"] == []
     ddb.delete_table(TableName=name)
+

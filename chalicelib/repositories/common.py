@@ -96,20 +96,39 @@ def transact(settings: Any, build: Any) -> bool:
     return transact_failed(settings, build) is None
 
 
+class Transaction(TransactWrite):
+    """PynamoDB's TransactWrite, and ``put_new``: a record nobody has written yet, as ``save`` with
+    ``attribute_not_exists`` of its key (and of its version, set to 1, when it has one), the request
+    built from the record's serialisation alone: ``save`` builds the condition expression afresh per
+    item, a sixth of the client's time for a group of 96 imported units."""
+
+    def put_new(self, record: Model, key: str) -> None:
+        names = {"#0": key}
+        version = record._version_attribute_name
+        if version:
+            assert getattr(record, version) is None, "a new record has no version yet"
+            setattr(record, version, 1)
+            names["#1"] = version
+        self._put_items.append({
+            "TableName": record.Meta.table_name, "Item": record.serialize(null_check=True),
+            "ConditionExpression": ("(attribute_not_exists (#0) AND attribute_not_exists (#1))" if version
+                                    else "attribute_not_exists (#0)"),
+            "ExpressionAttributeNames": names})
+
+
 def transact_failed(settings: Any, build: Any) -> list[bool] | None:
     """``transact``, saying which conditions failed: None when written, else one flag per item of
     the transaction, in the order ``build`` added them (True: that item's condition failed)."""
     import time
 
     from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
 
     from chalicelib import errors
 
     connection = _connection(settings.region, settings.endpoint_url)
     for attempt in range(5):
         try:
-            with TransactWrite(connection=connection) as tx:
+            with Transaction(connection=connection) as tx:
                 build(tx)
             return None
         except TransactWriteError as exc:

@@ -107,7 +107,7 @@ def build_group(tx: Any, settings: Settings, imp: Any, ops: list[tuple[str, Any]
         elif kind == "new_unit":
             record = unit_records.to_record(obj, city)
             record.import_hash = d["import_hash"]
-            tx.save(record, condition=UnitRecord.unit_id.does_not_exist())
+            tx.put_new(record, "unit_id")
             counters.move(obj.estate_id, obj.area_id, obj.street_id, obj.layout, 1, int(obj.status is UnitStatus.VACANT))
         elif kind == "unit_change":
             _unit_change(tx, obj, d, counters)
