@@ -565,3 +565,28 @@ def test_put_new_writes_what_save_writes_and_only_once(stack: Any) -> None:
     assert transact_failed(settings, lambda tx: tx.put_new(unit("put-new-1"), "unit_id")) == [True]
     for key in ("put-new-1", "put-new-2"):
         UnitRecord(key).delete(add_version_condition=False)
+
+
+def test_the_real_run_plans_from_what_the_dry_run_read_and_again_from_what_is_stored_when_that_went_stale(
+        client: Any, stack: Any, tokens: Any) -> None:
+    """Units checked as new, then imported by another import before this one is applied: its writes'
+    conditions fail, the group is planned again from what is stored (unchanged), counted once. Tenants
+    checked before their units existed (refused), applied after: planned again, created."""
+    for kind in KINDS[:2]:
+        run(client, stack, tokens, kind, sample(kind))
+    before = _counters()
+    first = upload(client, tokens, "units", _units(30))
+    assert dry_run(client, stack, tokens, first)["dry_run"]["created"] == 30
+    other = run(client, stack, tokens, "units", _units(30))
+    assert other["apply"]["created"] == 30
+    done = apply(client, stack, tokens, first)
+    assert done["status"] == "applied", done
+    assert [done["apply"][k] for k in ("created", "updated", "unchanged", "refused")] == [0, 0, 30, 0], done
+    assert _counters()[:2] == (before[0] + 30, before[1] + 30)
+    tenants = upload(client, tokens, "tenants", sample("tenants"))
+    checked = dry_run(client, stack, tokens, tenants)["dry_run"]
+    assert checked["refused"] > 0 and checked["created"] < checked["rows_read"], checked
+    run(client, stack, tokens, "units", sample("units"))
+    done = apply(client, stack, tokens, tenants)
+    assert done["status"] == "applied" and done["apply"]["refused"] == 0, done
+    assert done["apply"]["created"] > checked["created"], done

@@ -124,6 +124,11 @@ def chunk_key(import_id: str, n: int) -> str:
     return f"{PREFIX}{import_id}/chunks/{n:06d}.jsonl"
 
 
+def reads_key(import_id: str, n: int) -> str:
+    """What the dry run read for a chunk's groups (the real run plans from it)."""
+    return f"{PREFIX}{import_id}/chunks/{n:06d}.reads.json"
+
+
 def errors_key(import_id: str, phase: Phase, part: str) -> str:
     return f"{PREFIX}{import_id}/{phase.value}/errors/{part}.csv"
 
@@ -356,23 +361,67 @@ def chunk(import_id: str, phase: Phase, n: int) -> str:
     local = plans.Outcome(refused_rows=len(refused), errors=list(refused))
     stored: dict[str, dict[str, Any]] = {}
     at = now_iso()
+    # the real run plans from what the dry run read (its conditions catch a record changed since; a
+    # buildings import's groups each change the estate they read, so it reads afresh)
+    saved = repo.reads(reads_key(import_id, n)) if phase is Phase.APPLY and imp.kind != "buildings" else {}
+    reads: dict[str, Any] = {}
     for g, group in enumerate(plans.groups(entries)):
-        stored.update(repo.read(imp.kind, group, stored))
-        outcome = plans.plan(imp.kind, group, stored, label, at)
-        local.errors += outcome.errors
+        before = dict(stored)
+        outcome = _plan(imp, group, stored, saved.get(str(g)), reads, g, at)
         if phase is Phase.APPLY and g in state.groups:
+            local.errors += outcome.errors
             continue  # written by an earlier delivery: its counts are on the chunk already
         if phase is Phase.APPLY and outcome.ops:
-            repo.write_group(imp, split, n, g, _objects(imp, outcome.ops), outcome)
-            continue
+            try:
+                repo.write_group(imp, split, n, g, _objects(imp, outcome.ops), outcome)
+            except errors.StaleVersion:
+                if str(g) not in saved:
+                    raise
+                stored.clear()
+                stored.update(before)  # planned from what the dry run read: plan again from what is stored now
+                outcome = _plan(imp, group, stored, None, reads, g, at)
+                if outcome.ops:
+                    repo.write_group(imp, split, n, g, _objects(imp, outcome.ops), outcome)
+            local.errors += outcome.errors
+            if outcome.ops:
+                continue
+        local.errors += outcome.errors
         local.created += outcome.created
         local.updated += outcome.updated
         local.unchanged += outcome.unchanged
         local.refused_rows += outcome.refused_rows
+    if phase is Phase.DRY_RUN:
+        repo.put_text(reads_key(import_id, n), json.dumps(reads, ensure_ascii=False, separators=(",", ":"),
+                                                            default=_listed))
     repo.put_text(errors_key(import_id, phase, f"{n:06d}"), _csv(local.errors))
     repo.finish_chunk(import_id, phase, run, split, n, len(lines), local)
     _maybe_finish(import_id, phase)
     return f"chunk {n}: {len(lines)} rows"
+
+
+def _plan(imp: Import, group: list[plans.Entry], stored: dict[str, dict[str, Any]], saved: dict[str, Any] | None,
+          reads: dict[str, Any], g: int, at: str) -> plans.Outcome:
+    """The group's plan: from what the dry run read (``saved``), else from what is read now (kept in
+    ``reads`` for the real run). A plan from what the dry run read that refuses a row is made again
+    from what is stored now: a refusal writes nothing, so no condition would catch that it is stale."""
+    repo, label = deps().imports, labels(imp.kind)
+    before = dict(stored) if saved is not None else None
+    found = saved if saved is not None else repo.read(imp.kind, group, stored)
+    reads[str(g)] = found
+    stored.update(found)
+    outcome = plans.plan(imp.kind, group, stored, label, at)
+    if before is not None and outcome.refused_rows:
+        stored.clear()
+        stored.update(before)
+        return _plan(imp, group, stored, None, reads, g, at)
+    return outcome
+
+
+def _listed(value: Any) -> Any:
+    """What JSON has no type for in a stored record: a set, as a sorted list."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(type(value).__name__)
 
 
 def _objects(imp: Import, ops: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

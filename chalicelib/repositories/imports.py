@@ -191,6 +191,13 @@ class ImportRepository:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.settings.document_kms_key}
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"), **extra)
 
+    def reads(self, key: str) -> dict[str, Any]:
+        """A JSON object kept by an earlier step ({} when there is none)."""
+        try:
+            return dict(json.loads(self.get_text(key)))
+        except self.s3.exceptions.NoSuchKey:
+            return {}
+
     def get_text(self, key: str) -> str:
         return str(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8"))
 
