@@ -99,14 +99,23 @@ class DynamoRecorder:
 
         self._original = original
         botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        from devstack import runtimes  # and the requests of the local stack's runtime processes
+
+        runtimes.SINKS.append(self._reported)
         return self
+
+    def _reported(self, calls: list[dict[str, Any]]) -> None:
+        self.calls.extend(Call(c["operation"], (c["tables"] or [None])[0], c["index"]) for c in calls)
 
     def uninstall(self) -> None:
         import botocore.client
 
         if self._original is not None:
+            from devstack import runtimes
+
             botocore.client.BaseClient._make_api_call = self._original  # type: ignore[method-assign]
             self._original = None
+            runtimes.SINKS.remove(self._reported)
 
     @contextmanager
     def window(self) -> Iterator[list[Call]]:

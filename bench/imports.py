@@ -3,10 +3,11 @@
 - ``import_314k_units_s``: seconds from starting the dry run of a 314,000-unit export (the ten pilot
   cities' figure; a CSV in the document bucket, as the admin's presigned POST leaves it) until the
   real run is finished: the split, every chunk checked (dry run), then every chunk written (real
-  run). The domain path in this process (``imports.start`` as the routes call it), the chunks worked
-  on by the local stack's queue pump (``stack.drain``, the event source mapping's part: two
-  invocations at once here, up to the queue's concurrency on AWS), DynamoDB and S3 being moto's
-  server in a process of its own on loopback (docs/decisions/0042; its CPU per row is reported).
+  run). ``imports.start`` as the routes call it, in this process; the split and the chunks worked on
+  by the local stack's queue pump (``stack.drain``, the event source mapping's part: two invocations
+  at once here, up to the queue's concurrency on AWS), each in a warm runtime process of its own as
+  on AWS (``processes=True``); DynamoDB, S3 and SQS being moto's server in a process of its own on
+  loopback (docs/decisions/0042; its CPU per row is reported).
 - ``import_write_requests_ratio``: DynamoDB write requests of the real run (PutItem, UpdateItem,
   BatchWriteItem, TransactWriteItems, DeleteItem; the job's own progress items included) / (rows /
   25). A group of up to 96 units with the counters they move is one TransactWriteItems.
@@ -97,7 +98,7 @@ def imports_body(kind: str) -> Any:
 
 def _drain(stack: Any) -> None:
     for _ in range(100_000):
-        counts = stack.drain(rounds=50, only=("imports",), workers=WORKERS_AT_ONCE)
+        counts = stack.drain(rounds=50, only=("imports",), workers=WORKERS_AT_ONCE, processes=True)
         if not counts["imports"] and not counts["failed"]:
             return
         if counts["failed"]:
@@ -111,12 +112,15 @@ _STACK: list[Any] = []
 def import_314k(outer: Any, recorder: DynamoRecorder, n: int = UNITS) -> list[Result]:
     """On a stack of its own whose moto runs in its own process (DynamoDB is a service of its own on
     AWS: here it must not share the workers' interpreter); the outer stack's settings are put back."""
+    from devstack.runtimes import REPORT_CALLS
     from devstack.stack import LocalStack
 
+    os.environ[REPORT_CALLS] = "1"  # the runtime processes report their requests to the recorders
     try:
         with LocalStack(own_process=True) as stack:
             return _import_314k(stack, recorder, n)
     finally:
+        os.environ.pop(REPORT_CALLS, None)
         outer._apply_environment()
 
 
@@ -134,16 +138,15 @@ def _import_314k(stack: Any, recorder: DynamoRecorder, n: int) -> list[Result]:
     moto_cpu = stack.server_cpu_seconds() - moto_cpu
     done = imports.get(import_id).phases[imports.Phase.APPLY]
     ratio = len(writes["apply"]) / (n / 25)
-    if os.environ.get("NO_REIMPORT"):
-        return []
     with data_writes() as changed:
         again_id, again_took, _ = run_import(stack, "units", content)
     again = imports.get(again_id).phases[imports.Phase.APPLY]
     estate = deps().estates.get("bench-xm-000")
     detail = {"rows": n, "created": done.created, "refused": done.refused, "chunks": done.chunks,
               "dry_run_s": round(took["dry_run"], 1), "apply_s": round(took["apply"], 1),
-              "path": (f"domain path in process (imports.start + the local stack's queue pump, {WORKERS_AT_ONCE} "
-                       "invocations at once), moto's server in its own process on loopback"),
+              "path": (f"imports.start as the routes call it; the local stack's queue pump, {WORKERS_AT_ONCE} "
+                       "invocations at once, each in a warm runtime process of its own (devstack/runtimes.py); "
+                       "moto's server in its own process on loopback"),
               "moto_cpu_s": round(moto_cpu, 1), "moto_cpu_ms_per_row": round(moto_cpu / n * 1000, 3),
               "estate_units_total": estate.units_total}
     return [
@@ -162,6 +165,8 @@ def data_writes() -> Iterator[list[str]]:
     """Write requests touching a table other than the imports' own (a transaction: any of its items)."""
     import botocore.client
 
+    from devstack import runtimes
+
     original = botocore.client.BaseClient._make_api_call
     found: list[str] = []
 
@@ -173,8 +178,14 @@ def data_writes() -> Iterator[list[str]]:
                 found.append(operation)
         return original(client, operation, params)
 
+    def reported(calls: list[dict[str, Any]]) -> None:  # the runtime processes' requests
+        found.extend(c["operation"] for c in calls if c["operation"] in WRITES
+                     and any(not t.endswith("-imports") for t in c["tables"]))
+
     botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    runtimes.SINKS.append(reported)
     try:
         yield found
     finally:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+        runtimes.SINKS.remove(reported)

@@ -57,6 +57,7 @@ class LocalStack:
     _temp_outbox: str | None = None
     _arns: dict[str, str] = field(default_factory=dict)
     _visibility: dict[str, int] = field(default_factory=dict)  # queue url -> its visibility timeout (s)
+    _processes: dict[str, list[Any]] = field(default_factory=dict)  # function -> its runtime processes
     _sqs: Any = None
     _drain_lock: Any = field(default_factory=threading.Lock)
     _streams: Any = None  # the StreamPoller, once drain_streams() ran
@@ -204,7 +205,8 @@ class LocalStack:
         RECORDED.clear()
 
     # --- the queue workers ------------------------------------------------------------------------
-    def drain(self, rounds: int = 3, only: tuple[str, ...] | None = None, workers: int = 1) -> dict[str, int]:
+    def drain(self, rounds: int = 3, only: tuple[str, ...] | None = None, workers: int = 1,
+              processes: bool = False) -> dict[str, int]:
         """Run the app's queue workers on what the queues hold, as the event source mappings do.
 
         Each round empties the documents queue, then the notifications queue (a check may queue a
@@ -213,6 +215,8 @@ class LocalStack:
         SQS moves them to the DLQ). Returns how many were handled per queue, and how many failed.
         ``only``: just these queues (a benchmark that counts notices queued, not sent). ``workers``:
         invocations at once per queue, as the event source mapping's concurrency runs them on AWS.
+        ``processes``: each invocation in a runtime process of its own (devstack/runtimes.py), as on
+        AWS, not a thread of this one (a benchmark; a test's patches do not reach them).
         """
         counts = {queue: 0 for queue, _ in WORKERS} | {"failed": 0}
         with self._drain_lock:
@@ -221,7 +225,7 @@ class LocalStack:
                 for queue, function in WORKERS:
                     if only is not None and queue not in only:
                         continue
-                    done, failed = self._drain_queue(self.queues[queue], function, workers)
+                    done, failed = self._drain_queue(self.queues[queue], function, workers, processes)
                     counts[queue] += done
                     counts["failed"] += failed
                     seen += done + failed
@@ -239,7 +243,7 @@ class LocalStack:
             self._sqs = aws.client("sqs", self.endpoint)
         return self._sqs
 
-    def _drain_queue(self, url: str, function: str, workers: int = 1) -> tuple[int, int]:
+    def _drain_queue(self, url: str, function: str, workers: int = 1, processes: bool = False) -> tuple[int, int]:
         """Invoke ``function`` until the queue is empty, ``workers`` invocations at once; one that finds
         the queue empty waits while another is still working (its work may queue more: an import's
         split queues its chunks). (handled, failed)"""
@@ -247,14 +251,15 @@ class LocalStack:
 
         self._sqs_client()  # made once, before any thread
         busy, lock = [0], threading.Lock()
+        runtimes = self._runtimes(function, workers) if processes else []
 
-        def worker(_: int) -> tuple[int, int]:
+        def worker(n: int) -> tuple[int, int]:
             done = failed = 0
             while True:
                 with lock:
                     busy[0] += 1
                 try:
-                    d, f = self._invoke_once(url, function)
+                    d, f = self._invoke_once(url, function, runtimes[n] if runtimes else None)
                 finally:
                     with lock:
                         busy[0] -= 1
@@ -274,9 +279,17 @@ class LocalStack:
             results = list(pool.map(worker, range(workers)))
         return sum(d for d, _ in results), sum(f for _, f in results)
 
-    def _invoke_once(self, url: str, function: str) -> tuple[int, int]:
+    def _runtimes(self, function: str, count: int) -> list[Any]:
+        """``count`` warm runtime processes of ``function`` (started once, kept until the stack stops)."""
+        from devstack.runtimes import ProcessRuntime
+
+        kept = self._processes.setdefault(function, [])
+        kept += [ProcessRuntime(function) for _ in range(count - len(kept))]
+        return kept[:count]
+
+    def _invoke_once(self, url: str, function: str, runtime: Any = None) -> tuple[int, int]:
         """One receive (up to the function's batch size, as its event source mapping takes:
-        infra/queues.py) and one invocation with what it got: (handled, failed)."""
+        infra/queues.py) and one invocation with what it got, here or in ``runtime``: (handled, failed)."""
         from app import app
         from infra.queues import batch_size
 
@@ -289,7 +302,10 @@ class LocalStack:
         event = {"Records": [_sqs_record(m, arn) for m in messages]}
         with self._kept_hidden(url, messages):
             try:
-                result = app.handler_map[function](event, FakeLambdaContext(function))
+                if runtime is not None:
+                    result = runtime.invoke(event)
+                else:
+                    result = app.handler_map[function](event, FakeLambdaContext(function))
                 failures = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
             except Exception:  # the whole invocation failed: every message is offered again
                 _log.exception("local worker %s failed", function)
@@ -363,6 +379,9 @@ class LocalStack:
         auth.verifier.cache_clear()
 
     def stop(self) -> None:
+        for runtime in [r for kept in self._processes.values() for r in kept]:
+            runtime.close()
+        self._processes.clear()
         if self._lambda is not None:
             self._lambda.uninstall()
             self._lambda = None

@@ -590,3 +590,31 @@ def test_the_real_run_plans_from_what_the_dry_run_read_and_again_from_what_is_st
     done = apply(client, stack, tokens, tenants)
     assert done["status"] == "applied" and done["apply"]["refused"] == 0, done
     assert done["apply"]["created"] > checked["created"], done
+
+
+def test_the_queue_pump_can_run_each_invocation_in_a_runtime_process_of_its_own(
+        client: Any, stack: Any, tokens: Any) -> None:
+    """``stack.drain(processes=True)`` (devstack/runtimes.py, the import benchmark's pump): the same
+    import, its invocations in warm runtime processes, not threads of this one; a message the function
+    fails stays on the queue."""
+    import os
+
+    import_id = upload(client, tokens, "estates", sample("estates"))
+    status, _ = call(client, "POST", f"/v1/admin/imports/{import_id}/dry-run", admin(tokens))
+    assert status == 202
+    handled = 0
+    for _ in range(10):
+        counts = stack.drain(rounds=20, only=("imports",), workers=2, processes=True)
+        handled += counts["imports"]
+        if not counts["imports"]:
+            break
+    status, found = call(client, "GET", f"/v1/admin/imports/{import_id}", admin(tokens))
+    assert found["status"] == "dry_run_done" and found["dry_run"]["created"] == 1, found
+    assert handled == 2  # the split and the one chunk
+    runtimes = stack._processes["run_imports"]
+    assert len(runtimes) == 2 and all(r._process.pid != os.getpid() and r._process.poll() is None for r in runtimes)
+    from devstack import aws
+
+    aws.client("sqs", stack.endpoint).send_message(QueueUrl=stack.queues["imports"], MessageBody='{"step": "chunk"}')
+    assert stack.drain(rounds=1, only=("imports",), workers=2, processes=True)["failed"] == 1
+    stack.reset()  # the failed message, offered again later, is not the next test's
