@@ -291,10 +291,25 @@ def _item_size_once() -> None:
     """3. An item's size is checked once as it is built, not once per attribute: moto's ``Item()``
     sets each attribute through ``LimitedSizeDict.__setitem__``, which re-measures every attribute
     already set (quadratic in the attributes; most of a put's time for a 25-attribute bill). The
-    same running total, the same limit, the same error, in one pass."""
+    same running total, the same limit, the same error, in one pass; a string's or a number's typed
+    value built directly, and an item's JSON (a stream record's image) copied in one step."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models.utilities import bytesize
+
+    typed_class, new = dynamo_type.DynamoType, object.__new__
+
+    def typed(value: Any) -> tuple[Any, int]:
+        """The typed value and its size, as ``DynamoType(value)`` and its ``size()`` give them; a
+        string or a number built directly (no list or map inside to type)."""
+        if type(value) is dict and len(value) == 1:
+            (kind, raw), = value.items()
+            if (kind == "S" or kind == "N") and type(raw) is str:
+                built = new(typed_class)
+                built.type, built.value = kind, raw
+                return built, (len(raw) if kind == "N" else len(raw.encode("utf-8")))
+        built = typed_class(value)
+        return built, built.size()
 
     def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
@@ -302,14 +317,24 @@ def _item_size_once() -> None:
         built = dynamo_type.LimitedSizeDict.__new__(dynamo_type.LimitedSizeDict)
         total = 0
         for key, value in attrs.items():
-            typed = dynamo_type.DynamoType(value)
-            total += bytesize(key) + typed.size()
+            value, size = typed(value)
+            total += bytesize(key) + size
             if total > 405000:  # moto's limit (DynamoDB's 400 KB, as measured)
                 raise ItemSizeTooLarge
-            dict.__setitem__(built, key, typed)
+            dict.__setitem__(built, key, value)
         self.attrs = built
 
+    composite = dynamo_type.Item.to_json
+
+    def to_json(self: Any, root_attr_name: str = "Attributes") -> dict[str, Any]:
+        """moto's, with a string's or a number's attribute copied in one step (a stream record
+        takes the item's JSON at every write); a list or a map as moto builds it."""
+        if any(isinstance(a.value, (dict, list)) for a in self.attrs.values()):
+            return composite(self, root_attr_name)
+        return {root_attr_name: {k: {a.type: a.value} for k, a in self.attrs.items()}}
+
     dynamo_type.Item.__init__ = __init__  # type: ignore[method-assign]
+    dynamo_type.Item.to_json = to_json  # type: ignore[method-assign]
 
 
 def _per_expression(parse: Any) -> Any:
