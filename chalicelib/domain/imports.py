@@ -366,7 +366,7 @@ def chunk(import_id: str, phase: Phase, n: int) -> str:
     saved = repo.reads(reads_key(import_id, n)) if phase is Phase.APPLY and imp.kind != "buildings" else {}
     reads: dict[str, Any] = {}
     for g, group in enumerate(plans.groups(entries)):
-        before = dict(stored)
+        before = dict(stored) if str(g) in saved else None  # to plan again, should what the dry run read be stale
         outcome = _plan(imp, group, stored, saved.get(str(g)), reads, g, at)
         if phase is Phase.APPLY and g in state.groups:
             local.errors += outcome.errors
@@ -375,7 +375,7 @@ def chunk(import_id: str, phase: Phase, n: int) -> str:
             try:
                 repo.write_group(imp, split, n, g, _objects(imp, outcome.ops), outcome)
             except errors.StaleVersion:
-                if str(g) not in saved:
+                if before is None:
                     raise
                 stored.clear()
                 stored.update(before)  # planned from what the dry run read: plan again from what is stored now
